@@ -1,0 +1,38 @@
+import { pino, type Logger, type DestinationStream, type LevelWithSilent } from "pino";
+
+export type { Logger };
+
+/** Paths that never reach a log line at any level (values replaced by "[redacted]"). */
+export const REDACT_PATHS: readonly string[] = [
+  "env",
+  "*.env",
+  "headers",
+  "*.headers",
+  "authorization",
+  "*.authorization",
+  "Authorization",
+  "*.Authorization",
+  "token",
+  "*.token",
+  "apiKey",
+  "*.apiKey",
+];
+
+export interface LoggerOptions {
+  readonly level?: LevelWithSilent;
+  /** Where log lines go. Default: stderr (fd 2). stdout is the protocol in stdio mode. */
+  readonly destination?: DestinationStream;
+}
+
+/** One root logger built by the composition root and passed down; never a module singleton. */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const level = options.level ?? (process.env["AUTONOMOUS_MCP_LOG_LEVEL"] as LevelWithSilent | undefined) ?? "info";
+  return pino(
+    {
+      name: "autonomous-mcp",
+      level,
+      redact: { paths: [...REDACT_PATHS], censor: "[redacted]" },
+    },
+    options.destination ?? pino.destination({ fd: 2, sync: false }),
+  );
+}
