@@ -42,8 +42,8 @@ export interface CallContext {
   readonly requestId: string;
   readonly route: ToolRoute;
   readonly args: Record<string, unknown>;
-  /** The caller's cancellation (client cancel, shutdown). Layers combine it with their own budgets. */
-  readonly signal: AbortSignal;
+  /** The caller's cancellation (client cancel, shutdown); deadline replaces it with one that also fires at the total budget. */
+  signal: AbortSignal;
   /** Relays downstream progress to the caller; undefined when the caller sent no progressToken. */
   readonly onProgress?: ((update: ProgressUpdate) => void) | undefined;
   /** The caller's request `_meta` minus progressToken, passed to the downstream untouched. */

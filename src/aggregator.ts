@@ -1,0 +1,360 @@
+import type { CallToolResult, ClientCapabilities, Implementation, ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
+import { Catalog, type BuiltinTool, type CatalogSource } from "./catalog/catalog.js";
+import type { CatalogServerView } from "./catalog/policy.js";
+import type { LoadedConfig, ResolvedServer } from "./config/load.js";
+import type { ConnectionSettings, ServerState } from "./downstream/connection.js";
+import { ConnectionPool } from "./downstream/pool.js";
+import type { CallOrigin, FrontBackend, FrontSessionHandle } from "./front/backend.js";
+import type { Logger } from "./logger.js";
+import type { MetaTool } from "./meta/types.js";
+import { buildPipeline } from "./pipeline/build.js";
+import { createForward } from "./pipeline/forward.js";
+import { BreakerRegistry } from "./pipeline/middleware/breaker.js";
+import { ResultCache } from "./pipeline/middleware/cache.js";
+import { ServerLimiter } from "./pipeline/middleware/limit.js";
+import { CallStats } from "./pipeline/middleware/observe.js";
+import { profileFor, type BuiltinProfile } from "./profiles/index.js";
+import { RequestRelay } from "./relay.js";
+import { Router, type WorkflowExecutor } from "./router.js";
+import { VERSION } from "./version.js";
+
+export interface AggregatorOptions {
+  readonly loaded: LoadedConfig;
+  readonly log: Logger;
+  /** Page size of our list results (0 = never paginate). */
+  readonly pageSize?: number;
+}
+
+export interface StartSummary {
+  readonly tools: number;
+  readonly ready: string[];
+  readonly failed: { name: string; reason: string }[];
+  readonly skipped: { name: string; reason: string }[];
+}
+
+/** The composition root: config → pool → catalog → pipeline → router, exposed to fronts as a FrontBackend. */
+export class Aggregator implements FrontBackend {
+  readonly serverInfo: Implementation = { name: "autonomous-mcp", version: VERSION };
+  readonly instructions: string | undefined = undefined;
+  readonly pool: ConnectionPool;
+  readonly relay = new RequestRelay();
+  readonly stats = new CallStats();
+  readonly cache = new ResultCache();
+  readonly breakers: BreakerRegistry;
+  readonly router: Router;
+  readonly meta = new Map<string, MetaTool>();
+  workflowExecutor: WorkflowExecutor | undefined;
+  workflowHost: { refresh(): void } | undefined;
+  workflowTools: BuiltinTool[] = [];
+
+  private current: Catalog;
+  private servers: Map<string, ResolvedServer>;
+  private readonly profiles = new Map<string, BuiltinProfile | undefined>();
+  private readonly limiters = new Map<string, ServerLimiter>();
+  private readonly subscribers = new Map<string, Set<string>>();
+  private readonly shutdownController = new AbortController();
+  private inflight = 0;
+  private clientCaps: ClientCapabilities = {};
+  readonly log: Logger;
+
+  constructor(private loaded: LoadedConfig, options: { log: Logger; pageSize?: number }) {
+    this.log = options.log;
+    this.pageSize = options.pageSize ?? 500;
+    this.servers = new Map(loaded.servers.map((s) => [s.name, s]));
+    this.breakers = new BreakerRegistry((server) => this.serverOf(server).breaker, {
+      onStateChange: (server, state) => this.log.info({ server, breaker: state }, "breaker state changed"),
+    });
+    this.pool = new ConnectionPool({
+      log: this.log,
+      clientInfo: { name: "autonomous-mcp", version: VERSION },
+      clientCapabilities: () => this.clientCaps,
+      hooks: {
+        onStateChange: (server, state, reason) => this.onServerState(server, state, reason),
+        onCatalogChanged: () => this.rebuild(),
+        onResourceUpdated: (_server, uri) => {
+          for (const s of this.relay.sessionList()) s.notifyResourceUpdated(uri);
+        },
+        onLog: (server, params) => {
+          const data = params["data"];
+          const logger = typeof params["logger"] === "string" ? `${server}/${params["logger"]}` : server;
+          for (const s of this.relay.sessionList()) s.sendLog({ ...params, logger, data });
+        },
+        onHealthFailure: (server, error) => this.breakers.recordFailure(server, error),
+        onServerRequest: (server, kind, request, signal) => this.relay.relay(server, kind, request, signal),
+      },
+    });
+    const pipeline = buildPipeline({
+      log: this.log,
+      stats: this.stats,
+      cache: this.cache,
+      breakers: this.breakers,
+      limiterFor: (server) => this.limiterFor(server),
+      retryFor: (server) => this.serverOf(server).retry,
+      forward: createForward(this.pool, {
+        rpcErrorsAreToolErrors: (server) => this.profileOf(this.serverOf(server))?.rpcErrorsAreToolErrors === true,
+      }),
+    });
+    this.router = new Router({
+      catalog: () => this.current,
+      pipeline,
+      meta: this.meta,
+      workflows: () => this.workflowExecutor,
+      relay: this.relay,
+      log: this.log,
+    });
+    this.current = this.buildCatalog();
+  }
+
+  readonly pageSize: number;
+
+  get config(): LoadedConfig {
+    return this.loaded;
+  }
+
+  serverOf(name: string): ResolvedServer {
+    const server = this.servers.get(name);
+    if (!server) throw new Error(`unknown server ${name}`);
+    return server;
+  }
+
+  serverList(): ResolvedServer[] {
+    return [...this.servers.values()];
+  }
+
+  profileOf(server: ResolvedServer): BuiltinProfile | undefined {
+    if (!this.profiles.has(server.name)) this.profiles.set(server.name, profileFor(server));
+    return this.profiles.get(server.name);
+  }
+
+  limiterFor(server: string): ServerLimiter {
+    let limiter = this.limiters.get(server);
+    if (!limiter) {
+      const s = this.serverOf(server);
+      limiter = new ServerLimiter({ maxConcurrency: s.maxConcurrency, maxQueue: s.maxQueue, serializeWrites: s.serializeWrites, server });
+      this.limiters.set(server, limiter);
+    }
+    return limiter;
+  }
+
+  /**
+   * Connects every enabled server in parallel. `clientCapabilities` is what we declare downstream for
+   * sampling / elicitation / roots (the front client's, in stdio mode).
+   */
+  async start(clientCapabilities: ClientCapabilities = {}): Promise<StartSummary> {
+    this.clientCaps = pickRelayCapabilities(clientCapabilities);
+    const runnable = this.serverList().filter((s) => s.skipReason === undefined);
+    for (const s of runnable) await this.profileOf(s)?.prepare?.(s, this.log);
+    await this.pool.startAll(runnable.map((s) => connectionSettings(s)));
+    this.rebuild();
+    this.refreshWorkflows();
+    return this.summary();
+  }
+
+  summary(): StartSummary {
+    const ready: string[] = [];
+    const failed: { name: string; reason: string }[] = [];
+    const skipped: { name: string; reason: string }[] = [];
+    for (const s of this.serverList()) {
+      if (s.skipReason !== undefined) {
+        skipped.push({ name: s.name, reason: s.skipReason });
+        continue;
+      }
+      const c = this.pool.get(s.name);
+      if (c?.state === "ready") ready.push(s.name);
+      else failed.push({ name: s.name, reason: c?.lastError?.message ?? c?.state ?? "not started" });
+    }
+    return { tools: this.current.toolList.length, ready, failed, skipped };
+  }
+
+  /** Workflows are validated against the live catalog, then published as tools. */
+  refreshWorkflows(): void {
+    if (!this.workflowHost) return;
+    this.workflowHost.refresh();
+    this.rebuild();
+  }
+
+  /** Rebuilds the catalog from the servers' current lists; tells clients only about real changes. */
+  rebuild(): void {
+    const before = this.current;
+    const next = this.buildCatalog();
+    this.current = next;
+    for (const w of next.warnings) if (!before.warnings.some((b) => b.message === w.message)) this.log.warn(w.message);
+    const changed = {
+      tools: JSON.stringify(before.toolList) !== JSON.stringify(next.toolList),
+      resources:
+        JSON.stringify(before.resourceList) !== JSON.stringify(next.resourceList) ||
+        JSON.stringify(before.templateList) !== JSON.stringify(next.templateList),
+      prompts: JSON.stringify(before.promptList) !== JSON.stringify(next.promptList),
+    };
+    for (const session of this.relay.sessionList()) {
+      if (changed.tools) session.notifyListChanged("tools");
+      if (changed.resources) session.notifyListChanged("resources");
+      if (changed.prompts) session.notifyListChanged("prompts");
+    }
+  }
+
+  private buildCatalog(): Catalog {
+    const sources: CatalogSource[] = [];
+    for (const connection of this.pool.all()) {
+      const server = this.servers.get(connection.name);
+      if (server) sources.push({ server: this.catalogView(server), catalog: connection.catalog });
+    }
+    const builtins: BuiltinTool[] = [
+      ...[...this.meta.values()].map((m) => ({ definition: m.definition, kind: "meta" as const })),
+      ...this.workflowTools,
+    ];
+    const config = this.loaded.config;
+    return new Catalog(sources, builtins, {
+      separator: config.namespaceSeparator,
+      maxLength: config.maxToolNameLength,
+      readOnly: config.readOnly,
+      exposure: config.exposure,
+    });
+  }
+
+  private catalogView(server: ResolvedServer): CatalogServerView {
+    return {
+      name: server.name,
+      prefix: server.prefix,
+      trustAnnotations: server.trustAnnotations,
+      readOnly: server.readOnly,
+      timeoutMs: server.timeoutMs,
+      totalTimeoutMs: server.totalTimeoutMs,
+      tools: server.tools,
+      profile: this.profileOf(server)?.tools,
+    };
+  }
+
+  private onServerState(server: string, state: ServerState, reason: string | undefined): void {
+    const log = this.log.child({ server });
+    if (state === "failed") {
+      this.breakers.forceOpen(server, reason ?? "server failed");
+      log.error({ reason }, "server failed");
+    } else if (state === "ready") {
+      this.breakers.reset(server);
+      log.info("server ready");
+    } else if (state === "restarting") {
+      log.warn({ reason }, "server restarting");
+    }
+  }
+
+  // ---- FrontBackend ----
+
+  catalog(): Catalog {
+    return this.current;
+  }
+
+  capabilities(): ServerCapabilities {
+    return this.pool.unionCapabilities();
+  }
+
+  async callTool(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult> {
+    this.inflight++;
+    try {
+      const signal = AbortSignal.any([origin.signal, this.shutdownController.signal]);
+      return await this.router.callTool(name, args, { ...origin, signal });
+    } finally {
+      this.inflight--;
+    }
+  }
+
+  async forward(server: string, method: string, params: Record<string, unknown>, origin: CallOrigin): Promise<Record<string, unknown>> {
+    const connection = this.pool.get(server);
+    const s = this.serverOf(server);
+    if (!connection) throw new Error(`${server} is not running`);
+    const untrack = this.relay.track(server, origin);
+    try {
+      return await connection.send(method, params, { signal: origin.signal, timeoutMs: s.timeoutMs }, Date.now() + s.timeoutMs);
+    } finally {
+      untrack();
+    }
+  }
+
+  async subscribe(uri: string, sessionId: string): Promise<void> {
+    let set = this.subscribers.get(uri);
+    if (!set) this.subscribers.set(uri, (set = new Set()));
+    const first = set.size === 0;
+    set.add(sessionId);
+    const route = this.current.resolveResource(uri);
+    if (first && route && this.pool.get(route.server)?.capabilities?.resources?.subscribe) {
+      await this.forward(route.server, "resources/subscribe", { uri: route.uri }, internalOrigin(sessionId));
+    }
+  }
+
+  async unsubscribe(uri: string, sessionId: string): Promise<void> {
+    const set = this.subscribers.get(uri);
+    if (!set?.delete(sessionId) || set.size > 0) return;
+    this.subscribers.delete(uri);
+    const route = this.current.resolveResource(uri);
+    if (route && this.pool.get(route.server)?.capabilities?.resources?.subscribe) {
+      await this.forward(route.server, "resources/unsubscribe", { uri: route.uri }, internalOrigin(sessionId));
+    }
+  }
+
+  async broadcast(method: string, params: Record<string, unknown>, capability: "logging"): Promise<void> {
+    const targets = this.pool.all().filter((c) => c.state === "ready" && c.capabilities?.[capability]);
+    await Promise.all(
+      targets.map((c) =>
+        c.send(method, params, { signal: this.shutdownController.signal, timeoutMs: 10_000 }, Date.now() + 10_000).catch((error: unknown) =>
+          this.log.debug({ server: c.name, err: String(error) }, `${method} failed`),
+        ),
+      ),
+    );
+  }
+
+  rootsChanged(): void {
+    for (const c of this.pool.all()) void c.notify("notifications/roots/list_changed");
+  }
+
+  sessionOpened(session: FrontSessionHandle): void {
+    this.relay.addSession(session);
+  }
+
+  sessionClosed(sessionId: string): void {
+    this.relay.removeSession(sessionId);
+    for (const [uri, set] of this.subscribers) {
+      if (set.has(sessionId)) void this.unsubscribe(uri, sessionId).catch(() => undefined);
+    }
+  }
+
+  get inflightCalls(): number {
+    return this.inflight;
+  }
+
+  /** In-flight calls get `graceMs` to finish, then are cancelled; then every server is stopped. */
+  async shutdown(graceMs = 5_000): Promise<void> {
+    const until = Date.now() + graceMs;
+    while (this.inflight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+    this.shutdownController.abort(new Error("autonomous-mcp is shutting down"));
+    await this.pool.closeAll();
+    this.breakers.shutdown();
+  }
+}
+
+function internalOrigin(sessionId: string): CallOrigin {
+  return { sessionId, signal: new AbortController().signal, clientCapabilities: undefined };
+}
+
+function pickRelayCapabilities(caps: ClientCapabilities): ClientCapabilities {
+  const out: ClientCapabilities = {};
+  if (caps.sampling) out.sampling = caps.sampling;
+  if (caps.elicitation) out.elicitation = caps.elicitation;
+  if (caps.roots) out.roots = { listChanged: true };
+  return out;
+}
+
+export function connectionSettings(s: ResolvedServer): ConnectionSettings {
+  return {
+    name: s.name,
+    type: s.type,
+    command: s.command,
+    args: s.args,
+    env: s.env,
+    cwd: s.cwd,
+    url: s.url,
+    headers: s.headers,
+    connectTimeoutMs: s.connectTimeoutMs,
+    restart: s.restart,
+    healthCheckIntervalMs: s.healthCheckIntervalMs,
+  };
+}

@@ -1,0 +1,192 @@
+import type { Prompt, Resource, ResourceTemplate, Tool } from "@modelcontextprotocol/sdk/types.js";
+import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
+import type { DownstreamCatalog } from "../downstream/listing.js";
+import type { ToolRoute } from "../pipeline/types.js";
+import { assignNames, publicName, type NameCandidate, type NameRules } from "./names.js";
+import { effectiveAnnotations, globMatcher, hintsOf, policyFor, type CatalogServerView } from "./policy.js";
+
+/** A tool the aggregator serves itself (meta-tools, workflows). */
+export interface BuiltinTool {
+  readonly definition: Tool;
+  readonly kind: "meta" | "workflow";
+}
+
+export type ToolTarget =
+  | { readonly kind: "downstream"; readonly route: ToolRoute; readonly definition: Tool }
+  | { readonly kind: "meta" | "workflow"; readonly name: string; readonly definition: Tool };
+
+export interface PromptRoute {
+  readonly server: string;
+  readonly originalName: string;
+}
+
+export interface ResourceRoute {
+  readonly server: string;
+  readonly uri: string;
+}
+
+export interface CatalogSource {
+  readonly server: CatalogServerView;
+  readonly catalog: DownstreamCatalog;
+}
+
+export interface CatalogOptions extends NameRules {
+  /** Global switch: expose only read-only tools. */
+  readonly readOnly: boolean;
+  /** "search": tools/list shows only built-in tools; every tool stays callable by name. */
+  readonly exposure?: "all" | "search";
+}
+
+export interface CatalogWarning {
+  readonly message: string;
+}
+
+/** Where a resource URI that two servers both expose goes for the second one (documented scheme). */
+export function rewrittenResourceUri(server: string, uri: string): string {
+  return `autonomous-mcp://${encodeURIComponent(server)}/${encodeURIComponent(uri)}`;
+}
+
+/**
+ * The single source of truth for names: public name → route, built from the servers' lists in one pass
+ * and replaced whole on every change (readers never see a half-built catalog).
+ */
+export class Catalog {
+  readonly tools = new Map<string, ToolTarget>();
+  readonly toolList: Tool[] = [];
+  readonly prompts = new Map<string, PromptRoute>();
+  readonly promptList: Prompt[] = [];
+  readonly resources = new Map<string, ResourceRoute>();
+  readonly resourceList: Resource[] = [];
+  readonly templateList: ResourceTemplate[] = [];
+  readonly warnings: CatalogWarning[] = [];
+  /** uriTemplate string → owning server (completion/complete with ref/resource). */
+  readonly templateOwners = new Map<string, string>();
+  private readonly templates: { server: string; matcher: UriTemplate }[] = [];
+
+  constructor(sources: readonly CatalogSource[], builtins: readonly BuiltinTool[], options: CatalogOptions) {
+    this.buildTools(sources, builtins, options);
+    this.buildPrompts(sources, options);
+    this.buildResources(sources);
+  }
+
+  resolveTool(name: string): ToolTarget | undefined {
+    return this.tools.get(name);
+  }
+
+  resolvePrompt(name: string): PromptRoute | undefined {
+    return this.prompts.get(name);
+  }
+
+  /** Exact URI from a list, else the first server whose template matches. */
+  resolveResource(uri: string): ResourceRoute | undefined {
+    const exact = this.resources.get(uri);
+    if (exact) return exact;
+    for (const t of this.templates) if (t.matcher.match(uri)) return { server: t.server, uri };
+    return undefined;
+  }
+
+  /** Public names of one server's tools (for status and reload diffs). */
+  toolsOf(server: string): string[] {
+    const names: string[] = [];
+    for (const [name, t] of this.tools) if (t.kind === "downstream" && t.route.server === server) names.push(name);
+    return names;
+  }
+
+  private buildTools(sources: readonly CatalogSource[], builtins: readonly BuiltinTool[], options: CatalogOptions): void {
+    type Item = { def: Tool; target: (name: string, def: Tool) => ToolTarget };
+    const candidates: NameCandidate<Item>[] = builtins.map((b) => ({
+      wanted: b.definition.name,
+      identity: `\u0000${b.kind}\u0000${b.definition.name}`,
+      builtin: true,
+      item: { def: b.definition, target: (name, def) => ({ kind: b.kind, name: b.definition.name, definition: def }) },
+    }));
+    for (const { server, catalog } of sources) {
+      const allow = globMatcher(server.tools.allow);
+      const deny = globMatcher(server.tools.deny);
+      for (const tool of catalog.tools) {
+        if (server.tools.allow.length > 0 && !allow(tool.name)) continue;
+        if (deny(tool.name)) continue;
+        const annotations = effectiveAnnotations(tool, server);
+        if ((server.readOnly || options.readOnly) && !hintsOf(annotations).readOnly) continue;
+        const policy = policyFor(tool, annotations, server);
+        const description = server.tools.overrides[tool.name]?.description;
+        const def: Tool = {
+          ...tool,
+          ...(description === undefined ? {} : { description }),
+          ...(annotations === undefined ? {} : { annotations }),
+        };
+        candidates.push({
+          wanted: publicName(server.prefix, tool.name, options),
+          identity: `${server.name}\u0000${tool.name}`,
+          item: {
+            def,
+            target: (name, d) => ({
+              kind: "downstream",
+              definition: d,
+              route: {
+                publicName: name,
+                server: server.name,
+                originalName: tool.name,
+                inputSchema: (tool.inputSchema ?? { type: "object" }) as Record<string, unknown>,
+                policy,
+              },
+            }),
+          },
+        });
+      }
+    }
+    for (const assigned of assignNames(candidates, options.maxLength)) {
+      const definition = assigned.name === assigned.item.def.name ? assigned.item.def : { ...assigned.item.def, name: assigned.name };
+      const target = assigned.item.target(assigned.name, definition);
+      this.tools.set(assigned.name, target);
+      if (options.exposure !== "search" || target.kind !== "downstream") this.toolList.push(definition);
+      if (assigned.collidedWith !== undefined) {
+        this.warnings.push({ message: `tool name collision: "${assigned.item.def.name}" exposed as "${assigned.name}"` });
+      }
+    }
+  }
+
+  private buildPrompts(sources: readonly CatalogSource[], options: CatalogOptions): void {
+    const candidates: NameCandidate<{ prompt: Prompt; server: string }>[] = [];
+    for (const { server, catalog } of sources) {
+      for (const prompt of catalog.prompts) {
+        candidates.push({
+          wanted: publicName(server.prefix, prompt.name, options),
+          identity: `${server.name}\u0000${prompt.name}`,
+          item: { prompt, server: server.name },
+        });
+      }
+    }
+    for (const a of assignNames(candidates, options.maxLength)) {
+      this.prompts.set(a.name, { server: a.item.server, originalName: a.item.prompt.name });
+      this.promptList.push(a.name === a.item.prompt.name ? a.item.prompt : { ...a.item.prompt, name: a.name });
+      if (a.collidedWith !== undefined) {
+        this.warnings.push({ message: `prompt name collision: "${a.item.prompt.name}" exposed as "${a.name}"` });
+      }
+    }
+  }
+
+  private buildResources(sources: readonly CatalogSource[]): void {
+    const ordered = [...sources].sort((a, b) => (a.server.name < b.server.name ? -1 : 1));
+    for (const { server, catalog } of ordered) {
+      for (const resource of catalog.resources) {
+        let uri = resource.uri;
+        if (this.resources.has(uri)) {
+          uri = rewrittenResourceUri(server.name, resource.uri);
+          this.warnings.push({ message: `resource URI collision: ${resource.uri} from ${server.name} exposed as ${uri}` });
+        }
+        this.resources.set(uri, { server: server.name, uri: resource.uri });
+        this.resourceList.push(uri === resource.uri ? resource : { ...resource, uri });
+      }
+      for (const template of catalog.resourceTemplates) {
+        try {
+          this.templates.push({ server: server.name, matcher: new UriTemplate(template.uriTemplate) });
+          this.templateList.push(template);
+          if (!this.templateOwners.has(template.uriTemplate)) this.templateOwners.set(template.uriTemplate, server.name);
+        } catch {
+          this.warnings.push({ message: `${server.name}: unparseable resource template ${template.uriTemplate}` });
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+import { parseArgs } from "node:util";
+import { loadConfig, resolveConfigPath } from "./config/load.js";
+import { isAggregatorError, errorMessage } from "./errors.js";
+import { createLogger } from "./logger.js";
+import { listTools } from "./commands/tools.js";
+import { serve } from "./serve.js";
+import { validateWorkflowDefinitions } from "./workflows/register.js";
+import { VERSION } from "./version.js";
+
+const HELP = `autonomous-mcp ${VERSION} — one MCP server in front of all your MCP servers
+
+Usage:
+  autonomous-mcp [serve] [--config FILE] [--transport stdio|http] [--port N] [--host H]
+  autonomous-mcp validate [--config FILE]
+  autonomous-mcp tools [--config FILE] [--json]
+  autonomous-mcp --help | --version
+
+Config: --config FILE, else $AUTONOMOUS_MCP_CONFIG, else ./servers.config.json.
+Logs go to stderr (level: $AUTONOMOUS_MCP_LOG_LEVEL or the config's logLevel).
+Exit codes: 0 ok, 1 runtime failure, 2 invalid config or usage.
+`;
+
+const say = (line: string): void => void process.stderr.write(`${line}\n`);
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: "string", short: "c" },
+        transport: { type: "string", short: "t" },
+        port: { type: "string", short: "p" },
+        host: { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "v" },
+      },
+    });
+  } catch (error) {
+    say(`autonomous-mcp: ${errorMessage(error)}\n\n${HELP}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (values.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const command = positionals[0] ?? "serve";
+  if (!["serve", "validate", "tools"].includes(command)) {
+    say(`autonomous-mcp: unknown command "${command}"\n\n${HELP}`);
+    return 2;
+  }
+  const transport = values.transport ?? "stdio";
+  if (transport !== "stdio" && transport !== "http") {
+    say(`autonomous-mcp: --transport must be stdio or http, got "${transport}"`);
+    return 2;
+  }
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+    say(`autonomous-mcp: --port must be a whole number from 0 to 65535, got "${values.port}"`);
+    return 2;
+  }
+
+  const path = resolveConfigPath({ config: values.config }, process.env);
+  let loaded;
+  try {
+    loaded = await loadConfig(path, { env: process.env });
+  } catch (error) {
+    if (isAggregatorError(error, "CONFIG_INVALID") || isAggregatorError(error, "CONFIG_NOT_FOUND")) {
+      say(error.message);
+      return 2;
+    }
+    throw error;
+  }
+
+  if (command === "validate") {
+    for (const w of loaded.warnings) say(`warning: ${w}`);
+    const workflows = validateWorkflowDefinitions(loaded);
+    for (const p of workflows.problems) say(p);
+    if (workflows.problems.length > 0) return 2;
+    say(`${path}: valid (${loaded.servers.length} servers${workflows.count ? `, ${workflows.count} workflows` : ""})`);
+    return 0;
+  }
+
+  const log = createLogger({ level: (process.env["AUTONOMOUS_MCP_LOG_LEVEL"] as never) ?? loaded.config.logLevel });
+  if (command === "tools") {
+    return listTools(loaded, log, { json: values.json === true, say, out: (s) => void process.stdout.write(s) });
+  }
+
+  const running = await serve({ loaded, log, transport, host: values.host, port, say });
+  const stop = async (signal: string) => {
+    log.info({ signal }, "shutting down");
+    await running.stop();
+  };
+  process.once("SIGINT", () => void stop("SIGINT"));
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+  await running.ended;
+  log.flush?.();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    say(`autonomous-mcp: ${errorMessage(error)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,78 @@
+/**
+ * Every default of the configuration, in one place. The schema (schema.ts) and the loader (resolve.ts)
+ * read from here; docs/configuration.md lists the same values.
+ */
+
+export type DeepReadonly<T> = T extends readonly (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+/** Recursively freezes objects and arrays in place (JSON-shaped data: no cycles) and returns the same value. */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object") {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+const defaults = {
+  /** File looked up in the working directory when neither --config nor AUTONOMOUS_MCP_CONFIG is given. */
+  configFile: "servers.config.json",
+  /** Environment variable naming the config file. */
+  configEnvVar: "AUTONOMOUS_MCP_CONFIG",
+
+  namespaceSeparator: "_",
+  /** 54 leaves room for Claude's `mcp__hub__` prefix (10 characters) under its 64-character limit. */
+  maxToolNameLength: 54,
+  exposure: "all" as const,
+  readOnly: false,
+  logLevel: "info" as const,
+
+  http: {
+    host: "127.0.0.1",
+    port: 3000,
+    path: "/mcp",
+    allowedHosts: [] as string[],
+    allowedOrigins: [] as string[],
+    maxBodyBytes: 4_194_304,
+    sessionIdleMs: 1_800_000,
+    maxSessions: 100,
+    rateLimit: { requestsPerSecond: 50, burst: 100 },
+  },
+
+  /** Per-server values that are not resilience settings (these cannot be set under top-level `defaults`). */
+  server: {
+    args: [] as string[],
+    env: {} as Record<string, string>,
+    headers: {} as Record<string, string>,
+    enabled: true,
+    requiredEnv: [] as string[],
+    trustAnnotations: true,
+    readOnly: false,
+    tools: { allow: [] as string[], deny: [] as string[] },
+  },
+
+  /** Per-server resilience settings; top-level `defaults` may override any of them for every server. */
+  resilience: {
+    connectTimeoutMs: 30_000,
+    timeoutMs: 60_000,
+    totalTimeoutMs: 180_000,
+    retry: { retries: 2, minTimeoutMs: 200, maxTimeoutMs: 2_000, factor: 2, randomize: true },
+    breaker: {
+      errorThresholdPercentage: 50,
+      volumeThreshold: 5,
+      rollingCountTimeoutMs: 10_000,
+      resetTimeoutMs: 30_000,
+    },
+    maxConcurrency: 16,
+    maxQueue: 64,
+    serializeWrites: false,
+    restart: { maxRestarts: 5, windowMs: 60_000, initialDelayMs: 500, maxDelayMs: 30_000 },
+    healthCheckIntervalMs: 30_000,
+  },
+};
+
+export const DEFAULTS: DeepReadonly<typeof defaults> = deepFreeze(defaults);

@@ -1,0 +1,158 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { z } from "zod";
+import { AggregatorError } from "../errors.js";
+import { DEFAULTS, deepFreeze } from "./defaults.js";
+import type { EnvSource } from "./expand.js";
+import { issueLines, jsonSyntaxLine } from "./problems.js";
+import { resolveServer, type ResolvedServer } from "./resolve.js";
+import { configSchema, type Config } from "./schema.js";
+
+export type { EnvSource } from "./expand.js";
+export type { ResolvedServer } from "./resolve.js";
+export type {
+  BreakerSettings,
+  Config,
+  HttpSettings,
+  ResilienceOverrides,
+  ResilienceSettings,
+  RestartSettings,
+  RetrySettings,
+  ServerEntry,
+  ServerType,
+  ToolOverride,
+  ToolsPolicy,
+} from "./schema.js";
+
+export interface LoadedConfig {
+  /** The validated file with defaults applied (server entries as written: not expanded, not merged). */
+  readonly config: Config;
+  /** Every server entry resolved (defaults merged, ${VAR} expanded), sorted by name. */
+  readonly servers: readonly ResolvedServer[];
+  /** One line each, prefixed with the source name; the config is usable despite them. */
+  readonly warnings: readonly string[];
+  /** Absolute path of the file (loadConfig) or the source name (parseConfig). */
+  readonly path: string;
+}
+
+export interface LoadOptions {
+  /** Where ${VAR} and requiredEnv are looked up. Default process.env. */
+  readonly env?: EnvSource;
+}
+
+/** `--config FILE`, else $AUTONOMOUS_MCP_CONFIG, else ./servers.config.json; absolute, against `cwd`. */
+export function resolveConfigPath(
+  argv: { readonly config?: string | undefined },
+  env: EnvSource = process.env,
+  cwd: string = process.cwd(),
+): string {
+  const chosen = argv.config || env[DEFAULTS.configEnvVar] || DEFAULTS.configFile;
+  return path.resolve(cwd, chosen);
+}
+
+/** Reads, parses, validates, expands and deep-freezes the config file. */
+export async function loadConfig(file: string, options: LoadOptions = {}): Promise<LoadedConfig> {
+  const absolute = path.resolve(file);
+  const source = path.basename(absolute);
+  let text: string;
+  try {
+    text = await readFile(absolute, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") {
+      throw new AggregatorError("CONFIG_NOT_FOUND", `${source}: not found at ${absolute}`, {
+        cause: error,
+        details: { path: absolute },
+      });
+    }
+    throw invalid([`${source}: cannot read ${absolute}: ${code ?? String(error)}`], absolute, error);
+  }
+  return build(text, source, absolute, options.env ?? process.env);
+}
+
+/** The pure part of loadConfig, for tests and embedders: `sourceName` prefixes every problem and warning. */
+export function parseConfig(text: string, sourceName: string, options: LoadOptions = {}): LoadedConfig {
+  return build(text, sourceName, sourceName, options.env ?? process.env);
+}
+
+function invalid(problems: string[], where: string, cause?: unknown): AggregatorError {
+  return new AggregatorError("CONFIG_INVALID", problems.join("\n"), {
+    cause,
+    details: { problems, path: where },
+  });
+}
+
+const SERVER_MAPS = ["mcpServers", "servers"] as const;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** An unknown key somewhere inside a server entry: a warning, not an error. */
+function isServerUnknownKey(issue: z.core.$ZodIssue): boolean {
+  return (
+    issue.code === "unrecognized_keys" &&
+    issue.path.length >= 2 &&
+    SERVER_MAPS.some((m) => m === issue.path[0])
+  );
+}
+
+function dropKeys(root: unknown, issue: z.core.$ZodIssue & { keys?: string[] }): void {
+  let node = root;
+  for (const key of issue.path) node = isRecord(node) ? node[key as string] : undefined;
+  if (isRecord(node)) for (const key of issue.keys ?? []) delete node[key];
+}
+
+function validate(
+  raw: unknown,
+  prefix: (line: string) => string,
+  where: string,
+): { config: Config; warnings: string[] } {
+  const first = configSchema.safeParse(raw, { reportInput: true });
+  if (first.success) return { config: first.data, warnings: [] };
+  const unknown = first.error.issues.filter(isServerUnknownKey);
+  const warnings = unknown.flatMap(issueLines).map((line) => prefix(`${line} (ignored)`));
+  let issues = first.error.issues;
+  if (unknown.length > 0) {
+    const cleaned = structuredClone(raw);
+    for (const issue of unknown) dropKeys(cleaned, issue);
+    const second = configSchema.safeParse(cleaned, { reportInput: true });
+    if (second.success) return { config: second.data, warnings };
+    issues = second.error.issues;
+  }
+  throw invalid(issues.flatMap(issueLines).map(prefix), where);
+}
+
+function build(text: string, source: string, where: string, env: EnvSource): LoadedConfig {
+  const prefix = (line: string): string => `${source}: ${line}`;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text.replace(/^\uFEFF/, ""));
+  } catch (error) {
+    throw invalid([prefix(jsonSyntaxLine(text.replace(/^\uFEFF/, ""), error))], where, error);
+  }
+  const { config, warnings } = validate(raw, prefix, where);
+
+  const rawMaps = isRecord(raw) ? raw : {};
+  const fromMcp = isRecord(rawMaps["mcpServers"]) ? rawMaps["mcpServers"] : {};
+  const fromVsCode = isRecord(rawMaps["servers"]) ? rawMaps["servers"] : {};
+  for (const name of Object.keys(fromVsCode)) {
+    if (Object.hasOwn(fromMcp, name))
+      warnings.push(prefix(`servers.${name}: also defined in mcpServers; using mcpServers.${name}`));
+  }
+  const names = Object.keys(config.mcpServers).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (names.length === 0) warnings.push(prefix("no servers defined (mcpServers is empty or missing)"));
+
+  const problems: string[] = [];
+  const servers: ResolvedServer[] = [];
+  for (const name of names) {
+    const entry = config.mcpServers[name];
+    if (entry === undefined) continue;
+    const origin = Object.hasOwn(fromMcp, name) ? "mcpServers" : "servers";
+    const resolution = resolveServer(name, entry, config.defaults, env, [origin, name]);
+    problems.push(...resolution.problems.map(prefix));
+    servers.push(resolution.server);
+  }
+  if (problems.length > 0) throw invalid(problems, where);
+  return deepFreeze({ config, servers, warnings, path: where });
+}

@@ -1,0 +1,117 @@
+import { DEFAULTS } from "./defaults.js";
+import { expandEntry, lookupEnv, type EnvSource } from "./expand.js";
+import { formatPath } from "./problems.js";
+import type { ResilienceOverrides, ResilienceSettings, ServerEntry, ServerType } from "./schema.js";
+
+/**
+ * One server entry → the settings the rest of the aggregator uses: defaults merged
+ * (DEFAULTS.resilience < top-level `defaults` < the entry), `${VAR}` expanded, type inferred,
+ * prefix resolved and the reason to skip it, if any.
+ */
+
+type ResilienceKey = keyof ResilienceSettings;
+
+export type ResolvedServer = Omit<ServerEntry, ResilienceKey | "type" | "prefix"> &
+  ResilienceSettings & {
+    /** The entry's key in mcpServers/servers. */
+    readonly name: string;
+    /** Normalised (streamable-http → http) or inferred from command/url. */
+    readonly type: ServerType;
+    /** The entry's `prefix`, else its key; "" = unprefixed. Sanitised by the catalog, not here. */
+    readonly prefix: string;
+    /** Variables referenced as `${VAR}` (no default) that are unset or empty. */
+    readonly unresolvedEnv: readonly string[];
+    /** Set when the server must not be started: "disabled" or "set NAME1, NAME2". */
+    readonly skipReason?: string;
+  };
+
+/** DEFAULTS.resilience < `defaults` < `own`, nested objects merged key by key. */
+export function mergeResilience(defaults: ResilienceOverrides, own: ResilienceOverrides): ResilienceSettings {
+  const R = DEFAULTS.resilience;
+  return {
+    connectTimeoutMs: own.connectTimeoutMs ?? defaults.connectTimeoutMs ?? R.connectTimeoutMs,
+    timeoutMs: own.timeoutMs ?? defaults.timeoutMs ?? R.timeoutMs,
+    totalTimeoutMs: own.totalTimeoutMs ?? defaults.totalTimeoutMs ?? R.totalTimeoutMs,
+    retry: { ...R.retry, ...defaults.retry, ...own.retry },
+    breaker: { ...R.breaker, ...defaults.breaker, ...own.breaker },
+    maxConcurrency: own.maxConcurrency ?? defaults.maxConcurrency ?? R.maxConcurrency,
+    maxQueue: own.maxQueue ?? defaults.maxQueue ?? R.maxQueue,
+    serializeWrites: own.serializeWrites ?? defaults.serializeWrites ?? R.serializeWrites,
+    restart: { ...R.restart, ...defaults.restart, ...own.restart },
+    healthCheckIntervalMs:
+      own.healthCheckIntervalMs ?? defaults.healthCheckIntervalMs ?? R.healthCheckIntervalMs,
+  };
+}
+
+function isSseUrl(url: string): boolean {
+  let path: string;
+  try {
+    path = new URL(url).pathname;
+  } catch {
+    path = url.split(/[?#]/)[0] ?? "";
+  }
+  return /\/sse\/?$/.test(path);
+}
+
+function isHttpUrl(url: string): boolean {
+  try {
+    const protocol = new URL(url).protocol;
+    return protocol === "http:" || protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
+export interface ServerResolution {
+  readonly server: ResolvedServer;
+  /** Problem lines without the source-name prefix; non-empty means the config is invalid. */
+  readonly problems: readonly string[];
+}
+
+export function resolveServer(
+  name: string,
+  entry: ServerEntry,
+  defaults: ResilienceOverrides,
+  env: EnvSource,
+  at: readonly PropertyKey[],
+): ServerResolution {
+  const where = (...path: PropertyKey[]): string => formatPath([...at, ...path]);
+  const { type: declaredType, prefix, ...rest } = entry;
+  const expansion = expandEntry(entry, env, at);
+  const fields = expansion.fields;
+  const problems = [...expansion.problems];
+
+  if (fields.url !== undefined && !expansion.unresolvedIn.has("url") && !isHttpUrl(fields.url)) {
+    const after = entry.url?.includes("${") ? " after ${VAR} expansion" : "";
+    problems.push(`${where("url")}: not a valid http(s) URL${after}`);
+  }
+  const resilience = mergeResilience(defaults, entry);
+  if (resilience.retry.minTimeoutMs > resilience.retry.maxTimeoutMs) {
+    problems.push(
+      `${where("retry")}: minTimeoutMs (${resilience.retry.minTimeoutMs}) must be <= maxTimeoutMs (${resilience.retry.maxTimeoutMs})`,
+    );
+  }
+  if (resilience.restart.initialDelayMs > resilience.restart.maxDelayMs) {
+    problems.push(
+      `${where("restart")}: initialDelayMs (${resilience.restart.initialDelayMs}) must be <= maxDelayMs (${resilience.restart.maxDelayMs})`,
+    );
+  }
+
+  const type: ServerType =
+    declaredType ?? (fields.command !== undefined ? "stdio" : isSseUrl(fields.url ?? "") ? "sse" : "http");
+  const missing = entry.requiredEnv.filter((n) => lookupEnv(env, n) === undefined && !fields.env[n]);
+  const toSet = [...new Set([...missing, ...expansion.unresolved])];
+  const skipReason = !entry.enabled ? "disabled" : toSet.length > 0 ? `set ${toSet.join(", ")}` : undefined;
+
+  const server: ResolvedServer = {
+    name,
+    ...rest,
+    ...fields,
+    ...resilience,
+    type,
+    prefix: prefix ?? name,
+    unresolvedEnv: expansion.unresolved,
+    ...(skipReason === undefined ? {} : { skipReason }),
+  };
+  return { server, problems };
+}

@@ -1,0 +1,125 @@
+import { z } from "zod";
+import { DEFAULTS } from "./defaults.js";
+import { posInt, resilienceOverridesSchema, serverMapSchema, strings, text } from "./serverSchema.js";
+
+/** The configuration file's schema (top level and the HTTP front); server entries are in serverSchema.ts. */
+
+export {
+  breakerSettingsSchema,
+  resilienceOverridesSchema,
+  resilienceSettingsSchema,
+  restartSettingsSchema,
+  retrySettingsSchema,
+  SERVER_TYPE_ALIASES,
+  serverEntrySchema,
+  serverTypeSchema,
+  toolOverrideSchema,
+  toolsPolicySchema,
+} from "./serverSchema.js";
+export type {
+  BreakerSettings,
+  ResilienceOverrides,
+  ResilienceSettings,
+  RestartSettings,
+  RetrySettings,
+  ServerEntry,
+  ServerType,
+  ToolOverride,
+  ToolsPolicy,
+} from "./serverSchema.js";
+
+const H = DEFAULTS.http;
+
+// ---- HTTP front ----
+
+export const httpSettingsSchema = z.strictObject({
+  host: text().default(H.host).describe(`Interface to listen on. Default "${H.host}".`),
+  port: z
+    .int()
+    .min(0)
+    .max(65_535)
+    .default(H.port)
+    .describe(`TCP port (0 = any free port). Default ${H.port}.`),
+  path: z
+    .string()
+    .startsWith("/", "must start with /")
+    .default(H.path)
+    .describe(`MCP endpoint path. Default "${H.path}".`),
+  allowedHosts: strings()
+    .default(() => [...H.allowedHosts])
+    .describe("Host header values accepted besides loopback names. Default []."),
+  allowedOrigins: strings()
+    .default(() => [...H.allowedOrigins])
+    .describe('Origin header values accepted ("*" = any). Default [].'),
+  maxBodyBytes: posInt()
+    .default(H.maxBodyBytes)
+    .describe(`Largest request body, bytes. Default ${H.maxBodyBytes}.`),
+  sessionIdleMs: posInt()
+    .default(H.sessionIdleMs)
+    .describe(`Idle time after which a session is closed, ms. Default ${H.sessionIdleMs}.`),
+  maxSessions: posInt().default(H.maxSessions).describe(`Concurrent sessions. Default ${H.maxSessions}.`),
+  rateLimit: z
+    .strictObject({
+      requestsPerSecond: z
+        .number()
+        .positive()
+        .default(H.rateLimit.requestsPerSecond)
+        .describe(`Sustained rate. Default ${H.rateLimit.requestsPerSecond}.`),
+      burst: posInt().default(H.rateLimit.burst).describe(`Bucket size. Default ${H.rateLimit.burst}.`),
+    })
+    .prefault({})
+    .describe("Token-bucket rate limit of the HTTP front."),
+});
+
+// ---- top level ----
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** Unknown top-level keys are dropped silently (Claude Desktop files carry other keys). */
+export const configSchema = z
+  .object({
+    mcpServers: serverMapSchema().optional().describe("Downstream servers by name (Claude Desktop shape)."),
+    servers: serverMapSchema()
+      .optional()
+      .describe("Alias of mcpServers (VS Code shape); merged, mcpServers wins."),
+    namespaceSeparator: z
+      .string()
+      .regex(/^[a-zA-Z0-9_-]{0,4}$/, "must be 0-4 characters from a-z A-Z 0-9 _ -")
+      .default(DEFAULTS.namespaceSeparator)
+      .describe(`Between a server's prefix and a tool name. Default "${DEFAULTS.namespaceSeparator}".`),
+    maxToolNameLength: z
+      .int()
+      .min(8)
+      .max(64)
+      .default(DEFAULTS.maxToolNameLength)
+      .describe(
+        `Longest exposed tool name (8..64). Default ${DEFAULTS.maxToolNameLength} (mcp__hub__ + 54 = 64).`,
+      ),
+    exposure: z
+      .enum(["all", "search"])
+      .default(DEFAULTS.exposure)
+      .describe(
+        `"all" lists every tool; "search" lists only the search meta-tools. Default "${DEFAULTS.exposure}".`,
+      ),
+    readOnly: z
+      .boolean()
+      .default(DEFAULTS.readOnly)
+      .describe(`Expose only read-only tools of every server. Default ${DEFAULTS.readOnly}.`),
+    logLevel: z
+      .enum(LOG_LEVELS)
+      .default(DEFAULTS.logLevel)
+      .describe(`pino log level. Default "${DEFAULTS.logLevel}".`),
+    workflows: z
+      .record(z.string(), z.unknown())
+      .default(() => ({}))
+      .describe("Composite workflows by name; bodies are validated by the workflows module. Default {}."),
+    http: httpSettingsSchema.prefault({}).describe("The HTTP front (serve --http)."),
+    defaults: resilienceOverridesSchema
+      .prefault({})
+      .describe("Resilience settings applied under every server's own. Default {}."),
+  })
+  .transform(({ servers, mcpServers, ...rest }) => ({ ...rest, mcpServers: { ...servers, ...mcpServers } }));
+
+export type Config = z.output<typeof configSchema>;
+export type HttpSettings = z.output<typeof httpSettingsSchema>;
+export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -1,0 +1,381 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ListRootsRequestSchema,
+  LoggingMessageNotificationSchema,
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+  ToolListChangedNotificationSchema,
+  type CallToolResult,
+  type ClientCapabilities,
+  type Implementation,
+  type ServerCapabilities,
+} from "@modelcontextprotocol/sdk/types.js";
+import { AggregatorError, errorMessage } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { RestartBudget, type RestartPolicy } from "./backoff.js";
+import { EMPTY_CATALOG, fetchCatalog, LooseResult, type DownstreamCatalog } from "./listing.js";
+import type { LaunchPlan } from "./launch.js";
+import { createTransport, type TransportSpec } from "./transports.js";
+
+export type ServerState = "starting" | "ready" | "restarting" | "failed" | "stopped";
+
+export interface ConnectionSettings extends TransportSpec {
+  readonly connectTimeoutMs: number;
+  readonly restart: RestartPolicy;
+  readonly healthCheckIntervalMs: number;
+}
+
+export type ServerRequestKind = "sampling" | "elicitation" | "roots";
+
+/** What the connection tells the rest of the aggregator; all optional so tests wire only what they need. */
+export interface ConnectionHooks {
+  onStateChange?(server: string, state: ServerState, reason?: string): void;
+  onCatalogChanged?(server: string): void;
+  onResourceUpdated?(server: string, uri: string): void;
+  onLog?(server: string, params: Record<string, unknown>): void;
+  onHealthFailure?(server: string, error: unknown): void;
+  /** A server→client request (sampling, elicitation, roots) to relay to a front client. */
+  onServerRequest?(server: string, kind: ServerRequestKind, request: { method: string; params?: unknown }, signal: AbortSignal): Promise<Record<string, unknown>>;
+}
+
+export interface ConnectionDeps {
+  readonly log: Logger;
+  readonly clientInfo: Implementation;
+  /** Capabilities we declare downstream (sampling/elicitation/roots only when our front client has them). */
+  readonly clientCapabilities: () => ClientCapabilities;
+  readonly hooks: ConnectionHooks;
+  readonly now?: () => number;
+}
+
+export interface ForwardOptions {
+  readonly signal: AbortSignal;
+  readonly timeoutMs: number;
+  readonly maxTotalTimeoutMs?: number | undefined;
+  readonly onprogress?: ((p: { progress: number; total?: number; message?: string }) => void) | undefined;
+}
+
+/** One downstream server: its SDK Client, its state, its catalog, and its supervision. */
+export class DownstreamConnection {
+  state: ServerState = "starting";
+  lastError: { message: string; at: number } | undefined;
+  restarts = 0;
+  connectMs: number | undefined;
+  launch: LaunchPlan | undefined;
+  capabilities: ServerCapabilities | undefined;
+  serverInfo: Implementation | undefined;
+  protocolVersion: string | undefined;
+  instructions: string | undefined;
+  catalog: DownstreamCatalog = EMPTY_CATALOG;
+
+  private client: Client | undefined;
+  private transport: Transport | undefined;
+  private readonly budget: RestartBudget;
+  private readonly waiters = new Set<() => void>();
+  private restartTimer: NodeJS.Timeout | undefined;
+  private healthTimer: NodeJS.Timeout | undefined;
+  private lastActivity = 0;
+  private stopping = false;
+  private readonly now: () => number;
+
+  constructor(
+    readonly settings: ConnectionSettings,
+    private readonly deps: ConnectionDeps,
+  ) {
+    this.budget = new RestartBudget(settings.restart);
+    this.now = deps.now ?? Date.now;
+  }
+
+  get name(): string {
+    return this.settings.name;
+  }
+
+  get pid(): number | undefined {
+    return (this.transport as { pid?: number } | undefined)?.pid;
+  }
+
+  /** First connection. Resolves when ready or failed (never rejects); a failure schedules restarts. */
+  async start(): Promise<void> {
+    await this.connectOnce().catch((error: unknown) => this.onConnectFailure(error));
+    this.scheduleHealthCheck();
+  }
+
+  private async connectOnce(): Promise<void> {
+    const started = this.now();
+    this.setState(this.restarts === 0 && this.state !== "restarting" ? "starting" : "restarting");
+    const { transport, launch } = createTransport(this.settings, this.deps.log);
+    this.launch = launch;
+    const client = this.newClient();
+    const timeout = this.settings.connectTimeoutMs;
+    try {
+      await client.connect(transport, { timeout });
+      const capabilities = client.getServerCapabilities();
+      const catalog = await fetchCatalog(client, capabilities, timeout);
+      if (this.stopping) {
+        await transport.close().catch(() => undefined);
+        return;
+      }
+      this.client = client;
+      this.transport = transport;
+      this.capabilities = capabilities;
+      this.serverInfo = client.getServerVersion();
+      this.protocolVersion = (transport as { protocolVersion?: string }).protocolVersion ?? undefined;
+      this.instructions = client.getInstructions();
+      this.connectMs = this.now() - started;
+      const changed = !sameCatalog(this.catalog, catalog);
+      this.catalog = catalog;
+      client.onclose = () => this.onTransportClosed(transport);
+      this.setState("ready");
+      if (changed) this.deps.hooks.onCatalogChanged?.(this.name);
+    } catch (error) {
+      await transport.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private newClient(): Client {
+    const capabilities = this.deps.clientCapabilities();
+    const client = new Client({ name: this.deps.clientInfo.name, version: this.deps.clientInfo.version }, { capabilities });
+    const hooks = this.deps.hooks;
+    const relay = (kind: ServerRequestKind) => async (request: { method: string; params?: unknown }, extra: { signal: AbortSignal }) => {
+      if (!hooks.onServerRequest) throw new Error(`${kind} is not available`);
+      return hooks.onServerRequest(this.name, kind, request, extra.signal) as never;
+    };
+    if (capabilities.sampling) client.setRequestHandler(CreateMessageRequestSchema, relay("sampling"));
+    if (capabilities.elicitation) client.setRequestHandler(ElicitRequestSchema, relay("elicitation"));
+    if (capabilities.roots) client.setRequestHandler(ListRootsRequestSchema, relay("roots"));
+    const refresh = () => void this.refreshCatalog();
+    client.setNotificationHandler(ToolListChangedNotificationSchema, refresh);
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, refresh);
+    client.setNotificationHandler(PromptListChangedNotificationSchema, refresh);
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => hooks.onResourceUpdated?.(this.name, n.params.uri));
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => hooks.onLog?.(this.name, n.params));
+    client.onerror = (error) => this.deps.log.debug({ err: errorMessage(error) }, "downstream protocol error");
+    return client;
+  }
+
+  /** Re-lists after list_changed; tells the catalog only when something really changed. */
+  async refreshCatalog(): Promise<void> {
+    const client = this.client;
+    if (!client || this.state !== "ready") return;
+    try {
+      const catalog = await fetchCatalog(client, this.capabilities, this.settings.connectTimeoutMs);
+      if (!sameCatalog(this.catalog, catalog)) {
+        this.catalog = catalog;
+        this.deps.hooks.onCatalogChanged?.(this.name);
+      }
+    } catch (error) {
+      this.deps.log.warn({ err: errorMessage(error) }, "could not refresh the server's lists");
+    }
+  }
+
+  private onConnectFailure(error: unknown): void {
+    this.recordError(error);
+    const message = errorMessage(error);
+    this.deps.log.warn({ err: message }, "server failed to connect");
+    if (isPermanent(error)) {
+      this.setState("failed", message);
+      return;
+    }
+    this.scheduleRestart(message);
+  }
+
+  private onTransportClosed(transport: Transport): void {
+    if (this.transport !== transport) return;
+    this.client = undefined;
+    this.transport = undefined;
+    if (this.stopping) return;
+    const reason = "the server process exited or the connection closed";
+    this.recordError(new Error(reason));
+    this.deps.log.warn("server connection lost");
+    this.scheduleRestart(reason);
+  }
+
+  private scheduleRestart(reason: string): void {
+    if (this.stopping) return;
+    if (this.settings.type !== "stdio" && this.state === "starting") {
+      // A remote server that was never reachable is retried too: it may come up later.
+    }
+    const delay = this.budget.next(this.now());
+    if (delay === undefined) {
+      this.setState("failed", `restart budget spent (${this.settings.restart.maxRestarts} in ${this.settings.restart.windowMs} ms): ${reason}`);
+      return;
+    }
+    this.setState("restarting", reason);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      this.restarts++;
+      this.connectOnce().catch((error: unknown) => this.onConnectFailure(error));
+    }, delay);
+    this.restartTimer.unref();
+  }
+
+  private setState(state: ServerState, reason?: string): void {
+    if (this.state === state && state !== "failed") return;
+    this.state = state;
+    this.deps.hooks.onStateChange?.(this.name, state, reason);
+    if (state !== "starting" && state !== "restarting") {
+      for (const wake of [...this.waiters]) wake();
+    }
+  }
+
+  private recordError(error: unknown): void {
+    this.lastError = { message: errorMessage(error), at: this.now() };
+  }
+
+  /** The live client, waiting through a start or restart up to the caller's deadline. */
+  async whenReady(signal: AbortSignal, deadlineAt: number): Promise<Client> {
+    for (;;) {
+      if (this.state === "ready" && this.client) return this.client;
+      if (this.state === "failed" || this.state === "stopped") {
+        throw new AggregatorError("SERVER_UNAVAILABLE", `${this.name} is unavailable: ${this.lastError?.message ?? this.state}`, {
+          details: { server: this.name, state: this.state },
+        });
+      }
+      const wait = deadlineAt - this.now();
+      if (wait <= 0) {
+        throw new AggregatorError("SERVER_UNAVAILABLE", `${this.name} is ${this.state} and did not come back in time`, {
+          details: { server: this.name, state: this.state },
+        });
+      }
+      await new Promise<void>((resolve, reject) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal.removeEventListener("abort", onAbort);
+          this.waiters.delete(done);
+          resolve();
+        };
+        const onAbort = () => {
+          done();
+          reject(new AggregatorError("CANCELLED", "the call was cancelled", { details: { server: this.name } }));
+        };
+        const timer = setTimeout(done, wait);
+        this.waiters.add(done);
+        signal.addEventListener("abort", onAbort, { once: true });
+      });
+      signal.throwIfAborted?.();
+    }
+  }
+
+  /** tools/call on the downstream. Throws AggregatorError for transport trouble; McpError passes through. */
+  async callTool(
+    name: string,
+    args: Record<string, unknown>,
+    meta: Record<string, unknown> | undefined,
+    options: ForwardOptions,
+    deadlineAt: number,
+  ): Promise<CallToolResult> {
+    const params: Record<string, unknown> = { name, arguments: args };
+    if (meta) params["_meta"] = meta;
+    return (await this.send("tools/call", params, options, deadlineAt)) as CallToolResult;
+  }
+
+  /** Any request to the downstream, result kept verbatim. */
+  async send(method: string, params: Record<string, unknown>, options: ForwardOptions, deadlineAt: number): Promise<Record<string, unknown>> {
+    const client = await this.whenReady(options.signal, deadlineAt);
+    this.lastActivity = this.now();
+    try {
+      return (await client.request({ method, params } as never, LooseResult, {
+        signal: options.signal,
+        timeout: options.timeoutMs,
+        maxTotalTimeout: options.maxTotalTimeoutMs,
+        resetTimeoutOnProgress: true,
+        onprogress: options.onprogress,
+      })) as Record<string, unknown>;
+    } catch (error) {
+      throw this.classify(error, method, options);
+    }
+  }
+
+  /** A notification to the downstream (cancel, roots changed, ...). Silently dropped when not connected. */
+  async notify(method: string, params?: Record<string, unknown>): Promise<void> {
+    await this.client?.notification({ method, params } as never).catch(() => undefined);
+  }
+
+  private classify(error: unknown, method: string, options: ForwardOptions): unknown {
+    if (options.signal.aborted) {
+      return new AggregatorError("CANCELLED", "the call was cancelled", { cause: error, details: { server: this.name } });
+    }
+    const code = (error as { code?: unknown }).code;
+    if (error instanceof StreamableHTTPError && code === 404) {
+      // The remote server forgot our session: reconnect in the background, callers may retry.
+      void this.reconnect("session expired (HTTP 404)");
+      return new AggregatorError("SERVER_UNAVAILABLE", `${this.name}: session expired; reconnecting`, {
+        cause: error,
+        details: { server: this.name, sessionExpired: true },
+      });
+    }
+    if (code === -32001) {
+      return new AggregatorError("DOWNSTREAM_TIMEOUT", `${this.name}: ${method} timed out after ${options.timeoutMs} ms`, {
+        cause: error,
+        details: { server: this.name, timeoutMs: options.timeoutMs },
+      });
+    }
+    if (typeof code === "number" && code !== -32000) return error; // a JSON-RPC error from the server
+    return new AggregatorError("SERVER_UNAVAILABLE", `${this.name}: ${errorMessage(error)}`, {
+      cause: error,
+      details: { server: this.name },
+    });
+  }
+
+  /** Drops the current link and connects again (HTTP session loss, failed health checks). */
+  async reconnect(reason: string): Promise<void> {
+    const transport = this.transport;
+    if (!transport || this.stopping) return;
+    this.transport = undefined;
+    this.client = undefined;
+    this.recordError(new Error(reason));
+    this.setState("restarting", reason);
+    await transport.close().catch(() => undefined);
+    await this.connectOnce().catch((error: unknown) => this.onConnectFailure(error));
+  }
+
+  private scheduleHealthCheck(): void {
+    const interval = this.settings.healthCheckIntervalMs;
+    if (interval <= 0 || this.stopping) return;
+    this.healthTimer = setInterval(() => void this.healthCheck(), interval);
+    this.healthTimer.unref();
+  }
+
+  private async healthCheck(): Promise<void> {
+    const client = this.client;
+    if (!client || this.state !== "ready") return;
+    if (this.now() - this.lastActivity < this.settings.healthCheckIntervalMs) return;
+    try {
+      await client.ping({ timeout: Math.min(10_000, this.settings.healthCheckIntervalMs) });
+    } catch (error) {
+      this.recordError(error);
+      this.deps.hooks.onHealthFailure?.(this.name, error);
+    }
+  }
+
+  /** Stops the server for good: no more restarts; the process group is terminated. */
+  async close(): Promise<void> {
+    this.stopping = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    if (this.healthTimer) clearInterval(this.healthTimer);
+    const transport = this.transport;
+    this.transport = undefined;
+    this.client = undefined;
+    this.setState("stopped");
+    await transport?.close().catch(() => undefined);
+  }
+}
+
+function isPermanent(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === "ENOENT" || code === "EACCES";
+}
+
+function sameCatalog(a: DownstreamCatalog, b: DownstreamCatalog): boolean {
+  return (
+    JSON.stringify(a.tools) === JSON.stringify(b.tools) &&
+    JSON.stringify(a.resources) === JSON.stringify(b.resources) &&
+    JSON.stringify(a.resourceTemplates) === JSON.stringify(b.resourceTemplates) &&
+    JSON.stringify(a.prompts) === JSON.stringify(b.prompts)
+  );
+}

@@ -1,0 +1,45 @@
+import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+
+/**
+ * The SDK's Protocol dispatches notifications one microtask late but resolves responses at once, so a
+ * progress notification that arrives right before its response (in the same chunk) finds its handler
+ * already gone and is dropped. Delivering responses one microtask late keeps the wire order.
+ */
+export function deliverInOrder(message: JSONRPCMessage, deliver: (m: JSONRPCMessage) => void): void {
+  if ("id" in message && !("method" in message)) queueMicrotask(() => deliver(message));
+  else deliver(message);
+}
+
+/** Wraps an SDK transport (HTTP, SSE) so its responses keep their order behind notifications. */
+export class OrderedTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+
+  constructor(private readonly inner: Transport) {
+    inner.onclose = () => this.onclose?.();
+    inner.onerror = (error) => this.onerror?.(error);
+    inner.onmessage = (message) => deliverInOrder(message, (m) => this.onmessage?.(m));
+  }
+
+  get sessionId(): string | undefined {
+    return this.inner.sessionId;
+  }
+
+  start(): Promise<void> {
+    return this.inner.start();
+  }
+
+  send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    return this.inner.send(message, options);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  setProtocolVersion(version: string): void {
+    this.inner.setProtocolVersion?.(version);
+  }
+}

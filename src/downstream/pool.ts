@@ -1,0 +1,74 @@
+import type { ClientCapabilities, Implementation, ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
+import type { Logger } from "../logger.js";
+import { DownstreamConnection, type ConnectionHooks, type ConnectionSettings } from "./connection.js";
+
+export interface PoolOptions {
+  readonly log: Logger;
+  readonly clientInfo: Implementation;
+  readonly clientCapabilities: () => ClientCapabilities;
+  readonly hooks: ConnectionHooks;
+}
+
+/** One connection per configured server, shared by every front session. */
+export class ConnectionPool {
+  private readonly connections = new Map<string, DownstreamConnection>();
+
+  constructor(private readonly options: PoolOptions) {}
+
+  get(name: string): DownstreamConnection | undefined {
+    return this.connections.get(name);
+  }
+
+  all(): DownstreamConnection[] {
+    return [...this.connections.values()];
+  }
+
+  /** Adds and starts a server; resolves when it is ready or has failed (never rejects). */
+  async add(settings: ConnectionSettings): Promise<DownstreamConnection> {
+    const existing = this.connections.get(settings.name);
+    if (existing) await existing.close();
+    const connection = new DownstreamConnection(settings, {
+      log: this.options.log.child({ server: settings.name }),
+      clientInfo: this.options.clientInfo,
+      clientCapabilities: this.options.clientCapabilities,
+      hooks: this.options.hooks,
+    });
+    this.connections.set(settings.name, connection);
+    await connection.start();
+    return connection;
+  }
+
+  /** Starts every server in parallel, each with its own connect timeout. */
+  async startAll(settings: readonly ConnectionSettings[]): Promise<void> {
+    await Promise.all(settings.map((s) => this.add(s)));
+  }
+
+  async remove(name: string): Promise<void> {
+    const connection = this.connections.get(name);
+    if (!connection) return;
+    this.connections.delete(name);
+    await connection.close();
+  }
+
+  async closeAll(): Promise<void> {
+    const all = this.all();
+    this.connections.clear();
+    await Promise.all(all.map((c) => c.close()));
+  }
+
+  /** What the front may advertise: only what some connected server has. */
+  unionCapabilities(): ServerCapabilities {
+    const caps: ServerCapabilities = { tools: { listChanged: true } };
+    for (const c of this.connections.values()) {
+      const own = c.capabilities;
+      if (!own) continue;
+      if (own.resources) {
+        caps.resources = { listChanged: true, subscribe: Boolean(caps.resources?.subscribe || own.resources.subscribe) };
+      }
+      if (own.prompts) caps.prompts = { listChanged: true };
+      if (own.logging) caps.logging = {};
+      if (own.completions) caps.completions = {};
+    }
+    return caps;
+  }
+}

@@ -1,0 +1,142 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { LineBuffer, parseMessage } from "./lineBuffer.js";
+import { deliverInOrder } from "./ordering.js";
+
+export interface StdioSpawnOptions {
+  readonly command: string;
+  readonly args: readonly string[];
+  /** The child's whole environment (already built from the base + the entry's env). */
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd?: string | undefined;
+  /** Called with each chunk of the child's stderr, already decoded. */
+  readonly onStderr?: ((text: string) => void) | undefined;
+  /** Called for each stdout line that is not JSON-RPC (a misbehaving server); the line is dropped. */
+  readonly onGarbage?: ((line: string, error: unknown) => void) | undefined;
+  /** SIGTERM → SIGKILL grace in ms. */
+  readonly killGraceMs?: number;
+  /** Largest single message accepted from the child; a larger one ends the connection. */
+  readonly maxMessageBytes?: number;
+}
+
+const IS_WINDOWS = process.platform === "win32";
+
+/**
+ * A client transport over a child's stdio, like the SDK's StdioClientTransport but with what an
+ * aggregator needs: the child leads its own process group (so npx wrappers and grandchildren are
+ * stopped with it), shutdown closes stdin and signals the group at once (servers that ignore EOF
+ * would otherwise cost seconds), and a non-JSON stdout line is dropped instead of killing the link.
+ */
+export class ProcessGroupStdioTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+
+  private child: ChildProcess | undefined;
+  private readonly buffer: LineBuffer;
+  private exited: Promise<void> | undefined;
+  private closing = false;
+
+  constructor(private readonly options: StdioSpawnOptions) {
+    this.buffer = new LineBuffer(options.maxMessageBytes ?? 64 * 1024 * 1024);
+  }
+
+  /** The protocol version negotiated at initialize (the SDK Client tells its transport). */
+  protocolVersion: string | undefined;
+
+  setProtocolVersion(version: string): void {
+    this.protocolVersion = version;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  start(): Promise<void> {
+    if (this.child) throw new Error("ProcessGroupStdioTransport already started");
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.options.command, [...this.options.args], {
+        env: { ...this.options.env },
+        cwd: this.options.cwd,
+        stdio: ["pipe", "pipe", "pipe"],
+        // Own process group on POSIX: kill(-pid) reaches the whole tree.
+        detached: !IS_WINDOWS,
+        windowsHide: true,
+        // Windows: `npx`/`.cmd` shims need a shell to start (Node refuses to spawn .cmd directly).
+        shell: IS_WINDOWS && /\.(cmd|bat)$|^npx$|^npm$/i.test(this.options.command),
+      });
+      this.child = child;
+      this.exited = new Promise((done) => child.once("close", () => done()));
+      child.once("error", (err) => {
+        reject(err);
+        this.onerror?.(err);
+      });
+      child.once("spawn", () => resolve());
+      child.once("close", () => {
+        this.child = undefined;
+        this.onclose?.();
+      });
+      child.stdin?.on("error", (err) => {
+        if (!this.closing) this.onerror?.(err);
+      });
+      child.stdout?.on("data", (chunk: Buffer) => this.onData(chunk));
+      child.stderr?.setEncoding("utf8");
+      child.stderr?.on("data", (text: string) => this.options.onStderr?.(text));
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    try {
+      this.buffer.push(chunk, this.onLine);
+    } catch (error) {
+      this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+      void this.close();
+    }
+  }
+
+  private readonly onLine = (line: string): void => {
+    const message = parseMessage(line);
+    if (message instanceof Error) this.options.onGarbage?.(line, message);
+    else deliverInOrder(message, (m) => this.onmessage?.(m));
+  };
+
+  send(message: JSONRPCMessage): Promise<void> {
+    const stdin = this.child?.stdin;
+    if (!stdin || stdin.destroyed) return Promise.reject(new Error("Not connected"));
+    return new Promise((resolve) => {
+      if (stdin.write(JSON.stringify(message) + "\n")) resolve();
+      else stdin.once("drain", resolve);
+    });
+  }
+
+  /** Close stdin, SIGTERM the group right away, SIGKILL after the grace period. Resolves when the child is gone. */
+  async close(): Promise<void> {
+    const child = this.child;
+    if (!child || this.closing) {
+      await this.exited;
+      return;
+    }
+    this.closing = true;
+    child.stdin?.end();
+    signalTree(child, "SIGTERM");
+    const grace = this.options.killGraceMs ?? 2_000;
+    const timer = setTimeout(() => signalTree(child, "SIGKILL"), grace);
+    timer.unref();
+    await this.exited;
+    clearTimeout(timer);
+    // The leader is gone; make sure nothing it started outlives it.
+    signalTree(child, "SIGKILL");
+  }
+}
+
+function signalTree(child: ChildProcess, signal: NodeJS.Signals): void {
+  const pid = child.pid;
+  if (pid === undefined) return;
+  try {
+    if (IS_WINDOWS) child.kill(signal);
+    else process.kill(-pid, signal);
+  } catch {
+    // Group already gone.
+  }
+}

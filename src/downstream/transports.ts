@@ -1,0 +1,69 @@
+import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { Logger } from "../logger.js";
+import { childEnvironment } from "./env.js";
+import { defaultSearchRoots, planLaunch, type LaunchPlan } from "./launch.js";
+import { OrderedTransport } from "./ordering.js";
+import { ProcessGroupStdioTransport } from "./stdio.js";
+
+/** The part of a resolved server entry that says how to reach it. */
+export interface TransportSpec {
+  readonly name: string;
+  readonly type: "stdio" | "http" | "sse";
+  readonly command?: string | undefined;
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd?: string | undefined;
+  readonly url?: string | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface CreatedTransport {
+  readonly transport: Transport;
+  /** For stdio: how the command was resolved. */
+  readonly launch?: LaunchPlan;
+}
+
+/** The one place transports are made: the rest of the code only sees the SDK Transport contract. */
+export function createTransport(spec: TransportSpec, log: Logger): CreatedTransport {
+  switch (spec.type) {
+    case "stdio": {
+      if (!spec.command) throw new Error(`${spec.name}: stdio server without a command`);
+      const launch = planLaunch(spec.command, spec.args, defaultSearchRoots());
+      const transport = new ProcessGroupStdioTransport({
+        command: launch.command,
+        args: launch.args,
+        env: childEnvironment(spec.env),
+        cwd: spec.cwd,
+        onStderr: (text) => {
+          for (const line of text.split("\n")) if (line.trim()) log.debug({ stderr: line.trimEnd() }, "server stderr");
+        },
+        onGarbage: (line, error) =>
+          log.warn({ line: line.slice(0, 200), reason: String(error) }, "dropped a non-JSON-RPC line from the server's stdout"),
+      });
+      return { transport, launch };
+    }
+    case "http": {
+      if (!spec.url) throw new Error(`${spec.name}: http server without a url`);
+      return {
+        transport: new OrderedTransport(new StreamableHTTPClientTransport(new URL(spec.url), {
+          requestInit: { headers: { ...spec.headers } },
+          reconnectionOptions: { maxRetries: 2, initialReconnectionDelay: 500, maxReconnectionDelay: 5_000, reconnectionDelayGrowFactor: 2 },
+        })),
+      };
+    }
+    case "sse": {
+      if (!spec.url) throw new Error(`${spec.name}: sse server without a url`);
+      const headers = { ...spec.headers };
+      return {
+        transport: new OrderedTransport(new SSEClientTransport(new URL(spec.url), {
+          requestInit: { headers },
+          eventSourceInit: {
+            fetch: (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }),
+          },
+        })),
+      };
+    }
+  }
+}

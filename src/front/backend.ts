@@ -1,0 +1,52 @@
+import type {
+  CallToolResult,
+  ClientCapabilities,
+  ServerCapabilities,
+  Implementation,
+} from "@modelcontextprotocol/sdk/types.js";
+import type { Catalog } from "../catalog/catalog.js";
+
+/** Sends a request to the front client of this call (the SDK's extra.sendRequest, schema-free). */
+export type ClientRequester = (request: { method: string; params?: unknown }, signal: AbortSignal) => Promise<Record<string, unknown>>;
+
+/** Who made a call, so that server→client requests and progress go back to the right client. */
+export interface CallOrigin {
+  readonly sessionId: string;
+  readonly signal: AbortSignal;
+  readonly clientCapabilities: ClientCapabilities | undefined;
+  readonly progressToken?: string | number | undefined;
+  readonly meta?: Record<string, unknown> | undefined;
+  readonly sendProgress?: ((progress: number, total?: number, message?: string) => void) | undefined;
+  readonly requestClient?: ClientRequester | undefined;
+}
+
+/** Everything a front session needs from the aggregator; front/ never touches downstreams itself. */
+export interface FrontBackend {
+  readonly serverInfo: Implementation;
+  readonly instructions?: string | undefined;
+  catalog(): Catalog;
+  capabilities(): ServerCapabilities;
+  callTool(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult>;
+  /** Any routed request (resources/read, prompts/get, completion/complete, subscribe...). Result verbatim. */
+  forward(server: string, method: string, params: Record<string, unknown>, origin: CallOrigin): Promise<Record<string, unknown>>;
+  subscribe(uri: string, sessionId: string): Promise<void>;
+  unsubscribe(uri: string, sessionId: string): Promise<void>;
+  /** logging/setLevel and other fan-out requests to every server that supports them. */
+  broadcast(method: string, params: Record<string, unknown>, capability: "logging"): Promise<void>;
+  /** The front client's roots changed: tell every downstream. */
+  rootsChanged(): void;
+  sessionOpened(session: FrontSessionHandle): void;
+  sessionClosed(sessionId: string): void;
+}
+
+/** What the aggregator may do to one front session. */
+export interface FrontSessionHandle {
+  readonly id: string;
+  clientCapabilities(): ClientCapabilities | undefined;
+  notifyListChanged(kind: "tools" | "resources" | "prompts"): void;
+  notifyResourceUpdated(uri: string): void;
+  sendLog(params: Record<string, unknown>): void;
+  isSubscribed(uri: string): boolean;
+  /** A server→client request for a call that is not in flight any more (fallback routing). */
+  request(request: { method: string; params?: unknown }, signal: AbortSignal): Promise<Record<string, unknown>>;
+}

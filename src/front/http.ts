@@ -1,0 +1,178 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import type { Logger } from "../logger.js";
+import type { FrontBackend } from "./backend.js";
+import { hostAllowed, originAllowed, type HostPolicy } from "./hostCheck.js";
+import { FrontSession } from "./session.js";
+
+export interface HttpFrontOptions extends HostPolicy {
+  readonly backend: FrontBackend;
+  readonly log: Logger;
+  readonly host: string;
+  readonly port: number;
+  readonly path: string;
+  readonly pageSize: number;
+  readonly maxBodyBytes: number;
+  readonly sessionIdleMs: number;
+  readonly maxSessions: number;
+  /** Extra GET routes (health, metrics) answered before MCP routing. */
+  readonly routes?: Readonly<Record<string, (req: IncomingMessage, res: ServerResponse) => void | Promise<void>>>;
+}
+
+interface LiveSession {
+  readonly session: FrontSession;
+  readonly transport: StreamableHTTPServerTransport;
+  lastSeen: number;
+}
+
+/** Streamable HTTP front: one SDK Server + transport per MCP session, all sharing the aggregator. */
+export class HttpFront {
+  private readonly sessions = new Map<string, LiveSession>();
+  private server: HttpServer | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: HttpFrontOptions) {}
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  async listen(): Promise<AddressInfo> {
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((error: unknown) => {
+        this.options.log.error({ err: String(error) }, "http front: request failed");
+        if (!res.headersSent) jsonError(res, 500, -32603, "Internal error");
+        else res.end();
+      });
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.options.port, this.options.host, () => resolve());
+    });
+    const interval = Math.max(1_000, Math.min(60_000, Math.floor(this.options.sessionIdleMs / 4)));
+    this.sweeper = setInterval(() => void this.expireIdle(), interval);
+    this.sweeper.unref();
+    return server.address() as AddressInfo;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const o = this.options;
+    if (!hostAllowed(req.headers.host, o)) return jsonError(res, 403, -32000, "Forbidden: Host header not allowed");
+    if (!originAllowed(req.headers.origin, o)) return jsonError(res, 403, -32000, "Forbidden: Origin not allowed");
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const route = o.routes?.[url.pathname];
+    if (route && req.method === "GET") return route(req, res);
+    if (url.pathname !== o.path) return jsonError(res, 404, -32000, `Not found: MCP is served at ${o.path}`);
+
+    const sessionId = header(req, "mcp-session-id");
+    if (sessionId !== undefined) {
+      const live = this.sessions.get(sessionId);
+      if (!live) return jsonError(res, 404, -32001, "Session not found (expired or deleted): initialize a new session");
+      live.lastSeen = Date.now();
+      const body = req.method === "POST" ? await this.readBody(req, res) : undefined;
+      if (body === BODY_REJECTED) return;
+      return live.transport.handleRequest(req, res, body);
+    }
+    if (req.method !== "POST") return jsonError(res, 400, -32000, "Bad Request: Mcp-Session-Id header is required");
+    const body = await this.readBody(req, res);
+    if (body === BODY_REJECTED) return;
+    if (!isInitialize(body)) {
+      return jsonError(res, 400, -32000, "Bad Request: no session; send initialize first (this server speaks MCP with sessions)");
+    }
+    if (this.sessions.size >= o.maxSessions) {
+      this.expireOldest();
+    }
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => {
+        this.sessions.set(id, { session, transport, lastSeen: Date.now() });
+      },
+      onsessionclosed: (id) => {
+        this.sessions.delete(id);
+      },
+    });
+    const session = new FrontSession(randomUUID(), o.backend, { pageSize: o.pageSize, log: o.log });
+    transport.onclose = () => {
+      if (transport.sessionId) this.sessions.delete(transport.sessionId);
+    };
+    await session.server.connect(transport);
+    await transport.handleRequest(req, res, body);
+  }
+
+  private async readBody(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+    const limit = this.options.maxBodyBytes;
+    const declared = Number(req.headers["content-length"] ?? "0");
+    if (declared > limit) {
+      jsonError(res, 413, -32000, `Payload too large: the limit is ${limit} bytes`);
+      req.resume();
+      return BODY_REJECTED;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) {
+        jsonError(res, 413, -32000, `Payload too large: the limit is ${limit} bytes`);
+        req.destroy();
+        return BODY_REJECTED;
+      }
+      chunks.push(chunk as Buffer);
+    }
+    try {
+      return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    } catch {
+      jsonError(res, 400, -32700, "Parse error: the body is not valid JSON");
+      return BODY_REJECTED;
+    }
+  }
+
+  private async expireIdle(): Promise<void> {
+    const cutoff = Date.now() - this.options.sessionIdleMs;
+    for (const [id, live] of this.sessions) {
+      if (live.lastSeen < cutoff) await this.closeSession(id, live);
+    }
+  }
+
+  private expireOldest(): void {
+    let oldest: [string, LiveSession] | undefined;
+    for (const entry of this.sessions) if (!oldest || entry[1].lastSeen < oldest[1].lastSeen) oldest = entry;
+    if (oldest) void this.closeSession(oldest[0], oldest[1]);
+  }
+
+  private async closeSession(id: string, live: LiveSession): Promise<void> {
+    this.sessions.delete(id);
+    this.options.log.debug({ session: id }, "http session closed (idle or over the cap)");
+    await live.transport.close().catch(() => undefined);
+    await live.session.close();
+  }
+
+  async close(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    await Promise.all([...this.sessions].map(([id, live]) => this.closeSession(id, live)));
+    const server = this.server;
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }
+}
+
+const BODY_REJECTED = Symbol("body rejected");
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function isInitialize(body: unknown): boolean {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.some((m) => typeof m === "object" && m !== null && (m as { method?: unknown }).method === "initialize");
+}
+
+export function jsonError(res: ServerResponse, status: number, code: number, message: string): void {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }));
+}

@@ -1,0 +1,74 @@
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { ClientCapabilities, JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { Logger } from "../logger.js";
+import type { FrontBackend } from "./backend.js";
+import { FrontSession } from "./session.js";
+
+export interface StdioFrontOptions {
+  readonly backend: FrontBackend;
+  readonly log: Logger;
+  readonly pageSize: number;
+  /**
+   * Called with the client's capabilities when its initialize arrives, before we answer it: the
+   * aggregator connects its downstreams then, declaring sampling / elicitation / roots only if the
+   * client has them, and our initialize result advertises what those servers really offer.
+   */
+  readonly onClientInitialize: (capabilities: ClientCapabilities) => Promise<void>;
+  readonly stdin?: NodeJS.ReadableStream;
+  readonly stdout?: NodeJS.WritableStream;
+}
+
+/** Serves one MCP client on stdin/stdout. Resolves once the session is connected. */
+export async function serveStdio(options: StdioFrontOptions, onEnd: () => void): Promise<FrontSession> {
+  const stdin = (options.stdin ?? process.stdin) as NodeJS.ReadStream;
+  const inner = new StdioServerTransport(stdin, (options.stdout ?? process.stdout) as NodeJS.WriteStream);
+  const held: JSONRPCMessage[] = [];
+  let firstMessage: (message: JSONRPCMessage) => void = () => undefined;
+  const first = new Promise<JSONRPCMessage>((resolve) => (firstMessage = resolve));
+  inner.onmessage = (message) => {
+    held.push(message);
+    if (held.length === 1) firstMessage(message);
+  };
+  inner.onerror = (error) => options.log.warn({ err: error.message }, "stdio front: bad input from the client");
+  stdin.once("end", onEnd);
+  stdin.once("close", onEnd);
+  await inner.start();
+
+  const message = await first;
+  const caps =
+    "method" in message && message.method === "initialize"
+      ? ((message.params as { capabilities?: ClientCapabilities } | undefined)?.capabilities ?? {})
+      : {};
+  await options.onClientInitialize(caps);
+
+  const session = new FrontSession("stdio", options.backend, { pageSize: options.pageSize, log: options.log });
+  const replay = new ReplayTransport(inner);
+  await session.server.connect(replay);
+  inner.onmessage = (m) => replay.onmessage?.(m);
+  for (const m of held.splice(0)) replay.onmessage?.(m);
+  options.backend.sessionOpened(session);
+  return session;
+}
+
+/** Hands an already started transport to the SDK Server (whose connect() calls start()). */
+class ReplayTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+
+  constructor(private readonly inner: StdioServerTransport) {
+    inner.onclose = () => this.onclose?.();
+    inner.onerror = (error) => this.onerror?.(error);
+  }
+
+  async start(): Promise<void> {}
+
+  send(message: JSONRPCMessage): Promise<void> {
+    return this.inner.send(message);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}

@@ -1,0 +1,65 @@
+import type { Aggregator } from "../aggregator.js";
+import type { MetaTool } from "./types.js";
+import { textAndStructured } from "./types.js";
+
+/**
+ * `status`: the health a Claude Desktop user can see without curl — per server state, breaker,
+ * restarts, in-flight and queued calls, counters, latency percentiles, last error; cache hit rate.
+ */
+export function statusTool(agg: Aggregator): MetaTool {
+  return {
+    definition: {
+      name: "status",
+      title: "Aggregator status",
+      description:
+        "Health of every MCP server behind autonomous-mcp: state, circuit breaker, restarts, calls in flight and queued, call and error counts, p50/p99 latency, last error; and the result cache's hit rate. Use it when a tool fails or seems slow.",
+      inputSchema: { type: "object", properties: {} },
+      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    call: async () => {
+      const now = Date.now();
+      const servers = agg.serverList().map((s) => {
+        const c = agg.pool.get(s.name);
+        const stats = agg.stats.snapshot(s.name);
+        const limiter = c ? agg.limiterFor(s.name) : undefined;
+        const retryAt = agg.breakers.retryAt(s.name);
+        const lastError = stats?.lastError && (!c?.lastError || stats.lastError.at > c.lastError.at) ? stats.lastError : c?.lastError;
+        return {
+          name: s.name,
+          state: s.skipReason !== undefined ? "skipped" : (c?.state ?? "not started"),
+          ...(s.skipReason !== undefined ? { skipReason: s.skipReason } : {}),
+          breaker: agg.breakers.stateOf(s.name),
+          ...(retryAt !== undefined ? { breakerRetryAt: new Date(retryAt).toISOString() } : {}),
+          tools: agg.catalog().toolsOf(s.name).length,
+          restarts: c?.restarts ?? 0,
+          inFlight: limiter?.inFlight ?? 0,
+          queued: limiter?.queued ?? 0,
+          calls: stats?.calls ?? 0,
+          errors: stats?.errors ?? 0,
+          p50Ms: round(stats?.p50Ms ?? 0),
+          p99Ms: round(stats?.p99Ms ?? 0),
+          ...(c?.connectMs !== undefined ? { connectMs: c.connectMs } : {}),
+          ...(lastError ? { lastError: { message: lastError.message, at: new Date(lastError.at).toISOString() } } : {}),
+        };
+      });
+      const cache = agg.cache.stats;
+      const lookups = cache.hits + cache.misses;
+      const structured = {
+        servers,
+        cache: { ...cache, hitRate: lookups === 0 ? 0 : round(cache.hits / lookups) },
+        tools: agg.catalog().tools.size,
+        at: new Date(now).toISOString(),
+      };
+      const lines = servers.map(
+        (s) =>
+          `${s.name}: ${s.state}${"skipReason" in s ? ` (${s.skipReason})` : ""}, breaker ${s.breaker}, ${s.tools} tools, ${s.calls} calls, ${s.errors} errors, p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, ${s.inFlight} in flight, ${s.queued} queued, ${s.restarts} restarts${s.lastError ? `; last error: ${s.lastError.message}` : ""}`,
+      );
+      lines.push(`cache: ${cache.hits} hits, ${cache.misses} misses (hit rate ${structured.cache.hitRate})`);
+      return textAndStructured(lines.join("\n"), structured);
+    },
+  };
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}

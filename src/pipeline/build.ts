@@ -1,0 +1,49 @@
+import type { Logger } from "../logger.js";
+import { compose } from "./compose.js";
+import { createBreakerLayer, type BreakerRegistry } from "./middleware/breaker.js";
+import { createCacheLayer, type ResultCache } from "./middleware/cache.js";
+import { createDeadlineLayer } from "./middleware/deadline.js";
+import { createLimitLayer, type ServerLimiter } from "./middleware/limit.js";
+import { createObserveLayer, type CallStats } from "./middleware/observe.js";
+import { createRetryLayer } from "./middleware/retry.js";
+import { createValidateLayer } from "./middleware/validate.js";
+import type { RetrySettings } from "./settings.js";
+import type { Handler } from "./types.js";
+
+export interface PipelineParts {
+  readonly log: Logger;
+  readonly stats: CallStats;
+  readonly cache: ResultCache;
+  readonly breakers: BreakerRegistry;
+  readonly limiterFor: (server: string) => ServerLimiter;
+  readonly retryFor: (server: string) => RetrySettings;
+  readonly forward: Handler;
+}
+
+/**
+ * THE order of the call pipeline, outermost first. Every tools/call, workflow step and meta-tool call
+ * to a downstream goes through it. Why this order: docs/adr/0002-pipeline-order.md.
+ *
+ *  observe  – counts everything once, cache hits and fast failures included
+ *  validate – a bad call costs no I/O
+ *  cache    – a hit skips budgets, retries and slots
+ *  deadline – one signal: the caller's cancel + the total budget
+ *  retry    – outside the breaker, so every attempt is seen by it and an open breaker ends the loop
+ *  breaker  – fails fast while a server is known bad
+ *  limit    – per-server concurrency; writes one at a time where configured
+ *  forward  – the downstream call
+ */
+export function buildPipeline(parts: PipelineParts): Handler {
+  return compose(
+    [
+      createObserveLayer(parts.stats, parts.log),
+      createValidateLayer(),
+      createCacheLayer(parts.cache),
+      createDeadlineLayer(),
+      createRetryLayer(parts.retryFor, (server) => parts.breakers.stateOf(server) === "open"),
+      createBreakerLayer(parts.breakers),
+      createLimitLayer(parts.limiterFor),
+    ],
+    parts.forward,
+  );
+}

@@ -1,0 +1,51 @@
+import { McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { ConnectionPool } from "../downstream/pool.js";
+import { AggregatorError } from "../errors.js";
+import type { Handler } from "./types.js";
+
+export interface ForwardOptions {
+  /** Servers whose JSON-RPC errors are really tool failures (server-github reports a 404 as -32603). */
+  readonly rpcErrorsAreToolErrors?: (server: string) => boolean;
+  readonly now?: () => number;
+}
+
+/** The pipeline's last layer: the only place a downstream Client is called for tools/call. */
+export function createForward(pool: ConnectionPool, options: ForwardOptions = {}): Handler {
+  const now = options.now ?? Date.now;
+  const asToolError = options.rpcErrorsAreToolErrors ?? (() => false);
+  return async function forward(ctx) {
+    const connection = pool.get(ctx.route.server);
+    if (!connection) {
+      throw new AggregatorError("SERVER_UNAVAILABLE", `${ctx.route.server} is not running`, {
+        details: { server: ctx.route.server },
+      });
+    }
+    try {
+      return await connection.callTool(
+        ctx.route.originalName,
+        ctx.args,
+        ctx.meta,
+        {
+          signal: ctx.signal,
+          timeoutMs: ctx.attemptTimeoutMs,
+          maxTotalTimeoutMs: Math.max(1, ctx.deadlineAt - now()),
+          onprogress: ctx.onProgress,
+        },
+        ctx.deadlineAt,
+      );
+    } catch (error) {
+      if (error instanceof McpError && asToolError(ctx.route.server)) return rpcErrorResult(ctx.route.server, ctx.route.originalName, error);
+      throw error;
+    }
+  };
+}
+
+/** "MCP error -32603: Not Found: Resource not found" → an isError result the model can read. */
+function rpcErrorResult(server: string, tool: string, error: McpError): CallToolResult {
+  const message = error.message.replace(/^MCP error -?\d+:\s*/, "");
+  return {
+    isError: true,
+    content: [{ type: "text", text: `${server} ${tool} failed: ${message}` }],
+    _meta: { "autonomous-mcp/rpcErrorCode": error.code },
+  };
+}

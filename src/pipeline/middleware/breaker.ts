@@ -1,0 +1,213 @@
+import CircuitBreaker from "opossum";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { AggregatorError, errorMessage, isAggregatorError } from "../../errors.js";
+import { countsForBreaker } from "../failure.js";
+import type { BreakerSettings } from "../settings.js";
+import type { CallContext, Handler, Middleware } from "../types.js";
+
+export type BreakerState = "closed" | "open" | "halfOpen";
+
+export interface BreakerStateChange {
+  readonly server: string;
+  readonly from: BreakerState;
+  readonly to: BreakerState;
+  /** Epoch ms when an open breaker lets a probe through; undefined unless `to` is "open" and not forced. */
+  readonly retryAt: number | undefined;
+  /** The failure (or forceOpen reason) behind an opening. */
+  readonly lastError: string | undefined;
+  /** True when opened by forceOpen: stays open until reset(). */
+  readonly forced: boolean;
+}
+
+export interface BreakerRegistryOptions {
+  readonly onStateChange?:
+    ((server: string, state: BreakerState, change: BreakerStateChange) => void) | undefined;
+  /** Clock for retryAt and messages. Default Date.now (opossum's own timers use setTimeout). */
+  readonly now?: (() => number) | undefined;
+}
+
+type Breaker = CircuitBreaker<[Handler, CallContext], CallToolResult>;
+
+interface Entry {
+  readonly breaker: Breaker;
+  readonly resetTimeoutMs: number;
+  state: BreakerState;
+  openedAt: number;
+  failuresAtOpen: number;
+  lastError: string | undefined;
+}
+
+function run(next: Handler, ctx: CallContext): Promise<CallToolResult> {
+  return next(ctx);
+}
+
+const noop = (): void => undefined;
+
+/**
+ * One opossum breaker per downstream server, created on first use. Client faults, cancellations and
+ * isError results do not count as failures. Half-open lets exactly one probe through (opossum's
+ * pendingClose flag); its success closes the breaker, its failure re-opens it for another resetTimeout.
+ */
+export class BreakerRegistry {
+  private readonly entries = new Map<string, Entry>();
+  private readonly forced = new Map<string, string>();
+  private readonly now: () => number;
+
+  constructor(
+    private readonly settingsFor: (server: string) => BreakerSettings,
+    private readonly options: BreakerRegistryOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  get(server: string): Breaker {
+    return (this.entries.get(server) ?? this.create(server)).breaker;
+  }
+
+  stateOf(server: string): BreakerState {
+    if (this.forced.has(server)) return "open";
+    return this.entries.get(server)?.state ?? "closed";
+  }
+
+  /** Epoch ms when the open breaker half-opens; undefined when closed, half-open or forced open. */
+  retryAt(server: string): number | undefined {
+    const entry = this.entries.get(server);
+    if (this.forced.has(server) || entry?.state !== "open") return undefined;
+    return entry.openedAt + entry.resetTimeoutMs;
+  }
+
+  /** Open until reset(server): for a server marked failed after its restart budget. */
+  forceOpen(server: string, reason: string): void {
+    const from = this.stateOf(server);
+    const wasForced = this.forced.has(server);
+    this.forced.set(server, reason);
+    if (!wasForced)
+      this.emit({ server, from, to: "open", retryAt: undefined, lastError: reason, forced: true });
+  }
+
+  /** Forget everything about the server's breaker (forced or not); the next call starts a fresh one closed. */
+  reset(server: string): void {
+    const from = this.stateOf(server);
+    this.forced.delete(server);
+    this.entries.get(server)?.breaker.shutdown();
+    this.entries.delete(server);
+    if (from !== "closed")
+      this.emit({ server, from, to: "closed", retryAt: undefined, lastError: undefined, forced: false });
+  }
+
+  /** A failure seen outside tools/call (a failed health-check ping). Ignored while open or probing. */
+  recordFailure(server: string, err: unknown): void {
+    if (this.forced.has(server)) return;
+    const breaker = this.get(server);
+    if (!breaker.closed && !breaker.pendingClose) return;
+    const fail: Handler = () => Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    void breaker.fire(fail, undefined as never).catch(noop);
+  }
+
+  /** The error a call gets right now without reaching the server, or undefined when it may pass. */
+  rejection(server: string): AggregatorError | undefined {
+    const reason = this.forced.get(server);
+    if (reason !== undefined) {
+      return new AggregatorError(
+        "BREAKER_OPEN",
+        `${server} is unavailable (marked failed: ${reason}); no automatic retry until it is restarted`,
+        { details: { server, retryAt: undefined, lastError: reason, forced: true } },
+      );
+    }
+    const entry = this.entries.get(server);
+    if (!entry || entry.breaker.closed || entry.breaker.pendingClose) return undefined;
+    const cause = `circuit ${entry.state === "open" ? "open" : "half-open"} after ${entry.failuresAtOpen} failures: ${entry.lastError ?? "unknown error"}`;
+    const retryAt = this.retryAt(server);
+    const when =
+      retryAt === undefined
+        ? "a probe call is in flight; try again in a moment"
+        : `next attempt at ${new Date(retryAt).toISOString()} (in ${Math.max(0, Math.ceil((retryAt - this.now()) / 1000))}s)`;
+    return new AggregatorError("BREAKER_OPEN", `${server} is unavailable (${cause}); ${when}`, {
+      details: { server, retryAt, lastError: entry.lastError },
+    });
+  }
+
+  /** Stops every breaker's timers (opossum's reset timer and rolling-window interval). */
+  shutdown(): void {
+    for (const entry of this.entries.values()) entry.breaker.shutdown();
+    this.entries.clear();
+  }
+
+  private create(server: string): Entry {
+    const s = this.settingsFor(server);
+    // Explicit options: opossum's defaults include a 10 s call timeout; ours is the deadline layer's job.
+    const breaker: Breaker = new CircuitBreaker(run, {
+      name: server,
+      timeout: false,
+      errorThresholdPercentage: s.errorThresholdPercentage,
+      volumeThreshold: s.volumeThreshold,
+      rollingCountTimeout: s.rollingCountTimeoutMs,
+      rollingCountBuckets: 10,
+      resetTimeout: s.resetTimeoutMs,
+      rollingPercentilesEnabled: false,
+      enableSnapshots: false,
+      // true = "not a failure" (opossum then records a success). A CANCELLED past the call's deadline is
+      // the total budget running out inside the breaker: a timeout, so it counts.
+      errorFilter: (err: unknown, ...args: unknown[]) =>
+        !countsForBreaker(err) && !this.pastDeadline(err, args[1]),
+    });
+    const entry: Entry = {
+      breaker,
+      resetTimeoutMs: s.resetTimeoutMs,
+      state: "closed",
+      openedAt: 0,
+      failuresAtOpen: 0,
+      lastError: undefined,
+    };
+    breaker.on("failure", (err: unknown) => {
+      entry.lastError = errorMessage(err);
+    });
+    breaker.on("open", () => {
+      entry.openedAt = this.now();
+      entry.failuresAtOpen = breaker.stats.failures;
+      this.transition(server, entry, "open");
+    });
+    breaker.on("halfOpen", () => this.transition(server, entry, "halfOpen"));
+    breaker.on("close", () => this.transition(server, entry, "closed"));
+    this.entries.set(server, entry);
+    return entry;
+  }
+
+  private pastDeadline(err: unknown, ctx: unknown): boolean {
+    if (!isAggregatorError(err, "CANCELLED") || typeof ctx !== "object" || ctx === null) return false;
+    const deadlineAt = (ctx as CallContext).deadlineAt;
+    return deadlineAt > 0 && this.now() >= deadlineAt;
+  }
+
+  private transition(server: string, entry: Entry, to: BreakerState): void {
+    const from = this.forced.has(server) ? "open" : entry.state;
+    entry.state = to;
+    if (this.forced.has(server) || from === to) return;
+    this.emit({ server, from, to, retryAt: this.retryAt(server), lastError: entry.lastError, forced: false });
+  }
+
+  private emit(change: BreakerStateChange): void {
+    this.options.onStateChange?.(change.server, change.to, change);
+  }
+}
+
+/**
+ * Fails fast while the server's breaker is open (or a half-open probe is in flight): throws BREAKER_OPEN
+ * naming the server, the last failure and when it will be tried again, without calling next.
+ */
+export function createBreakerLayer(registry: BreakerRegistry): Middleware {
+  return (next) =>
+    async function breakerLayer(ctx): Promise<CallToolResult> {
+      const server = ctx.route.server;
+      const rejected = registry.rejection(server);
+      if (rejected) throw rejected;
+      try {
+        return await registry.get(server).fire(next, ctx);
+      } catch (error) {
+        // opossum's own rejection (a concurrent call took the half-open probe slot first).
+        if (error instanceof Error && CircuitBreaker.isOurError(error))
+          throw registry.rejection(server) ?? error;
+        throw error;
+      }
+    };
+}

@@ -1,0 +1,142 @@
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { AggregatorError } from "../../errors.js";
+import type { LimiterSettings } from "../settings.js";
+import type { Middleware } from "../types.js";
+
+export interface ServerLimiterOptions extends LimiterSettings {
+  /** Server name, for messages. */
+  readonly server: string;
+}
+
+interface Waiter {
+  readonly write: boolean;
+  readonly signal: AbortSignal;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+  readonly onAbort: () => void;
+}
+
+/**
+ * Per-server concurrency: `maxConcurrency` slots and a bounded FIFO queue of `maxQueue` waiters.
+ * With `serializeWrites`, a write never overlaps another write (server-memory loses concurrent writes);
+ * reads keep running beside a write. A read may pass a queued write only while that write waits for
+ * another write to finish, so writes are never starved by reads.
+ */
+export class ServerLimiter {
+  readonly server: string;
+  private readonly maxConcurrency: number;
+  private readonly maxQueue: number;
+  private readonly serializeWrites: boolean;
+  private running = 0;
+  private writing = 0;
+  private readonly queue: Waiter[] = [];
+
+  constructor(options: ServerLimiterOptions) {
+    this.server = options.server;
+    this.maxConcurrency = Math.max(1, options.maxConcurrency);
+    this.maxQueue = Math.max(0, options.maxQueue);
+    this.serializeWrites = options.serializeWrites;
+  }
+
+  get inFlight(): number {
+    return this.running;
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Takes a slot at once when one is free for this kind of call (the hot path: no promise). Queued calls
+   * never lose their turn to it: the queue is drained on every release, so whatever still waits is blocked
+   * (no slot, or a write behind a write) and a newcomer that can run is not ahead of anyone runnable.
+   */
+  tryAcquire(write: boolean): boolean {
+    if (!this.canRun(write)) return false;
+    this.take(write);
+    return true;
+  }
+
+  /** Waits in the queue for a slot; SERVER_BUSY when the queue is full, CANCELLED when the signal aborts. */
+  acquire(write: boolean, signal: AbortSignal): Promise<void> {
+    if (this.tryAcquire(write)) return Promise.resolve();
+    if (signal.aborted) return Promise.reject(this.cancelled(signal.reason));
+    if (this.queue.length >= this.maxQueue) return Promise.reject(this.busy());
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        write,
+        signal,
+        resolve,
+        reject,
+        onAbort: () => {
+          const i = this.queue.indexOf(waiter);
+          if (i >= 0) this.queue.splice(i, 1);
+          reject(this.cancelled(signal.reason));
+          this.drain(); // a write that left may unblock reads queued behind it
+        },
+      };
+      signal.addEventListener("abort", waiter.onAbort, { once: true });
+      this.queue.push(waiter);
+    });
+  }
+
+  release(write: boolean): void {
+    this.running--;
+    if (write && this.serializeWrites) this.writing--;
+    if (this.queue.length > 0) this.drain();
+  }
+
+  private canRun(write: boolean): boolean {
+    return this.running < this.maxConcurrency && !(write && this.serializeWrites && this.writing > 0);
+  }
+
+  private take(write: boolean): void {
+    this.running++;
+    if (write && this.serializeWrites) this.writing++;
+  }
+
+  /** Starts queued calls in FIFO order, skipping writes that must wait for the write in flight. */
+  private drain(): void {
+    for (let i = 0; i < this.queue.length && this.running < this.maxConcurrency;) {
+      const waiter = this.queue[i] as Waiter;
+      if (!this.canRun(waiter.write)) {
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
+      waiter.signal.removeEventListener("abort", waiter.onAbort);
+      this.take(waiter.write);
+      waiter.resolve();
+    }
+  }
+
+  private busy(): AggregatorError {
+    return new AggregatorError(
+      "SERVER_BUSY",
+      `${this.server} is busy: ${this.running} calls in flight and ${this.queue.length} queued (maxConcurrency ${this.maxConcurrency}, maxQueue ${this.maxQueue}); try again shortly`,
+      { details: { server: this.server, inFlight: this.running, queued: this.queue.length } },
+    );
+  }
+
+  private cancelled(reason: unknown): AggregatorError {
+    return new AggregatorError("CANCELLED", "the call was cancelled while waiting for a free slot", {
+      cause: reason,
+      details: { server: this.server },
+    });
+  }
+}
+
+/** Holds one of the server's slots for the duration of next(); queued calls leave at once on abort. */
+export function createLimitLayer(limiterFor: (server: string) => ServerLimiter): Middleware {
+  return (next) =>
+    async function limitLayer(ctx): Promise<CallToolResult> {
+      const limiter = limiterFor(ctx.route.server);
+      const write = !ctx.route.policy.hints.readOnly;
+      if (!limiter.tryAcquire(write)) await limiter.acquire(write, ctx.signal);
+      try {
+        return await next(ctx);
+      } finally {
+        limiter.release(write);
+      }
+    };
+}

@@ -1,0 +1,212 @@
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { errorMessage, isAggregatorError } from "../../errors.js";
+import type { Logger } from "../../logger.js";
+import type { Middleware } from "../types.js";
+
+export const OUTCOMES = [
+  "ok",
+  "tool_error",
+  "rpc_error",
+  "timeout",
+  "breaker_open",
+  "busy",
+  "unavailable",
+  "cancelled",
+  "invalid",
+] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export interface CallEvent {
+  readonly server: string;
+  readonly tool: string;
+  readonly outcome: Outcome;
+  readonly durationMs: number;
+  readonly attempts: number;
+  readonly cache: string | undefined;
+}
+
+export interface ServerCallStats {
+  readonly calls: number;
+  /** isError results plus thrown failures. */
+  readonly errors: number;
+  readonly outcomes: Readonly<Record<Outcome, number>>;
+  /** Over the last `window` calls; 0 before the first. */
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly lastError: { readonly message: string; readonly at: number } | undefined;
+}
+
+export interface CallStatsOptions {
+  /** Durations kept per server for percentiles. Default 1000. */
+  readonly window?: number;
+  /** Called once per finished call (metrics). */
+  readonly onCall?: ((event: CallEvent) => void) | undefined;
+  /** Wall clock for lastError.at. Default Date.now. */
+  readonly now?: (() => number) | undefined;
+}
+
+class ServerCounters {
+  calls = 0;
+  errors = 0;
+  readonly outcomes: Record<Outcome, number> = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<
+    Outcome,
+    number
+  >;
+  readonly durations: Float64Array;
+  next = 0;
+  filled = 0;
+  lastError: { message: string; at: number } | undefined;
+
+  constructor(window: number) {
+    this.durations = new Float64Array(window);
+  }
+}
+
+/** Nearest-rank percentile of an ascending array. */
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? 0;
+}
+
+/** Per-server call counters and latency percentiles. Recording is O(1) and allocation-free. */
+export class CallStats {
+  readonly onCall: ((event: CallEvent) => void) | undefined;
+  private readonly servers = new Map<string, ServerCounters>();
+  private readonly window: number;
+  private readonly now: () => number;
+
+  constructor(options: CallStatsOptions = {}) {
+    this.window = Math.max(1, options.window ?? 1000);
+    this.onCall = options.onCall;
+    this.now = options.now ?? Date.now;
+  }
+
+  record(server: string, outcome: Outcome, durationMs: number, error?: string): void {
+    let c = this.servers.get(server);
+    if (!c) this.servers.set(server, (c = new ServerCounters(this.window)));
+    c.calls++;
+    c.outcomes[outcome]++;
+    if (outcome !== "ok") {
+      c.errors++;
+      if (error !== undefined) c.lastError = { message: error, at: this.now() };
+    }
+    c.durations[c.next] = durationMs;
+    c.next = (c.next + 1) % c.durations.length;
+    if (c.filled < c.durations.length) c.filled++;
+  }
+
+  /** Percentiles are computed here (copy + sort of at most `window` numbers), never on the hot path. */
+  snapshot(server: string): ServerCallStats | undefined {
+    const c = this.servers.get(server);
+    if (!c) return undefined;
+    const sorted = c.durations.slice(0, c.filled).sort();
+    return {
+      calls: c.calls,
+      errors: c.errors,
+      outcomes: { ...c.outcomes },
+      p50Ms: percentile(sorted, 0.5),
+      p99Ms: percentile(sorted, 0.99),
+      lastError: c.lastError ? { ...c.lastError } : undefined,
+    };
+  }
+
+  snapshotAll(): Record<string, ServerCallStats> {
+    const out: Record<string, ServerCallStats> = {};
+    for (const server of this.servers.keys()) out[server] = this.snapshot(server) as ServerCallStats;
+    return out;
+  }
+}
+
+/** The outcome label of a thrown failure. */
+export function outcomeOfError(err: unknown): Outcome {
+  if (isAggregatorError(err)) {
+    switch (err.code) {
+      case "DOWNSTREAM_TIMEOUT":
+        return "timeout";
+      case "BREAKER_OPEN":
+        return "breaker_open";
+      case "SERVER_BUSY":
+        return "busy";
+      case "SERVER_UNAVAILABLE":
+        return "unavailable";
+      case "CANCELLED":
+        return "cancelled";
+      case "INVALID_ARGUMENTS":
+      case "UNKNOWN_TOOL":
+        return "invalid";
+      default:
+        return "rpc_error";
+    }
+  }
+  return "rpc_error"; // a downstream JSON-RPC error, or something unexpected (the edge sends -32603)
+}
+
+function resultText(result: CallToolResult): string {
+  const first = result.content?.[0];
+  return first && first.type === "text" ? first.text.slice(0, 500) : "tool returned isError";
+}
+
+/**
+ * Outermost layer: binds ctx.log to {reqId, server, tool}, times the call, counts its outcome once
+ * (cache hits and fast failures included) and rethrows failures for the edge to map.
+ * The child logger is created on every call (about 1 µs with our redaction paths): a logger cached per
+ * route would miss the reqId and would keep its level when the root level changes at run time.
+ */
+export function createObserveLayer(
+  stats: CallStats,
+  rootLogger: Logger,
+  nextRequestId?: () => string,
+): Middleware {
+  let counter = 0;
+  const newId = nextRequestId ?? (() => `r${++counter}`);
+  return (next) =>
+    async function observeLayer(ctx): Promise<CallToolResult> {
+      const { server, originalName: tool } = ctx.route;
+      const log = rootLogger.child({ reqId: ctx.requestId || newId(), server, tool });
+      ctx.log = log;
+      const started = performance.now();
+      let outcome: Outcome = "ok";
+      let failure: string | undefined;
+      try {
+        const result = await next(ctx);
+        if (result.isError === true) {
+          outcome = ctx.notes["invalid"] === true ? "invalid" : "tool_error";
+          failure = resultText(result);
+        }
+        return result;
+      } catch (error) {
+        outcome = outcomeOfError(error);
+        failure = errorMessage(error);
+        throw error;
+      } finally {
+        const durationMs = performance.now() - started;
+        stats.record(server, outcome, durationMs, failure);
+        if (stats.onCall) {
+          stats.onCall({
+            server,
+            tool,
+            outcome,
+            durationMs,
+            attempts: attemptsOf(ctx.notes),
+            cache: cacheOf(ctx.notes),
+          });
+        }
+        if (log.isLevelEnabled("debug")) {
+          log.debug(
+            { durationMs, outcome, attempts: attemptsOf(ctx.notes), cache: cacheOf(ctx.notes), err: failure },
+            outcome === "ok" ? "call ok" : "call failed",
+          );
+        }
+      }
+    };
+}
+
+function attemptsOf(notes: Record<string, unknown>): number {
+  const attempts = notes["attempts"];
+  return typeof attempts === "number" ? attempts : 0;
+}
+
+function cacheOf(notes: Record<string, unknown>): string | undefined {
+  const cache = notes["cache"];
+  return typeof cache === "string" ? cache : undefined;
+}

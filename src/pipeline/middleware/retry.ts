@@ -1,0 +1,91 @@
+import pRetry, { type RetryContext } from "p-retry";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { AggregatorError, isAggregatorError } from "../../errors.js";
+import { isTransportFailure } from "../failure.js";
+import type { RetrySettings } from "../settings.js";
+import type { CallContext, Handler, Middleware } from "../types.js";
+
+/** Longest backoff p-retry may sleep before the retry after `retriesConsumed` retries (randomize doubles at most). */
+export function maxBackoffMs(s: RetrySettings, retriesConsumed: number): number {
+  const base = s.minTimeoutMs * s.factor ** retriesConsumed;
+  return Math.min(s.maxTimeoutMs, Math.round((s.randomize ? 2 : 1) * base));
+}
+
+function once(ctx: CallContext, next: Handler): Promise<CallToolResult> {
+  ctx.attempt = 1;
+  ctx.notes["attempts"] = 1;
+  return next(ctx);
+}
+
+/**
+ * Retries transport failures (SERVER_UNAVAILABLE, DOWNSTREAM_TIMEOUT) of retry-safe tools with p-retry.
+ * Never retried: isError results (they are returns), JSON-RPC errors from the tool, CANCELLED, BREAKER_OPEN,
+ * SERVER_BUSY. The backoff sleep ends at once when ctx.signal aborts (→ CANCELLED) and is never started when
+ * it could cross ctx.deadlineAt (→ the last error). When a failure leaves the server's breaker open, the loop
+ * goes once more without sleeping or spending a retry, so the breaker layer answers with its own
+ * BREAKER_OPEN (next attempt time included) and no further attempt reaches the server.
+ */
+export function createRetryLayer(
+  settingsFor: (server: string) => RetrySettings,
+  isBreakerOpen: (server: string) => boolean,
+  now: () => number = Date.now,
+): Middleware {
+  return (next) =>
+    async function retryLayer(ctx): Promise<CallToolResult> {
+      const server = ctx.route.server;
+      if (!ctx.route.policy.retrySafe) return once(ctx, next);
+      const s = settingsFor(server);
+      if (s.retries <= 0) return once(ctx, next);
+
+      let breakerPass = false;
+      let sleeping = true;
+      const shouldConsumeRetry = ({ error }: RetryContext): boolean => {
+        // One free, immediate pass when the breaker just opened: it fails fast in the breaker layer.
+        sleeping = breakerPass || !isTransportFailure(error) || !isBreakerOpen(server);
+        if (!sleeping) breakerPass = true;
+        return sleeping;
+      };
+      const shouldRetry = ({ error, retriesConsumed }: RetryContext): boolean => {
+        if (ctx.signal.aborted || !isTransportFailure(error)) return false;
+        const wait = sleeping ? maxBackoffMs(s, retriesConsumed) : 0;
+        const deadlineAt = ctx.deadlineAt;
+        if (deadlineAt > 0 && Number.isFinite(deadlineAt) && now() + wait >= deadlineAt) return false;
+        ctx.log.debug(
+          { attempt: ctx.attempt, maxWaitMs: wait, err: (error as Error).message },
+          "retrying after transport failure",
+        );
+        return true;
+      };
+
+      try {
+        return await pRetry(
+          (attempt) => {
+            ctx.attempt = attempt;
+            ctx.notes["attempts"] = attempt;
+            return next(ctx);
+          },
+          {
+            retries: s.retries,
+            factor: s.factor,
+            minTimeout: s.minTimeoutMs,
+            maxTimeout: s.maxTimeoutMs,
+            randomize: s.randomize,
+            maxRetryTime: Number.POSITIVE_INFINITY,
+            unref: false,
+            signal: ctx.signal,
+            shouldConsumeRetry,
+            shouldRetry,
+          },
+        );
+      } catch (error) {
+        // p-retry rejects with signal.reason when the signal aborts between attempts or during a sleep.
+        if (ctx.signal.aborted && error === ctx.signal.reason && !isAggregatorError(error)) {
+          throw new AggregatorError("CANCELLED", "the call was cancelled", {
+            cause: error,
+            details: { server },
+          });
+        }
+        throw error;
+      }
+    };
+}

@@ -1,0 +1,57 @@
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import type { ToolOverrideView } from "../catalog/policy.js";
+import type { ResolvedServer } from "../config/load.js";
+import type { Logger } from "../logger.js";
+import { githubProfile } from "./github.js";
+import { trelloProfile } from "./trello.js";
+
+/**
+ * What we know about a well-known server package: safety hints for tools that ship none, cache TTLs,
+ * and quirks handled here rather than left to users.
+ */
+export interface BuiltinProfile {
+  readonly package: string;
+  readonly tools?: Readonly<Record<string, ToolOverrideView>>;
+  /** The server reports tool failures (HTTP 404, bad args) as JSON-RPC errors: turn them into isError results. */
+  readonly rpcErrorsAreToolErrors?: boolean;
+  /** Runs before the server is started (e.g. create its data folder). */
+  prepare?(server: ResolvedServer, log: Logger): Promise<void>;
+}
+
+const memoryProfile: BuiltinProfile = {
+  package: "@modelcontextprotocol/server-memory",
+  async prepare(server, log) {
+    const file = server.env["MEMORY_FILE_PATH"];
+    if (!file) return;
+    if (!path.isAbsolute(file)) {
+      log.warn({ server: server.name }, "MEMORY_FILE_PATH is relative: server-memory resolves it inside its own package folder");
+      return;
+    }
+    await mkdir(path.dirname(file), { recursive: true });
+  },
+};
+
+const postmanProfile: BuiltinProfile = { package: "@postman/postman-mcp-server" };
+
+export const BUILTIN_PROFILES: readonly BuiltinProfile[] = [
+  { ...githubProfile, rpcErrorsAreToolErrors: true },
+  trelloProfile,
+  memoryProfile,
+  postmanProfile,
+];
+
+/** The profile named by `profile`, else the one whose package appears in the command or args. */
+export function profileFor(server: ResolvedServer): BuiltinProfile | undefined {
+  if (server.profile !== undefined) {
+    return BUILTIN_PROFILES.find((p) => p.package === server.profile || shortName(p.package) === server.profile);
+  }
+  const words = [server.command ?? "", ...server.args];
+  return BUILTIN_PROFILES.find((p) =>
+    words.some((w) => w === p.package || w.startsWith(`${p.package}@`) || w.replaceAll("\\", "/").includes(`/${p.package}/`)),
+  );
+}
+
+function shortName(pkg: string): string {
+  return pkg.split("/").pop() ?? pkg;
+}

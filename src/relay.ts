@@ -1,0 +1,64 @@
+import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import type { ServerRequestKind } from "./downstream/connection.js";
+import type { CallOrigin, FrontSessionHandle } from "./front/backend.js";
+
+/**
+ * Routes a downstream's server→client request (sampling, elicitation, roots) to the front client whose
+ * call caused it: the newest in-flight call to that server from a client that has the capability.
+ * With no call in flight (e.g. roots/list right after initialize) the newest capable session answers.
+ */
+export class RequestRelay {
+  private readonly inflight = new Map<string, CallOrigin[]>();
+  private readonly sessions = new Map<string, FrontSessionHandle>();
+
+  track(server: string, origin: CallOrigin): () => void {
+    let list = this.inflight.get(server);
+    if (!list) this.inflight.set(server, (list = []));
+    list.push(origin);
+    return () => {
+      const i = list.indexOf(origin);
+      if (i !== -1) list.splice(i, 1);
+    };
+  }
+
+  inflightCount(server: string): number {
+    return this.inflight.get(server)?.length ?? 0;
+  }
+
+  addSession(session: FrontSessionHandle): void {
+    this.sessions.delete(session.id);
+    this.sessions.set(session.id, session);
+  }
+
+  removeSession(id: string): void {
+    this.sessions.delete(id);
+  }
+
+  sessionList(): FrontSessionHandle[] {
+    return [...this.sessions.values()];
+  }
+
+  async relay(
+    server: string,
+    kind: ServerRequestKind,
+    request: { method: string; params?: unknown },
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown>> {
+    const calls = this.inflight.get(server) ?? [];
+    for (let i = calls.length - 1; i >= 0; i--) {
+      const origin = calls[i];
+      if (origin?.requestClient && supports(origin.clientCapabilities, kind)) {
+        return origin.requestClient(request, AbortSignal.any([signal, origin.signal]));
+      }
+    }
+    const sessions = [...this.sessions.values()].reverse();
+    const session = sessions.find((s) => supports(s.clientCapabilities(), kind));
+    if (session) return session.request(request, signal);
+    throw new McpError(ErrorCode.MethodNotFound, `${kind} is not supported by any connected client of autonomous-mcp`);
+  }
+}
+
+function supports(caps: ClientCapabilities | undefined, kind: ServerRequestKind): boolean {
+  return Boolean(caps?.[kind]);
+}

@@ -1,0 +1,68 @@
+import { ErrorCode, McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { randomUUID } from "node:crypto";
+import type { Catalog } from "./catalog/catalog.js";
+import type { CallOrigin } from "./front/backend.js";
+import { toolErrorToResult } from "./front/errorMap.js";
+import type { Logger } from "./logger.js";
+import type { MetaTool } from "./meta/types.js";
+import type { CallContext, Handler } from "./pipeline/types.js";
+import type { RequestRelay } from "./relay.js";
+
+export interface WorkflowExecutor {
+  run(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult>;
+}
+
+export interface RouterDeps {
+  readonly catalog: () => Catalog;
+  readonly pipeline: Handler;
+  readonly meta: ReadonlyMap<string, MetaTool>;
+  readonly workflows: () => WorkflowExecutor | undefined;
+  readonly relay: RequestRelay;
+  readonly log: Logger;
+}
+
+/** Public tool name → downstream (through the pipeline), meta-tool or workflow. Never parses names. */
+export class Router {
+  private seq = 0;
+  private readonly prefix = randomUUID().slice(0, 8);
+
+  constructor(private readonly deps: RouterDeps) {}
+
+  async callTool(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult> {
+    const target = this.deps.catalog().resolveTool(name);
+    if (!target) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    if (target.kind === "meta") {
+      const meta = this.deps.meta.get(target.name);
+      if (!meta) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+      return meta.call(args, origin);
+    }
+    if (target.kind !== "downstream") {
+      const executor = this.deps.workflows();
+      if (!executor) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+      return executor.run(target.name, args, origin);
+    }
+    const ctx: CallContext = {
+      requestId: `${this.prefix}-${++this.seq}`,
+      route: target.route,
+      args,
+      signal: origin.signal,
+      onProgress: origin.sendProgress
+        ? (p) => origin.sendProgress?.(p.progress, p.total, p.message)
+        : undefined,
+      meta: origin.meta,
+      log: this.deps.log,
+      attempt: 0,
+      attemptTimeoutMs: target.route.policy.timeoutMs,
+      deadlineAt: 0,
+      notes: {},
+    };
+    const untrack = this.deps.relay.track(target.route.server, origin);
+    try {
+      return await this.deps.pipeline(ctx);
+    } catch (error) {
+      return toolErrorToResult(error, name);
+    } finally {
+      untrack();
+    }
+  }
+}

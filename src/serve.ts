@@ -1,0 +1,120 @@
+import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
+import { Aggregator, type StartSummary } from "./aggregator.js";
+import type { LoadedConfig } from "./config/load.js";
+import { HttpFront } from "./front/http.js";
+import { serveStdio } from "./front/stdio.js";
+import type { Logger } from "./logger.js";
+import { registerMetaTools } from "./meta/index.js";
+import { registerWorkflows } from "./workflows/register.js";
+
+export interface ServeOptions {
+  readonly loaded: LoadedConfig;
+  readonly log: Logger;
+  readonly transport: "stdio" | "http";
+  readonly host?: string | undefined;
+  readonly port?: number | undefined;
+  /** One-line human messages (start-up summary, skips): stderr in the CLI. */
+  readonly say: (line: string) => void;
+  readonly stdin?: NodeJS.ReadableStream;
+  readonly stdout?: NodeJS.WritableStream;
+}
+
+export interface Running {
+  readonly aggregator: Aggregator;
+  readonly http?: HttpFront;
+  readonly url?: string;
+  /** Resolves when the front has ended (stdin closed in stdio mode). */
+  readonly ended: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Builds the aggregator and serves it on the chosen front. */
+export async function serve(options: ServeOptions): Promise<Running> {
+  const { loaded, log, say } = options;
+  const aggregator = new Aggregator(loaded, { log });
+  registerMetaTools(aggregator);
+  registerWorkflows(aggregator, loaded, log);
+  for (const warning of loaded.warnings) say(`autonomous-mcp: warning: ${warning}`);
+  const skipped = loaded.servers.filter((s) => s.skipReason !== undefined);
+  for (const s of skipped) say(`${s.name}: skipped (${s.skipReason})`);
+
+  let stopping: Promise<void> | undefined;
+  let endFront: () => void = () => undefined;
+  const ended = new Promise<void>((resolve) => (endFront = resolve));
+  let http: HttpFront | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      await http?.close();
+      await aggregator.shutdown();
+      endFront();
+    })());
+
+  if (options.transport === "stdio") {
+    const configured = loaded.servers.filter((s) => s.skipReason === undefined).map((s) => s.name);
+    say(`autonomous-mcp: ${configured.length} server${configured.length === 1 ? "" : "s"} to start (${configured.join(", ") || "none"})${skippedText(skipped)}; waiting for an MCP client on stdin`);
+    void serveStdio(
+      {
+        backend: aggregator,
+        log,
+        pageSize: aggregator.pageSize,
+        stdin: options.stdin,
+        stdout: options.stdout,
+        onClientInitialize: async (caps: ClientCapabilities) => {
+          const summary = await aggregator.start(caps);
+          say(summaryLine(summary, "serving the MCP client on stdin"));
+        },
+      },
+      () => void stop(),
+    ).catch((error: unknown) => {
+      log.error({ err: String(error) }, "stdio front failed");
+      void stop();
+    });
+    return { aggregator, ended, stop };
+  }
+
+  const summary = await aggregator.start({ sampling: {}, elicitation: {}, roots: { listChanged: true } });
+  const h = loaded.config.http;
+  http = new HttpFront({
+    backend: aggregator,
+    log,
+    host: options.host ?? h.host,
+    port: options.port ?? h.port,
+    path: h.path,
+    pageSize: aggregator.pageSize,
+    maxBodyBytes: h.maxBodyBytes,
+    sessionIdleMs: h.sessionIdleMs,
+    maxSessions: h.maxSessions,
+    allowedHosts: h.allowedHosts,
+    allowedOrigins: h.allowedOrigins,
+    routes: {
+      "/healthz": (_req, res) => {
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok" }));
+      },
+      "/readyz": (_req, res) => {
+        const servers = aggregator.pool.all().map((c) => ({ name: c.name, state: c.state, breaker: aggregator.breakers.stateOf(c.name) }));
+        const ready = servers.some((s) => s.state === "ready");
+        res.writeHead(ready ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify({ ready, servers }));
+      },
+    },
+  });
+  const address = await http.listen();
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}${h.path}`;
+  say(summaryLine(summary, `listening on ${url}`));
+  return { aggregator, http, url, ended, stop };
+}
+
+function skippedText(skipped: readonly { name: string; skipReason?: string | undefined }[]): string {
+  if (skipped.length === 0) return "";
+  const allCreds = skipped.every((s) => s.skipReason?.startsWith("set "));
+  return `; skipped: ${skipped.map((s) => s.name).join(", ")}${allCreds ? " (missing credentials)" : ""}`;
+}
+
+export function summaryLine(summary: StartSummary, tail: string): string {
+  const n = summary.ready.length;
+  const parts = [`autonomous-mcp: ${summary.tools} tools from ${n} server${n === 1 ? "" : "s"} (${summary.ready.join(", ") || "none"})`];
+  if (summary.failed.length > 0) parts.push(`failed: ${summary.failed.map((f) => `${f.name} (${f.reason})`).join(", ")}`);
+  if (summary.skipped.length > 0) parts.push(`skipped: ${summary.skipped.map((s) => s.name).join(", ")}`);
+  parts.push(tail);
+  return parts.join("; ");
+}

@@ -1,0 +1,140 @@
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { Aggregator } from "../aggregator.js";
+import type { BuiltinTool } from "../catalog/catalog.js";
+import type { LoadedConfig } from "../config/load.js";
+import type { CallOrigin } from "../front/backend.js";
+import { toolErrorToResult } from "../front/errorMap.js";
+import type { Logger } from "../logger.js";
+import type { WorkflowExecutor } from "../router.js";
+import type { CompiledWorkflow } from "./compile.js";
+import { planResult, planWorkflow, workflowHints, type ToolLookup } from "./plan.js";
+import { runWorkflow } from "./runner.js";
+import { validateWorkflows } from "./validate.js";
+import { runWorkflowTool } from "../meta/runWorkflow.js";
+
+/**
+ * Serves the configured workflows as tools. They are validated against the live catalog once the
+ * servers are connected (a step naming a tool of a skipped server makes its workflow invalid: it is
+ * reported and not served; the others are).
+ */
+export class WorkflowHost implements WorkflowExecutor {
+  private compiled = new Map<string, CompiledWorkflow>();
+  problems: string[] = [];
+
+  constructor(
+    private readonly agg: Aggregator,
+    private readonly definitions: Readonly<Record<string, unknown>>,
+    private readonly log: Logger,
+  ) {}
+
+  /** Re-validates against the current catalog and republishes the workflow tools. */
+  refresh(): void {
+    if (Object.keys(this.definitions).length === 0) return;
+    const catalog = this.agg.catalog();
+    const result = validateWorkflows(this.definitions, {
+      knownTool: (name) => {
+        const t = catalog.resolveTool(name);
+        return t !== undefined && t.kind !== "workflow";
+      },
+    });
+    const newProblems = result.problems.filter((p) => !this.problems.includes(p));
+    for (const p of newProblems) this.log.warn({ problem: p }, "workflow not served");
+    this.problems = result.problems;
+    this.compiled = new Map(result.ok.map((wf) => [wf.name, wf]));
+    this.agg.workflowTools = result.ok.map((wf) => this.toolOf(wf));
+  }
+
+  get workflows(): ReadonlyMap<string, CompiledWorkflow> {
+    return this.compiled;
+  }
+
+  /** Route info for plans and hints: what the catalog says about a public tool name. */
+  readonly lookup: ToolLookup = (tool) => {
+    const t = this.agg.catalog().resolveTool(tool);
+    if (!t || t.kind !== "downstream") {
+      if (t?.kind === "meta") return { server: "(aggregator)", originalName: t.name, readOnly: t.definition.annotations?.readOnlyHint === true, destructive: false };
+      return undefined;
+    }
+    const h = t.route.policy.hints;
+    return { server: t.route.server, originalName: t.route.originalName, readOnly: h.readOnly, destructive: h.destructive };
+  };
+
+  private toolOf(wf: CompiledWorkflow): BuiltinTool {
+    const hints = workflowHints(wf, this.lookup, this.compiled);
+    return {
+      kind: "workflow",
+      definition: {
+        name: wf.name,
+        description: wf.description,
+        inputSchema: wf.inputSchema as { type: "object" },
+        annotations: { readOnlyHint: hints.readOnlyHint, destructiveHint: hints.destructiveHint, openWorldHint: true },
+      },
+    };
+  }
+
+  async run(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult> {
+    const wf = this.compiled.get(name);
+    if (!wf) return toolErrorToResult(new Error(`workflow ${name} is not available`), name);
+    return this.execute(wf, args, origin);
+  }
+
+  /** Runs a compiled workflow; every step goes through the router and pipeline like a client's call. */
+  async execute(wf: CompiledWorkflow, input: unknown, origin: CallOrigin): Promise<CallToolResult> {
+    try {
+      return await runWorkflow(wf, input, {
+        signal: origin.signal,
+        log: this.log.child({ workflow: wf.name }),
+        onProgress: origin.sendProgress ? (p) => origin.sendProgress?.(p.progress, p.total, p.message) : undefined,
+        invoker: {
+          call: (tool, stepArgs, opts) =>
+            this.agg.router.callTool(tool, stepArgs, {
+              ...origin,
+              signal: opts.signal,
+              progressToken: undefined,
+              sendProgress: undefined,
+              meta: undefined,
+            }),
+        },
+      });
+    } catch (error) {
+      return toolErrorToResult(error, wf.name);
+    }
+  }
+
+  /** Validates an ad-hoc definition exactly like a configured one (run_workflow). */
+  compileAdHoc(name: string, definition: unknown): { workflow?: CompiledWorkflow; problems: string[] } {
+    const catalog = this.agg.catalog();
+    const defs: Record<string, unknown> = { ...this.definitions, [name]: definition };
+    const result = validateWorkflows(defs, {
+      knownTool: (tool) => {
+        const t = catalog.resolveTool(tool);
+        return t !== undefined && t.kind !== "workflow";
+      },
+    });
+    const own = result.problems.filter((p) => p.startsWith(`workflows.${name}`));
+    const workflow = result.ok.find((w) => w.name === name);
+    return { ...(workflow && own.length === 0 ? { workflow } : {}), problems: own };
+  }
+
+  plan(wf: CompiledWorkflow): CallToolResult {
+    return planResult(planWorkflow(wf, this.lookup, this.compiled));
+  }
+}
+
+/** Wires the configured workflows into the aggregator (validated after the servers connect). */
+export function registerWorkflows(agg: Aggregator, loaded: LoadedConfig, log: Logger): WorkflowHost {
+  const host = new WorkflowHost(agg, loaded.config.workflows as Record<string, unknown>, log);
+  agg.workflowExecutor = host;
+  agg.workflowHost = host;
+  const meta = runWorkflowTool(host);
+  agg.meta.set(meta.definition.name, meta);
+  agg.rebuild();
+  return host;
+}
+
+/** Structure-only validation for `autonomous-mcp validate` (tool names are checked when serving). */
+export function validateWorkflowDefinitions(loaded: LoadedConfig): { count: number; problems: string[] } {
+  const defs = loaded.config.workflows as Record<string, unknown>;
+  const result = validateWorkflows(defs, { knownTool: () => true });
+  return { count: Object.keys(defs).length, problems: result.problems };
+}
