@@ -39,7 +39,7 @@ export class Aggregator implements FrontBackend {
   readonly pool: ConnectionPool;
   readonly relay = new RequestRelay();
   readonly stats = new CallStats();
-  readonly cache = new ResultCache();
+  readonly cache: ResultCache;
   readonly breakers: BreakerRegistry;
   readonly router: Router;
   readonly meta = new Map<string, MetaTool>();
@@ -61,6 +61,7 @@ export class Aggregator implements FrontBackend {
     this.log = options.log;
     this.pageSize = options.pageSize ?? 500;
     this.servers = new Map(loaded.servers.map((s) => [s.name, s]));
+    this.cache = new ResultCache({ maxEntries: loaded.config.cache.maxEntries, maxBytes: loaded.config.cache.maxBytes });
     this.breakers = new BreakerRegistry((server) => this.serverOf(server).breaker, {
       onStateChange: (server, state) => this.log.info({ server, breaker: state }, "breaker state changed"),
     });

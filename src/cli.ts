@@ -4,6 +4,7 @@ import { loadConfig, resolveConfigPath } from "./config/load.js";
 import { isAggregatorError, errorMessage } from "./errors.js";
 import { createLogger } from "./logger.js";
 import { listTools } from "./commands/tools.js";
+import { collectSecrets, createScrubber } from "./secrets.js";
 import { serve } from "./serve.js";
 import { validateWorkflowDefinitions } from "./workflows/register.js";
 import { VERSION } from "./version.js";
@@ -11,11 +12,12 @@ import { VERSION } from "./version.js";
 const HELP = `autonomous-mcp ${VERSION} — one MCP server in front of all your MCP servers
 
 Usage:
-  autonomous-mcp [serve] [--config FILE] [--transport stdio|http] [--port N] [--host H]
+  autonomous-mcp [serve] [--config FILE] [--transport stdio|http] [--port N] [--host H] [--auth-token T]
   autonomous-mcp validate [--config FILE]
   autonomous-mcp tools [--config FILE] [--json]
   autonomous-mcp --help | --version
 
+HTTP: binds 127.0.0.1 by default; any other host needs --auth-token (or $AUTONOMOUS_MCP_TOKEN).
 Config: --config FILE, else $AUTONOMOUS_MCP_CONFIG, else ./servers.config.json.
 Logs go to stderr (level: $AUTONOMOUS_MCP_LOG_LEVEL or the config's logLevel).
 Exit codes: 0 ok, 1 runtime failure, 2 invalid config or usage.
@@ -34,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
         transport: { type: "string", short: "t" },
         port: { type: "string", short: "p" },
         host: { type: "string" },
+        "auth-token": { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
@@ -89,12 +92,25 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const log = createLogger({ level: (process.env["AUTONOMOUS_MCP_LOG_LEVEL"] as never) ?? loaded.config.logLevel });
+  const authToken = values["auth-token"] ?? process.env["AUTONOMOUS_MCP_TOKEN"] ?? undefined;
+  const log = createLogger({
+    level: (process.env["AUTONOMOUS_MCP_LOG_LEVEL"] as never) ?? loaded.config.logLevel,
+    scrub: createScrubber(collectSecrets(loaded.servers, [authToken])),
+  });
   if (command === "tools") {
     return listTools(loaded, log, { json: values.json === true, say, out: (s) => void process.stdout.write(s) });
   }
 
-  const running = await serve({ loaded, log, transport, host: values.host, port, say });
+  let running;
+  try {
+    running = await serve({ loaded, log, transport, host: values.host, port, authToken, say });
+  } catch (error) {
+    if (isAggregatorError(error, "CONFIG_INVALID")) {
+      say(error.message);
+      return 2;
+    }
+    throw error;
+  }
   const stop = async (signal: string) => {
     log.info({ signal }, "shutting down");
     await running.stop();

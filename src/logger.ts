@@ -22,6 +22,8 @@ export interface LoggerOptions {
   readonly level?: LevelWithSilent;
   /** Where log lines go. Default: stderr (fd 2). stdout is the protocol in stdio mode. */
   readonly destination?: DestinationStream;
+  /** Applied to every finished log line: removes secret values wherever they appear. */
+  readonly scrub?: (line: string) => string;
 }
 
 /** One root logger built by the composition root and passed down; never a module singleton. */
@@ -32,6 +34,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       name: "autonomous-mcp",
       level,
       redact: { paths: [...REDACT_PATHS], censor: "[redacted]" },
+      ...(options.scrub ? { hooks: { streamWrite: options.scrub } } : {}),
     },
     options.destination ?? pino.destination({ fd: 2, sync: false }),
   );

@@ -1,6 +1,8 @@
 import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
 import { Aggregator, type StartSummary } from "./aggregator.js";
 import type { LoadedConfig } from "./config/load.js";
+import { AggregatorError } from "./errors.js";
+import { isLoopbackHost } from "./front/hostCheck.js";
 import { HttpFront } from "./front/http.js";
 import { serveStdio } from "./front/stdio.js";
 import type { Logger } from "./logger.js";
@@ -13,6 +15,8 @@ export interface ServeOptions {
   readonly transport: "stdio" | "http";
   readonly host?: string | undefined;
   readonly port?: number | undefined;
+  /** Bearer token for the HTTP front (--auth-token / AUTONOMOUS_MCP_TOKEN). */
+  readonly authToken?: string | undefined;
   /** One-line human messages (start-up summary, skips): stderr in the CLI. */
   readonly say: (line: string) => void;
   readonly stdin?: NodeJS.ReadableStream;
@@ -72,19 +76,29 @@ export async function serve(options: ServeOptions): Promise<Running> {
     return { aggregator, ended, stop };
   }
 
-  const summary = await aggregator.start({ sampling: {}, elicitation: {}, roots: { listChanged: true } });
   const h = loaded.config.http;
+  const host = options.host ?? h.host;
+  if (!isLoopbackHost(host.replace(/^\[|\]$/g, "")) && !isLoopbackHost(host) && !options.authToken) {
+    throw new AggregatorError(
+      "CONFIG_INVALID",
+      `autonomous-mcp: refusing to listen on ${host} without an auth token: anyone who can reach the port could call every tool. Set --auth-token or AUTONOMOUS_MCP_TOKEN, or bind 127.0.0.1.`,
+    );
+  }
+  const summary = await aggregator.start({ sampling: {}, elicitation: {}, roots: { listChanged: true } });
+  const boundName = host === "0.0.0.0" || host === "::" ? [] : [host];
   http = new HttpFront({
     backend: aggregator,
     log,
-    host: options.host ?? h.host,
+    host,
+    authToken: options.authToken,
+    rateLimit: h.rateLimit,
     port: options.port ?? h.port,
     path: h.path,
     pageSize: aggregator.pageSize,
     maxBodyBytes: h.maxBodyBytes,
     sessionIdleMs: h.sessionIdleMs,
     maxSessions: h.maxSessions,
-    allowedHosts: h.allowedHosts,
+    allowedHosts: [...h.allowedHosts, ...boundName],
     allowedOrigins: h.allowedOrigins,
     routes: {
       "/healthz": (_req, res) => {
@@ -98,8 +112,8 @@ export async function serve(options: ServeOptions): Promise<Running> {
     },
   });
   const address = await http.listen();
-  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}${h.path}`;
+  const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = `http://${shown}:${address.port}${h.path}`;
   say(summaryLine(summary, `listening on ${url}`));
   return { aggregator, http, url, ended, stop };
 }

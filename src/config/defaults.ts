@@ -29,6 +29,8 @@ const defaults = {
   maxToolNameLength: 54,
   exposure: "all" as const,
   readOnly: false,
+  builtinWorkflows: true,
+  cache: { maxEntries: 1_000, maxBytes: 16 * 1024 * 1024 },
   logLevel: "info" as const,
 
   http: {

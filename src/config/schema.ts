@@ -113,6 +113,19 @@ export const configSchema = z
       .record(z.string(), z.unknown())
       .default(() => ({}))
       .describe("Composite workflows by name; bodies are validated by the workflows module. Default {}."),
+    builtinWorkflows: z
+      .boolean()
+      .default(DEFAULTS.builtinWorkflows)
+      .describe(
+        `Serve the shipped workflows whose tools are present (docs/workflows.md). Default ${DEFAULTS.builtinWorkflows}.`,
+      ),
+    cache: z
+      .strictObject({
+        maxEntries: z.int().positive().default(DEFAULTS.cache.maxEntries).describe(`Most cached results. Default ${DEFAULTS.cache.maxEntries}.`),
+        maxBytes: z.int().positive().default(DEFAULTS.cache.maxBytes).describe(`Most bytes of cached results. Default ${DEFAULTS.cache.maxBytes}.`),
+      })
+      .prefault({})
+      .describe("Bounds of the shared result cache (per-tool TTLs are set with tools.overrides.<name>.cacheTtlMs)."),
     http: httpSettingsSchema.prefault({}).describe("The HTTP front (serve --http)."),
     defaults: resilienceOverridesSchema
       .prefault({})

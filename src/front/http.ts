@@ -4,7 +4,9 @@ import type { AddressInfo } from "node:net";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { Logger } from "../logger.js";
 import type { FrontBackend } from "./backend.js";
+import { bearerCheck, RateLimiter, tooManyRequests, unauthorized, type RateLimit } from "./guard.js";
 import { hostAllowed, originAllowed, type HostPolicy } from "./hostCheck.js";
+import { jsonError } from "./httpErrors.js";
 import { FrontSession } from "./session.js";
 
 export interface HttpFrontOptions extends HostPolicy {
@@ -17,6 +19,9 @@ export interface HttpFrontOptions extends HostPolicy {
   readonly maxBodyBytes: number;
   readonly sessionIdleMs: number;
   readonly maxSessions: number;
+  /** Required as `Authorization: Bearer <token>` on every route but /healthz when set. */
+  readonly authToken?: string | undefined;
+  readonly rateLimit: RateLimit;
   /** Extra GET routes (health, metrics) answered before MCP routing. */
   readonly routes?: Readonly<Record<string, (req: IncomingMessage, res: ServerResponse) => void | Promise<void>>>;
 }
@@ -33,7 +38,13 @@ export class HttpFront {
   private server: HttpServer | undefined;
   private sweeper: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: HttpFrontOptions) {}
+  private readonly authorized: (req: IncomingMessage) => boolean;
+  private readonly limiter: RateLimiter;
+
+  constructor(private readonly options: HttpFrontOptions) {
+    this.authorized = options.authToken ? bearerCheck(options.authToken) : () => true;
+    this.limiter = new RateLimiter(options.rateLimit);
+  }
 
   get sessionCount(): number {
     return this.sessions.size;
@@ -64,10 +75,13 @@ export class HttpFront {
     if (!originAllowed(req.headers.origin, o)) return jsonError(res, 403, -32000, "Forbidden: Origin not allowed");
     const url = new URL(req.url ?? "/", "http://localhost");
     const route = o.routes?.[url.pathname];
+    if (url.pathname !== "/healthz" && !this.authorized(req)) return unauthorized(res);
     if (route && req.method === "GET") return route(req, res);
     if (url.pathname !== o.path) return jsonError(res, 404, -32000, `Not found: MCP is served at ${o.path}`);
 
     const sessionId = header(req, "mcp-session-id");
+    const wait = this.limiter.take(sessionId ?? `addr:${req.socket.remoteAddress ?? "?"}`);
+    if (wait > 0) return tooManyRequests(res, wait);
     if (sessionId !== undefined) {
       const live = this.sessions.get(sessionId);
       if (!live) return jsonError(res, 404, -32001, "Session not found (expired or deleted): initialize a new session");
@@ -92,6 +106,7 @@ export class HttpFront {
       },
       onsessionclosed: (id) => {
         this.sessions.delete(id);
+        this.limiter.forget(id);
       },
     });
     const session = new FrontSession(randomUUID(), o.backend, { pageSize: o.pageSize, log: o.log });
@@ -144,6 +159,7 @@ export class HttpFront {
 
   private async closeSession(id: string, live: LiveSession): Promise<void> {
     this.sessions.delete(id);
+    this.limiter.forget(id);
     this.options.log.debug({ session: id }, "http session closed (idle or over the cap)");
     await live.transport.close().catch(() => undefined);
     await live.session.close();
@@ -172,7 +188,3 @@ function isInitialize(body: unknown): boolean {
   return messages.some((m) => typeof m === "object" && m !== null && (m as { method?: unknown }).method === "initialize");
 }
 
-export function jsonError(res: ServerResponse, status: number, code: number, message: string): void {
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }));
-}

@@ -11,6 +11,7 @@ import { planResult, planWorkflow, workflowHints, type ToolLookup } from "./plan
 import { runWorkflow } from "./runner.js";
 import { validateWorkflows } from "./validate.js";
 import { runWorkflowTool } from "../meta/runWorkflow.js";
+import { BUILTIN_WORKFLOWS } from "./builtins/index.js";
 
 /**
  * Serves the configured workflows as tools. They are validated against the live catalog once the
@@ -25,18 +26,24 @@ export class WorkflowHost implements WorkflowExecutor {
     private readonly agg: Aggregator,
     private readonly definitions: Readonly<Record<string, unknown>>,
     private readonly log: Logger,
+    private readonly builtins: Readonly<Record<string, unknown>> | undefined = BUILTIN_WORKFLOWS,
   ) {}
 
   /** Re-validates against the current catalog and republishes the workflow tools. */
   refresh(): void {
-    if (Object.keys(this.definitions).length === 0) return;
     const catalog = this.agg.catalog();
-    const result = validateWorkflows(this.definitions, {
-      knownTool: (name) => {
-        const t = catalog.resolveTool(name);
-        return t !== undefined && t.kind !== "workflow";
-      },
-    });
+    const knownTool = (name: string): boolean => {
+      const t = catalog.resolveTool(name);
+      return t !== undefined && t.kind !== "workflow";
+    };
+    // Shipped workflows whose servers are not configured are left out without a warning.
+    const shipped = this.builtins ? validateWorkflows(this.builtins, { knownTool }).ok : [];
+    const shippedDefs = Object.fromEntries(
+      shipped.filter((wf) => !(wf.name in this.definitions)).map((wf) => [wf.name, this.builtins?.[wf.name]]),
+    );
+    const all = { ...shippedDefs, ...this.definitions };
+    if (Object.keys(all).length === 0) return;
+    const result = validateWorkflows(all, { knownTool });
     const newProblems = result.problems.filter((p) => !this.problems.includes(p));
     for (const p of newProblems) this.log.warn({ problem: p }, "workflow not served");
     this.problems = result.problems;
@@ -123,7 +130,12 @@ export class WorkflowHost implements WorkflowExecutor {
 
 /** Wires the configured workflows into the aggregator (validated after the servers connect). */
 export function registerWorkflows(agg: Aggregator, loaded: LoadedConfig, log: Logger): WorkflowHost {
-  const host = new WorkflowHost(agg, loaded.config.workflows as Record<string, unknown>, log);
+  const host = new WorkflowHost(
+    agg,
+    loaded.config.workflows as Record<string, unknown>,
+    log,
+    loaded.config.builtinWorkflows ? BUILTIN_WORKFLOWS : undefined,
+  );
   agg.workflowExecutor = host;
   agg.workflowHost = host;
   const meta = runWorkflowTool(host);
