@@ -44,7 +44,7 @@ export class Aggregator implements FrontBackend {
   readonly router: Router;
   readonly meta = new Map<string, MetaTool>();
   workflowExecutor: WorkflowExecutor | undefined;
-  workflowHost: { refresh(): void } | undefined;
+  workflowHost: { refresh(): void; setDefinitions(d: Readonly<Record<string, unknown>>): void } | undefined;
   workflowTools: BuiltinTool[] = [];
 
   private current: Catalog;
@@ -165,6 +165,41 @@ export class Aggregator implements FrontBackend {
       else failed.push({ name: s.name, reason: c?.lastError?.message ?? c?.state ?? "not started" });
     }
     return { tools: this.current.toolList.length, ready, failed, skipped };
+  }
+
+  /**
+   * Applies a new, already validated config: servers whose resolved entry changed are restarted, added
+   * ones start, removed ones stop; unchanged servers (and calls in flight to them) are not touched.
+   */
+  async reload(next: LoadedConfig): Promise<{ added: string[]; removed: string[]; restarted: string[] }> {
+    const before = this.servers;
+    const after = new Map(next.servers.map((s) => [s.name, s]));
+    const added: string[] = [];
+    const removed: string[] = [];
+    const restarted: string[] = [];
+    for (const name of before.keys()) if (!after.has(name)) removed.push(name);
+    for (const [name, s] of after) {
+      const old = before.get(name);
+      if (!old) added.push(name);
+      else if (JSON.stringify(old) !== JSON.stringify(s)) restarted.push(name);
+    }
+    this.loaded = next;
+    this.servers = after;
+    for (const name of [...removed, ...restarted]) {
+      this.profiles.delete(name);
+      this.limiters.delete(name);
+      this.breakers.reset(name);
+      this.cache.invalidateServer(name);
+      await this.pool.remove(name);
+    }
+    const toStart = [...added, ...restarted].map((n) => after.get(n)).filter((s): s is ResolvedServer => s !== undefined && s.skipReason === undefined);
+    for (const s of toStart) await this.profileOf(s)?.prepare?.(s, this.log);
+    this.workflowHost?.setDefinitions(next.config.workflows as Record<string, unknown>);
+    this.rebuild();
+    await Promise.all(toStart.map((s) => this.pool.add(connectionSettings(s))));
+    this.rebuild();
+    this.refreshWorkflows();
+    return { added, removed, restarted };
   }
 
   /** Workflows are validated against the live catalog, then published as tools. */

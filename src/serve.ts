@@ -6,6 +6,7 @@ import { isLoopbackHost } from "./front/hostCheck.js";
 import { HttpFront } from "./front/http.js";
 import { serveStdio } from "./front/stdio.js";
 import type { Logger } from "./logger.js";
+import { ConfigReloader } from "./reload.js";
 import { registerMetaTools } from "./meta/index.js";
 import { registerWorkflows } from "./workflows/register.js";
 
@@ -21,6 +22,8 @@ export interface ServeOptions {
   readonly say: (line: string) => void;
   readonly stdin?: NodeJS.ReadableStream;
   readonly stdout?: NodeJS.WritableStream;
+  /** Watch the config file and reload on change / SIGHUP. Default true. */
+  readonly watch?: boolean;
 }
 
 export interface Running {
@@ -46,8 +49,25 @@ export async function serve(options: ServeOptions): Promise<Running> {
   let endFront: () => void = () => undefined;
   const ended = new Promise<void>((resolve) => (endFront = resolve));
   let http: HttpFront | undefined;
+  let reloader: ConfigReloader | undefined;
+  const startWatching = (): void => {
+    if (options.watch === false) return;
+    reloader = new ConfigReloader({
+      aggregator,
+      path: loaded.path,
+      log,
+      onResult: (r) =>
+        say(
+          r.ok
+            ? `autonomous-mcp: config reloaded (added: ${r.added.join(", ") || "none"}; removed: ${r.removed.join(", ") || "none"}; restarted: ${r.restarted.join(", ") || "none"})`
+            : `autonomous-mcp: config change rejected, still running the previous one:\n${r.reason}`,
+        ),
+    });
+    reloader.start();
+  };
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
+      reloader?.stop();
       await http?.close();
       await aggregator.shutdown();
       endFront();
@@ -66,6 +86,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
         onClientInitialize: async (caps: ClientCapabilities) => {
           const summary = await aggregator.start(caps);
           say(summaryLine(summary, "serving the MCP client on stdin"));
+          startWatching();
         },
       },
       () => void stop(),
@@ -115,6 +136,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
   const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${shown}:${address.port}${h.path}`;
   say(summaryLine(summary, `listening on ${url}`));
+  startWatching();
   return { aggregator, http, url, ended, stop };
 }
 

@@ -24,7 +24,7 @@ export class WorkflowHost implements WorkflowExecutor {
 
   constructor(
     private readonly agg: Aggregator,
-    private readonly definitions: Readonly<Record<string, unknown>>,
+    private definitions: Readonly<Record<string, unknown>>,
     private readonly log: Logger,
     private readonly builtins: Readonly<Record<string, unknown>> | undefined = BUILTIN_WORKFLOWS,
   ) {}
@@ -49,6 +49,11 @@ export class WorkflowHost implements WorkflowExecutor {
     this.problems = result.problems;
     this.compiled = new Map(result.ok.map((wf) => [wf.name, wf]));
     this.agg.workflowTools = result.ok.map((wf) => this.toolOf(wf));
+  }
+
+  /** Hot reload: new definitions from the config file (validated on the next refresh). */
+  setDefinitions(definitions: Readonly<Record<string, unknown>>): void {
+    this.definitions = definitions;
   }
 
   get workflows(): ReadonlyMap<string, CompiledWorkflow> {
