@@ -13,6 +13,7 @@ import { BreakerRegistry } from "./pipeline/middleware/breaker.js";
 import { ResultCache } from "./pipeline/middleware/cache.js";
 import { ServerLimiter } from "./pipeline/middleware/limit.js";
 import { CallStats } from "./pipeline/middleware/observe.js";
+import type { Metrics } from "./metrics.js";
 import { profileFor, type BuiltinProfile } from "./profiles/index.js";
 import { RequestRelay } from "./relay.js";
 import { Router, type WorkflowExecutor } from "./router.js";
@@ -38,7 +39,9 @@ export class Aggregator implements FrontBackend {
   readonly instructions: string | undefined = undefined;
   readonly pool: ConnectionPool;
   readonly relay = new RequestRelay();
-  readonly stats = new CallStats();
+  /** Prometheus metrics, set by the HTTP front before start (stdio mode keeps the hot path free of them). */
+  metrics: Metrics | undefined;
+  readonly stats = new CallStats({ onCall: (event) => this.metrics?.onCall(event) });
   readonly cache: ResultCache;
   readonly breakers: BreakerRegistry;
   readonly router: Router;
@@ -63,7 +66,10 @@ export class Aggregator implements FrontBackend {
     this.servers = new Map(loaded.servers.map((s) => [s.name, s]));
     this.cache = new ResultCache({ maxEntries: loaded.config.cache.maxEntries, maxBytes: loaded.config.cache.maxBytes });
     this.breakers = new BreakerRegistry((server) => this.serverOf(server).breaker, {
-      onStateChange: (server, state) => this.log.info({ server, breaker: state }, "breaker state changed"),
+      onStateChange: (server, state) => {
+        this.log.info({ server, breaker: state }, "breaker state changed");
+        this.metrics?.setBreaker(server, state);
+      },
     });
     this.pool = new ConnectionPool({
       log: this.log,
@@ -261,8 +267,18 @@ export class Aggregator implements FrontBackend {
     };
   }
 
+  /** Start-up progress hook: each server's first ready/failed. */
+  onServerSettled: ((server: string, state: ServerState) => void) | undefined;
+  private readonly settled = new Set<string>();
+
   private onServerState(server: string, state: ServerState, reason: string | undefined): void {
+    if ((state === "ready" || state === "failed" || state === "restarting") && !this.settled.has(server)) {
+      this.settled.add(server);
+      this.onServerSettled?.(server, state);
+    }
     const log = this.log.child({ server });
+    this.metrics?.setServerUp(server, state === "ready");
+    if (state === "restarting") this.metrics?.incRestarts(server);
     if (state === "failed") {
       this.breakers.forceOpen(server, reason ?? "server failed");
       log.error({ reason }, "server failed");

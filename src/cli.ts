@@ -3,6 +3,8 @@ import { parseArgs } from "node:util";
 import { loadConfig, resolveConfigPath } from "./config/load.js";
 import { isAggregatorError, errorMessage } from "./errors.js";
 import { createLogger } from "./logger.js";
+import { doctor } from "./commands/doctor.js";
+import { importConfig } from "./commands/import.js";
 import { listTools } from "./commands/tools.js";
 import { collectSecrets, createScrubber } from "./secrets.js";
 import { serve } from "./serve.js";
@@ -12,7 +14,9 @@ import { VERSION } from "./version.js";
 const HELP = `autonomous-mcp ${VERSION} — one MCP server in front of all your MCP servers
 
 Usage:
-  autonomous-mcp [serve] [--config FILE] [--transport stdio|http] [--port N] [--host H] [--auth-token T]
+  autonomous-mcp [serve] [--config FILE] [--transport stdio|http] [--port N] [--host H] [--auth-token T] [--metrics-port N]
+  autonomous-mcp doctor [--config FILE] [--json]
+  autonomous-mcp import FILE [--out FILE] [--merge]
   autonomous-mcp validate [--config FILE]
   autonomous-mcp tools [--config FILE] [--json]
   autonomous-mcp --help | --version
@@ -37,6 +41,9 @@ async function main(argv: string[]): Promise<number> {
         port: { type: "string", short: "p" },
         host: { type: "string" },
         "auth-token": { type: "string" },
+        "metrics-port": { type: "string" },
+        out: { type: "string", short: "o" },
+        merge: { type: "boolean" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
@@ -56,7 +63,15 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const command = positionals[0] ?? "serve";
-  if (!["serve", "validate", "tools"].includes(command)) {
+  if (command === "import") {
+    const file = positionals[1];
+    if (!file) {
+      say("autonomous-mcp: import needs a FILE (a Claude Desktop, Claude Code, Cursor or VS Code MCP config)");
+      return 2;
+    }
+    return importConfig({ file, out: values.out, merge: values.merge === true, say });
+  }
+  if (!["serve", "validate", "tools", "doctor"].includes(command)) {
     say(`autonomous-mcp: unknown command "${command}"\n\n${HELP}`);
     return 2;
   }
@@ -65,11 +80,9 @@ async function main(argv: string[]): Promise<number> {
     say(`autonomous-mcp: --transport must be stdio or http, got "${transport}"`);
     return 2;
   }
-  const port = values.port === undefined ? undefined : Number(values.port);
-  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
-    say(`autonomous-mcp: --port must be a whole number from 0 to 65535, got "${values.port}"`);
-    return 2;
-  }
+  const port = portOption("--port", values.port);
+  const metricsPort = portOption("--metrics-port", values["metrics-port"]);
+  if (port === null || metricsPort === null) return 2;
 
   const path = resolveConfigPath({ config: values.config }, process.env);
   let loaded;
@@ -97,13 +110,16 @@ async function main(argv: string[]): Promise<number> {
     level: (process.env["AUTONOMOUS_MCP_LOG_LEVEL"] as never) ?? loaded.config.logLevel,
     scrub: createScrubber(collectSecrets(loaded.servers, [authToken])),
   });
+  if (command === "doctor") {
+    return doctor(loaded, log, { json: values.json === true, out: (s) => void process.stdout.write(s) });
+  }
   if (command === "tools") {
     return listTools(loaded, log, { json: values.json === true, say, out: (s) => void process.stdout.write(s) });
   }
 
   let running;
   try {
-    running = await serve({ loaded, log, transport, host: values.host, port, authToken, say });
+    running = await serve({ loaded, log, transport, host: values.host, port, authToken, metricsPort, say, progress: process.stderr.isTTY === true });
   } catch (error) {
     if (isAggregatorError(error, "CONFIG_INVALID")) {
       say(error.message);
@@ -120,6 +136,15 @@ async function main(argv: string[]): Promise<number> {
   await running.ended;
   log.flush?.();
   return 0;
+}
+
+/** undefined when absent, null (after saying why) when invalid. */
+function portOption(name: string, value: string | undefined): number | undefined | null {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (Number.isInteger(n) && n >= 0 && n <= 65535) return n;
+  say(`autonomous-mcp: ${name} must be a whole number from 0 to 65535, got "${value}"`);
+  return null;
 }
 
 main(process.argv.slice(2)).then(

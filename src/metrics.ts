@@ -6,18 +6,9 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
  * prom-client's global one), so two aggregators in one process, or two tests, never share series.
  */
 
-export interface CallEvent {
-  readonly server: string;
-  /** Public tool name. */
-  readonly tool: string;
-  /** Free-form outcome label, e.g. "ok", "error", "timeout", "breaker_open". */
-  readonly outcome: string;
-  readonly durationMs: number;
-  /** Attempts made, first included; attempts − 1 are counted as retries. */
-  readonly attempts: number;
-  /** Result cache verdict; "coalesced" (joined an identical call in flight) counts as a hit. */
-  readonly cache?: "hit" | "miss" | "coalesced" | undefined;
-}
+/** One finished call, as the observe layer reports it. */
+export type { CallEvent } from "./pipeline/middleware/observe.js";
+import type { CallEvent } from "./pipeline/middleware/observe.js";
 
 export type BreakerState = "closed" | "open" | "halfOpen";
 

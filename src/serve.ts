@@ -4,6 +4,8 @@ import type { LoadedConfig } from "./config/load.js";
 import { AggregatorError } from "./errors.js";
 import { isLoopbackHost } from "./front/hostCheck.js";
 import { HttpFront } from "./front/http.js";
+import { Metrics } from "./metrics.js";
+import { operationalRoutes } from "./front/routes.js";
 import { serveStdio } from "./front/stdio.js";
 import type { Logger } from "./logger.js";
 import { ConfigReloader } from "./reload.js";
@@ -18,10 +20,14 @@ export interface ServeOptions {
   readonly port?: number | undefined;
   /** Bearer token for the HTTP front (--auth-token / AUTONOMOUS_MCP_TOKEN). */
   readonly authToken?: string | undefined;
+  /** Serve /metrics, /healthz and /readyz on this port too, apart from /mcp (HTTP mode). */
+  readonly metricsPort?: number | undefined;
   /** One-line human messages (start-up summary, skips): stderr in the CLI. */
   readonly say: (line: string) => void;
   readonly stdin?: NodeJS.ReadableStream;
   readonly stdout?: NodeJS.WritableStream;
+  /** Show start-up progress (servers connected n/N) on stderr: the CLI sets it when stderr is a TTY. */
+  readonly progress?: boolean;
   /** Watch the config file and reload on change / SIGHUP. Default true. */
   readonly watch?: boolean;
 }
@@ -39,6 +45,14 @@ export interface Running {
 export async function serve(options: ServeOptions): Promise<Running> {
   const { loaded, log, say } = options;
   const aggregator = new Aggregator(loaded, { log });
+  if (options.progress) {
+    const total = loaded.servers.filter((s) => s.skipReason === undefined).length;
+    let settled = 0;
+    aggregator.onServerSettled = (name, state) => {
+      settled++;
+      process.stderr.write(`\rautonomous-mcp: servers connected ${settled}/${total} (${name}: ${state})\x1b[K${settled === total ? "\n" : ""}`);
+    };
+  }
   registerMetaTools(aggregator);
   registerWorkflows(aggregator, loaded, log);
   for (const warning of loaded.warnings) say(`autonomous-mcp: warning: ${warning}`);
@@ -48,7 +62,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
   let stopping: Promise<void> | undefined;
   let endFront: () => void = () => undefined;
   const ended = new Promise<void>((resolve) => (endFront = resolve));
-  let http: HttpFront | undefined;
+  const fronts: { http?: HttpFront; ops?: HttpFront } = {};
   let reloader: ConfigReloader | undefined;
   const startWatching = (): void => {
     if (options.watch === false) return;
@@ -68,7 +82,8 @@ export async function serve(options: ServeOptions): Promise<Running> {
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       reloader?.stop();
-      await http?.close();
+      await fronts.ops?.close();
+      await fronts.http?.close();
       await aggregator.shutdown();
       endFront();
     })());
@@ -105,9 +120,22 @@ export async function serve(options: ServeOptions): Promise<Running> {
       `autonomous-mcp: refusing to listen on ${host} without an auth token: anyone who can reach the port could call every tool. Set --auth-token or AUTONOMOUS_MCP_TOKEN, or bind 127.0.0.1.`,
     );
   }
+  const metrics = new Metrics({
+    gauges: () => {
+      const inflight: Record<string, number> = {};
+      const queued: Record<string, number> = {};
+      for (const c of aggregator.pool.all()) {
+        const limiter = aggregator.limiterFor(c.name);
+        inflight[c.name] = limiter.inFlight;
+        queued[c.name] = limiter.queued;
+      }
+      return { inflight, queued };
+    },
+  });
+  aggregator.metrics = metrics;
   const summary = await aggregator.start({ sampling: {}, elicitation: {}, roots: { listChanged: true } });
   const boundName = host === "0.0.0.0" || host === "::" ? [] : [host];
-  http = new HttpFront({
+  const http: HttpFront = new HttpFront({
     backend: aggregator,
     log,
     host,
@@ -121,21 +149,35 @@ export async function serve(options: ServeOptions): Promise<Running> {
     maxSessions: h.maxSessions,
     allowedHosts: [...h.allowedHosts, ...boundName],
     allowedOrigins: h.allowedOrigins,
-    routes: {
-      "/healthz": (_req, res) => {
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok" }));
-      },
-      "/readyz": (_req, res) => {
-        const servers = aggregator.pool.all().map((c) => ({ name: c.name, state: c.state, breaker: aggregator.breakers.stateOf(c.name) }));
-        const ready = servers.some((s) => s.state === "ready");
-        res.writeHead(ready ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify({ ready, servers }));
-      },
-    },
+    routes: operationalRoutes(aggregator, metrics, (): number => http.sessionCount),
   });
+  fronts.http = http;
   const address = await http.listen();
   const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${shown}:${address.port}${h.path}`;
-  say(summaryLine(summary, `listening on ${url}`));
+  let opsUrl = "";
+  if (options.metricsPort !== undefined) {
+    const ops = new HttpFront({
+      backend: aggregator,
+      log,
+      host,
+      port: options.metricsPort,
+      path: "/mcp-disabled",
+      pageSize: 0,
+      maxBodyBytes: 0,
+      sessionIdleMs: h.sessionIdleMs,
+      maxSessions: 0,
+      authToken: options.authToken,
+      rateLimit: h.rateLimit,
+      allowedHosts: [...h.allowedHosts, ...boundName],
+      allowedOrigins: h.allowedOrigins,
+      routes: operationalRoutes(aggregator, metrics, (): number => http.sessionCount),
+    });
+    fronts.ops = ops;
+    const a = await ops.listen();
+    opsUrl = `; metrics on http://${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}/metrics`;
+  }
+  say(summaryLine(summary, `listening on ${url}${opsUrl}`));
   startWatching();
   return { aggregator, http, url, ended, stop };
 }

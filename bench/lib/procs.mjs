@@ -21,7 +21,7 @@ const rootRequire = createRequire(path.join(ROOT, "package.json"));
  * path, so that a different SDK copy under bench/node_modules (pulled in by a peer) can never be picked.
  */
 export async function sdk(sub) {
-  const pkgDir = path.dirname(rootRequire.resolve("@modelcontextprotocol/sdk/package.json"));
+  const pkgDir = path.join(ROOT, "node_modules", "@modelcontextprotocol", "sdk");
   return import(pathToFileURL(path.join(pkgDir, "dist", "esm", sub)).href);
 }
 

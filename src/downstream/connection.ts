@@ -10,6 +10,8 @@ import {
   ResourceListChangedNotificationSchema,
   ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
+  ErrorCode,
+  McpError,
   type CallToolResult,
   type ClientCapabilities,
   type Implementation,
@@ -71,6 +73,8 @@ export class DownstreamConnection {
   protocolVersion: string | undefined;
   instructions: string | undefined;
   catalog: DownstreamCatalog = EMPTY_CATALOG;
+  /** The last lines the server wrote to stderr (for doctor and failure hints). */
+  readonly stderrTail: string[] = [];
 
   private client: Client | undefined;
   private transport: Transport | undefined;
@@ -107,7 +111,10 @@ export class DownstreamConnection {
   private async connectOnce(): Promise<void> {
     const started = this.now();
     this.setState(this.restarts === 0 && this.state !== "restarting" ? "starting" : "restarting");
-    const { transport, launch } = createTransport(this.settings, this.deps.log);
+    const { transport, launch } = createTransport(this.settings, this.deps.log, (line) => {
+      this.stderrTail.push(line.slice(0, 500));
+      if (this.stderrTail.length > 20) this.stderrTail.shift();
+    });
     this.launch = launch;
     const client = this.newClient();
     const timeout = this.settings.connectTimeoutMs;
@@ -287,7 +294,7 @@ export class DownstreamConnection {
         onprogress: options.onprogress,
       })) as Record<string, unknown>;
     } catch (error) {
-      throw this.classify(error, method, options);
+      throw this.classify(error, client, method, params, options);
     }
   }
 
@@ -296,27 +303,53 @@ export class DownstreamConnection {
     await this.client?.notification({ method, params } as never).catch(() => undefined);
   }
 
-  private classify(error: unknown, method: string, options: ForwardOptions): unknown {
+  /**
+   * A failed request → CANCELLED, DOWNSTREAM_TIMEOUT, SERVER_UNAVAILABLE (the link failed), or the
+   * server's own JSON-RPC error with its code and its original message. `client` is the client the
+   * request went out on: "Connection closed" (-32000) is a lost link only if that client was dropped
+   * meanwhile; otherwise -32000 is an ordinary server error code (many servers use it).
+   */
+  private classify(error: unknown, client: Client, method: string, params: Record<string, unknown>, options: ForwardOptions): unknown {
     if (options.signal.aborted) {
       return new AggregatorError("CANCELLED", "the call was cancelled", { cause: error, details: { server: this.name } });
     }
+    const what = method === "tools/call" && typeof params["name"] === "string" ? params["name"] : method;
     const code = (error as { code?: unknown }).code;
-    if (error instanceof StreamableHTTPError && code === 404) {
-      // The remote server forgot our session: reconnect in the background, callers may retry.
-      void this.reconnect("session expired (HTTP 404)");
-      return new AggregatorError("SERVER_UNAVAILABLE", `${this.name}: session expired; reconnecting`, {
+    if (error instanceof StreamableHTTPError) {
+      if (code === 404) {
+        // The remote server forgot our session: reconnect in the background (once: only if this request's
+        // session is still the current one), callers may retry.
+        if (this.client === client) void this.reconnect("session expired (HTTP 404)");
+        return new AggregatorError("SERVER_UNAVAILABLE", `${this.name}: session expired; reconnecting`, {
+          cause: error,
+          details: { server: this.name, sessionExpired: true },
+        });
+      }
+      return new AggregatorError("SERVER_UNAVAILABLE", `${this.name}: ${what} failed: ${errorMessage(error)}`, {
         cause: error,
-        details: { server: this.name, sessionExpired: true },
+        details: { server: this.name, httpStatus: code },
       });
     }
-    if (code === -32001) {
-      return new AggregatorError("DOWNSTREAM_TIMEOUT", `${this.name}: ${method} timed out after ${options.timeoutMs} ms`, {
-        cause: error,
-        details: { server: this.name, timeoutMs: options.timeoutMs },
-      });
+    if (error instanceof McpError) {
+      if (code === ErrorCode.RequestTimeout) {
+        const data = error.data as { maxTotalTimeout?: unknown } | undefined;
+        const total = typeof data?.maxTotalTimeout === "number";
+        const message = total
+          ? `${this.name}: ${what} did not finish within its total budget (totalTimeoutMs)`
+          : `${this.name}: ${what} timed out after ${options.timeoutMs} ms (timeoutMs)`;
+        return new AggregatorError("DOWNSTREAM_TIMEOUT", message, {
+          cause: error,
+          details: { server: this.name, timeoutMs: total ? data?.maxTotalTimeout : options.timeoutMs },
+        });
+      }
+      if (code !== ErrorCode.ConnectionClosed || this.client === client) return withServerMessage(error);
+      return new AggregatorError(
+        "SERVER_UNAVAILABLE",
+        `${this.name}: the connection was lost while ${what} was in flight (${this.lastError?.message ?? "connection closed"})`,
+        { cause: error, details: { server: this.name, connectionLost: true } },
+      );
     }
-    if (typeof code === "number" && code !== -32000) return error; // a JSON-RPC error from the server
-    return new AggregatorError("SERVER_UNAVAILABLE", `${this.name}: ${errorMessage(error)}`, {
+    return new AggregatorError("SERVER_UNAVAILABLE", `${this.name}: ${what} failed: ${errorMessage(error)}`, {
       cause: error,
       details: { server: this.name },
     });
@@ -364,6 +397,18 @@ export class DownstreamConnection {
     this.setState("stopped");
     await transport?.close().catch(() => undefined);
   }
+}
+
+/**
+ * The SDK's McpError prefixes the server's message with "MCP error <code>: "; the front would send that
+ * prefix on (and the client's SDK adds its own). Keep the server's message as it was on the wire.
+ */
+function withServerMessage(error: McpError): McpError {
+  const prefix = `MCP error ${error.code}: `;
+  if (!error.message.startsWith(prefix)) return error;
+  const copy = new McpError(error.code, "", error.data);
+  copy.message = error.message.slice(prefix.length);
+  return copy;
 }
 
 function isPermanent(error: unknown): boolean {

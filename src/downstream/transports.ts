@@ -26,7 +26,7 @@ export interface CreatedTransport {
 }
 
 /** The one place transports are made: the rest of the code only sees the SDK Transport contract. */
-export function createTransport(spec: TransportSpec, log: Logger): CreatedTransport {
+export function createTransport(spec: TransportSpec, log: Logger, onStderrLine?: (line: string) => void): CreatedTransport {
   switch (spec.type) {
     case "stdio": {
       if (!spec.command) throw new Error(`${spec.name}: stdio server without a command`);
@@ -37,7 +37,11 @@ export function createTransport(spec: TransportSpec, log: Logger): CreatedTransp
         env: childEnvironment(spec.env),
         cwd: spec.cwd,
         onStderr: (text) => {
-          for (const line of text.split("\n")) if (line.trim()) log.debug({ stderr: line.trimEnd() }, "server stderr");
+          for (const line of text.split("\n")) {
+            if (!line.trim()) continue;
+            log.debug({ stderr: line.trimEnd() }, "server stderr");
+            onStderrLine?.(line.trimEnd());
+          }
         },
         onGarbage: (line, error) =>
           log.warn({ line: line.slice(0, 200), reason: String(error) }, "dropped a non-JSON-RPC line from the server's stdout"),

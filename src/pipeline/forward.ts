@@ -9,6 +9,8 @@ export interface ForwardOptions {
   readonly now?: () => number;
 }
 
+const ignoreProgress = (): void => undefined;
+
 /** The pipeline's last layer: the only place a downstream Client is called for tools/call. */
 export function createForward(pool: ConnectionPool, options: ForwardOptions = {}): Handler {
   const now = options.now ?? Date.now;
@@ -29,7 +31,9 @@ export function createForward(pool: ConnectionPool, options: ForwardOptions = {}
           signal: ctx.signal,
           timeoutMs: ctx.attemptTimeoutMs,
           maxTotalTimeoutMs: Math.max(1, ctx.deadlineAt - now()),
-          onprogress: ctx.onProgress,
+          // Always ask for progress, even when the caller sent no progressToken: downstream progress is what
+          // restarts the per-attempt timeout of a long call (notifications nobody asked for are dropped).
+          onprogress: ctx.onProgress ?? ignoreProgress,
         },
         ctx.deadlineAt,
       );

@@ -45,13 +45,25 @@ const tmp = mkdtempSync(path.join(tmpdir(), "amcp-conformance-"));
 const configFile = path.join(tmp, "servers.config.json");
 writeFileSync(
   configFile,
-  JSON.stringify({ mcpServers: { conformance: { command: process.execPath, args: [FIXTURE], prefix: "" } } }, null, 2),
+  JSON.stringify(
+    { mcpServers: { conformance: { command: process.execPath, args: [FIXTURE], prefix: "" } } },
+    null,
+    2,
+  ),
 );
 
-const aggregator = spawn(process.execPath, [CLI, "serve", "--config", configFile, "--transport", "http", "--port", "0"], {
-  env: { PATH: process.env.PATH ?? "", HOME: tmp, AUTONOMOUS_MCP_LOG_LEVEL: process.env.AUTONOMOUS_MCP_LOG_LEVEL ?? "info" },
-  stdio: ["ignore", "ignore", "pipe"],
-});
+const aggregator = spawn(
+  process.execPath,
+  [CLI, "serve", "--config", configFile, "--transport", "http", "--port", "0"],
+  {
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: tmp,
+      AUTONOMOUS_MCP_LOG_LEVEL: process.env.AUTONOMOUS_MCP_LOG_LEVEL ?? "info",
+    },
+    stdio: ["ignore", "ignore", "pipe"],
+  },
+);
 let aggregatorStderr = "";
 let stopping = false;
 
@@ -76,7 +88,10 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
 let code = 1;
 try {
   const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "listening on" line within 20 s; stderr:\n${aggregatorStderr}`)), 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`no "listening on" line within 20 s; stderr:\n${aggregatorStderr}`)),
+      20_000,
+    );
     aggregator.stderr.on("data", (chunk) => {
       aggregatorStderr += chunk.toString("utf8");
       const m = /listening on (http:\/\/\S+)/.exec(aggregatorStderr);
@@ -93,7 +108,11 @@ try {
 
   const args = [conformanceBin(), "server", "--url", url, ...process.argv.slice(2)];
   if (hasExpectedFailures()) args.push("--expected-failures", EXPECTED_FAILURES);
-  const suite = spawn(process.execPath, args, { cwd: tmp, stdio: ["ignore", "inherit", "inherit"], env: process.env });
+  const suite = spawn(process.execPath, args, {
+    cwd: tmp,
+    stdio: ["ignore", "inherit", "inherit"],
+    env: process.env,
+  });
   code = await new Promise((resolve) => suite.once("exit", (c, s) => resolve(c ?? (s ? 1 : 0))));
 } catch (err) {
   process.stderr.write(`run.mjs: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -96,7 +96,7 @@ export async function startHttp(configPath: string, options: { env?: Record<stri
     const timer = setTimeout(() => reject(new Error(`no listening line; stderr:\n${err}`)), 20_000);
     child.stderr.on("data", (c: Buffer) => {
       err += c.toString("utf8");
-      const m = /listening on (http:\/\/\S+)/.exec(err);
+      const m = /listening on (http:\/\/[^\s;]+)/.exec(err);
       if (m?.[1]) {
         clearTimeout(timer);
         resolve(m[1]);

@@ -39,9 +39,10 @@ describe("Metrics", () => {
     m.onCall({
       server: "github",
       tool: "github_create_issue",
-      outcome: "error",
+      outcome: "tool_error",
       durationMs: 2500,
       attempts: 3,
+      cache: undefined,
     });
     m.onCall({
       server: "memory",
@@ -49,6 +50,7 @@ describe("Metrics", () => {
       outcome: "timeout",
       durationMs: 60_000,
       attempts: 2,
+      cache: undefined,
     });
     const { contentType, body } = await m.render();
     expect(contentType).toMatch(/^text\/plain; version=0\.0\.4/);
@@ -137,7 +139,7 @@ describe("Metrics", () => {
     const before = await globalRegistry.metrics();
     const a = new Metrics();
     const b = new Metrics();
-    a.onCall({ server: "s", tool: "t", outcome: "ok", durationMs: 1, attempts: 1 });
+    a.onCall({ server: "s", tool: "t", outcome: "ok", durationMs: 1, attempts: 1, cache: undefined });
     const bodyA = (await a.render()).body;
     const bodyB = (await b.render()).body;
     expect(bodyA).toMatch(/^amcp_process_cpu_user_seconds_total \d/m);

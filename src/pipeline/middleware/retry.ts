@@ -18,6 +18,19 @@ function once(ctx: CallContext, next: Handler): Promise<CallToolResult> {
 }
 
 /**
+ * A transport failure of a tool that may not be sent twice: say so, because the call may or may not have
+ * run (a write the server recorded just before it died) and the caller must not blindly call it again.
+ */
+function notRetried(error: unknown, ctx: CallContext): unknown {
+  if (!isAggregatorError(error) || !isTransportFailure(error)) return error;
+  return new AggregatorError(
+    error.code,
+    `${error.message}; not retried because ${ctx.route.originalName} is neither read-only nor idempotent, so it may or may not have taken effect: check before calling it again`,
+    { cause: error, details: { ...error.details, retried: false } },
+  );
+}
+
+/**
  * Retries transport failures (SERVER_UNAVAILABLE, DOWNSTREAM_TIMEOUT) of retry-safe tools with p-retry.
  * Never retried: isError results (they are returns), JSON-RPC errors from the tool, CANCELLED, BREAKER_OPEN,
  * SERVER_BUSY. The backoff sleep ends at once when ctx.signal aborts (→ CANCELLED) and is never started when
@@ -33,7 +46,7 @@ export function createRetryLayer(
   return (next) =>
     async function retryLayer(ctx): Promise<CallToolResult> {
       const server = ctx.route.server;
-      if (!ctx.route.policy.retrySafe) return once(ctx, next);
+      if (!ctx.route.policy.retrySafe) return once(ctx, next).catch((error: unknown) => Promise.reject(notRetried(error, ctx)));
       const s = settingsFor(server);
       if (s.retries <= 0) return once(ctx, next);
 

@@ -1,0 +1,739 @@
+#!/usr/bin/env node
+/**
+ * autonomous-mcp benchmark harness (`npm run bench` = build + this file). Results are measurements of
+ * one run on one machine, never test assertions. Method and latest results: docs/PERFORMANCE.md.
+ *
+ *   node bench/run.mjs [--quick] [--only=latency,throughput,coldstart,toolslist,search,rss]
+ *                      [--calls=N] [--no-peers] [--cpu-prof[=DIR]] [--out=FILE]
+ *
+ *   --quick        smoke run: fewer calls, shorter windows, fewer cold starts (numbers are noisy)
+ *   --only=...     sections to run (default: all). `rss` is read during the throughput run (a short
+ *                  32-in-flight load is run for it when `throughput` is not selected).
+ *   --calls=N      measured calls per path and tool in the latency section (default 1000, quick 200)
+ *   --no-peers     skip mcp-hub and mcp-proxy
+ *   --cpu-prof     run the stdio aggregator of the latency/throughput section under
+ *                  `node --cpu-prof --cpu-prof-dir=DIR` (default DIR /tmp/amcp-prof); summarise the
+ *                  profile with `node bench/profile-summary.mjs DIR`
+ *   --out=FILE     JSON results (default bench/results/latest.json)
+ *   --wait-quiet[=S]  first wait (up to S seconds, default 600) until the 1-minute load average is
+ *                  below half the CPU count, so other work on the machine disturbs the run less
+ *
+ * Markdown tables go to stdout, progress to stderr.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { parseArgs } from "node:util";
+import {
+  connectAggregatorHttp,
+  connectAggregatorStdio,
+  connectMcpHub,
+  connectMcpProxy,
+  connectStdio,
+  listAllTools,
+  writeAggregatorConfig,
+} from "./lib/endpoints.mjs";
+import { BENCH_DIR, CLI, faultEntry, machineInfo, memoryOf, resolveBin, serverEntry, SERVER_PACKAGES, sleep, tempDir, tempRoot } from "./lib/procs.mjs";
+import { fmtInt, fmtMs, fmtPct, fmtSigned, median, round, summarize, table } from "./lib/stats.mjs";
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string" },
+    calls: { type: "string" },
+    "no-peers": { type: "boolean", default: false },
+    "cpu-prof": { type: "string" },
+    out: { type: "string" },
+    "wait-quiet": { type: "string" },
+    help: { type: "boolean", short: "h" },
+  },
+  // allow a bare --cpu-prof
+  args: process.argv.slice(2).map((a) => (a === "--cpu-prof" ? "--cpu-prof=/tmp/amcp-prof" : a === "--wait-quiet" ? "--wait-quiet=600" : a)),
+});
+if (flags.help) {
+  const src = readFileSync(new URL(import.meta.url), "utf8");
+  process.stdout.write(`${/\/\*\*([\s\S]*?)\*\//.exec(src)[1].replace(/^ \* ?/gm, "")}\n`);
+  process.exit(0);
+}
+
+const SECTIONS = ["latency", "throughput", "coldstart", "toolslist", "search", "rss"];
+const only = new Set(flags.only ? flags.only.split(",").map((s) => s.trim()).filter(Boolean) : SECTIONS);
+for (const s of only) {
+  if (!SECTIONS.includes(s)) {
+    process.stderr.write(`bench: unknown section "${s}" (known: ${SECTIONS.join(", ")})\n`);
+    process.exit(2);
+  }
+}
+const quick = flags.quick;
+const P = {
+  latencyCalls: Number(flags.calls ?? (quick ? 200 : 1000)),
+  latencyWarmup: quick ? 50 : 300,
+  latencyBatch: quick ? 25 : 50,
+  throughputLevels: [1, 8, 32, 128],
+  throughputWindowMs: quick ? 300 : 1000,
+  throughputRounds: quick ? 1 : 3,
+  throughputWarmupMs: quick ? 100 : 300,
+  coldRounds: quick ? 2 : 5,
+  listCalls: quick ? 20 : 100,
+  listWarmup: quick ? 3 : 10,
+  searchCalls: quick ? 20 : 200,
+};
+const peersWanted = !flags["no-peers"];
+const cpuProfDir = flags["cpu-prof"] ? path.resolve(flags["cpu-prof"]) : undefined;
+const outFile = path.resolve(flags.out ?? path.join(BENCH_DIR, "results", "latest.json"));
+
+const t0run = performance.now();
+const log = (msg) => process.stderr.write(`[bench ${((performance.now() - t0run) / 1000).toFixed(1).padStart(6)} s] ${msg}\n`);
+
+if (!existsSync(CLI)) {
+  process.stderr.write(`bench: ${CLI} is missing; run \`npm run build\` first (npm run bench does)\n`);
+  process.exit(2);
+}
+
+// Everything we opened, so an interrupt still stops every process this harness started.
+const open = new Set();
+async function closeAll() {
+  await Promise.all([...open].map((e) => e.close().catch(() => undefined)));
+  open.clear();
+}
+process.once("SIGINT", () => {
+  log("interrupted: stopping the processes started by the benchmark");
+  void closeAll().finally(() => process.exit(130));
+});
+const track = (endpoint) => (open.add(endpoint), endpoint);
+const release = async (endpoint) => {
+  open.delete(endpoint);
+  await endpoint.close();
+};
+
+const results = {
+  startedAt: new Date().toISOString(),
+  machine: machineInfo(),
+  options: { quick, only: [...only], ...P, peers: peersWanted, cpuProf: cpuProfDir ?? null },
+  versions: versions(),
+  notes: [],
+};
+const md = [];
+
+function versions() {
+  const out = { node: process.version, "autonomous-mcp": JSON.parse(readFileSync(path.join(BENCH_DIR, "..", "package.json"), "utf8")).version };
+  for (const [name, pkg] of Object.entries(SERVER_PACKAGES)) {
+    try {
+      out[pkg] = resolveBin(pkg).version;
+    } catch {
+      out[pkg] = "not installed";
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurement primitives
+
+const ARGS = {
+  echo: { message: "hello from amcp-bench" },
+  read_graph: {},
+};
+const WANTED = {
+  echo: ["everything_echo", "echo"],
+  read_graph: ["memory_read_graph", "read_graph"],
+};
+
+function rotate(list, by) {
+  const k = by % list.length;
+  return [...list.slice(k), ...list.slice(0, k)];
+}
+
+/** One call; returns its duration in ms, or undefined when it failed (counted in `errors`). */
+async function timedCall(endpoint, tool, counters) {
+  const start = performance.now();
+  try {
+    const result = await endpoint.call(tool, ARGS[tool]);
+    const dt = performance.now() - start;
+    if (result?.isError) {
+      counters.errors++;
+      counters.lastError = JSON.stringify(result.content).slice(0, 300);
+      return undefined;
+    }
+    return dt;
+  } catch (error) {
+    counters.errors++;
+    counters.lastError = String(error?.message ?? error).slice(0, 300);
+    return undefined;
+  }
+}
+
+/**
+ * Sequential latency, interleaved: every endpoint gets batches of `batch` calls in turn (the order
+ * rotates each round), so machine noise lands on all paths alike.
+ */
+async function measureLatency(tool, endpoints) {
+  const per = new Map(endpoints.map((e) => [e, { samples: [], errors: 0, lastError: undefined }]));
+  const warm = Math.ceil(P.latencyWarmup / P.latencyBatch);
+  const rounds = Math.ceil(P.latencyCalls / P.latencyBatch);
+  for (let r = 0; r < warm + rounds; r++) {
+    for (const e of rotate(endpoints, r)) {
+      const c = per.get(e);
+      for (let i = 0; i < P.latencyBatch; i++) {
+        const dt = await timedCall(e, tool, c);
+        if (r >= warm && dt !== undefined) c.samples.push(dt);
+      }
+    }
+  }
+  return per;
+}
+
+/** Closed loop: `concurrency` workers call back-to-back for `windowMs`; completed calls per second. */
+async function closedLoop(endpoint, tool, concurrency, windowMs, counters) {
+  let done = 0;
+  const start = performance.now();
+  const end = start + windowMs;
+  const worker = async () => {
+    while (performance.now() < end) {
+      if ((await timedCall(endpoint, tool, counters)) !== undefined) done++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { done, elapsedMs: performance.now() - start };
+}
+
+async function measureThroughput(tool, endpoints, levels, onWindow) {
+  const out = new Map(endpoints.map((e) => [e, {}]));
+  for (const level of levels) {
+    for (const e of endpoints) await closedLoop(e, tool, level, P.throughputWarmupMs, { errors: 0 });
+    const acc = new Map(endpoints.map((e) => [e, { done: 0, elapsedMs: 0, errors: 0, lastError: undefined }]));
+    for (let r = 0; r < P.throughputRounds; r++) {
+      for (const e of rotate(endpoints, r + level)) {
+        const a = acc.get(e);
+        const w = await closedLoop(e, tool, level, P.throughputWindowMs, a);
+        a.done += w.done;
+        a.elapsedMs += w.elapsedMs;
+        onWindow?.();
+      }
+    }
+    for (const e of endpoints) {
+      const a = acc.get(e);
+      out.get(e)[level] = { callsPerSec: (a.done / a.elapsedMs) * 1000, calls: a.done, errors: a.errors, lastError: a.lastError };
+    }
+    log(`  ${tool} @ ${level} in flight: ${endpoints.map((e) => `${e.id} ${Math.round(out.get(e)[level].callsPerSec)}/s`).join(", ")}`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Set-ups
+
+/** A memory file with a small, realistic graph (20 entities, 3 observations each, 10 relations). */
+function seedMemory(home) {
+  mkdirSync(home, { recursive: true });
+  const lines = [];
+  for (let i = 0; i < 20; i++) {
+    lines.push(JSON.stringify({ type: "entity", name: `entity_${i}`, entityType: i % 2 ? "person" : "project", observations: [`observation ${i}.a`, `observation ${i}.b`, `observation ${i}.c`] }));
+  }
+  for (let i = 0; i < 10; i++) lines.push(JSON.stringify({ type: "relation", from: `entity_${i}`, to: `entity_${i + 10}`, relationType: "works_on" }));
+  writeFileSync(path.join(home, "memory.jsonl"), lines.join("\n"));
+}
+
+/** The five downstreams the aggregator fronts in the latency / throughput / RSS runs. */
+async function fiveServers(label) {
+  const servers = {};
+  for (const name of ["everything", "memory", "github", "trello", "postman"]) {
+    const home = await tempDir(`${label}-${name}`);
+    if (name === "memory") seedMemory(home);
+    servers[name] = serverEntry(name, home);
+  }
+  return servers;
+}
+
+function ensurePeers() {
+  const need = ["mcp-hub", "mcp-proxy"].filter((p) => !existsSync(path.join(BENCH_DIR, "node_modules", p, "package.json")));
+  if (need.length === 0) return { ok: true };
+  log(`installing the comparison peers (${need.join(", ")}) into bench/node_modules: npm install --prefix bench`);
+  const r = spawnSync("npm", ["install", "--prefix", BENCH_DIR, "--no-audit", "--no-fund", "--loglevel=error"], {
+    stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, npm_config_yes: "true" },
+  });
+  if (r.status !== 0) return { ok: false, why: `npm install --prefix bench failed (${r.error?.message ?? `exit ${r.status}`})` };
+  return { ok: true };
+}
+
+function peerBin(name) {
+  const dir = path.join(BENCH_DIR, "node_modules", name);
+  const pkg = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8"));
+  const rel = typeof pkg.bin === "string" ? pkg.bin : pkg.bin[name];
+  return { bin: path.join(dir, rel), version: pkg.version };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Section: latency + throughput (+ RSS), with peers
+
+async function latencyAndThroughput() {
+  const doLatency = only.has("latency");
+  const doThroughput = only.has("throughput");
+  const doRss = only.has("rss");
+  log("latency/throughput: starting direct servers, the aggregator (stdio + HTTP, five downstreams each) and peers");
+
+  const directEvHome = await tempDir("direct-everything");
+  const directMemHome = await tempDir("direct-memory");
+  seedMemory(directMemHome);
+  const direct = {
+    echo: track(await connectStdio({ id: "direct", label: "direct (stdio)", kind: "direct", ...serverEntry("everything", directEvHome) })),
+    read_graph: track(await connectStdio({ id: "direct", label: "direct (stdio)", kind: "direct", ...serverEntry("memory", directMemHome) })),
+  };
+  await direct.echo.discover(WANTED);
+  await direct.read_graph.discover(WANTED);
+
+  const stdioHome = await tempDir("agg-stdio");
+  const stdioConfig = writeAggregatorConfig(path.join(stdioHome, "bench.config.json"), await fiveServers("agg-stdio"));
+  const nodeFlags = cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`] : [];
+  if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
+  const aggStdio = track(await connectAggregatorStdio({ configFile: stdioConfig, home: stdioHome, nodeFlags }));
+  await aggStdio.discover(WANTED);
+
+  const httpHome = await tempDir("agg-http");
+  const httpConfig = writeAggregatorConfig(path.join(httpHome, "bench.config.json"), await fiveServers("agg-http"));
+  const aggHttp = track(await connectAggregatorHttp({ configFile: httpConfig, home: httpHome }));
+  await aggHttp.discover(WANTED);
+  results.aggregatorTools = { stdio: aggStdio.toolCount, http: aggHttp.toolCount };
+  log(`aggregator lists ${aggStdio.toolCount} tools on stdio, ${aggHttp.toolCount} on HTTP; echo = ${aggStdio.names.echo}, read_graph = ${aggStdio.names.read_graph}`);
+  for (const e of [aggStdio, aggHttp]) {
+    for (const t of ["echo", "read_graph"]) if (!e.names[t]) throw new Error(`${e.label} does not list ${t}:\n${e.tail()}`);
+  }
+
+  const peers = [];
+  results.peers = {};
+  if (peersWanted) {
+    const inst = ensurePeers();
+    if (!inst.ok) {
+      results.peers.all = { available: false, why: inst.why };
+      log(`peers skipped: ${inst.why}`);
+    } else {
+      for (const [name, connect] of [
+        ["mcp-hub", connectMcpHub],
+        ["mcp-proxy", connectMcpProxy],
+      ]) {
+        try {
+          const { bin, version } = peerBin(name);
+          const home = await tempDir(name);
+          const ep = track(await connect({ bin, home, entry: serverEntry("everything", await tempDir(`${name}-everything`)) }));
+          await ep.discover(WANTED);
+          if (!ep.names.echo) throw new Error(`${name} lists no echo tool (tools: ${ep.toolList.map((t) => t.name).join(", ")})`);
+          await ep.call("echo", ARGS.echo);
+          peers.push(ep);
+          results.peers[name] = { available: true, version, front: ep.front, echoName: ep.names.echo };
+          log(`${name} ${version} ready (${ep.front}), echo = ${ep.names.echo}`);
+        } catch (error) {
+          const why = String(error?.message ?? error).split("\n").slice(0, 6).join(" | ");
+          results.peers[name] = { available: false, why };
+          log(`${name}: cannot be run here: ${why}`);
+        }
+      }
+    }
+  }
+
+  const paths = {
+    echo: [direct.echo, aggStdio, aggHttp, ...peers],
+    read_graph: [direct.read_graph, aggStdio, aggHttp],
+  };
+  const rssPeak = new Map();
+  const sampleRss = () => {
+    for (const e of [aggStdio, aggHttp, ...peers]) {
+      const m = memoryOf(e.pid);
+      if (m?.rssKb) rssPeak.set(e, Math.max(rssPeak.get(e) ?? 0, m.rssKb));
+    }
+  };
+
+  if (doLatency) {
+    results.latency = {};
+    for (const tool of ["echo", "read_graph"]) {
+      log(`latency: ${tool}, ${P.latencyCalls} calls per path after ${P.latencyWarmup} warm-up, batches of ${P.latencyBatch}, interleaved`);
+      const per = await measureLatency(tool, paths[tool]);
+      const base = summarize(per.get(paths[tool][0]).samples);
+      results.latency[tool] = paths[tool].map((e) => {
+        const c = per.get(e);
+        const s = summarize(c.samples);
+        return {
+          path: e.id,
+          label: e.label,
+          ...Object.fromEntries(Object.entries(s).map(([k, v]) => [k, round(v, 4)])),
+          addedP50: round(s.p50 - base.p50, 4),
+          addedP99: round(s.p99 - base.p99, 4),
+          errors: c.errors,
+          lastError: c.lastError,
+        };
+      });
+      for (const r of results.latency[tool]) log(`  ${r.path}: p50 ${fmtMs(r.p50)} ms, p99 ${fmtMs(r.p99)} ms, added p50 ${fmtSigned(r.addedP50)} ms${r.errors ? `, ${r.errors} errors` : ""}`);
+    }
+  }
+
+  if (doThroughput || doRss) {
+    results.throughput = results.throughput ?? {};
+    const levels = doThroughput ? P.throughputLevels : [32];
+    const tools = doThroughput ? ["echo", "read_graph"] : ["echo"];
+    for (const tool of tools) {
+      log(`throughput: ${tool} at ${levels.join(", ")} in flight; ${P.throughputRounds} × ${P.throughputWindowMs} ms windows per path, interleaved`);
+      const out = await measureThroughput(tool, paths[tool], levels, sampleRss);
+      const base = out.get(paths[tool][0]);
+      results.throughput[tool] = paths[tool].map((e) => ({
+        path: e.id,
+        label: e.label,
+        levels: Object.fromEntries(
+          levels.map((l) => {
+            const x = out.get(e)[l];
+            return [l, { callsPerSec: round(x.callsPerSec, 1), ratio: round(x.callsPerSec / base[l].callsPerSec, 4), calls: x.calls, errors: x.errors, lastError: x.lastError }];
+          }),
+        ),
+      }));
+    }
+    if (!doThroughput) delete results.throughput;
+  }
+
+  if (doThroughput || doRss) {
+    results.rss = [aggStdio, aggHttp, ...peers].map((e) => {
+      const m = memoryOf(e.pid);
+      return {
+        path: e.id,
+        label: e.label,
+        downstreams: e.kind === "aggregator" ? 5 : 1,
+        vmHwmMB: m?.hwmKb ? round(m.hwmKb / 1024, 1) : null,
+        vmRssSampledPeakMB: rssPeak.get(e) ? round(rssPeak.get(e) / 1024, 1) : null,
+        vmRssNowMB: m?.rssKb ? round(m.rssKb / 1024, 1) : null,
+      };
+    });
+    for (const r of results.rss) log(`  RSS ${r.path}: VmHWM ${r.vmHwmMB} MB (sampled VmRSS peak ${r.vmRssSampledPeakMB} MB)`);
+  }
+
+  log("latency/throughput: stopping");
+  const aggPid = aggStdio.pid;
+  await Promise.all([...open].map((e) => release(e)));
+  if (cpuProfDir) {
+    await sleep(500);
+    const files = existsSync(cpuProfDir) ? readdirSync(cpuProfDir).filter((f) => f.endsWith(".cpuprofile")) : [];
+    const mine = files.filter((f) => f.includes(`.${aggPid}.`));
+    results.cpuProfile = { dir: cpuProfDir, aggregatorPid: aggPid, files: mine.length ? mine : files };
+    log(`cpu profile of the stdio aggregator (pid ${aggPid}): ${results.cpuProfile.files.map((f) => path.join(cpuProfDir, f)).join(", ") || "none written"}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Section: cold start (aggregator with four real servers vs each server alone)
+
+async function coldStart() {
+  const names = ["memory", "github", "trello", "postman"];
+  const contenders = ["aggregator", ...names];
+  const samples = Object.fromEntries(contenders.map((c) => [c, []]));
+  const toolCounts = {};
+  const failures = [];
+  log(`cold start: 1 warm-up round + ${P.coldRounds} measured rounds of spawn → initialize → tools/list (complete)`);
+
+  const once = async (who) => {
+    const start = performance.now();
+    let ep;
+    try {
+      if (who === "aggregator") {
+        const home = await tempDir("cold-agg");
+        const servers = {};
+        for (const n of names) {
+          const h = await tempDir(`cold-agg-${n}`);
+          if (n === "memory") seedMemory(h);
+          servers[n] = serverEntry(n, h);
+        }
+        const file = writeAggregatorConfig(path.join(home, "cold.config.json"), servers);
+        const t = performance.now();
+        ep = track(await connectAggregatorStdio({ id: "cold-agg", label: "aggregator", configFile: file, home }));
+        const tools = await listAllTools(ep.client);
+        const ms = performance.now() - t;
+        const byServer = Object.fromEntries(names.map((n) => [n, tools.filter((x) => x.name.startsWith(`${n}_`)).length]));
+        return { ms, tools: tools.length, byServer };
+      }
+      const h = await tempDir(`cold-${who}`);
+      if (who === "memory") seedMemory(h);
+      const entry = serverEntry(who, h);
+      const t = performance.now();
+      ep = track(await connectStdio({ id: `cold-${who}`, label: who, kind: "direct", ...entry }));
+      const tools = await listAllTools(ep.client);
+      return { ms: performance.now() - t, tools: tools.length };
+    } catch (error) {
+      failures.push({ who, error: String(error?.message ?? error).slice(0, 500), afterMs: performance.now() - start });
+      return undefined;
+    } finally {
+      if (ep) await release(ep);
+      await sleep(150);
+    }
+  };
+
+  for (let r = 0; r <= P.coldRounds; r++) {
+    for (const who of rotate(contenders, r)) {
+      const res = await once(who);
+      if (!res) continue;
+      toolCounts[who] = who === "aggregator" ? { total: res.tools, byServer: res.byServer } : res.tools;
+      if (r > 0) samples[who].push(res.ms);
+    }
+    if (r > 0) log(`  round ${r}: ${contenders.map((c) => `${c} ${fmtMs(samples[c].at(-1), 0)} ms`).join(", ")}`);
+  }
+
+  const med = Object.fromEntries(contenders.map((c) => [c, median(samples[c])]));
+  const slowest = names.reduce((a, b) => (med[a] >= med[b] ? a : b));
+  results.coldStart = {
+    rounds: P.coldRounds,
+    medianMs: Object.fromEntries(Object.entries(med).map(([k, v]) => [k, round(v, 1)])),
+    minMs: Object.fromEntries(contenders.map((c) => [c, round(Math.min(...samples[c]), 1)])),
+    samplesMs: Object.fromEntries(contenders.map((c) => [c, samples[c].map((x) => round(x, 1))])),
+    tools: toolCounts,
+    slowestServer: slowest,
+    aggregatorMs: round(med.aggregator, 1),
+    slowestServerMs: round(med[slowest], 1),
+    overheadMs: round(med.aggregator - med[slowest], 1),
+    failures,
+  };
+  log(`  aggregator cold start = ${fmtMs(med.aggregator, 0)} ms; slowest single server (${slowest}) = ${fmtMs(med[slowest], 0)} ms; overhead = ${fmtMs(med.aggregator - med[slowest], 0)} ms`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Section: tools/list at 300 and 2,000 tools (+ search_tools at 2,000)
+
+async function toolsListAndSearch() {
+  const doList = only.has("toolslist");
+  const doSearch = only.has("search");
+  const probe = track(await connectStdio({ id: "probe", label: "fault-server", kind: "direct", ...faultEntry(await tempDir("fault-probe"), 0) }));
+  const base = (await listAllTools(probe.client)).length;
+  await release(probe);
+
+  results.toolsList = doList ? [] : undefined;
+  const totals = doList ? [300, 2000] : [2000];
+  for (const total of totals) {
+    const k = total <= 300 ? 4 : 8;
+    const extra = Math.round(total / k) - base;
+    log(`tools/list: ${k} fault-servers × (${base} + ${extra}) tools = ${k * (base + extra)} downstream tools`);
+    const home = await tempDir(`list-${total}`);
+    const servers = {};
+    for (let i = 1; i <= k; i++) servers[`s${i}`] = faultEntry(await tempDir(`list-${total}-s${i}`), extra);
+    const agg = track(await connectAggregatorStdio({ id: `agg-${total}`, label: `aggregator, ${total} tools`, configFile: writeAggregatorConfig(path.join(home, "list.config.json"), servers), home }));
+    const listed = await listAllTools(agg.client);
+
+    if (doList) {
+      const ref = track(await connectStdio({ id: `direct-${total}`, label: `one fault-server with ${total} tools`, kind: "direct", ...faultEntry(await tempDir(`list-ref-${total}`), total - base) }));
+      const refCount = (await listAllTools(ref.client)).length;
+      const s = { agg: [], ref: [] };
+      for (let i = 0; i < P.listWarmup; i++) {
+        await listAllTools(agg.client);
+        await listAllTools(ref.client);
+      }
+      const batch = 10;
+      for (let r = 0; r * batch < P.listCalls; r++) {
+        for (const [key, ep] of rotate([["agg", agg], ["ref", ref]], r)) {
+          for (let i = 0; i < batch; i++) {
+            const t = performance.now();
+            await listAllTools(ep.client);
+            s[key].push(performance.now() - t);
+          }
+        }
+      }
+      const a = summarize(s.agg);
+      const d = summarize(s.ref);
+      results.toolsList.push({
+        downstreamTools: k * (base + extra),
+        servers: k,
+        listedByAggregator: listed.length,
+        aggregator: { p50: round(a.p50, 3), p99: round(a.p99, 3), mean: round(a.mean, 3), n: a.n },
+        directOneServer: { tools: refCount, p50: round(d.p50, 3), p99: round(d.p99, 3), mean: round(d.mean, 3), n: d.n },
+      });
+      log(`  ${listed.length} tools listed: aggregator p50 ${fmtMs(a.p50)} ms p99 ${fmtMs(a.p99)} ms; one server with ${refCount} tools directly p50 ${fmtMs(d.p50)} ms`);
+      await release(ref);
+    }
+
+    if (total === 2000 && doSearch) {
+      const search = listed.find((t) => /(^|[_.-])search_tools$/.test(t.name));
+      if (!search) {
+        results.searchTools = { available: false, note: "not available: the aggregator lists no search_tools tool" };
+        log("  search_tools: not available (the aggregator lists no search_tools tool)");
+      } else {
+        const props = search.inputSchema?.properties ?? {};
+        const args = {};
+        const key = ["query", "q", "text", "search"].find((p) => p in props) ?? Object.keys(props)[0] ?? "query";
+        args[key] = "echo the message back";
+        const samples = [];
+        let errors = 0;
+        let sample;
+        for (let i = 0; i < P.searchCalls + 10; i++) {
+          const t = performance.now();
+          try {
+            const res = await agg.client.callTool({ name: search.name, arguments: args });
+            const dt = performance.now() - t;
+            if (res.isError) errors++;
+            else if (i >= 10) samples.push(dt);
+            sample ??= JSON.stringify(res.content).slice(0, 200);
+          } catch (error) {
+            errors++;
+            sample ??= String(error?.message ?? error).slice(0, 200);
+          }
+        }
+        const s = summarize(samples);
+        results.searchTools = { available: true, tool: search.name, args, tools: listed.length, p50: round(s.p50, 3), p99: round(s.p99, 3), n: s.n, errors, sample };
+        log(`  search_tools over ${listed.length} tools: p50 ${fmtMs(s.p50)} ms p99 ${fmtMs(s.p99)} ms (${errors} errors)`);
+      }
+    }
+    await release(agg);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+const TARGETS = {
+  stdioAddedP50Ms: 0.15,
+  httpAddedP50Ms: 1,
+  stdioThroughput32Ratio: 0.85,
+  coldStartOverheadMs: 150,
+  rssMB: 80,
+};
+
+function evaluateTargets() {
+  const rows = [];
+  const verdict = (ok) => (ok === undefined ? "not measured" : ok ? "met" : "missed");
+  for (const tool of ["echo", "read_graph"]) {
+    const lat = results.latency?.[tool];
+    const s = lat?.find((r) => r.path === "agg-stdio");
+    const h = lat?.find((r) => r.path === "agg-http");
+    rows.push({ target: `added p50, stdio, ${tool}`, goal: `≤ ${TARGETS.stdioAddedP50Ms} ms`, value: s ? `${fmtSigned(s.addedP50)} ms` : "–", ok: s ? s.addedP50 <= TARGETS.stdioAddedP50Ms : undefined });
+    rows.push({ target: `added p50, HTTP, ${tool}`, goal: `≤ ${TARGETS.httpAddedP50Ms} ms`, value: h ? `${fmtSigned(h.addedP50)} ms` : "–", ok: h ? h.addedP50 <= TARGETS.httpAddedP50Ms : undefined });
+  }
+  for (const tool of ["echo", "read_graph"]) {
+    const s = results.throughput?.[tool]?.find((r) => r.path === "agg-stdio")?.levels?.[32];
+    rows.push({ target: `throughput at 32 in flight, stdio, ${tool}`, goal: `≥ ${TARGETS.stdioThroughput32Ratio * 100} % of direct`, value: s ? fmtPct(s.ratio) : "–", ok: s ? s.ratio >= TARGETS.stdioThroughput32Ratio : undefined });
+  }
+  const c = results.coldStart;
+  rows.push({
+    target: "cold start (4 real servers, stdio)",
+    goal: `≤ slowest server + ${TARGETS.coldStartOverheadMs} ms`,
+    value: c ? `${fmtMs(c.aggregatorMs, 0)} ms = ${fmtMs(c.slowestServerMs, 0)} + ${fmtMs(c.overheadMs, 0)} ms` : "–",
+    ok: c ? c.overheadMs <= TARGETS.coldStartOverheadMs : undefined,
+  });
+  for (const r of results.rss?.filter((x) => x.downstreams === 5) ?? []) {
+    rows.push({ target: `peak RSS (VmHWM), ${r.label}, 5 downstreams`, goal: `≤ ${TARGETS.rssMB} MB`, value: `${r.vmHwmMB} MB`, ok: r.vmHwmMB <= TARGETS.rssMB });
+  }
+  return rows.map((r) => ({ ...r, verdict: verdict(r.ok) }));
+}
+
+function report() {
+  const m = results.machine;
+  md.push(`# autonomous-mcp benchmark — ${results.startedAt}${quick ? " (--quick: smoke run, noisy)" : ""}`);
+  const l = m.load1mDuringRun;
+  md.push(`Machine: ${m.nproc} CPUs (${m.cpuModel}), ${m.memTotalGiB} GiB RAM, Node ${m.node}, ${m.os}. 1-min load average: ${m.loadavgAtStart[0]} at start${l ? `, ${l.min}–${l.max} (median ${l.median}) during the run` : ""}.`);
+
+  if (results.latency) {
+    for (const tool of ["echo", "read_graph"]) {
+      const rows = results.latency[tool];
+      md.push(`\n## Latency — ${tool === "echo" ? "server-everything `echo`" : "server-memory `read_graph`"} (${rows[0]?.n ?? 0} calls per path, sequential, interleaved)`);
+      md.push(
+        table(
+          ["path", "p50 ms", "p90 ms", "p99 ms", "mean ms", "added p50 ms", "added p99 ms", "errors"],
+          rows.map((r) => [r.label, fmtMs(r.p50), fmtMs(r.p90), fmtMs(r.p99), fmtMs(r.mean), r.path === "direct" ? "—" : fmtSigned(r.addedP50), r.path === "direct" ? "—" : fmtSigned(r.addedP99), r.errors]),
+        ),
+      );
+    }
+  }
+  if (results.throughput) {
+    for (const tool of Object.keys(results.throughput)) {
+      const rows = results.throughput[tool];
+      const levels = Object.keys(rows[0].levels);
+      md.push(`\n## Throughput — ${tool} (calls/s, closed loop; ratio to direct)`);
+      md.push(
+        table(
+          ["path", ...levels.map((l) => `${l} in flight`)],
+          rows.map((r) => [r.label, ...levels.map((l) => `${fmtInt(r.levels[l].callsPerSec)} (${fmtPct(r.levels[l].ratio)})${r.levels[l].errors ? ` ⚠ ${r.levels[l].errors} err` : ""}`)]),
+        ),
+      );
+    }
+  }
+  if (results.rss) {
+    md.push("\n## Peak memory (VmHWM of the front process, read after the load)");
+    md.push(table(["process", "downstreams", "VmHWM MB", "sampled VmRSS peak MB"], results.rss.map((r) => [r.label, r.downstreams, r.vmHwmMB ?? "–", r.vmRssSampledPeakMB ?? "–"])));
+  }
+  if (results.peers && Object.keys(results.peers).length) {
+    md.push("\n## Peers");
+    md.push(table(["peer", "status"], Object.entries(results.peers).map(([k, v]) => [k, v.available ? `${v.version}, ${v.front} front, tool \`${v.echoName}\`` : `not run: ${v.why}`])));
+  }
+  if (results.coldStart) {
+    const c = results.coldStart;
+    md.push(`\n## Cold start to first complete tools/list (median of ${c.rounds}, after 1 warm-up round)`);
+    md.push(
+      table(
+        ["process", "median ms", "min ms", "tools"],
+        Object.keys(c.medianMs).map((k) => [k === "aggregator" ? "aggregator (memory + github + trello + postman)" : `${k} alone`, fmtMs(c.medianMs[k], 0), fmtMs(c.minMs[k], 0), k === "aggregator" ? c.tools.aggregator?.total : c.tools[k]]),
+      ),
+    );
+    md.push(`\naggregator cold start = ${fmtMs(c.aggregatorMs, 0)} ms; slowest single server = ${fmtMs(c.slowestServerMs, 0)} ms (${c.slowestServer}); overhead = ${fmtMs(c.overheadMs, 0)} ms`);
+    if (c.failures.length) md.push(`\nfailures: ${c.failures.map((f) => `${f.who}: ${f.error.split("\n")[0]}`).join("; ")}`);
+  }
+  if (results.toolsList?.length) {
+    md.push("\n## tools/list (complete listing, all pages, via the stdio front)");
+    md.push(
+      table(
+        ["downstream tools", "listed", "aggregator p50 ms", "aggregator p99 ms", "one server directly, same count: p50 ms", "p99 ms"],
+        results.toolsList.map((r) => [`${r.downstreamTools} (${r.servers} servers)`, r.listedByAggregator, fmtMs(r.aggregator.p50), fmtMs(r.aggregator.p99), fmtMs(r.directOneServer.p50), fmtMs(r.directOneServer.p99)]),
+      ),
+    );
+  }
+  if (results.searchTools) {
+    const s = results.searchTools;
+    md.push("\n## search_tools at 2,000 tools");
+    md.push(s.available ? `\`${s.tool}\` over ${s.tools} tools: p50 ${fmtMs(s.p50)} ms, p99 ${fmtMs(s.p99)} ms (${s.n} calls, ${s.errors} errors)` : s.note);
+  }
+  results.targets = evaluateTargets();
+  md.push("\n## Targets");
+  md.push(table(["target", "goal", "this run", "verdict"], results.targets.map((r) => [r.target, r.goal, r.value, r.verdict])));
+  if (results.notes.length) md.push(`\nNotes:\n${results.notes.map((n) => `- ${n}`).join("\n")}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+/** 1-minute load average, sampled every 2 s for the record (the run's numbers depend on it). */
+const loadSamples = [];
+const loadTimer = setInterval(() => loadSamples.push(os.loadavg()[0]), 2_000);
+loadTimer.unref();
+
+async function waitQuiet(maxSec) {
+  const limit = results.machine.nproc / 2;
+  const deadline = Date.now() + maxSec * 1000;
+  while (os.loadavg()[0] >= limit && Date.now() < deadline) {
+    log(`waiting for a quiet machine: load average ${os.loadavg()[0].toFixed(2)} ≥ ${limit}`);
+    await sleep(15_000);
+  }
+  results.waitedForQuiet = { limit, loadNow: round(os.loadavg()[0], 2), quiet: os.loadavg()[0] < limit };
+}
+
+async function main() {
+  if (flags["wait-quiet"]) await waitQuiet(Number(flags["wait-quiet"]));
+  results.machine.loadavgAtStart = os.loadavg().map((x) => round(x, 2));
+  log(`sections: ${[...only].join(", ")}${quick ? " (quick)" : ""}; load average ${results.machine.loadavgAtStart.join(" / ")}`);
+  if (only.has("coldstart")) await coldStart();
+  if (only.has("toolslist") || only.has("search")) await toolsListAndSearch();
+  if (only.has("latency") || only.has("throughput") || only.has("rss")) await latencyAndThroughput();
+  results.finishedAt = new Date().toISOString();
+  results.durationSec = round((performance.now() - t0run) / 1000, 1);
+  results.machine.loadavgAtEnd = os.loadavg().map((x) => round(x, 2));
+  results.machine.load1mDuringRun = loadSamples.length ? { min: round(Math.min(...loadSamples), 2), median: round(median(loadSamples), 2), max: round(Math.max(...loadSamples), 2) } : undefined;
+  report();
+  mkdirSync(path.dirname(outFile), { recursive: true });
+  writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`${md.join("\n")}\n`);
+  log(`results: ${outFile}`);
+}
+
+try {
+  await main();
+} catch (error) {
+  process.stderr.write(`bench: ${error?.stack ?? error}\n`);
+  process.exitCode = 1;
+} finally {
+  await closeAll();
+  const root = tempRoot();
+  if (root) rmSync(root, { recursive: true, force: true });
+}

@@ -1,0 +1,31 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Aggregator } from "../aggregator.js";
+import { metricsHandler, type Metrics } from "../metrics.js";
+
+type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+/** /healthz (process alive), /readyz (a server is ready; JSON of every server), /metrics (Prometheus). */
+export function operationalRoutes(agg: Aggregator, metrics: Metrics, sessions: () => number): Record<string, Route> {
+  const scrape = metricsHandler(metrics);
+  return {
+    "/healthz": (_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok" }));
+    },
+    "/readyz": (_req, res) => {
+      const servers = agg.serverList().map((s) => {
+        const c = agg.pool.get(s.name);
+        return {
+          name: s.name,
+          state: s.skipReason !== undefined ? "skipped" : (c?.state ?? "not started"),
+          breaker: agg.breakers.stateOf(s.name),
+        };
+      });
+      const ready = servers.some((s) => s.state === "ready");
+      res.writeHead(ready ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify({ ready, servers }));
+    },
+    "/metrics": async (req, res) => {
+      metrics.setSessions(sessions());
+      await scrape(req, res);
+    },
+  };
+}

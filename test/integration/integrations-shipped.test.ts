@@ -1,0 +1,144 @@
+/**
+ * The shipped `servers.config.json` itself (not a copy), run by the built CLI:
+ *  - with no credentials, memory alone is served and each other server gets one "skipped" line;
+ *  - with (dummy) credentials in the aggregator's environment, all four start.
+ *
+ * What the shipped entries pass to their children: the base variables (HOME, PATH, …, proxies,
+ * NODE_EXTRA_CA_CERTS) plus the entry's own `env`. So `POSTMAN_API_BASE_URL` reaches Postman (its entry
+ * says `${POSTMAN_API_BASE_URL:-https://api.postman.com}`), but `NODE_OPTIONS` / `AMCP_REDIRECT` in the
+ * aggregator's environment do NOT reach GitHub or Trello: their hard-coded API hosts are not redirected
+ * by the shipped file, so this suite never calls them (integrations.test.ts does, with a derived config).
+ * The preload in the aggregator's own NODE_OPTIONS keeps the aggregator itself on loopback, and
+ * HTTPS_PROXY (inherited) points at a dead loopback port in case Trello's axios ever sent a request.
+ */
+import path from "node:path";
+import { readFile } from "node:fs/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startStdio, tempDir, type StdioHarness, type TempDir } from "../helpers/aggregator.js";
+import { startFakePostman, type FakePostman } from "../helpers/real-servers.js";
+import {
+  DUMMY_CREDENTIALS,
+  PRELOAD_NODE_OPTIONS,
+  SHIPPED_CONFIG,
+  credentialEnv,
+  environOf,
+  expectLocalLaunch,
+  json,
+  serverToolCounts,
+  text,
+} from "./integrations.shared.js";
+
+describe("the shipped servers.config.json without credentials", () => {
+  let tmp: TempDir;
+  let h: StdioHarness;
+
+  beforeAll(async () => {
+    tmp = await tempDir("amcp-shipped-bare-");
+    h = await startStdio(SHIPPED_CONFIG, { env: { PATH: process.env["PATH"] ?? "", HOME: tmp.dir } });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await tmp?.cleanup();
+  });
+
+  it("serves memory alone and prints one line per skipped server", async () => {
+    const { tools } = await h.client.listTools();
+    expect(await serverToolCounts(h.client)).toEqual({ memory: 9 });
+    expect(tools.filter((t) => t.name.startsWith("memory_"))).toHaveLength(9);
+    expect(tools.map((t) => t.name)).not.toContain("github_get_issue");
+    expectLocalLaunch(h.pid as number, ["memory"]);
+
+    const lines = h.stderr().split("\n");
+    expect(lines.filter((l) => / skipped \(/.test(l) && !l.startsWith("autonomous-mcp:")).sort()).toEqual([
+      "github: skipped (set GITHUB_PERSONAL_ACCESS_TOKEN)",
+      "postman: skipped (set POSTMAN_API_KEY)",
+      "trello: skipped (set TRELLO_API_KEY, TRELLO_TOKEN)",
+    ]);
+
+    // Memory works offline, in $HOME/.autonomous-mcp/ (folder created for it).
+    json(
+      await h.client.callTool({
+        name: "memory_create_entities",
+        arguments: {
+          entities: [{ name: "Offline", entityType: "note", observations: ["no credentials needed"] }],
+        },
+      }),
+    );
+    expect(await readFile(path.join(tmp.dir, ".autonomous-mcp", "memory.jsonl"), "utf8")).toContain(
+      '"name":"Offline"',
+    );
+
+    const status = await h.client.callTool({ name: "status", arguments: {} });
+    expect(text(status)).toContain("github: skipped (set GITHUB_PERSONAL_ACCESS_TOKEN)");
+  });
+});
+
+describe("the shipped servers.config.json with credentials", () => {
+  let tmp: TempDir;
+  let postman: FakePostman;
+  let h: StdioHarness;
+
+  beforeAll(async () => {
+    [tmp, postman] = await Promise.all([
+      tempDir("amcp-shipped-creds-"),
+      startFakePostman({ apiKey: DUMMY_CREDENTIALS.POSTMAN_API_KEY }),
+    ]);
+    h = await startStdio(SHIPPED_CONFIG, {
+      env: {
+        ...credentialEnv(tmp.dir, postman.url),
+        NODE_OPTIONS: PRELOAD_NODE_OPTIONS,
+        AMCP_REDIRECT: "{}",
+        HTTPS_PROXY: "http://127.0.0.1:9",
+      },
+    });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await postman?.close();
+    await tmp?.cleanup();
+  });
+
+  it("starts all four servers from the local packages", async () => {
+    const names = (await h.client.listTools()).tools.map((t) => t.name);
+    expect(await serverToolCounts(h.client)).toEqual({ github: 26, memory: 9, trello: 57, postman: 42 });
+    for (const n of ["github_get_issue", "memory_read_graph", "trello_get_lists", "postman_getWorkspaces"])
+      expect(names).toContain(n);
+    expectLocalLaunch(h.pid as number, ["github", "memory", "trello", "postman"]);
+    expect(h.stderr()).not.toContain("skipped");
+  });
+
+  it("passes each child its own entry's env on top of the base list, nothing else", () => {
+    const pids = expectLocalLaunch(h.pid as number, ["github", "memory", "trello", "postman"]);
+    const envOf = (name: "github" | "memory" | "trello" | "postman") => environOf(pids.get(name) as number);
+    const gh = envOf("github");
+    expect(gh["GITHUB_PERSONAL_ACCESS_TOKEN"]).toBe(DUMMY_CREDENTIALS.GITHUB_PERSONAL_ACCESS_TOKEN);
+    expect(gh["HOME"]).toBe(tmp.dir);
+    expect(gh["TRELLO_TOKEN"]).toBeUndefined();
+    expect(gh["POSTMAN_API_KEY"]).toBeUndefined();
+    // The aggregator's NODE_OPTIONS / AMCP_REDIRECT are not inherited: the shipped entries do not list them.
+    expect(gh["NODE_OPTIONS"]).toBeUndefined();
+    expect(gh["AMCP_REDIRECT"]).toBeUndefined();
+    expect(gh["HTTPS_PROXY"]).toBe("http://127.0.0.1:9"); // proxies are in the base list
+    expect(envOf("trello")).toMatchObject({
+      TRELLO_API_KEY: DUMMY_CREDENTIALS.TRELLO_API_KEY,
+      TRELLO_TOKEN: DUMMY_CREDENTIALS.TRELLO_TOKEN,
+      TRELLO_BOARD_ID: "",
+    });
+    expect(envOf("trello")["GITHUB_PERSONAL_ACCESS_TOKEN"]).toBeUndefined();
+    expect(envOf("postman")).toMatchObject({
+      POSTMAN_API_KEY: DUMMY_CREDENTIALS.POSTMAN_API_KEY,
+      POSTMAN_API_BASE_URL: postman.url,
+    });
+    expect(envOf("memory")).toMatchObject({
+      MEMORY_FILE_PATH: path.join(tmp.dir, ".autonomous-mcp", "memory.jsonl"),
+    });
+    expect(envOf("memory")["GITHUB_PERSONAL_ACCESS_TOKEN"]).toBeUndefined();
+  });
+
+  it("reaches Postman at POSTMAN_API_BASE_URL through the shipped entry", async () => {
+    const ws = await h.client.callTool({ name: "postman_getWorkspaces", arguments: {} });
+    expect(text(ws)).toContain("| Team APIs | team |");
+    expect(postman.requests.map((r) => `${r.method} ${r.path}`)).toEqual(["GET /workspaces"]);
+    expect(postman.requests[0]?.headers["x-api-key"]).toBe(DUMMY_CREDENTIALS.POSTMAN_API_KEY);
+  });
+});

@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { waitFor } from "../helpers/aggregator.js";
+import { expectOk, expectToolError, fault, sleep, startAggregator, text, type Agg } from "../helpers/resilience.js";
+
+const breaker = { volumeThreshold: 2, errorThresholdPercentage: 50, resetTimeoutMs: 1_500, rollingCountTimeoutMs: 10_000 };
+const noRetry = { retry: { retries: 0 } };
+
+/**
+ * Circuit breakers, health checks and concurrency limits through the real aggregator (real timers:
+ * the aggregator is a child process; waits are kept short).
+ *   brk   – small breaker, 300 ms attempts, no retries: opened by timeouts, closed by a probe
+ *   brk2  – small breaker: isError results and JSON-RPC errors must not open it
+ *   brk3  – small breaker, 5 retries: the retry loop ends when the breaker opens
+ *   hc    – 250 ms health checks; SIGSTOPped, its failed pings open the breaker
+ *   lim   – maxConcurrency 2, maxQueue 1
+ */
+describe("resilience: breaker, health checks, limits", () => {
+  let agg: Agg;
+  let hcPid = 0;
+
+  beforeAll(async () => {
+    agg = await startAggregator({
+      brk: fault({ timeoutMs: 300, breaker, ...noRetry }),
+      brk2: fault({ timeoutMs: 300, breaker, ...noRetry }),
+      brk3: fault({ timeoutMs: 300, breaker, retry: { retries: 5, minTimeoutMs: 50, maxTimeoutMs: 100, randomize: false } }),
+      hc: fault({ breaker, healthCheckIntervalMs: 250, ...noRetry }),
+      lim: fault({ maxConcurrency: 2, maxQueue: 1 }),
+    });
+  });
+
+  afterAll(async () => {
+    if (hcPid) {
+      try {
+        process.kill(hcPid, "SIGCONT");
+      } catch {
+        // Already gone.
+      }
+    }
+    await agg?.close();
+  });
+
+  describe("breaker", () => {
+    it("opens after failures; while open, calls fail fast naming the server and the retry time", async () => {
+      expectToolError(await agg.call("brk_hang"), /timed out/);
+      expect((await agg.serverStatus("brk")).breaker).toBe("closed"); // volumeThreshold 2 not reached yet
+      expectToolError(await agg.call("brk_hang"), /timed out/);
+      const s = await agg.serverStatus("brk");
+      expect(s.breaker).toBe("open");
+      expect(s.breakerRetryAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+
+      const t = expectToolError(await agg.call("brk_echo", { message: "x" }), /brk_echo/, /brk is unavailable/, /circuit open after 2 failures/);
+      expect(t).toMatch(/next attempt at \d{4}-\d\d-\d\dT[^ ]+ \(in \d+s\)/);
+      expect(t).toContain("hang timed out after 300 ms"); // the failure behind it
+      expect(agg.received("brk", "echo")).toBe(0);
+    });
+
+    it("lets one probe through after resetTimeoutMs; its success closes the breaker", async () => {
+      await sleep(1_600);
+      expect(["open", "halfOpen"]).toContain((await agg.serverStatus("brk")).breaker);
+      expect(expectOk(await agg.call("brk_echo", { message: "probe" }))).toBe("probe");
+      expect(agg.received("brk", "echo")).toBe(1);
+      expect((await agg.serverStatus("brk")).breaker).toBe("closed");
+      expect(expectOk(await agg.call("brk_echo", { message: "again" }))).toBe("again");
+    });
+
+    it("does not count isError results or -32602 faults", async () => {
+      for (let i = 0; i < 3; i++) expectToolError(await agg.call("brk2_fail_tool"), /tool failed on purpose/);
+      for (let i = 0; i < 3; i++) {
+        const r = await agg.call("brk2_rpc_error", { code: -32602 });
+        expect(r).toBeInstanceOf(McpError);
+        expect((r as McpError).code).toBe(-32602);
+      }
+      const s = await agg.serverStatus("brk2");
+      expect(s.breaker).toBe("closed");
+      expect(s.calls).toBe(6);
+      expect(s.errors).toBe(6);
+      expect(expectOk(await agg.call("brk2_echo", { message: "fine" }))).toBe("fine");
+    });
+
+    it("ends the retry loop at once when the breaker opens", async () => {
+      const t = expectToolError(await agg.call("brk3_hang"), /brk3 is unavailable/, /circuit open/);
+      expect(t).toMatch(/next attempt at/);
+      // 2 attempts opened the breaker; the other 4 retries never reached the server.
+      expect(agg.received("brk3", "hang")).toBe(2);
+      expect((await agg.serverStatus("brk3")).breaker).toBe("open");
+    });
+  });
+
+  describe("health checks", () => {
+    it("opens the breaker when pings fail (process stopped), and recovers after SIGCONT", async () => {
+      hcPid = (await agg.stats("hc")).pid;
+      process.kill(hcPid, "SIGSTOP");
+      await waitFor(async () => (await agg.serverStatus("hc")).breaker === "open", 10_000, 100);
+      const s = await agg.serverStatus("hc");
+      expect(s.lastError?.message).toMatch(/timed out|timeout/i);
+      expectToolError(await agg.call("hc_echo", { message: "x" }), /hc is unavailable/, /circuit open/);
+
+      process.kill(hcPid, "SIGCONT");
+      await waitFor(async () => (await agg.serverStatus("hc")).breaker === "halfOpen", 10_000, 100);
+      expect(expectOk(await agg.call("hc_echo", { message: "back" }))).toBe("back");
+      expect((await agg.serverStatus("hc")).breaker).toBe("closed");
+      expect((await agg.serverStatus("hc")).state).toBe("ready");
+      expect((await agg.stats("hc")).pid).toBe(hcPid); // same process: a stopped server is not restarted
+    });
+  });
+
+  describe("limit", () => {
+    it("answers 'server busy' beyond maxConcurrency + maxQueue, and runs the rest", async () => {
+      const calls = [0, 1, 2, 3].map(() => agg.call("lim_slow", { ms: 1_000 }));
+      // The rejected one answers at once; then two run and one waits.
+      const first = (await Promise.race(calls.map((p, i) => p.then(() => i)))) as number;
+      const busy = (await calls[first]) as CallToolResult;
+      expectToolError(busy, /lim_slow/, /lim is busy/, /maxConcurrency 2/, /maxQueue 1/, /try again/);
+      const s = await agg.serverStatus("lim");
+      expect(s.inFlight).toBe(2);
+      expect(s.queued).toBe(1);
+      const rest = await Promise.all(calls.filter((_, i) => i !== first));
+      expect(rest.map((r) => text(r))).toEqual(["done", "done", "done"]);
+      expect(agg.received("lim", "slow")).toBe(3);
+      const after = await agg.serverStatus("lim");
+      expect(after.inFlight).toBe(0);
+      expect(after.queued).toBe(0);
+      expect(after.breaker).toBe("closed"); // busy does not count as a failure
+    });
+  });
+});
