@@ -4,6 +4,10 @@
  * and inclusive ("total") time by file / package, so the hot path of the aggregator is visible.
  *
  *   node bench/profile-summary.mjs <file.cpuprofile | dir> [--top=N] [--json] [--exclude-idle]
+ *                                  [--callers=FUNCTION] [--depth=N]
+ *
+ * --callers=F prints, for the samples whose leaf function is F, the call stacks above it (N frames,
+ * default 6) weighted by self time: where the hot leaf is called from.
  *
  * Self % is relative to all samples, (idle), (program) and (garbage collector) included, unless
  * --exclude-idle is given (then relative to non-idle samples).
@@ -14,7 +18,7 @@ import { parseArgs } from "node:util";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { top: { type: "string", default: "25" }, json: { type: "boolean", default: false }, "exclude-idle": { type: "boolean", default: false } },
+  options: { callers: { type: "string" }, depth: { type: "string", default: "6" }, top: { type: "string", default: "25" }, json: { type: "boolean", default: false }, "exclude-idle": { type: "boolean", default: false } },
 });
 const target = positionals[0] ?? "/tmp/amcp-prof";
 const files = statSync(target).isDirectory()
@@ -51,6 +55,7 @@ function pkgOf(url) {
 }
 
 const self = new Map();
+const callerStacks = new Map();
 const byPkg = new Map();
 let total = 0;
 let idle = 0;
@@ -59,6 +64,8 @@ for (const file of files) {
   const prof = JSON.parse(readFileSync(file, "utf8"));
   durationUs += prof.endTime - prof.startTime;
   const nodes = new Map(prof.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   // time of each sample = delta to the next one
   const counts = new Map();
   const deltas = prof.timeDeltas ?? [];
@@ -76,6 +83,17 @@ for (const file of files) {
     const e = self.get(key) ?? { fn: name, file: where(cf.url), line: cf.lineNumber + 1, us: 0 };
     e.us += us;
     self.set(key, e);
+    if (values.callers && name === values.callers) {
+      const frames = [];
+      let p = parent.get(id);
+      while (p !== undefined && frames.length < Number(values.depth)) {
+        const f = nodes.get(p).callFrame;
+        if (f.functionName !== "(root)") frames.push(`${f.functionName || "(anonymous)"} ${where(f.url)}:${f.lineNumber + 1}`);
+        p = parent.get(p);
+      }
+      const k = frames.join("\n    ← ");
+      callerStacks.set(k, (callerStacks.get(k) ?? 0) + us);
+    }
     const pk = name.startsWith("(") ? name : pkgOf(cf.url);
     byPkg.set(pk, (byPkg.get(pk) ?? 0) + us);
   }
@@ -108,5 +126,14 @@ if (values.json) {
   out.push("| group | self ms | self % |");
   out.push("| --- | --- | --- |");
   for (const p of pkgs.slice(0, 20)) out.push(`| ${p.pkg} | ${p.ms.toFixed(1)} | ${p.pct.toFixed(2)} |`);
+  if (values.callers) {
+    out.push("");
+    out.push(`Callers of \`${values.callers}\` (by self time):`);
+    for (const [k, us] of [...callerStacks.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8)) {
+      out.push("");
+      out.push(`${(us / 1000).toFixed(1)} ms (${((100 * us) / denom).toFixed(2)} %)`);
+      out.push(`    ← ${k}`);
+    }
+  }
   process.stdout.write(`${out.join("\n")}\n`);
 }

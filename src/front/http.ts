@@ -6,6 +6,7 @@ import type { Logger } from "../logger.js";
 import type { FrontBackend } from "./backend.js";
 import { bearerCheck, RateLimiter, tooManyRequests, unauthorized, type RateLimit } from "./guard.js";
 import { hostAllowed, originAllowed, type HostPolicy } from "./hostCheck.js";
+import { BoundedEventStore } from "./eventStore.js";
 import { jsonError } from "./httpErrors.js";
 import { FrontSession } from "./session.js";
 
@@ -101,6 +102,8 @@ export class HttpFront {
     }
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      eventStore: new BoundedEventStore(),
+      retryInterval: 1_000,
       onsessioninitialized: (id) => {
         this.sessions.set(id, { session, transport, lastSeen: Date.now() });
       },
