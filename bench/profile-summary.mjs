@@ -4,7 +4,11 @@
  * and inclusive ("total") time by file / package, so the hot path of the aggregator is visible.
  *
  *   node bench/profile-summary.mjs <file.cpuprofile | dir> [--top=N] [--json] [--exclude-idle]
- *                                  [--callers=FUNCTION] [--depth=N]
+ *                                  [--callers=FUNCTION] [--depth=N] [--from=FUNCTION] [--until=FUNCTION]
+ *
+ * --from=F / --until=F keep only the samples from the first one whose stack contains function F
+ * (e.g. `callTool`: start-up excluded) up to the first one whose stack contains function F (e.g.
+ * `shutdown`: shutdown excluded), so the steady state of a benchmark is what is summarised.
  *
  * --callers=F prints, for the samples whose leaf function is F, the call stacks above it (N frames,
  * default 6) weighted by self time: where the hot leaf is called from.
@@ -18,7 +22,7 @@ import { parseArgs } from "node:util";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { callers: { type: "string" }, depth: { type: "string", default: "6" }, top: { type: "string", default: "25" }, json: { type: "boolean", default: false }, "exclude-idle": { type: "boolean", default: false } },
+  options: { from: { type: "string" }, until: { type: "string" }, callers: { type: "string" }, depth: { type: "string", default: "6" }, top: { type: "string", default: "25" }, json: { type: "boolean", default: false }, "exclude-idle": { type: "boolean", default: false } },
 });
 const target = positionals[0] ?? "/tmp/amcp-prof";
 const files = statSync(target).isDirectory()
@@ -62,17 +66,31 @@ let idle = 0;
 let durationUs = 0;
 for (const file of files) {
   const prof = JSON.parse(readFileSync(file, "utf8"));
-  durationUs += prof.endTime - prof.startTime;
   const nodes = new Map(prof.nodes.map((n) => [n.id, n]));
   const parent = new Map();
   for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const stackHas = (id, fn) => {
+    for (let p = id; p !== undefined; p = parent.get(p)) if (nodes.get(p).callFrame.functionName === fn) return true;
+    return false;
+  };
+  let first = 0;
+  let last = prof.samples.length;
+  if (values.from) {
+    first = prof.samples.findIndex((id) => stackHas(id, values.from));
+    if (first < 0) throw new Error(`no sample has ${values.from} on its stack`);
+  }
+  if (values.until) {
+    const i = prof.samples.findIndex((id, k) => k > first && stackHas(id, values.until));
+    if (i >= 0) last = i;
+  }
   // time of each sample = delta to the next one
   const counts = new Map();
   const deltas = prof.timeDeltas ?? [];
-  for (let i = 0; i < prof.samples.length; i++) {
+  for (let i = first; i < last; i++) {
     const dt = deltas[i + 1] ?? deltas[i] ?? 0;
     counts.set(prof.samples[i], (counts.get(prof.samples[i]) ?? 0) + Math.max(0, dt));
   }
+  for (let i = first; i < last; i++) durationUs += Math.max(0, deltas[i + 1] ?? 0);
   for (const [id, us] of counts) {
     const n = nodes.get(id);
     const cf = n.callFrame;

@@ -341,6 +341,18 @@ async function latencyAndThroughput() {
     read_graph: [direct.read_graph, aggStdio, aggHttp],
   };
   const rssPeak = new Map();
+  // VmRSS of each front process at each stage: a steady climb with the call count points at a leak.
+  results.rssTimeline = [];
+  const snapshot = (stage) => {
+    const row = { stage };
+    for (const e of [aggStdio, aggHttp, ...peers]) {
+      const m = memoryOf(e.pid);
+      row[e.id] = m?.rssKb ? round(m.rssKb / 1024, 1) : null;
+    }
+    results.rssTimeline.push(row);
+    log(`  VmRSS after ${stage}: ${Object.entries(row).filter(([k]) => k !== "stage").map(([k, v]) => `${k} ${v} MB`).join(", ")}`);
+  };
+  snapshot("start-up");
   const sampleRss = () => {
     for (const e of [aggStdio, aggHttp, ...peers]) {
       const m = memoryOf(e.pid);
@@ -368,6 +380,7 @@ async function latencyAndThroughput() {
         };
       });
       for (const r of results.latency[tool]) log(`  ${r.path}: p50 ${fmtMs(r.p50)} ms, p99 ${fmtMs(r.p99)} ms, added p50 ${fmtSigned(r.addedP50)} ms${r.errors ? `, ${r.errors} errors` : ""}`);
+      snapshot(`latency ${tool}`);
     }
   }
 
@@ -378,6 +391,7 @@ async function latencyAndThroughput() {
     for (const tool of tools) {
       log(`throughput: ${tool} at ${levels.join(", ")} in flight; ${P.throughputRounds} × ${P.throughputWindowMs} ms windows per path, interleaved`);
       const out = await measureThroughput(tool, paths[tool], levels, sampleRss);
+      snapshot(`throughput ${tool}`);
       const base = out.get(paths[tool][0]);
       results.throughput[tool] = paths[tool].map((e) => ({
         path: e.id,
@@ -654,6 +668,11 @@ function report() {
   if (results.rss) {
     md.push("\n## Peak memory (VmHWM of the front process, read after the load)");
     md.push(table(["process", "downstreams", "VmHWM MB", "sampled VmRSS peak MB"], results.rss.map((r) => [r.label, r.downstreams, r.vmHwmMB ?? "–", r.vmRssSampledPeakMB ?? "–"])));
+  }
+  if (results.rssTimeline?.length) {
+    const cols = Object.keys(results.rssTimeline[0]).filter((k) => k !== "stage");
+    md.push("\nVmRSS (MB) of each front process after each stage:");
+    md.push(table(["after", ...cols], results.rssTimeline.map((r) => [r.stage, ...cols.map((c) => r[c] ?? "–")])));
   }
   if (results.peers && Object.keys(results.peers).length) {
     md.push("\n## Peers");

@@ -1,4 +1,9 @@
-import type { CallToolResult, ClientCapabilities, Implementation, ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
+import type {
+  CallToolResult,
+  ClientCapabilities,
+  Implementation,
+  ServerCapabilities,
+} from "@modelcontextprotocol/sdk/types.js";
 import { Catalog, type BuiltinTool, type CatalogSource } from "./catalog/catalog.js";
 import type { CatalogServerView } from "./catalog/policy.js";
 import type { LoadedConfig, ResolvedServer } from "./config/load.js";
@@ -60,11 +65,17 @@ export class Aggregator implements FrontBackend {
   private clientCaps: ClientCapabilities = {};
   readonly log: Logger;
 
-  constructor(private loaded: LoadedConfig, options: { log: Logger; pageSize?: number }) {
+  constructor(
+    private loaded: LoadedConfig,
+    options: { log: Logger; pageSize?: number },
+  ) {
     this.log = options.log;
     this.pageSize = options.pageSize ?? 500;
     this.servers = new Map(loaded.servers.map((s) => [s.name, s]));
-    this.cache = new ResultCache({ maxEntries: loaded.config.cache.maxEntries, maxBytes: loaded.config.cache.maxBytes });
+    this.cache = new ResultCache({
+      maxEntries: loaded.config.cache.maxEntries,
+      maxBytes: loaded.config.cache.maxBytes,
+    });
     this.breakers = new BreakerRegistry((server) => this.serverOf(server).breaker, {
       onStateChange: (server, state) => {
         this.log.info({ server, breaker: state }, "breaker state changed");
@@ -98,7 +109,8 @@ export class Aggregator implements FrontBackend {
       limiterFor: (server) => this.limiterFor(server),
       retryFor: (server) => this.serverOf(server).retry,
       forward: createForward(this.pool, {
-        rpcErrorsAreToolErrors: (server) => this.profileOf(this.serverOf(server))?.rpcErrorsAreToolErrors === true,
+        rpcErrorsAreToolErrors: (server) =>
+          this.profileOf(this.serverOf(server))?.rpcErrorsAreToolErrors === true,
       }),
     });
     this.router = new Router({
@@ -137,7 +149,12 @@ export class Aggregator implements FrontBackend {
     let limiter = this.limiters.get(server);
     if (!limiter) {
       const s = this.serverOf(server);
-      limiter = new ServerLimiter({ maxConcurrency: s.maxConcurrency, maxQueue: s.maxQueue, serializeWrites: s.serializeWrites, server });
+      limiter = new ServerLimiter({
+        maxConcurrency: s.maxConcurrency,
+        maxQueue: s.maxQueue,
+        serializeWrites: s.serializeWrites,
+        server,
+      });
       this.limiters.set(server, limiter);
     }
     return limiter;
@@ -198,7 +215,9 @@ export class Aggregator implements FrontBackend {
       this.cache.invalidateServer(name);
       await this.pool.remove(name);
     }
-    const toStart = [...added, ...restarted].map((n) => after.get(n)).filter((s): s is ResolvedServer => s !== undefined && s.skipReason === undefined);
+    const toStart = [...added, ...restarted]
+      .map((n) => after.get(n))
+      .filter((s): s is ResolvedServer => s !== undefined && s.skipReason === undefined);
     for (const s of toStart) await this.profileOf(s)?.prepare?.(s, this.log);
     this.workflowHost?.setDefinitions(next.config.workflows as Record<string, unknown>);
     this.rebuild();
@@ -220,7 +239,8 @@ export class Aggregator implements FrontBackend {
     const before = this.current;
     const next = this.buildCatalog();
     this.current = next;
-    for (const w of next.warnings) if (!before.warnings.some((b) => b.message === w.message)) this.log.warn(w.message);
+    for (const w of next.warnings)
+      if (!before.warnings.some((b) => b.message === w.message)) this.log.warn(w.message);
     const changed = {
       tools: JSON.stringify(before.toolList) !== JSON.stringify(next.toolList),
       resources:
@@ -310,13 +330,23 @@ export class Aggregator implements FrontBackend {
     }
   }
 
-  async forward(server: string, method: string, params: Record<string, unknown>, origin: CallOrigin): Promise<Record<string, unknown>> {
+  async forward(
+    server: string,
+    method: string,
+    params: Record<string, unknown>,
+    origin: CallOrigin,
+  ): Promise<Record<string, unknown>> {
     const connection = this.pool.get(server);
     const s = this.serverOf(server);
     if (!connection) throw new Error(`${server} is not running`);
     const untrack = this.relay.track(server, origin);
     try {
-      return await connection.send(method, params, { signal: origin.signal, timeoutMs: s.timeoutMs }, Date.now() + s.timeoutMs);
+      return await connection.send(
+        method,
+        params,
+        { signal: origin.signal, timeoutMs: s.timeoutMs },
+        Date.now() + s.timeoutMs,
+      );
     } finally {
       untrack();
     }
@@ -339,7 +369,12 @@ export class Aggregator implements FrontBackend {
     this.subscribers.delete(uri);
     const route = this.current.resolveResource(uri);
     if (route && this.pool.get(route.server)?.capabilities?.resources?.subscribe) {
-      await this.forward(route.server, "resources/unsubscribe", { uri: route.uri }, internalOrigin(sessionId));
+      await this.forward(
+        route.server,
+        "resources/unsubscribe",
+        { uri: route.uri },
+        internalOrigin(sessionId),
+      );
     }
   }
 
@@ -347,9 +382,16 @@ export class Aggregator implements FrontBackend {
     const targets = this.pool.all().filter((c) => c.state === "ready" && c.capabilities?.[capability]);
     await Promise.all(
       targets.map((c) =>
-        c.send(method, params, { signal: this.shutdownController.signal, timeoutMs: 10_000 }, Date.now() + 10_000).catch((error: unknown) =>
-          this.log.debug({ server: c.name, err: String(error) }, `${method} failed`),
-        ),
+        c
+          .send(
+            method,
+            params,
+            { signal: this.shutdownController.signal, timeoutMs: 10_000 },
+            Date.now() + 10_000,
+          )
+          .catch((error: unknown) =>
+            this.log.debug({ server: c.name, err: String(error) }, `${method} failed`),
+          ),
       ),
     );
   }

@@ -66,7 +66,9 @@ async function main(argv: string[]): Promise<number> {
   if (command === "import") {
     const file = positionals[1];
     if (!file) {
-      say("autonomous-mcp: import needs a FILE (a Claude Desktop, Claude Code, Cursor or VS Code MCP config)");
+      say(
+        "autonomous-mcp: import needs a FILE (a Claude Desktop, Claude Code, Cursor or VS Code MCP config)",
+      );
       return 2;
     }
     return importConfig({ file, out: values.out, merge: values.merge === true, say });
@@ -101,7 +103,9 @@ async function main(argv: string[]): Promise<number> {
     const workflows = validateWorkflowDefinitions(loaded);
     for (const p of workflows.problems) say(p);
     if (workflows.problems.length > 0) return 2;
-    say(`${path}: valid (${loaded.servers.length} servers${workflows.count ? `, ${workflows.count} workflows` : ""})`);
+    say(
+      `${path}: valid (${loaded.servers.length} servers${workflows.count ? `, ${workflows.count} workflows` : ""})`,
+    );
     return 0;
   }
 
@@ -114,12 +118,26 @@ async function main(argv: string[]): Promise<number> {
     return doctor(loaded, log, { json: values.json === true, out: (s) => void process.stdout.write(s) });
   }
   if (command === "tools") {
-    return listTools(loaded, log, { json: values.json === true, say, out: (s) => void process.stdout.write(s) });
+    return listTools(loaded, log, {
+      json: values.json === true,
+      say,
+      out: (s) => void process.stdout.write(s),
+    });
   }
 
   let running;
   try {
-    running = await serve({ loaded, log, transport, host: values.host, port, authToken, metricsPort, say, progress: process.stderr.isTTY === true });
+    running = await serve({
+      loaded,
+      log,
+      transport,
+      host: values.host,
+      port,
+      authToken,
+      metricsPort,
+      say,
+      progress: process.stderr.isTTY === true,
+    });
   } catch (error) {
     if (isAggregatorError(error, "CONFIG_INVALID")) {
       say(error.message);

@@ -22,7 +22,11 @@ export class AggregatorError extends Error {
   /** Extra facts for the message mapper and logs (server, tool, retryAt, ...). Never secrets. */
   readonly details: Readonly<Record<string, unknown>>;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "AggregatorError";
     this.code = code;

@@ -28,7 +28,8 @@ export interface LoggerOptions {
 
 /** One root logger built by the composition root and passed down; never a module singleton. */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const level = options.level ?? (process.env["AUTONOMOUS_MCP_LOG_LEVEL"] as LevelWithSilent | undefined) ?? "info";
+  const level =
+    options.level ?? (process.env["AUTONOMOUS_MCP_LOG_LEVEL"] as LevelWithSilent | undefined) ?? "info";
   return pino(
     {
       name: "autonomous-mcp",

@@ -55,7 +55,10 @@ export class RequestRelay {
     const sessions = [...this.sessions.values()].reverse();
     const session = sessions.find((s) => supports(s.clientCapabilities(), kind));
     if (session) return session.request(request, signal);
-    throw new McpError(ErrorCode.MethodNotFound, `${kind} is not supported by any connected client of autonomous-mcp`);
+    throw new McpError(
+      ErrorCode.MethodNotFound,
+      `${kind} is not supported by any connected client of autonomous-mcp`,
+    );
   }
 }
 

@@ -12,7 +12,10 @@ export interface ReloaderOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly debounceMs?: number;
   /** Called after each attempt (tests, the CLI's one-line messages). */
-  readonly onResult?: (result: { ok: true; added: string[]; removed: string[]; restarted: string[] } | { ok: false; reason: string }) => void;
+  readonly onResult?: (
+    result:
+      { ok: true; added: string[]; removed: string[]; restarted: string[] } | { ok: false; reason: string },
+  ) => void;
 }
 
 /**
@@ -35,9 +38,14 @@ export class ConfigReloader {
       this.watcher = watch(path.dirname(file), (_event, name) => {
         if (name === null || name.toString() === base) this.schedule();
       });
-      this.watcher.on("error", (error) => this.options.log.warn({ err: errorMessage(error) }, "config watch failed"));
+      this.watcher.on("error", (error) =>
+        this.options.log.warn({ err: errorMessage(error) }, "config watch failed"),
+      );
     } catch (error) {
-      this.options.log.warn({ err: errorMessage(error) }, "cannot watch the config file; SIGHUP still reloads");
+      this.options.log.warn(
+        { err: errorMessage(error) },
+        "cannot watch the config file; SIGHUP still reloads",
+      );
     }
     process.on("SIGHUP", this.onHup);
   }

@@ -7,7 +7,10 @@ const MIN_SECRET_LENGTH = 6;
  * Every value that must never reach a log line: the config's env values and header values (after
  * expansion), credentials in URLs (user:password@, token-like query parameters), and Bearer tokens.
  */
-export function collectSecrets(servers: readonly ResolvedServer[], extra: readonly (string | undefined)[] = []): string[] {
+export function collectSecrets(
+  servers: readonly ResolvedServer[],
+  extra: readonly (string | undefined)[] = [],
+): string[] {
   const out = new Set<string>();
   const add = (v: string | undefined): void => {
     if (v !== undefined && v.length >= MIN_SECRET_LENGTH) out.add(v);

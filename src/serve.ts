@@ -50,7 +50,9 @@ export async function serve(options: ServeOptions): Promise<Running> {
     let settled = 0;
     aggregator.onServerSettled = (name, state) => {
       settled++;
-      process.stderr.write(`\rautonomous-mcp: servers connected ${settled}/${total} (${name}: ${state})\x1b[K${settled === total ? "\n" : ""}`);
+      process.stderr.write(
+        `\rautonomous-mcp: servers connected ${settled}/${total} (${name}: ${state})\x1b[K${settled === total ? "\n" : ""}`,
+      );
     };
   }
   registerMetaTools(aggregator);
@@ -90,7 +92,9 @@ export async function serve(options: ServeOptions): Promise<Running> {
 
   if (options.transport === "stdio") {
     const configured = loaded.servers.filter((s) => s.skipReason === undefined).map((s) => s.name);
-    say(`autonomous-mcp: ${configured.length} server${configured.length === 1 ? "" : "s"} to start (${configured.join(", ") || "none"})${skippedText(skipped)}; waiting for an MCP client on stdin`);
+    say(
+      `autonomous-mcp: ${configured.length} server${configured.length === 1 ? "" : "s"} to start (${configured.join(", ") || "none"})${skippedText(skipped)}; waiting for an MCP client on stdin`,
+    );
     void serveStdio(
       {
         backend: aggregator,
@@ -190,8 +194,11 @@ function skippedText(skipped: readonly { name: string; skipReason?: string | und
 
 export function summaryLine(summary: StartSummary, tail: string): string {
   const n = summary.ready.length;
-  const parts = [`autonomous-mcp: ${summary.tools} tools from ${n} server${n === 1 ? "" : "s"} (${summary.ready.join(", ") || "none"})`];
-  if (summary.failed.length > 0) parts.push(`failed: ${summary.failed.map((f) => `${f.name} (${f.reason})`).join(", ")}`);
+  const parts = [
+    `autonomous-mcp: ${summary.tools} tools from ${n} server${n === 1 ? "" : "s"} (${summary.ready.join(", ") || "none"})`,
+  ];
+  if (summary.failed.length > 0)
+    parts.push(`failed: ${summary.failed.map((f) => `${f.name} (${f.reason})`).join(", ")}`);
   if (summary.skipped.length > 0) parts.push(`skipped: ${summary.skipped.map((s) => s.name).join(", ")}`);
   parts.push(tail);
   return parts.join("; ");

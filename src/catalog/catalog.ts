@@ -88,17 +88,25 @@ export class Catalog {
   /** Public names of one server's tools (for status and reload diffs). */
   toolsOf(server: string): string[] {
     const names: string[] = [];
-    for (const [name, t] of this.tools) if (t.kind === "downstream" && t.route.server === server) names.push(name);
+    for (const [name, t] of this.tools)
+      if (t.kind === "downstream" && t.route.server === server) names.push(name);
     return names;
   }
 
-  private buildTools(sources: readonly CatalogSource[], builtins: readonly BuiltinTool[], options: CatalogOptions): void {
+  private buildTools(
+    sources: readonly CatalogSource[],
+    builtins: readonly BuiltinTool[],
+    options: CatalogOptions,
+  ): void {
     type Item = { def: Tool; target: (name: string, def: Tool) => ToolTarget };
     const candidates: NameCandidate<Item>[] = builtins.map((b) => ({
       wanted: b.definition.name,
       identity: `\u0000${b.kind}\u0000${b.definition.name}`,
       builtin: true,
-      item: { def: b.definition, target: (name, def) => ({ kind: b.kind, name: b.definition.name, definition: def }) },
+      item: {
+        def: b.definition,
+        target: (name, def) => ({ kind: b.kind, name: b.definition.name, definition: def }),
+      },
     }));
     for (const { server, catalog } of sources) {
       const allow = globMatcher(server.tools.allow);
@@ -136,12 +144,17 @@ export class Catalog {
       }
     }
     for (const assigned of assignNames(candidates, options.maxLength)) {
-      const definition = assigned.name === assigned.item.def.name ? assigned.item.def : { ...assigned.item.def, name: assigned.name };
+      const definition =
+        assigned.name === assigned.item.def.name
+          ? assigned.item.def
+          : { ...assigned.item.def, name: assigned.name };
       const target = assigned.item.target(assigned.name, definition);
       this.tools.set(assigned.name, target);
       if (options.exposure !== "search" || target.kind !== "downstream") this.toolList.push(definition);
       if (assigned.collidedWith !== undefined) {
-        this.warnings.push({ message: `tool name collision: "${assigned.item.def.name}" exposed as "${assigned.name}"` });
+        this.warnings.push({
+          message: `tool name collision: "${assigned.item.def.name}" exposed as "${assigned.name}"`,
+        });
       }
     }
   }
@@ -159,9 +172,13 @@ export class Catalog {
     }
     for (const a of assignNames(candidates, options.maxLength)) {
       this.prompts.set(a.name, { server: a.item.server, originalName: a.item.prompt.name });
-      this.promptList.push(a.name === a.item.prompt.name ? a.item.prompt : { ...a.item.prompt, name: a.name });
+      this.promptList.push(
+        a.name === a.item.prompt.name ? a.item.prompt : { ...a.item.prompt, name: a.name },
+      );
       if (a.collidedWith !== undefined) {
-        this.warnings.push({ message: `prompt name collision: "${a.item.prompt.name}" exposed as "${a.name}"` });
+        this.warnings.push({
+          message: `prompt name collision: "${a.item.prompt.name}" exposed as "${a.name}"`,
+        });
       }
     }
   }
@@ -173,7 +190,9 @@ export class Catalog {
         let uri = resource.uri;
         if (this.resources.has(uri)) {
           uri = rewrittenResourceUri(server.name, resource.uri);
-          this.warnings.push({ message: `resource URI collision: ${resource.uri} from ${server.name} exposed as ${uri}` });
+          this.warnings.push({
+            message: `resource URI collision: ${resource.uri} from ${server.name} exposed as ${uri}`,
+          });
         }
         this.resources.set(uri, { server: server.name, uri: resource.uri });
         this.resourceList.push(uri === resource.uri ? resource : { ...resource, uri });
@@ -182,9 +201,12 @@ export class Catalog {
         try {
           this.templates.push({ server: server.name, matcher: new UriTemplate(template.uriTemplate) });
           this.templateList.push(template);
-          if (!this.templateOwners.has(template.uriTemplate)) this.templateOwners.set(template.uriTemplate, server.name);
+          if (!this.templateOwners.has(template.uriTemplate))
+            this.templateOwners.set(template.uriTemplate, server.name);
         } catch {
-          this.warnings.push({ message: `${server.name}: unparseable resource template ${template.uriTemplate}` });
+          this.warnings.push({
+            message: `${server.name}: unparseable resource template ${template.uriTemplate}`,
+          });
         }
       }
     }

@@ -27,7 +27,8 @@ export function shortHash(text: string, length = HASH_LENGTH): string {
  * Depends only on (prefix, original): adding or removing another server never changes it.
  */
 export function publicName(prefix: string, original: string, rules: NameRules): string {
-  const joined = prefix === "" ? sanitize(original) : `${sanitize(prefix)}${rules.separator}${sanitize(original)}`;
+  const joined =
+    prefix === "" ? sanitize(original) : `${sanitize(prefix)}${rules.separator}${sanitize(original)}`;
   if (joined.length <= rules.maxLength) return joined;
   return withSuffix(joined, `${prefix}\u0000${original}`, rules.maxLength);
 }
@@ -58,7 +59,10 @@ export interface AssignedName<T> {
  * Gives every candidate a unique name. On a collision the built-in wins, else the smallest identity;
  * the others get `<wanted>_<hash of identity>`. The result is sorted by name (deterministic lists).
  */
-export function assignNames<T>(candidates: readonly NameCandidate<T>[], maxLength: number): AssignedName<T>[] {
+export function assignNames<T>(
+  candidates: readonly NameCandidate<T>[],
+  maxLength: number,
+): AssignedName<T>[] {
   const ordered = [...candidates].sort(
     (a, b) => Number(b.builtin ?? false) - Number(a.builtin ?? false) || compare(a.identity, b.identity),
   );

@@ -29,7 +29,13 @@ export interface CatalogServerView {
 export function globMatcher(patterns: readonly string[]): (name: string) => boolean {
   if (patterns.length === 0) return () => false;
   const res = patterns.map(
-    (p) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`),
+    (p) =>
+      new RegExp(
+        `^${p
+          .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+          .replace(/\*/g, ".*")
+          .replace(/\?/g, ".")}$`,
+      ),
   );
   return (name) => res.some((re) => re.test(name));
 }
@@ -56,7 +62,11 @@ export function hintsOf(annotations: ToolAnnotations | undefined): ToolHints {
   };
 }
 
-export function policyFor(tool: Tool, annotations: ToolAnnotations | undefined, server: CatalogServerView): ToolPolicy {
+export function policyFor(
+  tool: Tool,
+  annotations: ToolAnnotations | undefined,
+  server: CatalogServerView,
+): ToolPolicy {
   const hints = hintsOf(annotations);
   const override = server.tools.overrides[tool.name];
   const profile = server.profile?.[tool.name];

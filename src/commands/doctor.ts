@@ -19,10 +19,18 @@ export interface DoctorRow {
  * server, transport, state, tools, connect ms, last error and a hint for the fix. Exit 1 if an
  * enabled server fails.
  */
-export async function doctor(loaded: LoadedConfig, log: Logger, io: { json: boolean; out: (text: string) => void }): Promise<number> {
+export async function doctor(
+  loaded: LoadedConfig,
+  log: Logger,
+  io: { json: boolean; out: (text: string) => void },
+): Promise<number> {
   const once: LoadedConfig = {
     ...loaded,
-    servers: loaded.servers.map((s) => ({ ...s, restart: { ...s.restart, maxRestarts: 0 }, healthCheckIntervalMs: 0 })),
+    servers: loaded.servers.map((s) => ({
+      ...s,
+      restart: { ...s.restart, maxRestarts: 0 },
+      healthCheckIntervalMs: 0,
+    })),
   };
   const agg = new Aggregator(once, { log });
   try {
@@ -59,7 +67,12 @@ function rowOf(s: ResolvedServer, c: DownstreamConnection | undefined): DoctorRo
     connectMs: c?.connectMs ?? null,
     lastError: error,
     hint: ready ? null : hintFor(s, error ?? "", c?.stderrTail ?? []),
-    ...(c?.launch ? { launch: c.launch.via === "local-package" ? `local ${c.launch.packageName ?? ""}`.trim() : "as configured" } : {}),
+    ...(c?.launch
+      ? {
+          launch:
+            c.launch.via === "local-package" ? `local ${c.launch.packageName ?? ""}`.trim() : "as configured",
+        }
+      : {}),
   };
 }
 
@@ -67,13 +80,16 @@ function rowOf(s: ResolvedServer, c: DownstreamConnection | undefined): DoctorRo
 export function hintFor(s: ResolvedServer, error: string, stderr: readonly string[]): string {
   const e = error.toLowerCase();
   const tail = stderr.length > 0 ? ` Its last stderr line: ${stderr[stderr.length - 1]}` : "";
-  if (e.includes("enoent")) return `command not found: "${s.command ?? ""}". Install it, or give an absolute path in "command".`;
+  if (e.includes("enoent"))
+    return `command not found: "${s.command ?? ""}". Install it, or give an absolute path in "command".`;
   if (e.includes("eacces")) return `"${s.command ?? ""}" is not executable (permission denied).`;
   if (e.includes("timed out") || e.includes("timeout")) {
     return `no answer to initialize within connectTimeoutMs (${s.connectTimeoutMs} ms). Run the command by hand to see if it starts; raise connectTimeoutMs for slow servers.${tail}`;
   }
-  if (e.includes("econnrefused") || e.includes("fetch failed")) return `nothing answers at ${s.url ?? "the url"}: is the server running?`;
-  if (e.includes("401") || e.includes("403") || e.includes("unauthorized")) return `the server refused our credentials: check "headers".`;
+  if (e.includes("econnrefused") || e.includes("fetch failed"))
+    return `nothing answers at ${s.url ?? "the url"}: is the server running?`;
+  if (e.includes("401") || e.includes("403") || e.includes("unauthorized"))
+    return `the server refused our credentials: check "headers".`;
   if (e.includes("closed") || e.includes("exited")) {
     return `the process exited during start-up: run "${[s.command, ...s.args].join(" ")}" by hand to see why.${tail}`;
   }
@@ -82,9 +98,19 @@ export function hintFor(s: ResolvedServer, error: string, stderr: readonly strin
 
 function table(rows: readonly DoctorRow[]): string {
   const head = ["SERVER", "TRANSPORT", "STATE", "TOOLS", "CONNECT MS", "LAST ERROR"];
-  const body = rows.map((r) => [r.server, r.transport, r.state, String(r.tools), r.connectMs === null ? "-" : String(r.connectMs), r.lastError ?? "-"]);
-  const widths = head.map((h, i) => Math.min(60, Math.max(h.length, ...body.map((b) => (b[i] ?? "").length))));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ");
+  const body = rows.map((r) => [
+    r.server,
+    r.transport,
+    r.state,
+    String(r.tools),
+    r.connectMs === null ? "-" : String(r.connectMs),
+    r.lastError ?? "-",
+  ]);
+  const widths = head.map((h, i) =>
+    Math.min(60, Math.max(h.length, ...body.map((b) => (b[i] ?? "").length))),
+  );
+  const line = (cells: readonly string[]): string =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ");
   const out = [line(head), ...body.map(line)];
   for (const r of rows) if (r.hint) out.push(`  ${r.server}: ${r.hint}`);
   return `${out.join("\n")}\n`;

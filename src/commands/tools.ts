@@ -19,8 +19,18 @@ export async function listTools(loaded: LoadedConfig, log: Logger, io: ToolsComm
     const summary = await aggregator.start({});
     const rows = [...aggregator.catalog().tools.entries()].map(([name, t]) =>
       t.kind === "downstream"
-        ? { name, server: t.route.server, original: t.route.originalName, readOnly: t.route.policy.hints.readOnly }
-        : { name, server: `(${t.kind})`, original: t.name, readOnly: t.definition.annotations?.readOnlyHint === true },
+        ? {
+            name,
+            server: t.route.server,
+            original: t.route.originalName,
+            readOnly: t.route.policy.hints.readOnly,
+          }
+        : {
+            name,
+            server: `(${t.kind})`,
+            original: t.name,
+            readOnly: t.definition.annotations?.readOnlyHint === true,
+          },
     );
     if (io.json) {
       io.out(`${JSON.stringify({ tools: rows, servers: summary }, null, 2)}\n`);
@@ -28,7 +38,10 @@ export async function listTools(loaded: LoadedConfig, log: Logger, io: ToolsComm
       const w1 = Math.max(11, ...rows.map((r) => r.name.length));
       const w2 = Math.max(6, ...rows.map((r) => r.server.length));
       io.out(`${"PUBLIC NAME".padEnd(w1)}  ${"SERVER".padEnd(w2)}  ORIGINAL NAME\n`);
-      for (const r of rows) io.out(`${r.name.padEnd(w1)}  ${r.server.padEnd(w2)}  ${r.original}${r.readOnly ? "  (read-only)" : ""}\n`);
+      for (const r of rows)
+        io.out(
+          `${r.name.padEnd(w1)}  ${r.server.padEnd(w2)}  ${r.original}${r.readOnly ? "  (read-only)" : ""}\n`,
+        );
       for (const s of summary.skipped) io.say(`${s.name}: skipped (${s.reason})`);
       for (const f of summary.failed) io.say(`${f.name}: failed (${f.reason})`);
     }

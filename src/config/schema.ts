@@ -121,11 +121,21 @@ export const configSchema = z
       ),
     cache: z
       .strictObject({
-        maxEntries: z.int().positive().default(DEFAULTS.cache.maxEntries).describe(`Most cached results. Default ${DEFAULTS.cache.maxEntries}.`),
-        maxBytes: z.int().positive().default(DEFAULTS.cache.maxBytes).describe(`Most bytes of cached results. Default ${DEFAULTS.cache.maxBytes}.`),
+        maxEntries: z
+          .int()
+          .positive()
+          .default(DEFAULTS.cache.maxEntries)
+          .describe(`Most cached results. Default ${DEFAULTS.cache.maxEntries}.`),
+        maxBytes: z
+          .int()
+          .positive()
+          .default(DEFAULTS.cache.maxBytes)
+          .describe(`Most bytes of cached results. Default ${DEFAULTS.cache.maxBytes}.`),
       })
       .prefault({})
-      .describe("Bounds of the shared result cache (per-tool TTLs are set with tools.overrides.<name>.cacheTtlMs)."),
+      .describe(
+        "Bounds of the shared result cache (per-tool TTLs are set with tools.overrides.<name>.cacheTtlMs).",
+      ),
     http: httpSettingsSchema.prefault({}).describe("The HTTP front (serve --http)."),
     defaults: resilienceOverridesSchema
       .prefault({})

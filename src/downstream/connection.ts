@@ -42,7 +42,12 @@ export interface ConnectionHooks {
   onLog?(server: string, params: Record<string, unknown>): void;
   onHealthFailure?(server: string, error: unknown): void;
   /** A server→client request (sampling, elicitation, roots) to relay to a front client. */
-  onServerRequest?(server: string, kind: ServerRequestKind, request: { method: string; params?: unknown }, signal: AbortSignal): Promise<Record<string, unknown>>;
+  onServerRequest?(
+    server: string,
+    kind: ServerRequestKind,
+    request: { method: string; params?: unknown },
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown>>;
 }
 
 export interface ConnectionDeps {
@@ -146,12 +151,17 @@ export class DownstreamConnection {
 
   private newClient(): Client {
     const capabilities = this.deps.clientCapabilities();
-    const client = new Client({ name: this.deps.clientInfo.name, version: this.deps.clientInfo.version }, { capabilities });
+    const client = new Client(
+      { name: this.deps.clientInfo.name, version: this.deps.clientInfo.version },
+      { capabilities },
+    );
     const hooks = this.deps.hooks;
-    const relay = (kind: ServerRequestKind) => async (request: { method: string; params?: unknown }, extra: { signal: AbortSignal }) => {
-      if (!hooks.onServerRequest) throw new Error(`${kind} is not available`);
-      return hooks.onServerRequest(this.name, kind, request, extra.signal) as never;
-    };
+    const relay =
+      (kind: ServerRequestKind) =>
+      async (request: { method: string; params?: unknown }, extra: { signal: AbortSignal }) => {
+        if (!hooks.onServerRequest) throw new Error(`${kind} is not available`);
+        return hooks.onServerRequest(this.name, kind, request, extra.signal) as never;
+      };
     if (capabilities.sampling) client.setRequestHandler(CreateMessageRequestSchema, relay("sampling"));
     if (capabilities.elicitation) client.setRequestHandler(ElicitRequestSchema, relay("elicitation"));
     if (capabilities.roots) client.setRequestHandler(ListRootsRequestSchema, relay("roots"));
@@ -159,9 +169,14 @@ export class DownstreamConnection {
     client.setNotificationHandler(ToolListChangedNotificationSchema, refresh);
     client.setNotificationHandler(ResourceListChangedNotificationSchema, refresh);
     client.setNotificationHandler(PromptListChangedNotificationSchema, refresh);
-    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => hooks.onResourceUpdated?.(this.name, n.params.uri));
-    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => hooks.onLog?.(this.name, n.params));
-    client.onerror = (error) => this.deps.log.debug({ err: errorMessage(error) }, "downstream protocol error");
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) =>
+      hooks.onResourceUpdated?.(this.name, n.params.uri),
+    );
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) =>
+      hooks.onLog?.(this.name, n.params),
+    );
+    client.onerror = (error) =>
+      this.deps.log.debug({ err: errorMessage(error) }, "downstream protocol error");
     return client;
   }
 
@@ -209,7 +224,10 @@ export class DownstreamConnection {
     }
     const delay = this.budget.next(this.now());
     if (delay === undefined) {
-      this.setState("failed", `restart budget spent (${this.settings.restart.maxRestarts} in ${this.settings.restart.windowMs} ms): ${reason}`);
+      this.setState(
+        "failed",
+        `restart budget spent (${this.settings.restart.maxRestarts} in ${this.settings.restart.windowMs} ms): ${reason}`,
+      );
       return;
     }
     this.setState("restarting", reason);
@@ -239,15 +257,23 @@ export class DownstreamConnection {
     for (;;) {
       if (this.state === "ready" && this.client) return this.client;
       if (this.state === "failed" || this.state === "stopped") {
-        throw new AggregatorError("SERVER_UNAVAILABLE", `${this.name} is unavailable: ${this.lastError?.message ?? this.state}`, {
-          details: { server: this.name, state: this.state },
-        });
+        throw new AggregatorError(
+          "SERVER_UNAVAILABLE",
+          `${this.name} is unavailable: ${this.lastError?.message ?? this.state}`,
+          {
+            details: { server: this.name, state: this.state },
+          },
+        );
       }
       const wait = deadlineAt - this.now();
       if (wait <= 0) {
-        throw new AggregatorError("SERVER_UNAVAILABLE", `${this.name} is ${this.state} and did not come back in time`, {
-          details: { server: this.name, state: this.state },
-        });
+        throw new AggregatorError(
+          "SERVER_UNAVAILABLE",
+          `${this.name} is ${this.state} and did not come back in time`,
+          {
+            details: { server: this.name, state: this.state },
+          },
+        );
       }
       await new Promise<void>((resolve, reject) => {
         const done = () => {
@@ -258,7 +284,9 @@ export class DownstreamConnection {
         };
         const onAbort = () => {
           done();
-          reject(new AggregatorError("CANCELLED", "the call was cancelled", { details: { server: this.name } }));
+          reject(
+            new AggregatorError("CANCELLED", "the call was cancelled", { details: { server: this.name } }),
+          );
         };
         const timer = setTimeout(done, wait);
         this.waiters.add(done);
@@ -282,7 +310,12 @@ export class DownstreamConnection {
   }
 
   /** Any request to the downstream, result kept verbatim. */
-  async send(method: string, params: Record<string, unknown>, options: ForwardOptions, deadlineAt: number): Promise<Record<string, unknown>> {
+  async send(
+    method: string,
+    params: Record<string, unknown>,
+    options: ForwardOptions,
+    deadlineAt: number,
+  ): Promise<Record<string, unknown>> {
     const client = await this.whenReady(options.signal, deadlineAt);
     this.lastActivity = this.now();
     try {
@@ -309,9 +342,18 @@ export class DownstreamConnection {
    * request went out on: "Connection closed" (-32000) is a lost link only if that client was dropped
    * meanwhile; otherwise -32000 is an ordinary server error code (many servers use it).
    */
-  private classify(error: unknown, client: Client, method: string, params: Record<string, unknown>, options: ForwardOptions): unknown {
+  private classify(
+    error: unknown,
+    client: Client,
+    method: string,
+    params: Record<string, unknown>,
+    options: ForwardOptions,
+  ): unknown {
     if (options.signal.aborted) {
-      return new AggregatorError("CANCELLED", "the call was cancelled", { cause: error, details: { server: this.name } });
+      return new AggregatorError("CANCELLED", "the call was cancelled", {
+        cause: error,
+        details: { server: this.name },
+      });
     }
     const what = method === "tools/call" && typeof params["name"] === "string" ? params["name"] : method;
     const code = (error as { code?: unknown }).code;
@@ -325,10 +367,14 @@ export class DownstreamConnection {
           details: { server: this.name, sessionExpired: true },
         });
       }
-      return new AggregatorError("SERVER_UNAVAILABLE", `${this.name}: ${what} failed: ${errorMessage(error)}`, {
-        cause: error,
-        details: { server: this.name, httpStatus: code },
-      });
+      return new AggregatorError(
+        "SERVER_UNAVAILABLE",
+        `${this.name}: ${what} failed: ${errorMessage(error)}`,
+        {
+          cause: error,
+          details: { server: this.name, httpStatus: code },
+        },
+      );
     }
     if (error instanceof McpError) {
       if (code === ErrorCode.RequestTimeout) {

@@ -20,7 +20,11 @@ const NPX_FLAGS = new Set(["-y", "--yes", "-q", "--quiet", "--no-install", "--pr
  * npm notices on stderr. Anything else runs as configured; an npx package that is not installed still
  * works through npx.
  */
-export function planLaunch(command: string, args: readonly string[], searchFrom: readonly string[]): LaunchPlan {
+export function planLaunch(
+  command: string,
+  args: readonly string[],
+  searchFrom: readonly string[],
+): LaunchPlan {
   if (!NPX.test(path.basename(command))) return { command, args, via: "direct" };
   let i = 0;
   while (i < args.length && NPX_FLAGS.has(args[i] ?? "")) i++;
@@ -64,7 +68,9 @@ export function findPackageBin(packageName: string, roots: readonly string[]): s
 
 function binOf(manifestPath: string, packageName: string): string | undefined {
   try {
-    const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as { bin?: string | Record<string, string> };
+    const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as {
+      bin?: string | Record<string, string>;
+    };
     const { bin } = manifest;
     if (typeof bin === "string") return bin;
     if (!bin) return undefined;

@@ -1,5 +1,11 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import type { Prompt, Resource, ResourceTemplate, ServerCapabilities, Tool } from "@modelcontextprotocol/sdk/types.js";
+import type {
+  Prompt,
+  Resource,
+  ResourceTemplate,
+  ServerCapabilities,
+  Tool,
+} from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 
 /** Accepts any object and keeps every key: we forward downstream payloads verbatim. */
@@ -50,7 +56,9 @@ export async function fetchCatalog(
     capabilities?.tools ? listAll<Tool>(client, "tools/list", "tools", timeout) : [],
     capabilities?.resources ? listAll<Resource>(client, "resources/list", "resources", timeout) : [],
     capabilities?.resources
-      ? listAll<ResourceTemplate>(client, "resources/templates/list", "resourceTemplates", timeout).catch(() => [])
+      ? listAll<ResourceTemplate>(client, "resources/templates/list", "resourceTemplates", timeout).catch(
+          () => [],
+        )
       : [],
     capabilities?.prompts ? listAll<Prompt>(client, "prompts/list", "prompts", timeout) : [],
   ]);

@@ -1,4 +1,8 @@
-import type { ClientCapabilities, Implementation, ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
+import type {
+  ClientCapabilities,
+  Implementation,
+  ServerCapabilities,
+} from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../logger.js";
 import { DownstreamConnection, type ConnectionHooks, type ConnectionSettings } from "./connection.js";
 
@@ -63,7 +67,10 @@ export class ConnectionPool {
       const own = c.capabilities;
       if (!own) continue;
       if (own.resources) {
-        caps.resources = { listChanged: true, subscribe: Boolean(caps.resources?.subscribe || own.resources.subscribe) };
+        caps.resources = {
+          listChanged: true,
+          subscribe: Boolean(caps.resources?.subscribe || own.resources.subscribe),
+        };
       }
       if (own.prompts) caps.prompts = { listChanged: true };
       if (own.logging) caps.logging = {};

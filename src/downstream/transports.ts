@@ -26,7 +26,11 @@ export interface CreatedTransport {
 }
 
 /** The one place transports are made: the rest of the code only sees the SDK Transport contract. */
-export function createTransport(spec: TransportSpec, log: Logger, onStderrLine?: (line: string) => void): CreatedTransport {
+export function createTransport(
+  spec: TransportSpec,
+  log: Logger,
+  onStderrLine?: (line: string) => void,
+): CreatedTransport {
   switch (spec.type) {
     case "stdio": {
       if (!spec.command) throw new Error(`${spec.name}: stdio server without a command`);
@@ -44,29 +48,45 @@ export function createTransport(spec: TransportSpec, log: Logger, onStderrLine?:
           }
         },
         onGarbage: (line, error) =>
-          log.warn({ line: line.slice(0, 200), reason: String(error) }, "dropped a non-JSON-RPC line from the server's stdout"),
+          log.warn(
+            { line: line.slice(0, 200), reason: String(error) },
+            "dropped a non-JSON-RPC line from the server's stdout",
+          ),
       });
       return { transport, launch };
     }
     case "http": {
       if (!spec.url) throw new Error(`${spec.name}: http server without a url`);
       return {
-        transport: new OrderedTransport(new StreamableHTTPClientTransport(new URL(spec.url), {
-          requestInit: { headers: { ...spec.headers } },
-          reconnectionOptions: { maxRetries: 2, initialReconnectionDelay: 500, maxReconnectionDelay: 5_000, reconnectionDelayGrowFactor: 2 },
-        })),
+        transport: new OrderedTransport(
+          new StreamableHTTPClientTransport(new URL(spec.url), {
+            requestInit: { headers: { ...spec.headers } },
+            reconnectionOptions: {
+              maxRetries: 2,
+              initialReconnectionDelay: 500,
+              maxReconnectionDelay: 5_000,
+              reconnectionDelayGrowFactor: 2,
+            },
+          }),
+        ),
       };
     }
     case "sse": {
       if (!spec.url) throw new Error(`${spec.name}: sse server without a url`);
       const headers = { ...spec.headers };
       return {
-        transport: new OrderedTransport(new SSEClientTransport(new URL(spec.url), {
-          requestInit: { headers },
-          eventSourceInit: {
-            fetch: (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }),
-          },
-        })),
+        transport: new OrderedTransport(
+          new SSEClientTransport(new URL(spec.url), {
+            requestInit: { headers },
+            eventSourceInit: {
+              fetch: (input, init) =>
+                fetch(input, {
+                  ...init,
+                  headers: { ...(init?.headers as Record<string, string>), ...headers },
+                }),
+            },
+          }),
+        ),
       };
     }
   }

@@ -7,7 +7,10 @@ import type {
 import type { Catalog } from "../catalog/catalog.js";
 
 /** Sends a request to the front client of this call (the SDK's extra.sendRequest, schema-free). */
-export type ClientRequester = (request: { method: string; params?: unknown }, signal: AbortSignal) => Promise<Record<string, unknown>>;
+export type ClientRequester = (
+  request: { method: string; params?: unknown },
+  signal: AbortSignal,
+) => Promise<Record<string, unknown>>;
 
 /** Who made a call, so that server→client requests and progress go back to the right client. */
 export interface CallOrigin {
@@ -28,7 +31,12 @@ export interface FrontBackend {
   capabilities(): ServerCapabilities;
   callTool(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult>;
   /** Any routed request (resources/read, prompts/get, completion/complete, subscribe...). Result verbatim. */
-  forward(server: string, method: string, params: Record<string, unknown>, origin: CallOrigin): Promise<Record<string, unknown>>;
+  forward(
+    server: string,
+    method: string,
+    params: Record<string, unknown>,
+    origin: CallOrigin,
+  ): Promise<Record<string, unknown>>;
   subscribe(uri: string, sessionId: string): Promise<void>;
   unsubscribe(uri: string, sessionId: string): Promise<void>;
   /** logging/setLevel and other fan-out requests to every server that supports them. */
@@ -48,5 +56,8 @@ export interface FrontSessionHandle {
   sendLog(params: Record<string, unknown>): void;
   isSubscribed(uri: string): boolean;
   /** A server→client request for a call that is not in flight any more (fallback routing). */
-  request(request: { method: string; params?: unknown }, signal: AbortSignal): Promise<Record<string, unknown>>;
+  request(
+    request: { method: string; params?: unknown },
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown>>;
 }

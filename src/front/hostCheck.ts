@@ -21,7 +21,10 @@ export function isLoopbackHost(name: string): boolean {
 export function hostAllowed(header: string | undefined, policy: HostPolicy): boolean {
   if (!header) return false;
   const name = hostName(header);
-  return isLoopbackHost(name) || policy.allowedHosts.some((h) => h.toLowerCase() === name || h.toLowerCase() === header.toLowerCase());
+  return (
+    isLoopbackHost(name) ||
+    policy.allowedHosts.some((h) => h.toLowerCase() === name || h.toLowerCase() === header.toLowerCase())
+  );
 }
 
 /** No Origin (non-browser clients) is fine; a browser Origin must be loopback or listed. */
@@ -29,7 +32,10 @@ export function originAllowed(origin: string | undefined, policy: HostPolicy): b
   if (origin === undefined) return true;
   if (policy.allowedOrigins.includes(origin) || policy.allowedOrigins.includes("*")) return true;
   try {
-    return isLoopbackHost(new URL(origin).hostname.toLowerCase()) || isLoopbackHost(`[${new URL(origin).hostname}]`);
+    return (
+      isLoopbackHost(new URL(origin).hostname.toLowerCase()) ||
+      isLoopbackHost(`[${new URL(origin).hostname}]`)
+    );
   } catch {
     return false;
   }

@@ -1,5 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
+import {
+  createServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { Logger } from "../logger.js";
@@ -24,7 +29,9 @@ export interface HttpFrontOptions extends HostPolicy {
   readonly authToken?: string | undefined;
   readonly rateLimit: RateLimit;
   /** Extra GET routes (health, metrics) answered before MCP routing. */
-  readonly routes?: Readonly<Record<string, (req: IncomingMessage, res: ServerResponse) => void | Promise<void>>>;
+  readonly routes?: Readonly<
+    Record<string, (req: IncomingMessage, res: ServerResponse) => void | Promise<void>>
+  >;
 }
 
 interface LiveSession {
@@ -72,8 +79,10 @@ export class HttpFront {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const o = this.options;
-    if (!hostAllowed(req.headers.host, o)) return jsonError(res, 403, -32000, "Forbidden: Host header not allowed");
-    if (!originAllowed(req.headers.origin, o)) return jsonError(res, 403, -32000, "Forbidden: Origin not allowed");
+    if (!hostAllowed(req.headers.host, o))
+      return jsonError(res, 403, -32000, "Forbidden: Host header not allowed");
+    if (!originAllowed(req.headers.origin, o))
+      return jsonError(res, 403, -32000, "Forbidden: Origin not allowed");
     const url = new URL(req.url ?? "/", "http://localhost");
     const route = o.routes?.[url.pathname];
     if (url.pathname !== "/healthz" && !this.authorized(req)) return unauthorized(res);
@@ -85,17 +94,29 @@ export class HttpFront {
     if (wait > 0) return tooManyRequests(res, wait);
     if (sessionId !== undefined) {
       const live = this.sessions.get(sessionId);
-      if (!live) return jsonError(res, 404, -32001, "Session not found (expired or deleted): initialize a new session");
+      if (!live)
+        return jsonError(
+          res,
+          404,
+          -32001,
+          "Session not found (expired or deleted): initialize a new session",
+        );
       live.lastSeen = Date.now();
       const body = req.method === "POST" ? await this.readBody(req, res) : undefined;
       if (body === BODY_REJECTED) return;
       return live.transport.handleRequest(req, res, body);
     }
-    if (req.method !== "POST") return jsonError(res, 400, -32000, "Bad Request: Mcp-Session-Id header is required");
+    if (req.method !== "POST")
+      return jsonError(res, 400, -32000, "Bad Request: Mcp-Session-Id header is required");
     const body = await this.readBody(req, res);
     if (body === BODY_REJECTED) return;
     if (!isInitialize(body)) {
-      return jsonError(res, 400, -32000, "Bad Request: no session; send initialize first (this server speaks MCP with sessions)");
+      return jsonError(
+        res,
+        400,
+        -32000,
+        "Bad Request: no session; send initialize first (this server speaks MCP with sessions)",
+      );
     }
     if (this.sessions.size >= o.maxSessions) {
       this.expireOldest();
@@ -188,6 +209,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
 
 function isInitialize(body: unknown): boolean {
   const messages = Array.isArray(body) ? body : [body];
-  return messages.some((m) => typeof m === "object" && m !== null && (m as { method?: unknown }).method === "initialize");
+  return messages.some(
+    (m) => typeof m === "object" && m !== null && (m as { method?: unknown }).method === "initialize",
+  );
 }
-

@@ -5,7 +5,11 @@ import { metricsHandler, type Metrics } from "../metrics.js";
 type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 /** /healthz (process alive), /readyz (a server is ready; JSON of every server), /metrics (Prometheus). */
-export function operationalRoutes(agg: Aggregator, metrics: Metrics, sessions: () => number): Record<string, Route> {
+export function operationalRoutes(
+  agg: Aggregator,
+  metrics: Metrics,
+  sessions: () => number,
+): Record<string, Route> {
   const scrape = metricsHandler(metrics);
   return {
     "/healthz": (_req, res) => {
@@ -21,7 +25,9 @@ export function operationalRoutes(agg: Aggregator, metrics: Metrics, sessions: (
         };
       });
       const ready = servers.some((s) => s.state === "ready");
-      res.writeHead(ready ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify({ ready, servers }));
+      res
+        .writeHead(ready ? 200 : 503, { "content-type": "application/json" })
+        .end(JSON.stringify({ ready, servers }));
     },
     "/metrics": async (req, res) => {
       metrics.setSessions(sessions());

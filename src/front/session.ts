@@ -26,7 +26,16 @@ import type { CallOrigin, FrontBackend, FrontSessionHandle } from "./backend.js"
 import { requestErrorToMcp } from "./errorMap.js";
 import { paginate } from "./paginate.js";
 
-const LEVELS: readonly LoggingLevel[] = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
+const LEVELS: readonly LoggingLevel[] = [
+  "debug",
+  "info",
+  "notice",
+  "warning",
+  "error",
+  "critical",
+  "alert",
+  "emergency",
+];
 
 type Extra = Parameters<Parameters<Server["setRequestHandler"]>[1]>[1];
 
@@ -58,7 +67,10 @@ export class FrontSession implements FrontSessionHandle {
     return this.server.getClientCapabilities();
   }
 
-  private origin(extra: Extra, meta: Record<string, unknown> | undefined): CallOrigin & { flush(): Promise<void> } {
+  private origin(
+    extra: Extra,
+    meta: Record<string, unknown> | undefined,
+  ): CallOrigin & { flush(): Promise<void> } {
     const { progressToken, ...rest } = (meta ?? {}) as { progressToken?: string | number };
     // Progress notifications are sent in order and before the call's own result.
     let pending: Promise<void> | undefined;
@@ -72,7 +84,12 @@ export class FrontSession implements FrontSessionHandle {
         progressToken === undefined
           ? undefined
           : (progress, total, message) => {
-              const params = { progressToken, progress, ...(total === undefined ? {} : { total }), ...(message ? { message } : {}) };
+              const params = {
+                progressToken,
+                progress,
+                ...(total === undefined ? {} : { total }),
+                ...(message ? { message } : {}),
+              };
               pending = (pending ?? Promise.resolve()).then(() =>
                 extra.sendNotification({ method: "notifications/progress", params }).catch(() => undefined),
               );
@@ -111,11 +128,19 @@ export class FrontSession implements FrontSessionHandle {
 
     if (caps?.resources) {
       s.setRequestHandler(ListResourcesRequestSchema, (request) => {
-        const { page, nextCursor } = paginate(backend.catalog().resourceList, request.params?.cursor, pageSize);
+        const { page, nextCursor } = paginate(
+          backend.catalog().resourceList,
+          request.params?.cursor,
+          pageSize,
+        );
         return { resources: page, ...(nextCursor ? { nextCursor } : {}) };
       });
       s.setRequestHandler(ListResourceTemplatesRequestSchema, (request) => {
-        const { page, nextCursor } = paginate(backend.catalog().templateList, request.params?.cursor, pageSize);
+        const { page, nextCursor } = paginate(
+          backend.catalog().templateList,
+          request.params?.cursor,
+          pageSize,
+        );
         return { resourceTemplates: page, ...(nextCursor ? { nextCursor } : {}) };
       });
       s.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
@@ -123,10 +148,17 @@ export class FrontSession implements FrontSessionHandle {
         const route = backend.catalog().resolveResource(uri);
         if (!route) throw new McpError(ErrorCode.InvalidParams, `Unknown resource: ${uri}`);
         const result = await this.guard(() =>
-          backend.forward(route.server, "resources/read", { ...request.params, uri: route.uri }, this.origin(extra, request.params._meta)),
+          backend.forward(
+            route.server,
+            "resources/read",
+            { ...request.params, uri: route.uri },
+            this.origin(extra, request.params._meta),
+          ),
         );
         if (route.uri !== uri && Array.isArray(result["contents"])) {
-          result["contents"] = (result["contents"] as { uri?: string }[]).map((c) => (c.uri === route.uri ? { ...c, uri } : c));
+          result["contents"] = (result["contents"] as { uri?: string }[]).map((c) =>
+            c.uri === route.uri ? { ...c, uri } : c,
+          );
         }
         return result as never;
       });
@@ -153,7 +185,12 @@ export class FrontSession implements FrontSessionHandle {
         const route = backend.catalog().resolvePrompt(request.params.name);
         if (!route) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}`);
         return (await this.guard(() =>
-          backend.forward(route.server, "prompts/get", { ...request.params, name: route.originalName }, this.origin(extra, request.params._meta)),
+          backend.forward(
+            route.server,
+            "prompts/get",
+            { ...request.params, name: route.originalName },
+            this.origin(extra, request.params._meta),
+          ),
         )) as never;
       });
     }
@@ -171,16 +208,21 @@ export class FrontSession implements FrontSessionHandle {
         } else {
           server = catalog.templateOwners.get(ref.uri) ?? catalog.resolveResource(ref.uri)?.server;
         }
-        if (!server) throw new McpError(ErrorCode.InvalidParams, `Nothing to complete for ${JSON.stringify(ref)}`);
+        if (!server)
+          throw new McpError(ErrorCode.InvalidParams, `Nothing to complete for ${JSON.stringify(ref)}`);
         const target = server;
-        return (await this.guard(() => backend.forward(target, "completion/complete", params, this.origin(extra, undefined)))) as never;
+        return (await this.guard(() =>
+          backend.forward(target, "completion/complete", params, this.origin(extra, undefined)),
+        )) as never;
       });
     }
 
     if (caps?.logging) {
       s.setRequestHandler(SetLevelRequestSchema, async (request) => {
         this.logLevel = request.params.level;
-        await this.guard(() => backend.broadcast("logging/setLevel", { level: request.params.level }, "logging"));
+        await this.guard(() =>
+          backend.broadcast("logging/setLevel", { level: request.params.level }, "logging"),
+        );
         return {};
       });
     }
@@ -221,14 +263,19 @@ export class FrontSession implements FrontSessionHandle {
     if (!this.caps.logging) return;
     const level = params["level"] as LoggingLevel;
     if (this.logLevel && LEVELS.indexOf(level) < LEVELS.indexOf(this.logLevel)) return;
-    this.server.notification({ method: "notifications/message", params } as LoggingMessageNotification).catch(() => undefined);
+    this.server
+      .notification({ method: "notifications/message", params } as LoggingMessageNotification)
+      .catch(() => undefined);
   }
 
   isSubscribed(uri: string): boolean {
     return this.subscriptions.has(uri);
   }
 
-  request(request: { method: string; params?: unknown }, signal: AbortSignal): Promise<Record<string, unknown>> {
+  request(
+    request: { method: string; params?: unknown },
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown>> {
     return this.server.request(request as never, LooseResult, { signal }) as Promise<Record<string, unknown>>;
   }
 

@@ -30,7 +30,8 @@ export async function serveStdio(options: StdioFrontOptions, onEnd: () => void):
     held.push(message);
     if (held.length === 1) firstMessage(message);
   };
-  inner.onerror = (error) => options.log.warn({ err: error.message }, "stdio front: bad input from the client");
+  inner.onerror = (error) =>
+    options.log.warn({ err: error.message }, "stdio front: bad input from the client");
   stdin.once("end", onEnd);
   stdin.once("close", onEnd);
   await inner.start();
@@ -42,7 +43,10 @@ export async function serveStdio(options: StdioFrontOptions, onEnd: () => void):
       : {};
   await options.onClientInitialize(caps);
 
-  const session = new FrontSession("stdio", options.backend, { pageSize: options.pageSize, log: options.log });
+  const session = new FrontSession("stdio", options.backend, {
+    pageSize: options.pageSize,
+    log: options.log,
+  });
   const replay = new ReplayTransport(inner);
   await session.server.connect(replay);
   inner.onmessage = (m) => replay.onmessage?.(m);

@@ -27,10 +27,16 @@ export function runWorkflowTool(host: WorkflowHost): MetaTool {
     },
     call: async (args, origin) => {
       const { workflow, input, dryRun } = args as { workflow?: unknown; input?: unknown; dryRun?: unknown };
-      const definition = { description: "Ad-hoc workflow", input: { type: "object" }, ...(workflow as object) };
+      const definition = {
+        description: "Ad-hoc workflow",
+        input: { type: "object" },
+        ...(workflow as object),
+      };
       const { workflow: compiled, problems } = host.compileAdHoc("run_workflow", definition);
       if (!compiled) {
-        return errorResult(`run_workflow: the workflow is invalid:\n${problems.map((p) => p.replace(/^workflows\.run_workflow\.?/, "workflow.")).join("\n")}`);
+        return errorResult(
+          `run_workflow: the workflow is invalid:\n${problems.map((p) => p.replace(/^workflows\.run_workflow\.?/, "workflow.")).join("\n")}`,
+        );
       }
       if (dryRun === true) return host.plan(compiled);
       return host.execute(compiled, input ?? {}, origin);

@@ -23,7 +23,10 @@ export function statusTool(agg: Aggregator): MetaTool {
         const stats = agg.stats.snapshot(s.name);
         const limiter = c ? agg.limiterFor(s.name) : undefined;
         const retryAt = agg.breakers.retryAt(s.name);
-        const lastError = stats?.lastError && (!c?.lastError || stats.lastError.at > c.lastError.at) ? stats.lastError : c?.lastError;
+        const lastError =
+          stats?.lastError && (!c?.lastError || stats.lastError.at > c.lastError.at)
+            ? stats.lastError
+            : c?.lastError;
         return {
           name: s.name,
           state: s.skipReason !== undefined ? "skipped" : (c?.state ?? "not started"),
@@ -39,7 +42,9 @@ export function statusTool(agg: Aggregator): MetaTool {
           p50Ms: round(stats?.p50Ms ?? 0),
           p99Ms: round(stats?.p99Ms ?? 0),
           ...(c?.connectMs !== undefined ? { connectMs: c.connectMs } : {}),
-          ...(lastError ? { lastError: { message: lastError.message, at: new Date(lastError.at).toISOString() } } : {}),
+          ...(lastError
+            ? { lastError: { message: lastError.message, at: new Date(lastError.at).toISOString() } }
+            : {}),
         };
       });
       const cache = agg.cache.stats;

@@ -38,7 +38,8 @@ export function createForward(pool: ConnectionPool, options: ForwardOptions = {}
         ctx.deadlineAt,
       );
     } catch (error) {
-      if (error instanceof McpError && asToolError(ctx.route.server)) return rpcErrorResult(ctx.route.server, ctx.route.originalName, error);
+      if (error instanceof McpError && asToolError(ctx.route.server))
+        return rpcErrorResult(ctx.route.server, ctx.route.originalName, error);
       throw error;
     }
   };

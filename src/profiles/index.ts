@@ -25,7 +25,10 @@ const memoryProfile: BuiltinProfile = {
     const file = server.env["MEMORY_FILE_PATH"];
     if (!file) return;
     if (!path.isAbsolute(file)) {
-      log.warn({ server: server.name }, "MEMORY_FILE_PATH is relative: server-memory resolves it inside its own package folder");
+      log.warn(
+        { server: server.name },
+        "MEMORY_FILE_PATH is relative: server-memory resolves it inside its own package folder",
+      );
       return;
     }
     await mkdir(path.dirname(file), { recursive: true });
@@ -44,11 +47,18 @@ export const BUILTIN_PROFILES: readonly BuiltinProfile[] = [
 /** The profile named by `profile`, else the one whose package appears in the command or args. */
 export function profileFor(server: ResolvedServer): BuiltinProfile | undefined {
   if (server.profile !== undefined) {
-    return BUILTIN_PROFILES.find((p) => p.package === server.profile || shortName(p.package) === server.profile);
+    return BUILTIN_PROFILES.find(
+      (p) => p.package === server.profile || shortName(p.package) === server.profile,
+    );
   }
   const words = [server.command ?? "", ...server.args];
   return BUILTIN_PROFILES.find((p) =>
-    words.some((w) => w === p.package || w.startsWith(`${p.package}@`) || w.replaceAll("\\", "/").includes(`/${p.package}/`)),
+    words.some(
+      (w) =>
+        w === p.package ||
+        w.startsWith(`${p.package}@`) ||
+        w.replaceAll("\\", "/").includes(`/${p.package}/`),
+    ),
   );
 }
 

@@ -64,11 +64,22 @@ export class WorkflowHost implements WorkflowExecutor {
   readonly lookup: ToolLookup = (tool) => {
     const t = this.agg.catalog().resolveTool(tool);
     if (!t || t.kind !== "downstream") {
-      if (t?.kind === "meta") return { server: "(aggregator)", originalName: t.name, readOnly: t.definition.annotations?.readOnlyHint === true, destructive: false };
+      if (t?.kind === "meta")
+        return {
+          server: "(aggregator)",
+          originalName: t.name,
+          readOnly: t.definition.annotations?.readOnlyHint === true,
+          destructive: false,
+        };
       return undefined;
     }
     const h = t.route.policy.hints;
-    return { server: t.route.server, originalName: t.route.originalName, readOnly: h.readOnly, destructive: h.destructive };
+    return {
+      server: t.route.server,
+      originalName: t.route.originalName,
+      readOnly: h.readOnly,
+      destructive: h.destructive,
+    };
   };
 
   private toolOf(wf: CompiledWorkflow): BuiltinTool {
@@ -79,7 +90,11 @@ export class WorkflowHost implements WorkflowExecutor {
         name: wf.name,
         description: wf.description,
         inputSchema: wf.inputSchema as { type: "object" },
-        annotations: { readOnlyHint: hints.readOnlyHint, destructiveHint: hints.destructiveHint, openWorldHint: true },
+        annotations: {
+          readOnlyHint: hints.readOnlyHint,
+          destructiveHint: hints.destructiveHint,
+          openWorldHint: true,
+        },
       },
     };
   }
@@ -96,7 +111,9 @@ export class WorkflowHost implements WorkflowExecutor {
       return await runWorkflow(wf, input, {
         signal: origin.signal,
         log: this.log.child({ workflow: wf.name }),
-        onProgress: origin.sendProgress ? (p) => origin.sendProgress?.(p.progress, p.total, p.message) : undefined,
+        onProgress: origin.sendProgress
+          ? (p) => origin.sendProgress?.(p.progress, p.total, p.message)
+          : undefined,
         invoker: {
           call: (tool, stepArgs, opts) =>
             this.agg.router.callTool(tool, stepArgs, {

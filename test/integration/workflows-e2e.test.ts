@@ -3,7 +3,7 @@
  * stdio in front of the real github, trello, postman and memory servers (pointed at the fake SaaS APIs)
  * plus fault-server instances. Asserts what the fakes received and what the memory file holds.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
@@ -195,20 +195,18 @@ describe("workflows end to end through the aggregator (stdio, real servers, fake
       },
     });
 
-    // A second aggregator whose memory server cannot write (its folder does not exist): every memory
-    // write fails, so the shipped workflows fail in their last steps and must undo their Trello cards.
+    // A second aggregator whose memory server cannot use its file (the path is a folder: EISDIR): every
+    // memory call fails, so the shipped workflows fail in their last steps and must undo their Trello cards.
     const brokenDir = path.join(tmp.dir, "broken");
     const brokenMemory = realServerEntry("memory", { home, dataDir: brokenDir });
+    mkdirSync(path.join(brokenDir, "memory.jsonl"), { recursive: true });
     const brokenConfig = await writeConfig(
       tmp.dir,
       {
         mcpServers: {
           github: real.github,
           trello: real.trello,
-          memory: {
-            ...brokenMemory,
-            env: { ...brokenMemory.env, MEMORY_FILE_PATH: path.join(brokenDir, "missing", "memory.jsonl") },
-          },
+          memory: brokenMemory,
         },
       },
       "broken.config.json",
@@ -403,14 +401,14 @@ describe("workflows end to end through the aggregator (stdio, real servers, fake
     expect(github.requests.length).toBe(g0);
   });
 
-  describe("compensation when the last step fails (memory cannot write)", () => {
+  describe("compensation when the last step fails (memory cannot read or write its file)", () => {
     it("github_issue_to_trello_card archives the card it created and says what failed and what was undone", async () => {
       const t0 = trello.requests.length;
       const result = (await broken.client.callTool({
         name: "github_issue_to_trello_card",
         arguments: { owner: "octocat", repo: "hello-world", issue_number: 3, list_id: trello.seed.lists.todo },
       })) as CallToolResult;
-      expect(result.isError).toBe(true);
+      expect(result.isError, text(result)).toBe(true);
       const o = outcome(result);
       expect(o.status).toBe("failed");
       expect(o.failed?.step).toBe("remember");
@@ -491,17 +489,42 @@ describe("workflows end to end through the aggregator (stdio, real servers, fake
     expect(o.trace.find((t) => t.id === "next")?.status).toBe("skipped");
   });
 
-  it("sends one progress notification per finished step to the caller's progressToken", async () => {
-    const progress: { progress: number; total?: number; message?: string }[] = [];
-    h.client.onerror = (e) => console.log("CLIENT ERROR", e.message);
-    const result = await h.client.callTool({ name: "echo_chain", arguments: { word: "hi" } }, undefined, {
-      onprogress: (p) => void progress.push(p),
-    });
-    const o = expectOk(result);
-    expect(o.output).toBe("b hi c hi");
+  it("sends one progress notification per finished step to the caller's progressToken, before the result", async () => {
+    // Tapped below the SDK client: it dispatches notifications a microtask after reading them but resolves
+    // a response at once, so a progress line read in the same chunk as the result never reaches onprogress.
+    const wire: { kind: "progress" | "result"; token?: unknown; progress?: number; total?: number; message?: string }[] = [];
+    const transport = h.transport;
+    const dispatch = transport.onmessage;
+    transport.onmessage = (message, extra) => {
+      const m = message as { method?: string; params?: Record<string, unknown>; id?: unknown; result?: unknown };
+      if (m.method === "notifications/progress") {
+        const p = m.params ?? {};
+        wire.push({
+          kind: "progress",
+          token: p["progressToken"],
+          progress: p["progress"] as number,
+          total: p["total"] as number,
+          message: p["message"] as string,
+        });
+      } else if (m.result !== undefined && wire.length > 0) wire.push({ kind: "result", token: m.id });
+      dispatch?.(message, extra);
+    };
+    try {
+      const result = await h.client.callTool({ name: "echo_chain", arguments: { word: "hi" } }, undefined, {
+        onprogress: () => undefined,
+      });
+      const o = expectOk(result);
+      expect(o.output).toBe("b hi c hi");
+    } finally {
+      transport.onmessage = dispatch;
+    }
+    const progress = wire.filter((w) => w.kind === "progress");
     expect(progress.map((p) => p.progress)).toEqual([1, 2, 3, 4, 5]);
     expect(progress.every((p) => p.total === 5)).toBe(true);
-    const messages = progress.map((p) => p.message);
+    // All under the caller's token (the SDK client uses the request id), and all before the result.
+    expect(new Set(progress.map((p) => p.token)).size).toBe(1);
+    expect(wire.at(-1)).toEqual({ kind: "result", token: progress[0]?.token });
+    const messages = progress.map((p) => p.message ?? "");
     expect([...messages].sort()).toEqual(["a: ok", "b: ok", "c: ok", "d: ok", "skip: skipped"]);
     expect(messages.at(-1)).toBe("d: ok");
   });
@@ -513,20 +536,20 @@ describe("workflows end to end through the aggregator (stdio, real servers, fake
         name: "run_workflow",
         arguments: {
           workflow: {
-            input: { type: "object", properties: { n: { type: "integer" } } },
+            input: { type: "object", properties: { n: { type: "integer" } }, required: ["n"] },
             steps: [
               { id: "issue", tool: "github_get_issue", args: { owner: "octocat", repo: "hello-world", issue_number: "{{input.n}}" } },
               { id: "find", tool: "memory_search_nodes", args: { query: "{{steps.issue.result.title}}" } },
             ],
             output: { title: "{{steps.issue.result.title}}", found: "{{steps.find.result.entities.length}}" },
           },
-          input: { n: 1 },
+          input: { n: 2 },
         },
       });
       const o = expectOk(result);
-      expect(o.output).toMatchObject({ title: "Found a bug" });
-      expect((o.output as { found: number }).found).toBeGreaterThan(0);
-      expect(shown(since(github, g0))).toEqual(["GET /repos/octocat/hello-world/issues/1"]);
+      // remember_github_repository (above) recorded issue #2 under its title.
+      expect(o.output).toEqual({ title: "Add a dark mode", found: 1 });
+      expect(shown(since(github, g0))).toEqual(["GET /repos/octocat/hello-world/issues/2"]);
     });
 
     it("answers an invalid definition with isError listing every problem", async () => {

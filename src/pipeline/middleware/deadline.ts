@@ -22,7 +22,15 @@ export function createDeadlineLayer(now: () => number = Date.now): Middleware {
           throw new AggregatorError(
             "DOWNSTREAM_TIMEOUT",
             `${ctx.route.server} did not finish ${ctx.route.originalName} within its total budget of ${totalTimeoutMs} ms (totalTimeoutMs)`,
-            { cause: error, details: { server: ctx.route.server, tool: ctx.route.originalName, timeoutMs: totalTimeoutMs, total: true } },
+            {
+              cause: error,
+              details: {
+                server: ctx.route.server,
+                tool: ctx.route.originalName,
+                timeoutMs: totalTimeoutMs,
+                total: true,
+              },
+            },
           );
         }
         throw error;

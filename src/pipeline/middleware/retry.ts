@@ -46,7 +46,8 @@ export function createRetryLayer(
   return (next) =>
     async function retryLayer(ctx): Promise<CallToolResult> {
       const server = ctx.route.server;
-      if (!ctx.route.policy.retrySafe) return once(ctx, next).catch((error: unknown) => Promise.reject(notRetried(error, ctx)));
+      if (!ctx.route.policy.retrySafe)
+        return once(ctx, next).catch((error: unknown) => Promise.reject(notRetried(error, ctx)));
       const s = settingsFor(server);
       if (s.retries <= 0) return once(ctx, next);
 

@@ -19,7 +19,11 @@ export const githubIssueToTrelloCard: WorkflowInput = {
   input: {
     type: "object",
     properties: {
-      owner: { type: "string", minLength: 1, description: "Repository owner (user or organization), e.g. octocat." },
+      owner: {
+        type: "string",
+        minLength: 1,
+        description: "Repository owner (user or organization), e.g. octocat.",
+      },
       repo: { type: "string", minLength: 1, description: "Repository name, e.g. hello-world." },
       issue_number: { type: "integer", minimum: 1, description: "The issue number." },
       list_id: {
@@ -88,7 +92,9 @@ export const githubIssueToTrelloCard: WorkflowInput = {
       tool: "memory_create_relations",
       dependsOn: ["link"],
       args: {
-        relations: [{ from: ISSUE_ENTITY, to: "{{steps.card.result.shortUrl}}", relationType: "is_tracked_by" }],
+        relations: [
+          { from: ISSUE_ENTITY, to: "{{steps.card.result.shortUrl}}", relationType: "is_tracked_by" },
+        ],
       },
     },
   ],

@@ -127,8 +127,8 @@ export const postmanCollectionToMemory: WorkflowInput = {
   description:
     "Record a Postman collection's structure in the knowledge graph. Reads the collection map " +
     "(postman_getCollection: names and ids of folders and requests), creates the entity " +
-    "\"<collection name>\" (type postman_collection), then for each top-level item runs " +
-    "postman_collection_item_to_memory: requests become entities \"<collection> / <request>\" (type " +
+    '"<collection name>" (type postman_collection), then for each top-level item runs ' +
+    'postman_collection_item_to_memory: requests become entities "<collection> / <request>" (type ' +
     "postman_request), folders become postman_folder entities with their direct children as requests, linked " +
     "by `contains` relations (collection -> item, folder -> request). Existing entities are kept as they are. " +
     "Needs the postman and memory servers. Returns the collection's name and one result per top-level item (its entity name and trace).",

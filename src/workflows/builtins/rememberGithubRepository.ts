@@ -13,15 +13,19 @@ export const rememberGithubRepository: WorkflowInput = {
     "Remember a GitHub repository and its recently updated issues in the knowledge graph. Looks the " +
     "repository up (github_search_repositories with `repo:owner/repo`) and lists its most recently updated " +
     "issues (github_list_issues, state `all` by default, at most `limit`, default 10; GitHub's issues endpoint " +
-    "includes pull requests). Creates the entity \"owner/repo\" (type github_repository: description, URL, " +
-    "default branch), one entity \"owner/repo#N\" per issue (type github_issue: title, state, URL) and the " +
+    'includes pull requests). Creates the entity "owner/repo" (type github_repository: description, URL, ' +
+    'default branch), one entity "owner/repo#N" per issue (type github_issue: title, state, URL) and the ' +
     "relations issue -belongs_to-> repository. Existing entities are kept as they are. Fails when the " +
     "repository is not found. Needs the github and memory servers. Returns the repository's URL and the " +
     "number of issues recorded.",
   input: {
     type: "object",
     properties: {
-      owner: { type: "string", minLength: 1, description: "Repository owner (user or organization), e.g. octocat." },
+      owner: {
+        type: "string",
+        minLength: 1,
+        description: "Repository owner (user or organization), e.g. octocat.",
+      },
       repo: { type: "string", minLength: 1, description: "Repository name, e.g. hello-world." },
       state: {
         type: "string",

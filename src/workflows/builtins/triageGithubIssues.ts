@@ -17,7 +17,11 @@ export const triageGithubIssues: WorkflowInput = {
   input: {
     type: "object",
     properties: {
-      owner: { type: "string", minLength: 1, description: "Repository owner (user or organization), e.g. octocat." },
+      owner: {
+        type: "string",
+        minLength: 1,
+        description: "Repository owner (user or organization), e.g. octocat.",
+      },
       repo: { type: "string", minLength: 1, description: "Repository name, e.g. hello-world." },
       list_id: {
         type: "string",
