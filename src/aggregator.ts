@@ -108,6 +108,7 @@ export class Aggregator implements FrontBackend {
       breakers: this.breakers,
       limiterFor: (server) => this.limiterFor(server),
       retryFor: (server) => this.serverOf(server).retry,
+      shutdown: this.shutdownController.signal,
       forward: createForward(this.pool, {
         rpcErrorsAreToolErrors: (server) =>
           this.profileOf(this.serverOf(server))?.rpcErrorsAreToolErrors === true,
@@ -323,8 +324,7 @@ export class Aggregator implements FrontBackend {
   async callTool(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult> {
     this.inflight++;
     try {
-      const signal = AbortSignal.any([origin.signal, this.shutdownController.signal]);
-      return await this.router.callTool(name, args, { ...origin, signal });
+      return await this.router.callTool(name, args, origin);
     } finally {
       this.inflight--;
     }

@@ -83,6 +83,8 @@ export class DownstreamConnection {
 
   private client: Client | undefined;
   private transport: Transport | undefined;
+  /** The transport of a connect in progress (start or restart), so close() can stop it too. */
+  private connecting: Transport | undefined;
   private readonly budget: RestartBudget;
   private readonly waiters = new Set<() => void>();
   private restartTimer: NodeJS.Timeout | undefined;
@@ -123,6 +125,7 @@ export class DownstreamConnection {
     this.launch = launch;
     const client = this.newClient();
     const timeout = this.settings.connectTimeoutMs;
+    this.connecting = transport;
     try {
       await client.connect(transport, { timeout });
       const capabilities = client.getServerCapabilities();
@@ -146,6 +149,8 @@ export class DownstreamConnection {
     } catch (error) {
       await transport.close().catch(() => undefined);
       throw error;
+    } finally {
+      if (this.connecting === transport) this.connecting = undefined;
     }
   }
 
@@ -438,10 +443,13 @@ export class DownstreamConnection {
     if (this.restartTimer) clearTimeout(this.restartTimer);
     if (this.healthTimer) clearInterval(this.healthTimer);
     const transport = this.transport;
+    // A start or restart still connecting has a live process (group) too: stop it as well.
+    const connecting = this.connecting;
     this.transport = undefined;
+    this.connecting = undefined;
     this.client = undefined;
     this.setState("stopped");
-    await transport?.close().catch(() => undefined);
+    await Promise.all([transport?.close(), connecting?.close()].map((p) => p?.catch(() => undefined)));
   }
 }
 

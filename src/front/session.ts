@@ -1,7 +1,6 @@
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { Protocol } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import {
-  CallToolRequestSchema,
   CompleteRequestSchema,
   ErrorCode,
   GetPromptRequestSchema,
@@ -20,11 +19,26 @@ import {
   type LoggingMessageNotification,
   type ServerCapabilities,
 } from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
 import { LooseResult } from "../downstream/listing.js";
 import type { Logger } from "../logger.js";
 import type { CallOrigin, FrontBackend, FrontSessionHandle } from "./backend.js";
 import { requestErrorToMcp } from "./errorMap.js";
 import { paginate } from "./paginate.js";
+
+/**
+ * The tools/call request shape we need, checked cheaply on the hot path: the full SDK schema parses
+ * every argument and content item with zod; arguments are checked against the tool's own JSON
+ * Schema by the pipeline's validate layer instead.
+ */
+const CallToolRequest = z.looseObject({
+  method: z.literal("tools/call"),
+  params: z.looseObject({
+    name: z.string(),
+    arguments: z.optional(z.record(z.string(), z.unknown())),
+    _meta: z.optional(z.looseObject({ progressToken: z.optional(z.union([z.string(), z.number()])) })),
+  }),
+});
 
 const LEVELS: readonly LoggingLevel[] = [
   "debug",
@@ -114,8 +128,12 @@ export class FrontSession implements FrontSessionHandle {
 
     // tools/call is registered through Protocol directly: Server's own wrapper re-validates every result
     // with zod and strips unknown keys; we forward downstream results verbatim.
-    Protocol.prototype.setRequestHandler.call(s, CallToolRequestSchema, async (request, extra) => {
-      const { name, arguments: args, _meta } = request.params;
+    Protocol.prototype.setRequestHandler.call(s, CallToolRequest, async (request, extra) => {
+      const { name, arguments: args, _meta } = request.params as {
+        name: string;
+        arguments?: Record<string, unknown>;
+        _meta?: Record<string, unknown>;
+      };
       const origin = this.origin(extra, _meta);
       const result = await backend.callTool(name, (args ?? {}) as Record<string, unknown>, origin);
       await origin.flush();

@@ -1,9 +1,9 @@
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { ClientCapabilities, JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../logger.js";
 import type { FrontBackend } from "./backend.js";
 import { FrontSession } from "./session.js";
+import { LineServerTransport } from "./stdioTransport.js";
 
 export interface StdioFrontOptions {
   readonly backend: FrontBackend;
@@ -22,7 +22,7 @@ export interface StdioFrontOptions {
 /** Serves one MCP client on stdin/stdout. Resolves once the session is connected. */
 export async function serveStdio(options: StdioFrontOptions, onEnd: () => void): Promise<FrontSession> {
   const stdin = (options.stdin ?? process.stdin) as NodeJS.ReadStream;
-  const inner = new StdioServerTransport(stdin, (options.stdout ?? process.stdout) as NodeJS.WriteStream);
+  const inner = new LineServerTransport(stdin, options.stdout ?? process.stdout);
   const held: JSONRPCMessage[] = [];
   let firstMessage: (message: JSONRPCMessage) => void = () => undefined;
   const first = new Promise<JSONRPCMessage>((resolve) => (firstMessage = resolve));
@@ -61,7 +61,7 @@ class ReplayTransport implements Transport {
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
 
-  constructor(private readonly inner: StdioServerTransport) {
+  constructor(private readonly inner: LineServerTransport) {
     inner.onclose = () => this.onclose?.();
     inner.onerror = (error) => this.onerror?.(error);
   }

@@ -18,6 +18,8 @@ export interface PipelineParts {
   readonly limiterFor: (server: string) => ServerLimiter;
   readonly retryFor: (server: string) => RetrySettings;
   readonly forward: Handler;
+  /** Aborted at shutdown, after the grace period: every call in flight is cancelled. */
+  readonly shutdown?: AbortSignal;
 }
 
 /**
@@ -39,7 +41,7 @@ export function buildPipeline(parts: PipelineParts): Handler {
       createObserveLayer(parts.stats, parts.log),
       createValidateLayer(),
       createCacheLayer(parts.cache),
-      createDeadlineLayer(),
+      createDeadlineLayer(Date.now, parts.shutdown),
       createRetryLayer(parts.retryFor, (server) => parts.breakers.stateOf(server) === "open"),
       createBreakerLayer(parts.breakers),
       createLimitLayer(parts.limiterFor),

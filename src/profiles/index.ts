@@ -5,6 +5,7 @@ import type { ResolvedServer } from "../config/load.js";
 import type { Logger } from "../logger.js";
 import { githubProfile } from "./github.js";
 import { trelloProfile } from "./trello.js";
+import { hints } from "./types.js";
 
 /**
  * What we know about a well-known server package: safety hints for tools that ship none, cache TTLs,
@@ -35,7 +36,18 @@ const memoryProfile: BuiltinProfile = {
   },
 };
 
-const postmanProfile: BuiltinProfile = { package: "@postman/postman-mcp-server" };
+/**
+ * `@postman/postman-mcp-server` annotates its tools itself and we trust those hints, with one exception:
+ * it marks `runCollection` idempotent, which would let the aggregator retry it after a timeout or a lost
+ * connection. A run sends every request of the collection to the user's own APIs (POSTs and DELETEs
+ * included), so a retry repeats those side effects: never retried here.
+ */
+const postmanProfile: BuiltinProfile = {
+  package: "@postman/postman-mcp-server",
+  tools: {
+    runCollection: hints({ readOnlyHint: false, idempotentHint: false, destructiveHint: true }),
+  },
+};
 
 export const BUILTIN_PROFILES: readonly BuiltinProfile[] = [
   { ...githubProfile, rpcErrorsAreToolErrors: true },

@@ -56,7 +56,7 @@ describe("Metrics", () => {
     expect(contentType).toMatch(/^text\/plain; version=0\.0\.4/);
 
     expect(sample(body, 'amcp_calls_total{server="github",tool="github_get_issue",outcome="ok"}')).toBe(3);
-    expect(sample(body, 'amcp_calls_total{server="github",tool="github_create_issue",outcome="error"}')).toBe(
+    expect(sample(body, 'amcp_calls_total{server="github",tool="github_create_issue",outcome="tool_error"}')).toBe(
       1,
     );
     expect(sample(body, 'amcp_calls_total{server="memory",tool="memory_read_graph",outcome="timeout"}')).toBe(

@@ -5,7 +5,7 @@ import type { Middleware } from "../types.js";
  * One AbortSignal for the whole call: the caller's cancellation combined with the tool's total budget.
  * The per-attempt timeout is applied by forward (and restarted by downstream progress).
  */
-export function createDeadlineLayer(now: () => number = Date.now): Middleware {
+export function createDeadlineLayer(now: () => number = Date.now, shutdown?: AbortSignal): Middleware {
   return (next) =>
     async function deadlineLayer(ctx) {
       const { timeoutMs, totalTimeoutMs } = ctx.route.policy;
@@ -14,10 +14,16 @@ export function createDeadlineLayer(now: () => number = Date.now): Middleware {
       const callerSignal = ctx.signal;
       ctx.attemptTimeoutMs = timeoutMs;
       ctx.deadlineAt = now() + totalTimeoutMs;
-      ctx.signal = AbortSignal.any([callerSignal, total.signal]);
+      ctx.signal = AbortSignal.any(shutdown ? [callerSignal, total.signal, shutdown] : [callerSignal, total.signal]);
       try {
         return await next(ctx);
       } catch (error) {
+        if (shutdown?.aborted && !callerSignal.aborted && isAggregatorError(error, "CANCELLED")) {
+          throw new AggregatorError("CANCELLED", "autonomous-mcp is shutting down; the call was cancelled", {
+            cause: error,
+            details: { server: ctx.route.server },
+          });
+        }
         if (total.signal.aborted && !callerSignal.aborted && isAggregatorError(error, "CANCELLED")) {
           throw new AggregatorError(
             "DOWNSTREAM_TIMEOUT",

@@ -1,0 +1,75 @@
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { LineBuffer, parseMessage } from "../downstream/lineBuffer.js";
+
+/**
+ * The stdio front's transport: newline-delimited JSON-RPC on stdin/stdout, like the SDK's
+ * StdioServerTransport, but each line is parsed once with JSON.parse (no per-message zod pass: the
+ * Protocol layer checks what each handler needs), and a line that is not JSON-RPC is answered with a
+ * JSON-RPC parse error instead of being dropped silently.
+ */
+export class LineServerTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+
+  private readonly buffer: LineBuffer;
+  private started = false;
+  private closed = false;
+
+  constructor(
+    private readonly stdin: NodeJS.ReadableStream,
+    private readonly stdout: NodeJS.WritableStream,
+    maxMessageBytes = 64 * 1024 * 1024,
+  ) {
+    this.buffer = new LineBuffer(maxMessageBytes);
+  }
+
+  private readonly onData = (chunk: Buffer | string): void => {
+    try {
+      this.buffer.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk, this.onLine);
+    } catch (error) {
+      this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+      void this.send({ jsonrpc: "2.0", id: null, error: { code: -32600, message: String(error) } } as unknown as JSONRPCMessage);
+    }
+  };
+
+  private readonly onLine = (line: string): void => {
+    const message = parseMessage(line);
+    if (message instanceof Error) {
+      this.onerror?.(message);
+      void this.send({ jsonrpc: "2.0", id: null, error: { code: -32700, message: `Parse error: ${message.message}` } } as unknown as JSONRPCMessage);
+      return;
+    }
+    this.onmessage?.(message);
+  };
+
+  private readonly onEnd = (): void => void this.close();
+  private readonly onStreamError = (error: Error): void => this.onerror?.(error);
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.stdin.on("data", this.onData);
+    this.stdin.on("error", this.onStreamError);
+    this.stdin.once("end", this.onEnd);
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      if (this.stdout.write(`${JSON.stringify(message)}\n`)) resolve();
+      else this.stdout.once("drain", () => resolve());
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stdin.off("data", this.onData);
+    this.stdin.off("error", this.onStreamError);
+    this.stdin.off("end", this.onEnd);
+    this.buffer.clear();
+    this.onclose?.();
+  }
+}

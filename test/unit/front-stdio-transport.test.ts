@@ -1,0 +1,72 @@
+import { PassThrough } from "node:stream";
+import { describe, expect, it } from "vitest";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { LineServerTransport } from "../../src/front/stdioTransport.js";
+
+function wire() {
+  const stdin = new PassThrough();
+  const stdout = new PassThrough();
+  const written: unknown[] = [];
+  stdout.on("data", (c: Buffer) => {
+    for (const line of c.toString("utf8").split("\n")) if (line) written.push(JSON.parse(line));
+  });
+  const transport = new LineServerTransport(stdin, stdout, 1024);
+  const received: JSONRPCMessage[] = [];
+  transport.onmessage = (m) => void received.push(m);
+  return { stdin, transport, received, written };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe("the stdio front transport", () => {
+  it("answers a non-JSON line with a parse error and keeps reading", async () => {
+    const { stdin, transport, received, written } = wire();
+    await transport.start();
+    stdin.write("this is not json\n");
+    stdin.write('{"jsonrpc":"2.0","id":1,"method":"ping"}\n');
+    await tick();
+    expect(written).toEqual([{ jsonrpc: "2.0", id: null, error: { code: -32700, message: expect.stringContaining("Parse error") } }]);
+    expect(received).toEqual([{ jsonrpc: "2.0", id: 1, method: "ping" }]);
+  });
+
+  it("answers JSON that is not JSON-RPC 2.0 with a parse error", async () => {
+    const { stdin, transport, received, written } = wire();
+    await transport.start();
+    stdin.write('{"hello":"world"}\n');
+    await tick();
+    expect(received).toEqual([]);
+    expect(written).toHaveLength(1);
+  });
+
+  it("assembles messages split across chunks and CRLF line ends", async () => {
+    const { stdin, transport, received } = wire();
+    await transport.start();
+    stdin.write('{"jsonrpc":"2.0","id":2,');
+    stdin.write('"method":"ping"}\r\n');
+    await tick();
+    expect(received).toEqual([{ jsonrpc: "2.0", id: 2, method: "ping" }]);
+  });
+
+  it("refuses a message over the size limit without losing the next one", async () => {
+    const { stdin, transport, received, written } = wire();
+    let errors = 0;
+    transport.onerror = () => void errors++;
+    await transport.start();
+    stdin.write("x".repeat(2048));
+    stdin.write('\n{"jsonrpc":"2.0","id":3,"method":"ping"}\n');
+    await tick();
+    expect(errors).toBeGreaterThan(0);
+    expect(written.length).toBeGreaterThan(0);
+    expect(received.some((m) => "id" in m && m.id === 3)).toBe(true);
+  });
+
+  it("closes on end of input", async () => {
+    const { stdin, transport } = wire();
+    let closed = false;
+    transport.onclose = () => void (closed = true);
+    await transport.start();
+    stdin.end();
+    await tick();
+    expect(closed).toBe(true);
+  });
+});
