@@ -79,7 +79,7 @@ describe("Metrics", () => {
       2,
     );
     expect(sample(body, 'amcp_call_duration_seconds_bucket{le="0.25",server="github",outcome="ok"}')).toBe(3);
-    expect(sample(body, 'amcp_call_duration_seconds_bucket{le="2.5",server="github",outcome="error"}')).toBe(
+    expect(sample(body, 'amcp_call_duration_seconds_bucket{le="2.5",server="github",outcome="tool_error"}')).toBe(
       1,
     );
     expect(sample(body, 'amcp_call_duration_seconds_bucket{le="60",server="memory",outcome="timeout"}')).toBe(
