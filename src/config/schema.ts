@@ -136,7 +136,7 @@ export const configSchema = z
       .describe(
         "Bounds of the shared result cache (per-tool TTLs are set with tools.overrides.<name>.cacheTtlMs).",
       ),
-    http: httpSettingsSchema.prefault({}).describe("The HTTP front (serve --http)."),
+    http: httpSettingsSchema.prefault({}).describe("The HTTP front (serve --transport http)."),
     defaults: resilienceOverridesSchema
       .prefault({})
       .describe("Resilience settings applied under every server's own. Default {}."),

@@ -91,6 +91,20 @@ export interface Agg {
   close(): Promise<void>;
 }
 
+/**
+ * True while `pid` runs. Unlike helpers/aggregator.ts `alive`, a zombie (dead, not yet reaped: common
+ * for orphans in containers whose pid 1 does not reap) counts as gone.
+ */
+export function running(pid: number): boolean {
+  if (!alive(pid)) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return existsSync("/proc") ? false : true;
+  }
+}
+
 /** Pids of every live descendant of `root` (Linux /proc; empty elsewhere). */
 export function descendants(root: number): number[] {
   if (!existsSync("/proc")) return [];
@@ -209,8 +223,8 @@ export async function startAggregator(
         const pids = processes();
         expect(pids.length).toBeGreaterThanOrEqual(faults.length);
         await h.close();
-        await waitFor(() => !alive(pid) && pids.every((p) => !alive(p)), 10_000).catch(() => {
-          const left = [pid, ...pids].filter((p) => alive(p));
+        await waitFor(() => !running(pid) && pids.every((p) => !running(p)), 10_000).catch(() => {
+          const left = [pid, ...pids].filter((p) => running(p));
           throw new Error(`processes left after closing the aggregator: ${left.join(", ")}`);
         });
       } finally {

@@ -14,7 +14,8 @@
 import path from "node:path";
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStdio, tempDir, type StdioHarness, type TempDir } from "../helpers/aggregator.js";
+import { planLaunch } from "../../src/downstream/launch.js";
+import { ROOT, startStdio, tempDir, type StdioHarness, type TempDir } from "../helpers/aggregator.js";
 import { startFakePostman, type FakePostman } from "../helpers/real-servers.js";
 import {
   DUMMY_CREDENTIALS,
@@ -140,5 +141,28 @@ describe("the shipped servers.config.json with credentials", () => {
     expect(text(ws)).toContain("| Team APIs | team |");
     expect(postman.requests.map((r) => `${r.method} ${r.path}`)).toEqual(["GET /workspaces"]);
     expect(postman.requests[0]?.headers["x-api-key"]).toBe(DUMMY_CREDENTIALS.POSTMAN_API_KEY);
+  });
+});
+
+describe("the local-package fast path for the shipped npx entries", () => {
+  it("runs the installed bin for `npx -y <pkg>`, `@latest` and the installed version, and leaves other pins to npx", async () => {
+    const pkg = "@modelcontextprotocol/server-github";
+    const { version } = JSON.parse(
+      await readFile(path.join(ROOT, "node_modules", pkg, "package.json"), "utf8"),
+    ) as {
+      version: string;
+    };
+    for (const spec of [pkg, `${pkg}@latest`, `${pkg}@${version}`]) {
+      const plan = planLaunch("npx", ["-y", spec, "--flag"], [ROOT]);
+      expect(plan, spec).toMatchObject({ command: process.execPath, via: "local-package", packageName: pkg });
+      expect(plan.args.slice(1)).toEqual(["--flag"]);
+    }
+    for (const spec of [`${pkg}@0.0.1`, `${pkg}@^1`, `${pkg}@next`, "not-an-installed-package"]) {
+      expect(planLaunch("npx", ["-y", spec], [ROOT]), spec).toEqual({
+        command: "npx",
+        args: ["-y", spec],
+        via: "direct",
+      });
+    }
   });
 });

@@ -318,6 +318,18 @@ describe("github + memory + trello + postman through the aggregator (shipped con
     for (const name of ["github_create_issue", "trello_add_card_to_list"]) {
       expect(tool(name).annotations).toMatchObject({ readOnlyHint: false, idempotentHint: false });
     }
+    // Postman's own hints pass through, except runCollection (Postman says idempotent; a rerun repeats its requests).
+    expect(tool("postman_getWorkspace").annotations).toMatchObject({
+      readOnlyHint: true,
+      title: "Get a workspace",
+    });
+    expect(tool("postman_runCollection").annotations).toMatchObject({
+      readOnlyHint: false,
+      idempotentHint: false,
+    });
+    expect(direct.tools.find((t) => t.name === "runCollection")?.annotations).toMatchObject({
+      idempotentHint: true,
+    });
     // Every tool of both profiles, exactly as the profile says.
     for (const [prefix, profile] of [
       ["github", githubProfile],

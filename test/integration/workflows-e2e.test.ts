@@ -8,7 +8,14 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
 import { faultServerEntry } from "../helpers/fault-server.js";
-import { startStdio, tempDir, waitFor, writeConfig, type StdioHarness, type TempDir } from "../helpers/aggregator.js";
+import {
+  startStdio,
+  tempDir,
+  waitFor,
+  writeConfig,
+  type StdioHarness,
+  type TempDir,
+} from "../helpers/aggregator.js";
 import {
   realServerEntry,
   startFakeGithub,
@@ -90,7 +97,9 @@ function entity(lines: GraphLine[], name: string): GraphLine | undefined {
 }
 
 function hasRelation(lines: GraphLine[], from: string, relationType: string, to: string): boolean {
-  return lines.some((l) => l.type === "relation" && l.from === from && l.to === to && l.relationType === relationType);
+  return lines.some(
+    (l) => l.type === "relation" && l.from === from && l.to === to && l.relationType === relationType,
+  );
 }
 
 /** Requests recorded since `from` (an index into the fake's log). */
@@ -119,10 +128,14 @@ async function listAll(h: StdioHarness): Promise<Tool[]> {
 
 async function waitForTools(h: StdioHarness, names: string[]): Promise<Tool[]> {
   let tools: Tool[] = [];
-  await waitFor(async () => {
-    tools = await listAll(h);
-    return names.every((n) => tools.some((t) => t.name === n));
-  }, 20_000, 100);
+  await waitFor(
+    async () => {
+      tools = await listAll(h);
+      return names.every((n) => tools.some((t) => t.name === n));
+    },
+    20_000,
+    100,
+  );
   return tools;
 }
 
@@ -272,7 +285,11 @@ describe("workflows end to end through the aggregator (stdio, real servers, fake
       desc: "https://github.com/octocat/hello-world/issues/1\n\nI'm having a problem with this.",
     });
 
-    const output = o.output as { issue_url: string; card: { id: string; url: string }; memory_entity: string };
+    const output = o.output as {
+      issue_url: string;
+      card: { id: string; url: string };
+      memory_entity: string;
+    };
     const card = trelloCards(trello).get(output.card.id);
     expect(card?.name).toBe("Found a bug");
     expect(card?.closed).toBe(false);
@@ -336,18 +353,27 @@ describe("workflows end to end through the aggregator (stdio, real servers, fake
     const o = expectOk(result);
     expect(o.trace.find((t) => t.id === "items")?.items).toBe(2);
     expect(shown(since(postman, p0))).toEqual([`GET /collections/${postman.seed.collectionUid}`]);
-    expect(o.output).toMatchObject({ collection: "Pet Store API", collection_id: postman.seed.collectionUid });
+    expect(o.output).toMatchObject({
+      collection: "Pet Store API",
+      collection_id: postman.seed.collectionUid,
+    });
 
     const g = graph(memoryFile);
     expect(entity(g, "Pet Store API")?.entityType).toBe("postman_collection");
     expect(entity(g, "Pet Store API / Pets")?.entityType).toBe("postman_folder");
-    for (const r of ["Pet Store API / Pets / List pets", "Pet Store API / Pets / Create a pet", "Pet Store API / Health check"]) {
+    for (const r of [
+      "Pet Store API / Pets / List pets",
+      "Pet Store API / Pets / Create a pet",
+      "Pet Store API / Health check",
+    ]) {
       expect(entity(g, r)?.entityType, r).toBe("postman_request");
     }
     expect(hasRelation(g, "Pet Store API", "contains", "Pet Store API / Pets")).toBe(true);
     expect(hasRelation(g, "Pet Store API", "contains", "Pet Store API / Health check")).toBe(true);
     expect(hasRelation(g, "Pet Store API / Pets", "contains", "Pet Store API / Pets / List pets")).toBe(true);
-    expect(hasRelation(g, "Pet Store API / Pets", "contains", "Pet Store API / Pets / Create a pet")).toBe(true);
+    expect(hasRelation(g, "Pet Store API / Pets", "contains", "Pet Store API / Pets / Create a pet")).toBe(
+      true,
+    );
   });
 
   it("remember_github_repository: repository and its issues in memory, issue -belongs_to-> repository", async () => {
@@ -363,7 +389,9 @@ describe("workflows end to end through the aggregator (stdio, real servers, fake
       issues: 4,
     });
     const reqs = since(github, g0);
-    expect(reqs.find((r) => r.path === "/search/repositories")?.query).toMatchObject({ q: "repo:octocat/hello-world" });
+    expect(reqs.find((r) => r.path === "/search/repositories")?.query).toMatchObject({
+      q: "repo:octocat/hello-world",
+    });
     expect(reqs.find((r) => r.path === "/repos/octocat/hello-world/issues")?.query).toMatchObject({
       state: "all",
       sort: "updated",
@@ -392,10 +420,15 @@ describe("workflows end to end through the aggregator (stdio, real servers, fake
 
   it("rejects arguments that do not match the input schema before calling anything", async () => {
     const g0 = github.requests.length;
-    const result = (await h.client.callTool({
-      name: "github_issue_to_trello_card",
-      arguments: { owner: "octocat", repo: "hello-world" },
-    }).catch((e: unknown) => ({ isError: true, content: [{ type: "text", text: String(e) }] }))) as CallToolResult;
+    const result = (await h.client
+      .callTool({
+        name: "github_issue_to_trello_card",
+        arguments: { owner: "octocat", repo: "hello-world" },
+      })
+      .catch((e: unknown) => ({
+        isError: true,
+        content: [{ type: "text", text: String(e) }],
+      }))) as CallToolResult;
     expect(result.isError).toBe(true);
     expect(text(result)).toMatch(/issue_number/);
     expect(github.requests.length).toBe(g0);
@@ -406,7 +439,12 @@ describe("workflows end to end through the aggregator (stdio, real servers, fake
       const t0 = trello.requests.length;
       const result = (await broken.client.callTool({
         name: "github_issue_to_trello_card",
-        arguments: { owner: "octocat", repo: "hello-world", issue_number: 3, list_id: trello.seed.lists.todo },
+        arguments: {
+          owner: "octocat",
+          repo: "hello-world",
+          issue_number: 3,
+          list_id: trello.seed.lists.todo,
+        },
       })) as CallToolResult;
       expect(result.isError, text(result)).toBe(true);
       const o = outcome(result);
@@ -419,7 +457,9 @@ describe("workflows end to end through the aggregator (stdio, real servers, fake
       const reqs = since(trello, t0);
       const created = reqs.find((r) => r.method === "POST" && r.path === "/1/cards");
       expect((created?.body as { name: string }).name).toBe("Docs are out of date");
-      const card = [...trelloCards(trello).values()].find((c) => c.name === "Docs are out of date" && c.closed);
+      const card = [...trelloCards(trello).values()].find(
+        (c) => c.name === "Docs are out of date" && c.closed,
+      );
       expect(card).toBeDefined();
       const archive = reqs.find((r) => r.method === "PUT" && r.path === `/1/cards/${card?.id}`);
       expect(archive?.body).toMatchObject({ closed: true });
@@ -441,11 +481,19 @@ describe("workflows end to end through the aggregator (stdio, real servers, fake
         .filter((r) => r.method === "POST" && r.path === "/1/cards")
         .map((r) => (r.body as { name: string }).name);
       expect(created).toEqual(["Fix the greeting", "Docs are out of date", "Found a bug"]);
-      const inDone = [...trelloCards(trello).values()].filter((c) => (c as unknown as { idList: string }).idList === trello.seed.lists.done);
+      const inDone = [...trelloCards(trello).values()].filter(
+        (c) => (c as unknown as { idList: string }).idList === trello.seed.lists.done,
+      );
       expect(inDone.map((c) => c.closed)).toEqual([true, true, true]);
-      const archived = reqs.filter((r) => r.method === "PUT" && (r.body as { closed?: boolean })?.closed === true);
+      const archived = reqs.filter(
+        (r) => r.method === "PUT" && (r.body as { closed?: boolean })?.closed === true,
+      );
       const idOf = new Map(inDone.map((c) => [`/1/cards/${c.id}`, c.name]));
-      expect(archived.map((r) => idOf.get(r.path))).toEqual(["Found a bug", "Docs are out of date", "Fix the greeting"]);
+      expect(archived.map((r) => idOf.get(r.path))).toEqual([
+        "Found a bug",
+        "Docs are out of date",
+        "Fix the greeting",
+      ]);
     });
   });
 
@@ -463,7 +511,14 @@ describe("workflows end to end through the aggregator (stdio, real servers, fake
     controller.abort("user pressed stop");
     await expect(pending).rejects.toThrow();
 
-    const writes = (): string[] => (JSON.parse(readFileSync(faultState, "utf8")) as { writes: string[] }).writes;
+    // The fault server rewrites its state file in place: a read may catch it half-written.
+    const writes = (): string[] => {
+      try {
+        return (JSON.parse(readFileSync(faultState, "utf8")) as { writes: string[] }).writes;
+      } catch {
+        return [];
+      }
+    };
     await waitFor(() => writes().includes("undo 1"));
     const stats = JSON.parse(text(await h.client.callTool({ name: "fault_stats", arguments: {} }))) as {
       aborted: unknown[];
@@ -477,7 +532,9 @@ describe("workflows end to end through the aggregator (stdio, real servers, fake
 
   it("a step hitting an open circuit breaker fails the workflow with the breaker's message", async () => {
     for (let i = 0; i < 2; i++) {
-      const r = await h.client.callTool({ name: "fuse_slow", arguments: { ms: 2_000 } }).catch((e: unknown) => e);
+      const r = await h.client
+        .callTool({ name: "fuse_slow", arguments: { ms: 2_000 } })
+        .catch((e: unknown) => e);
       expect(JSON.stringify(r)).toMatch(/timed out|timeout/i);
     }
     const result = (await h.client.callTool({ name: "through_fuse", arguments: {} })) as CallToolResult;
@@ -492,11 +549,22 @@ describe("workflows end to end through the aggregator (stdio, real servers, fake
   it("sends one progress notification per finished step to the caller's progressToken, before the result", async () => {
     // Tapped below the SDK client: it dispatches notifications a microtask after reading them but resolves
     // a response at once, so a progress line read in the same chunk as the result never reaches onprogress.
-    const wire: { kind: "progress" | "result"; token?: unknown; progress?: number; total?: number; message?: string }[] = [];
+    const wire: {
+      kind: "progress" | "result";
+      token?: unknown;
+      progress?: number;
+      total?: number;
+      message?: string;
+    }[] = [];
     const transport = h.transport;
     const dispatch = transport.onmessage;
-    transport.onmessage = (message, extra) => {
-      const m = message as { method?: string; params?: Record<string, unknown>; id?: unknown; result?: unknown };
+    transport.onmessage = (message) => {
+      const m = message as {
+        method?: string;
+        params?: Record<string, unknown>;
+        id?: unknown;
+        result?: unknown;
+      };
       if (m.method === "notifications/progress") {
         const p = m.params ?? {};
         wire.push({
@@ -507,7 +575,7 @@ describe("workflows end to end through the aggregator (stdio, real servers, fake
           message: p["message"] as string,
         });
       } else if (m.result !== undefined && wire.length > 0) wire.push({ kind: "result", token: m.id });
-      dispatch?.(message, extra);
+      dispatch?.(message);
     };
     try {
       const result = await h.client.callTool({ name: "echo_chain", arguments: { word: "hi" } }, undefined, {
@@ -538,7 +606,11 @@ describe("workflows end to end through the aggregator (stdio, real servers, fake
           workflow: {
             input: { type: "object", properties: { n: { type: "integer" } }, required: ["n"] },
             steps: [
-              { id: "issue", tool: "github_get_issue", args: { owner: "octocat", repo: "hello-world", issue_number: "{{input.n}}" } },
+              {
+                id: "issue",
+                tool: "github_get_issue",
+                args: { owner: "octocat", repo: "hello-world", issue_number: "{{input.n}}" },
+              },
               { id: "find", tool: "memory_search_nodes", args: { query: "{{steps.issue.result.title}}" } },
             ],
             output: { title: "{{steps.issue.result.title}}", found: "{{steps.find.result.entities.length}}" },
@@ -583,27 +655,46 @@ describe("workflows end to end through the aggregator (stdio, real servers, fake
           dryRun: true,
           workflow: {
             steps: [
-              { id: "issue", tool: "github_get_issue", args: { owner: "octocat", repo: "hello-world", issue_number: 1 } },
-              { id: "collection", tool: "postman_getCollection", args: { collectionId: postman.seed.collectionUid } },
+              {
+                id: "issue",
+                tool: "github_get_issue",
+                args: { owner: "octocat", repo: "hello-world", issue_number: 1 },
+              },
+              {
+                id: "collection",
+                tool: "postman_getCollection",
+                args: { collectionId: postman.seed.collectionUid },
+              },
               {
                 id: "card",
                 tool: "trello_add_card_to_list",
                 args: { listId: trello.seed.lists.todo, name: "{{steps.issue.result.title}}" },
                 compensate: { tool: "trello_archive_card", args: { cardId: "{{steps.card.result.id}}" } },
               },
-              { id: "remember", tool: "memory_create_entities", args: { entities: [] }, dependsOn: ["card", "collection"] },
+              {
+                id: "remember",
+                tool: "memory_create_entities",
+                args: { entities: [] },
+                dependsOn: ["card", "collection"],
+              },
             ],
           },
         },
       })) as CallToolResult;
       expect(result.isError ?? false, text(result)).toBe(false);
-      const plan = (result.structuredContent as {
-        plan: {
-          levels: string[][];
-          steps: { id: string; target: { kind: string; server?: string; originalName?: string }; compensate?: unknown }[];
-          hints: { readOnlyHint: boolean; destructiveHint: boolean };
-        };
-      }).plan;
+      const plan = (
+        result.structuredContent as {
+          plan: {
+            levels: string[][];
+            steps: {
+              id: string;
+              target: { kind: string; server?: string; originalName?: string };
+              compensate?: unknown;
+            }[];
+            hints: { readOnlyHint: boolean; destructiveHint: boolean };
+          };
+        }
+      ).plan;
       expect(plan.levels).toEqual([["issue", "collection"], ["card"], ["remember"]]);
       expect(plan.steps.find((s) => s.id === "issue")?.target).toMatchObject({
         kind: "tool",
