@@ -20,6 +20,8 @@ import { BUILTIN_WORKFLOWS } from "./builtins/index.js";
  */
 export class WorkflowHost implements WorkflowExecutor {
   private compiled = new Map<string, CompiledWorkflow>();
+  /** Definitions of every workflow in the last refresh (shipped + configured): ad-hoc ones may call them. */
+  private served: Readonly<Record<string, unknown>> = {};
   problems: string[] = [];
 
   constructor(
@@ -42,6 +44,7 @@ export class WorkflowHost implements WorkflowExecutor {
       shipped.filter((wf) => !(wf.name in this.definitions)).map((wf) => [wf.name, this.builtins?.[wf.name]]),
     );
     const all = { ...shippedDefs, ...this.definitions };
+    this.served = all;
     if (Object.keys(all).length === 0) return;
     const result = validateWorkflows(all, { knownTool });
     const newProblems = result.problems.filter((p) => !this.problems.includes(p));
@@ -133,7 +136,7 @@ export class WorkflowHost implements WorkflowExecutor {
   /** Validates an ad-hoc definition exactly like a configured one (run_workflow). */
   compileAdHoc(name: string, definition: unknown): { workflow?: CompiledWorkflow; problems: string[] } {
     const catalog = this.agg.catalog();
-    const defs: Record<string, unknown> = { ...this.definitions, [name]: definition };
+    const defs: Record<string, unknown> = { ...this.served, [name]: definition };
     const result = validateWorkflows(defs, {
       knownTool: (tool) => {
         const t = catalog.resolveTool(tool);

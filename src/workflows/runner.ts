@@ -173,6 +173,6 @@ export async function runWorkflow(
     ...(failed ? { failed } : {}),
     ...(undone ? { compensated: undone } : {}),
   };
-  options.log?.info({ workflow: wf.name, status, compensated: undone }, "workflow finished");
+  options.log?.info({ status, compensated: undone }, "workflow finished");
   return outcomeResult(wf.name, outcome);
 }

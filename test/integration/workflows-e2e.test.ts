@@ -221,6 +221,20 @@ describe("workflows end to end through the aggregator (stdio, real servers, fake
           trello: real.trello,
           memory: brokenMemory,
         },
+        // A configured workflow replaces the shipped one of the same name.
+        workflows: {
+          remember_github_repository: {
+            description: "Replaced by the config.",
+            input: { type: "object", properties: { n: { type: "integer" } } },
+            steps: [
+              {
+                id: "issue",
+                tool: "github_get_issue",
+                args: { owner: "octocat", repo: "hello-world", issue_number: "{{input.n}}" },
+              },
+            ],
+          },
+        },
       },
       "broken.config.json",
     );
@@ -256,9 +270,14 @@ describe("workflows end to end through the aggregator (stdio, real servers, fake
     // Archiving a card (the compensation) is destructive.
     expect(card?.annotations?.destructiveHint).toBe(true);
     // Without postman, the postman workflow is left out; the others are served.
-    const brokenTools = (await listAll(broken)).map((t) => t.name);
-    expect(brokenTools).not.toContain("postman_collection_to_memory");
-    expect(brokenTools).toContain("remember_github_repository");
+    const brokenTools = await listAll(broken);
+    const brokenNames = brokenTools.map((t) => t.name);
+    expect(brokenNames).not.toContain("postman_collection_to_memory");
+    expect(brokenNames).toContain("triage_github_issues");
+    // ... and a configured workflow replaces the shipped one of the same name.
+    const replaced = brokenTools.find((t) => t.name === "remember_github_repository");
+    expect(replaced?.description).toBe("Replaced by the config.");
+    expect(Object.keys(replaced?.inputSchema.properties ?? {})).toEqual(["n"]);
   });
 
   it("github_issue_to_trello_card: issue → Trello card → memory entities, observation and relation", async () => {
