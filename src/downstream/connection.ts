@@ -83,6 +83,9 @@ export class DownstreamConnection {
 
   private client: Client | undefined;
   private transport: Transport | undefined;
+  /** Link number of each connected client: failures of calls that shared one lost link are one incident. */
+  private readonly links = new WeakMap<Client, number>();
+  private linkSeq = 0;
   /** The transport of a connect in progress (start or restart), so close() can stop it too. */
   private connecting: Transport | undefined;
   private readonly budget: RestartBudget;
@@ -135,6 +138,7 @@ export class DownstreamConnection {
         return;
       }
       this.client = client;
+      this.links.set(client, ++this.linkSeq);
       this.transport = transport;
       this.capabilities = capabilities;
       this.serverInfo = client.getServerVersion();
@@ -342,6 +346,14 @@ export class DownstreamConnection {
   }
 
   /**
+   * Names the loss of one link (a crash, a dropped connection, an expired session): every call in flight
+   * on it fails with the same incident, which the circuit breaker counts once (breaker.ts).
+   */
+  private incidentOf(client: Client): string {
+    return `${this.name}#${this.links.get(client) ?? 0}`;
+  }
+
+  /**
    * A failed request → CANCELLED, DOWNSTREAM_TIMEOUT, SERVER_UNAVAILABLE (the link failed), or the
    * server's own JSON-RPC error with its code and its original message. `client` is the client the
    * request went out on: "Connection closed" (-32000) is a lost link only if that client was dropped
@@ -369,7 +381,7 @@ export class DownstreamConnection {
         if (this.client === client) void this.reconnect("session expired (HTTP 404)");
         return new AggregatorError("SERVER_UNAVAILABLE", `${this.name}: session expired; reconnecting`, {
           cause: error,
-          details: { server: this.name, sessionExpired: true },
+          details: { server: this.name, sessionExpired: true, incident: this.incidentOf(client) },
         });
       }
       return new AggregatorError(
@@ -397,12 +409,18 @@ export class DownstreamConnection {
       return new AggregatorError(
         "SERVER_UNAVAILABLE",
         `${this.name}: the connection was lost while ${what} was in flight (${this.lastError?.message ?? "connection closed"})`,
-        { cause: error, details: { server: this.name, connectionLost: true } },
+        {
+          cause: error,
+          details: { server: this.name, connectionLost: true, incident: this.incidentOf(client) },
+        },
       );
     }
     return new AggregatorError("SERVER_UNAVAILABLE", `${this.name}: ${what} failed: ${errorMessage(error)}`, {
       cause: error,
-      details: { server: this.name },
+      details: {
+        server: this.name,
+        ...(this.client === client ? {} : { incident: this.incidentOf(client) }),
+      },
     });
   }
 

@@ -134,7 +134,12 @@ function signalTree(child: ChildProcess, signal: NodeJS.Signals): void {
   const pid = child.pid;
   if (pid === undefined) return;
   try {
-    if (IS_WINDOWS) child.kill(signal);
+    // Windows has no process groups: taskkill /T stops the shell, npx and the server under it.
+    if (IS_WINDOWS)
+      spawn("taskkill", ["/pid", String(pid), "/T", ...(signal === "SIGKILL" ? ["/F"] : [])], {
+        stdio: "ignore",
+        windowsHide: true,
+      }).on("error", () => child.kill(signal));
     else process.kill(-pid, signal);
   } catch {
     // Group already gone.

@@ -371,7 +371,7 @@ describe("github + memory + trello + postman through the aggregator (shipped con
     expect(proxy.count(postKey) - before).toBe(1);
 
     // The server comes back by itself.
-    json(await call(h, "github_get_issue", { ...REPO, issue_number: 1 }));
+    json(await call(h, "github_get_issue", { ...REPO, issue_number: 3 }));
     expect(proxy.count(postKey) - before).toBe(1);
   });
 
@@ -476,8 +476,9 @@ describe("github + memory + trello + postman through the aggregator (shipped con
     const started = Date.now();
     await h.client.close();
     await waitFor(() => !alive(pid), 5_000, 10);
-    // The SDK client's own fallback is SIGTERM after 2 s; Trello alone would also take that long.
-    expect(Date.now() - started).toBeLessThan(1_500);
+    // Any other way out takes >= 2 s: the SDK client's SIGTERM fallback, or our SIGKILL grace for a
+    // Trello that was only sent EOF.
+    expect(Date.now() - started).toBeLessThan(1_800);
     for (const [name, child] of children) expect(alive(child), name).toBe(false);
 
     // Credentials never reach the aggregator's stderr, even at debug level with every child's stderr relayed.

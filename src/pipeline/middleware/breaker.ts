@@ -35,6 +35,17 @@ interface Entry {
   openedAt: number;
   failuresAtOpen: number;
   lastError: string | undefined;
+  /** The last lost-link incident counted (details.incident of connection errors). */
+  lastIncident: string | undefined;
+}
+
+/** True for a failure of a lost link already counted; records the incident otherwise. */
+function repeatIncident(entry: Entry, err: unknown): boolean {
+  const incident = isAggregatorError(err) ? err.details["incident"] : undefined;
+  if (typeof incident !== "string") return false;
+  if (entry.lastIncident === incident) return true;
+  entry.lastIncident = incident;
+  return false;
 }
 
 function run(next: Handler, ctx: CallContext): Promise<CallToolResult> {
@@ -148,8 +159,11 @@ export class BreakerRegistry {
       enableSnapshots: false,
       // true = "not a failure" (opossum then records a success). A CANCELLED past the call's deadline is
       // the total budget running out inside the breaker: a timeout, so it counts.
+      // One lost link (a crash, a dropped connection, an expired session) fails every call in flight on it;
+      // that is one failure, not one per call: otherwise a single crash with a few calls in flight opens the
+      // breaker and their retries, meant for exactly this, end at once with BREAKER_OPEN.
       errorFilter: (err: unknown, ...args: unknown[]) =>
-        !countsForBreaker(err) && !this.pastDeadline(err, args[1]),
+        (!countsForBreaker(err) && !this.pastDeadline(err, args[1])) || repeatIncident(entry, err),
     });
     const entry: Entry = {
       breaker,
@@ -158,6 +172,7 @@ export class BreakerRegistry {
       openedAt: 0,
       failuresAtOpen: 0,
       lastError: undefined,
+      lastIncident: undefined,
     };
     breaker.on("failure", (err: unknown) => {
       entry.lastError = errorMessage(err);
