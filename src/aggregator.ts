@@ -417,8 +417,22 @@ export class Aggregator implements FrontBackend {
 
   /** In-flight calls get `graceMs` to finish, then are cancelled; then every server is stopped. */
   async shutdown(graceMs = 5_000): Promise<void> {
+    await this.drain(graceMs);
+    await this.close();
+  }
+
+  /** Waits up to `graceMs` for calls in flight, then cancels the rest (they answer with a clear error). */
+  async drain(graceMs = 5_000): Promise<void> {
     const until = Date.now() + graceMs;
     while (this.inflight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+    this.shutdownController.abort(new Error("autonomous-mcp is shutting down"));
+    // Let the cancelled calls' answers reach the fronts before they close.
+    const settle = Date.now() + 1_000;
+    while (this.inflight > 0 && Date.now() < settle) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  /** Stops every server (process groups terminated). */
+  async close(): Promise<void> {
     this.shutdownController.abort(new Error("autonomous-mcp is shutting down"));
     await this.pool.closeAll();
     this.breakers.shutdown();

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
 import { loadConfig, resolveConfigPath } from "./config/load.js";
+import { LOG_LEVELS, type LogLevel } from "./config/schema.js";
 import { isAggregatorError, errorMessage } from "./errors.js";
 import { createLogger } from "./logger.js";
 import { doctor } from "./commands/doctor.js";
@@ -109,13 +110,21 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const authToken = values["auth-token"] ?? process.env["AUTONOMOUS_MCP_TOKEN"] ?? undefined;
-  const log = createLogger({
-    level: (process.env["AUTONOMOUS_MCP_LOG_LEVEL"] as never) ?? loaded.config.logLevel,
-    scrub: createScrubber(collectSecrets(loaded.servers, [authToken])),
-  });
+  const authToken = values["auth-token"] || process.env["AUTONOMOUS_MCP_TOKEN"] || undefined;
+  const envLevel = process.env["AUTONOMOUS_MCP_LOG_LEVEL"]?.trim() || undefined;
+  if (envLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(envLevel)) {
+    say(
+      `autonomous-mcp: AUTONOMOUS_MCP_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got "${envLevel}"`,
+    );
+    return 2;
+  }
+  const scrub = createScrubber(collectSecrets(loaded.servers, [authToken]));
+  const log = createLogger({ level: (envLevel as LogLevel | undefined) ?? loaded.config.logLevel, scrub });
   if (command === "doctor") {
-    return doctor(loaded, log, { json: values.json === true, out: (s) => void process.stdout.write(s) });
+    return doctor(loaded, log, {
+      json: values.json === true,
+      out: (s) => void process.stdout.write(scrub(s)),
+    });
   }
   if (command === "tools") {
     return listTools(loaded, log, {

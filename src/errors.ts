@@ -1,3 +1,5 @@
+import { McpError } from "@modelcontextprotocol/sdk/types.js";
+
 /**
  * Local errors: a string code plus an ES2022 `cause`. They never cross the wire as such; the front maps
  * them to MCP results or JSON-RPC errors in one place (front/errorMap.ts).
@@ -41,4 +43,14 @@ export function isAggregatorError(err: unknown, code?: ErrorCode): err is Aggreg
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+/**
+ * A JSON-RPC error for the wire whose message is exactly `message`: the SDK's McpError constructor
+ * prepends "MCP error <code>: ", and the client's SDK adds that prefix again when it reads the error.
+ */
+export function wireError(code: number, message: string, data?: unknown): McpError {
+  const error = new McpError(code, message, data);
+  error.message = message;
+  return error;
 }

@@ -1,5 +1,6 @@
+import { wireError } from "./errors.js";
 import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode } from "@modelcontextprotocol/sdk/types.js";
 import type { ServerRequestKind } from "./downstream/connection.js";
 import type { CallOrigin, FrontSessionHandle } from "./front/backend.js";
 
@@ -55,7 +56,7 @@ export class RequestRelay {
     const sessions = [...this.sessions.values()].reverse();
     const session = sessions.find((s) => supports(s.clientCapabilities(), kind));
     if (session) return session.request(request, signal);
-    throw new McpError(
+    throw wireError(
       ErrorCode.MethodNotFound,
       `${kind} is not supported by any connected client of autonomous-mcp`,
     );

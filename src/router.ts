@@ -1,4 +1,5 @@
-import { ErrorCode, McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { wireError } from "./errors.js";
+import { ErrorCode, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { randomUUID } from "node:crypto";
 import type { Catalog } from "./catalog/catalog.js";
 import type { CallOrigin } from "./front/backend.js";
@@ -30,15 +31,15 @@ export class Router {
 
   async callTool(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult> {
     const target = this.deps.catalog().resolveTool(name);
-    if (!target) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    if (!target) throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
     if (target.kind === "meta") {
       const meta = this.deps.meta.get(target.name);
-      if (!meta) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+      if (!meta) throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
       return meta.call(args, origin);
     }
     if (target.kind !== "downstream") {
       const executor = this.deps.workflows();
-      if (!executor) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+      if (!executor) throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
       return executor.run(target.name, args, origin);
     }
     const ctx: CallContext = {

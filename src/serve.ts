@@ -84,9 +84,11 @@ export async function serve(options: ServeOptions): Promise<Running> {
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       reloader?.stop();
+      // Calls in flight get their grace period while the fronts are still up to deliver the answers.
+      await aggregator.drain();
       await fronts.ops?.close();
       await fronts.http?.close();
-      await aggregator.shutdown();
+      await aggregator.close();
       endFront();
     })());
 
@@ -166,7 +168,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
       log,
       host,
       port: options.metricsPort,
-      path: "/mcp-disabled",
+      path: undefined,
       pageSize: 0,
       maxBodyBytes: 0,
       sessionIdleMs: h.sessionIdleMs,

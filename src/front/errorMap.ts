@@ -1,5 +1,5 @@
 import { ErrorCode, McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { isAggregatorError } from "../errors.js";
+import { isAggregatorError, wireError } from "../errors.js";
 
 /**
  * The edge: local errors become what an MCP client understands. Tool-level trouble the model can act
@@ -10,7 +10,7 @@ export function toolErrorToResult(error: unknown, publicName: string): CallToolR
   if (isAggregatorError(error)) {
     switch (error.code) {
       case "UNKNOWN_TOOL":
-        throw new McpError(ErrorCode.InvalidParams, error.message);
+        throw wireError(ErrorCode.InvalidParams, error.message);
       case "INVALID_ARGUMENTS":
       case "SERVER_UNAVAILABLE":
       case "SERVER_BUSY":
@@ -34,9 +34,9 @@ export function requestErrorToMcp(error: unknown): McpError {
   if (error instanceof McpError) return error;
   if (isAggregatorError(error)) {
     if (error.code === "UNKNOWN_TOOL" || error.code === "INVALID_ARGUMENTS") {
-      return new McpError(ErrorCode.InvalidParams, error.message);
+      return wireError(ErrorCode.InvalidParams, error.message);
     }
-    return new McpError(ErrorCode.InternalError, error.message);
+    return wireError(ErrorCode.InternalError, error.message);
   }
   return internalError(error);
 }
@@ -48,5 +48,5 @@ export function errorResult(text: string): CallToolResult {
 function internalError(error: unknown): McpError {
   // Never echo stacks; the message is enough and is logged with detail on our side.
   const message = error instanceof Error ? error.message : String(error);
-  return new McpError(ErrorCode.InternalError, `autonomous-mcp internal error: ${message}`);
+  return wireError(ErrorCode.InternalError, `autonomous-mcp internal error: ${message}`);
 }

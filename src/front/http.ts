@@ -20,7 +20,8 @@ export interface HttpFrontOptions extends HostPolicy {
   readonly log: Logger;
   readonly host: string;
   readonly port: number;
-  readonly path: string;
+  /** The MCP endpoint; undefined serves only `routes` (the separate metrics port). */
+  readonly path: string | undefined;
   readonly pageSize: number;
   readonly maxBodyBytes: number;
   readonly sessionIdleMs: number;
@@ -87,6 +88,13 @@ export class HttpFront {
     const route = o.routes?.[url.pathname];
     if (url.pathname !== "/healthz" && !this.authorized(req)) return unauthorized(res);
     if (route && req.method === "GET") return route(req, res);
+    if (o.path === undefined)
+      return jsonError(
+        res,
+        404,
+        -32000,
+        `Not found: this port serves ${Object.keys(o.routes ?? {}).join(", ")}`,
+      );
     if (url.pathname !== o.path) return jsonError(res, 404, -32000, `Not found: MCP is served at ${o.path}`);
 
     const sessionId = header(req, "mcp-session-id");

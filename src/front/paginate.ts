@@ -1,4 +1,5 @@
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { wireError } from "../errors.js";
+import { ErrorCode } from "@modelcontextprotocol/sdk/types.js";
 
 /** Cursor = base64url of the offset; opaque to clients, cheap for us. */
 export function paginate<T>(
@@ -10,7 +11,7 @@ export function paginate<T>(
   if (cursor !== undefined) {
     const decoded = Number(Buffer.from(cursor, "base64url").toString("utf8"));
     if (!Number.isInteger(decoded) || decoded < 0 || decoded > items.length) {
-      throw new McpError(ErrorCode.InvalidParams, `Invalid cursor: ${cursor}`);
+      throw wireError(ErrorCode.InvalidParams, `Invalid cursor: ${cursor}`);
     }
     start = decoded;
   }

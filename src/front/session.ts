@@ -1,3 +1,4 @@
+import { wireError } from "../errors.js";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { Protocol } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import {
@@ -8,7 +9,6 @@ import {
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
-  McpError,
   ReadResourceRequestSchema,
   RootsListChangedNotificationSchema,
   SetLevelRequestSchema,
@@ -129,7 +129,11 @@ export class FrontSession implements FrontSessionHandle {
     // tools/call is registered through Protocol directly: Server's own wrapper re-validates every result
     // with zod and strips unknown keys; we forward downstream results verbatim.
     Protocol.prototype.setRequestHandler.call(s, CallToolRequest, async (request, extra) => {
-      const { name, arguments: args, _meta } = request.params as {
+      const {
+        name,
+        arguments: args,
+        _meta,
+      } = request.params as {
         name: string;
         arguments?: Record<string, unknown>;
         _meta?: Record<string, unknown>;
@@ -164,7 +168,7 @@ export class FrontSession implements FrontSessionHandle {
       s.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
         const uri = request.params.uri;
         const route = backend.catalog().resolveResource(uri);
-        if (!route) throw new McpError(ErrorCode.InvalidParams, `Unknown resource: ${uri}`);
+        if (!route) throw wireError(ErrorCode.InvalidParams, `Unknown resource: ${uri}`);
         const result = await this.guard(() =>
           backend.forward(
             route.server,
@@ -201,7 +205,7 @@ export class FrontSession implements FrontSessionHandle {
       });
       s.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
         const route = backend.catalog().resolvePrompt(request.params.name);
-        if (!route) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}`);
+        if (!route) throw wireError(ErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}`);
         return (await this.guard(() =>
           backend.forward(
             route.server,
@@ -227,7 +231,7 @@ export class FrontSession implements FrontSessionHandle {
           server = catalog.templateOwners.get(ref.uri) ?? catalog.resolveResource(ref.uri)?.server;
         }
         if (!server)
-          throw new McpError(ErrorCode.InvalidParams, `Nothing to complete for ${JSON.stringify(ref)}`);
+          throw wireError(ErrorCode.InvalidParams, `Nothing to complete for ${JSON.stringify(ref)}`);
         const target = server;
         return (await this.guard(() =>
           backend.forward(target, "completion/complete", params, this.origin(extra, undefined)),

@@ -30,7 +30,11 @@ export class LineServerTransport implements Transport {
       this.buffer.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk, this.onLine);
     } catch (error) {
       this.onerror?.(error instanceof Error ? error : new Error(String(error)));
-      void this.send({ jsonrpc: "2.0", id: null, error: { code: -32600, message: String(error) } } as unknown as JSONRPCMessage);
+      void this.send({
+        jsonrpc: "2.0",
+        id: null,
+        error: { code: -32600, message: String(error) },
+      } as unknown as JSONRPCMessage);
     }
   };
 
@@ -38,7 +42,11 @@ export class LineServerTransport implements Transport {
     const message = parseMessage(line);
     if (message instanceof Error) {
       this.onerror?.(message);
-      void this.send({ jsonrpc: "2.0", id: null, error: { code: -32700, message: `Parse error: ${message.message}` } } as unknown as JSONRPCMessage);
+      void this.send({
+        jsonrpc: "2.0",
+        id: null,
+        error: { code: -32700, message: `Parse error: ${message.message}` },
+      } as unknown as JSONRPCMessage);
       return;
     }
     this.onmessage?.(message);

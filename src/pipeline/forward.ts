@@ -47,7 +47,13 @@ export function createForward(pool: ConnectionPool, options: ForwardOptions = {}
 
 /** "MCP error -32603: Not Found: Resource not found" → an isError result the model can read. */
 function rpcErrorResult(server: string, tool: string, error: McpError): CallToolResult {
-  const message = error.message.replace(/^MCP error -?\d+:\s*/, "");
+  // Keep the server's words, not its stack: some servers put a JavaScript stack into the message.
+  const message = error.message
+    .replace(/^MCP error -?\d+:\s*/, "")
+    .split("\n")
+    .filter((line) => !/^\s+at\s/.test(line))
+    .join("\n")
+    .trim();
   return {
     isError: true,
     content: [{ type: "text", text: `${server} ${tool} failed: ${message}` }],

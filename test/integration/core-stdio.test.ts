@@ -109,11 +109,14 @@ describe("aggregator over stdio in front of real servers", () => {
     const err = await h.client.callTool({ name: "nope_nothing", arguments: {} }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(McpError);
     expect((err as McpError).code).toBe(-32602);
+    // The client's SDK adds one "MCP error <code>:" prefix; we must not add another.
+    expect((err as McpError).message).toBe("MCP error -32602: Unknown tool: nope_nothing");
   });
 
   it("forwards a downstream JSON-RPC error with its code", async () => {
     const err = await h.client.callTool({ name: "fault_rpc_error", arguments: { code: -32050 } }).catch((e: unknown) => e);
     expect((err as McpError).code).toBe(-32050);
+    expect((err as McpError).message).toBe("MCP error -32050: rpc error on purpose");
   });
 
   it("relays progress under the client's token", async () => {

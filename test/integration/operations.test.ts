@@ -4,11 +4,26 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { faultServerEntry } from "../helpers/fault-server.js";
-import { CLI, everythingEntry, memoryEntry, startHttp, startStdio, tempDir, writeConfig, type TempDir } from "../helpers/aggregator.js";
+import {
+  CLI,
+  everythingEntry,
+  memoryEntry,
+  startHttp,
+  startStdio,
+  tempDir,
+  writeConfig,
+  type TempDir,
+} from "../helpers/aggregator.js";
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env["PATH"] ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env["PATH"] ?? "", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
@@ -29,6 +44,26 @@ function get(url: string): Promise<{ status: number; body: string }> {
   });
 }
 
+describe("graceful shutdown over HTTP", () => {
+  it("answers a call in flight before the front closes", async () => {
+    const tmp = await tempDir();
+    try {
+      const config = await writeConfig(tmp.dir, { mcpServers: { fault: faultServerEntry("normal") } });
+      const h = await startHttp(config);
+      const client = await h.connect();
+      const pending = client.callTool({ name: "fault_slow", arguments: { ms: 800 } });
+      await new Promise((r) => setTimeout(r, 200));
+      const exited = new Promise((r) => h.child.once("exit", r));
+      h.child.kill("SIGTERM");
+      const result = (await pending) as CallToolResult;
+      expect(JSON.stringify(result.content)).toContain("done");
+      await exited;
+    } finally {
+      await tmp.cleanup();
+    }
+  });
+});
+
 describe("operating it", () => {
   let tmp: TempDir;
 
@@ -41,13 +76,17 @@ describe("operating it", () => {
   });
 
   it("doctor prints a table with state, tools, connect ms, error and hint; exits 1 when a server fails", async () => {
-    const config = await writeConfig(tmp.dir, {
-      mcpServers: {
-        memory: memoryEntry(tmp.dir),
-        missing: { command: "definitely-not-a-command-xyz", args: [] },
-        locked: { command: "node", requiredEnv: ["SOME_TOKEN_XYZ"] },
+    const config = await writeConfig(
+      tmp.dir,
+      {
+        mcpServers: {
+          memory: memoryEntry(tmp.dir),
+          missing: { command: "definitely-not-a-command-xyz", args: [] },
+          locked: { command: "node", requiredEnv: ["SOME_TOKEN_XYZ"] },
+        },
       },
-    }, "doctor.json");
+      "doctor.json",
+    );
     const table = await run(["doctor", "--config", config], { HOME: tmp.dir });
     expect(table.code).toBe(1);
     expect(table.stdout).toMatch(/SERVER\s+TRANSPORT\s+STATE\s+TOOLS\s+CONNECT MS\s+LAST ERROR/);
@@ -62,12 +101,58 @@ describe("operating it", () => {
       ["memory", "ready"],
       ["missing", "failed"],
     ]);
-    const ok = await run(["doctor", "--config", await writeConfig(tmp.dir, { mcpServers: { memory: memoryEntry(tmp.dir) } }, "ok.json")], { HOME: tmp.dir });
+    const ok = await run(
+      [
+        "doctor",
+        "--config",
+        await writeConfig(tmp.dir, { mcpServers: { memory: memoryEntry(tmp.dir) } }, "ok.json"),
+      ],
+      { HOME: tmp.dir },
+    );
     expect(ok.code).toBe(0);
   });
 
+  it("doctor never prints a secret a failing server wrote to stderr", async () => {
+    const leaky = await writeConfig(
+      tmp.dir,
+      {
+        mcpServers: {
+          leaky: {
+            command: process.execPath,
+            args: ["-e", "console.error('token is ' + process.env.LEAKY_TOKEN); process.exit(1)"],
+            env: { LEAKY_TOKEN: "supersecretvalue123" },
+          },
+        },
+      },
+      "leaky.json",
+    );
+    const res = await run(["doctor", "--config", leaky], { HOME: tmp.dir });
+    expect(res.code).toBe(1);
+    expect(res.stdout).toMatch(/leaky\s+stdio\s+failed/);
+    expect(res.stdout).not.toContain("supersecretvalue123");
+  });
+
+  it("rejects an unknown AUTONOMOUS_MCP_LOG_LEVEL with exit 2 and ignores an empty one", async () => {
+    const config = await writeConfig(tmp.dir, { mcpServers: { memory: memoryEntry(tmp.dir) } }, "level.json");
+    const bad = await run(["tools", "--config", config], {
+      HOME: tmp.dir,
+      AUTONOMOUS_MCP_LOG_LEVEL: "verbose",
+    });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/AUTONOMOUS_MCP_LOG_LEVEL must be one of/);
+    const empty = await run(["tools", "--config", config], { HOME: tmp.dir, AUTONOMOUS_MCP_LOG_LEVEL: "" });
+    expect(empty.code).toBe(0);
+  });
+
   it("import turns a Claude Desktop config into servers.config.json", async () => {
-    const claude = await writeConfig(tmp.dir, { globalShortcut: "x", mcpServers: { mem: { command: "npx", args: ["-y", "@modelcontextprotocol/server-memory"] } } }, "claude.json");
+    const claude = await writeConfig(
+      tmp.dir,
+      {
+        globalShortcut: "x",
+        mcpServers: { mem: { command: "npx", args: ["-y", "@modelcontextprotocol/server-memory"] } },
+      },
+      "claude.json",
+    );
     const out = path.join(tmp.dir, "imported.json");
     const res = await run(["import", claude, "--out", out]);
     expect(res.code).toBe(0);
@@ -77,34 +162,56 @@ describe("operating it", () => {
   });
 
   it("filters tools with allow/deny, readOnly and overrides, and search mode lists only the meta-tools", async () => {
-    const config = await writeConfig(tmp.dir, {
-      exposure: "search",
-      mcpServers: {
-        memory: memoryEntry(tmp.dir, { readOnly: true, tools: { overrides: { read_graph: { description: "Whole graph (overridden)" } } } }),
-        everything: everythingEntry({ tools: { allow: ["echo", "get-*"], deny: ["get-env"] } }),
+    const config = await writeConfig(
+      tmp.dir,
+      {
+        exposure: "search",
+        mcpServers: {
+          memory: memoryEntry(tmp.dir, {
+            readOnly: true,
+            tools: { overrides: { read_graph: { description: "Whole graph (overridden)" } } },
+          }),
+          everything: everythingEntry({ tools: { allow: ["echo", "get-*"], deny: ["get-env"] } }),
+        },
       },
-    }, "filters.json");
+      "filters.json",
+    );
     const h = await startStdio(config);
     try {
       const listed = (await h.client.listTools()).tools.map((t) => t.name);
       expect(listed).toEqual(expect.arrayContaining(["search_tools", "call_tool", "status", "run_workflow"]));
       expect(listed.some((n) => n.startsWith("memory_") || n.startsWith("everything_"))).toBe(false);
-      const found = (await h.client.callTool({ name: "search_tools", arguments: { query: "whole graph", limit: 50 } })) as CallToolResult;
-      const results = (found.structuredContent as { results: { name: string; description?: string }[] }).results;
+      const found = (await h.client.callTool({
+        name: "search_tools",
+        arguments: { query: "whole graph", limit: 50 },
+      })) as CallToolResult;
+      const results = (found.structuredContent as { results: { name: string; description?: string }[] })
+        .results;
       const names = results.map((r) => r.name);
       expect(names[0]).toBe("memory_read_graph");
       expect(results[0]?.description).toBe("Whole graph (overridden)");
-      const all = (await h.client.callTool({ name: "search_tools", arguments: { query: "memory everything echo entities env sum", limit: 50 } })) as CallToolResult;
+      const all = (await h.client.callTool({
+        name: "search_tools",
+        arguments: { query: "memory everything echo entities env sum", limit: 50 },
+      })) as CallToolResult;
       const allNames = (all.structuredContent as { results: { name: string }[] }).results.map((r) => r.name);
       expect(allNames).not.toContain("memory_create_entities");
       expect(allNames).not.toContain("everything_get-env");
       expect(allNames).toContain("everything_echo");
       expect(allNames).toContain("everything_get-sum");
-      const echoed = (await h.client.callTool({ name: "call_tool", arguments: { name: "everything_echo", arguments: { message: "via call_tool" } } })) as CallToolResult;
+      const echoed = (await h.client.callTool({
+        name: "call_tool",
+        arguments: { name: "everything_echo", arguments: { message: "via call_tool" } },
+      })) as CallToolResult;
       expect(JSON.stringify(echoed.content)).toContain("via call_tool");
-      const direct = (await h.client.callTool({ name: "everything_echo", arguments: { message: "unlisted but callable" } })) as CallToolResult;
+      const direct = (await h.client.callTool({
+        name: "everything_echo",
+        arguments: { message: "unlisted but callable" },
+      })) as CallToolResult;
       expect(JSON.stringify(direct.content)).toContain("unlisted but callable");
-      const denied = await h.client.callTool({ name: "everything_get-env", arguments: {} }).catch((e: unknown) => e);
+      const denied = await h.client
+        .callTool({ name: "everything_get-env", arguments: {} })
+        .catch((e: unknown) => e);
       expect((denied as { code?: number }).code).toBe(-32602);
     } finally {
       await h.close();
@@ -112,10 +219,16 @@ describe("operating it", () => {
   });
 
   it("global readOnly hides every write", async () => {
-    const config = await writeConfig(tmp.dir, { readOnly: true, mcpServers: { memory: memoryEntry(tmp.dir) } }, "ro.json");
+    const config = await writeConfig(
+      tmp.dir,
+      { readOnly: true, mcpServers: { memory: memoryEntry(tmp.dir) } },
+      "ro.json",
+    );
     const h = await startStdio(config);
     try {
-      const names = (await h.client.listTools()).tools.map((t) => t.name).filter((n) => n.startsWith("memory_"));
+      const names = (await h.client.listTools()).tools
+        .map((t) => t.name)
+        .filter((n) => n.startsWith("memory_"));
       expect(names.sort()).toEqual(["memory_open_nodes", "memory_read_graph", "memory_search_nodes"]);
     } finally {
       await h.close();
@@ -123,7 +236,11 @@ describe("operating it", () => {
   });
 
   it("serves /metrics in Prometheus format, also apart on --metrics-port", async () => {
-    const config = await writeConfig(tmp.dir, { mcpServers: { memory: memoryEntry(tmp.dir), fault: faultServerEntry("normal") } }, "metrics.json");
+    const config = await writeConfig(
+      tmp.dir,
+      { mcpServers: { memory: memoryEntry(tmp.dir), fault: faultServerEntry("normal") } },
+      "metrics.json",
+    );
     const h = await startHttp(config, { args: ["--metrics-port", "0"] });
     try {
       const client = await h.connect();
@@ -132,7 +249,9 @@ describe("operating it", () => {
       const metrics = await get(h.url.replace(/\/mcp$/, "/metrics"));
       expect(metrics.status).toBe(200);
       expect(metrics.body).toMatch(/amcp_calls_total\{server="fault",tool="echo",outcome="ok"\} 1/);
-      expect(metrics.body).toMatch(/amcp_calls_total\{server="fault",tool="fail_tool",outcome="tool_error"\} 1/);
+      expect(metrics.body).toMatch(
+        /amcp_calls_total\{server="fault",tool="fail_tool",outcome="tool_error"\} 1/,
+      );
       expect(metrics.body).toMatch(/amcp_call_duration_seconds_bucket/);
       expect(metrics.body).toMatch(/amcp_server_up\{server="memory"\} 1/);
       expect(metrics.body).toMatch(/amcp_sessions 1/);
@@ -140,6 +259,9 @@ describe("operating it", () => {
       expect(apart).toBeDefined();
       const scraped = await get(apart as string);
       expect(scraped.body).toMatch(/amcp_calls_total/);
+      const elsewhere = await get((apart as string).replace(/\/metrics$/, "/mcp"));
+      expect(elsewhere.status).toBe(404);
+      expect(elsewhere.body).toMatch(/this port serves \/healthz, \/readyz, \/metrics/);
     } finally {
       await h.close();
     }

@@ -14,7 +14,9 @@ export function createDeadlineLayer(now: () => number = Date.now, shutdown?: Abo
       const callerSignal = ctx.signal;
       ctx.attemptTimeoutMs = timeoutMs;
       ctx.deadlineAt = now() + totalTimeoutMs;
-      ctx.signal = AbortSignal.any(shutdown ? [callerSignal, total.signal, shutdown] : [callerSignal, total.signal]);
+      ctx.signal = AbortSignal.any(
+        shutdown ? [callerSignal, total.signal, shutdown] : [callerSignal, total.signal],
+      );
       try {
         return await next(ctx);
       } catch (error) {
