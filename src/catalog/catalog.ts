@@ -3,7 +3,14 @@ import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
 import type { DownstreamCatalog } from "../downstream/listing.js";
 import type { ToolRoute } from "../pipeline/types.js";
 import { assignNames, publicName, type NameCandidate, type NameRules } from "./names.js";
-import { effectiveAnnotations, globMatcher, hintsOf, policyFor, type CatalogServerView } from "./policy.js";
+import {
+  actedAnnotations,
+  effectiveAnnotations,
+  globMatcher,
+  hintsOf,
+  policyFor,
+  type CatalogServerView,
+} from "./policy.js";
 
 /** A tool the aggregator serves itself (meta-tools, workflows). */
 export interface BuiltinTool {
@@ -115,8 +122,9 @@ export class Catalog {
         if (server.tools.allow.length > 0 && !allow(tool.name)) continue;
         if (deny(tool.name)) continue;
         const annotations = effectiveAnnotations(tool, server);
-        if ((server.readOnly || options.readOnly) && !hintsOf(annotations).readOnly) continue;
-        const policy = policyFor(tool, annotations, server);
+        const acted = actedAnnotations(tool, server);
+        if ((server.readOnly || options.readOnly) && !hintsOf(acted).readOnly) continue;
+        const policy = policyFor(tool, acted, server);
         const description = server.tools.overrides[tool.name]?.description;
         const def: Tool = {
           ...tool,

@@ -41,15 +41,26 @@ export function globMatcher(patterns: readonly string[]): (name: string) => bool
 }
 
 /**
- * Annotations the aggregator acts on and advertises: config override > built-in profile > the server's
- * own (only when trustAnnotations). Unknown keys of the server's annotations are kept.
+ * Annotations the aggregator advertises: config override > built-in profile > the server's own.
+ * Unknown keys of the server's annotations are kept.
  */
 export function effectiveAnnotations(tool: Tool, server: CatalogServerView): ToolAnnotations | undefined {
-  const own = server.trustAnnotations ? tool.annotations : undefined;
   const fromProfile = server.profile?.[tool.name]?.annotations;
   const fromConfig = server.tools.overrides[tool.name]?.annotations;
-  if (!own && !fromProfile && !fromConfig) return tool.annotations;
-  return { ...(tool.annotations ?? {}), ...(own ?? {}), ...(fromProfile ?? {}), ...(fromConfig ?? {}) };
+  if (!fromProfile && !fromConfig) return tool.annotations;
+  return { ...(tool.annotations ?? {}), ...(fromProfile ?? {}), ...(fromConfig ?? {}) };
+}
+
+/**
+ * The annotations retries, caching, write serialization and read-only filtering act on: the same, but
+ * without the server's own claims when `trustAnnotations` is false.
+ */
+export function actedAnnotations(tool: Tool, server: CatalogServerView): ToolAnnotations | undefined {
+  if (server.trustAnnotations) return effectiveAnnotations(tool, server);
+  const fromProfile = server.profile?.[tool.name]?.annotations;
+  const fromConfig = server.tools.overrides[tool.name]?.annotations;
+  if (!fromProfile && !fromConfig) return undefined;
+  return { ...(fromProfile ?? {}), ...(fromConfig ?? {}) };
 }
 
 export function hintsOf(annotations: ToolAnnotations | undefined): ToolHints {

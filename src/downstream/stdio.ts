@@ -67,16 +67,35 @@ export class ProcessGroupStdioTransport implements Transport {
         shell: IS_WINDOWS && /\.(cmd|bat)$|^npx$|^npm$/i.test(this.options.command),
       });
       this.child = child;
-      this.exited = new Promise((done) => child.once("close", () => done()));
+      let finished = false;
+      let markExited: () => void = () => undefined;
+      this.exited = new Promise((done) => (markExited = done));
+      let fallback: NodeJS.Timeout | undefined;
+      const finish = (): void => {
+        if (finished) return;
+        finished = true;
+        if (fallback) clearTimeout(fallback);
+        this.child = undefined;
+        markExited();
+        this.onclose?.();
+      };
       child.once("error", (err) => {
         reject(err);
         this.onerror?.(err);
       });
       child.once("spawn", () => resolve());
-      child.once("close", () => {
-        this.child = undefined;
-        this.onclose?.();
+      // "close" waits for every holder of the child's stdout; a grandchild that inherited it would keep
+      // a crashed server looking alive. On "exit", stop the whole group, and stop waiting after a grace.
+      child.once("exit", () => {
+        const grace = this.options.killGraceMs ?? 2_000;
+        if (!this.closing) {
+          signalTree(child, "SIGTERM");
+          setTimeout(() => signalTree(child, "SIGKILL"), grace).unref();
+        }
+        fallback = setTimeout(finish, grace + 500);
+        fallback.unref();
       });
+      child.once("close", finish);
       child.stdin?.on("error", (err) => {
         if (!this.closing) this.onerror?.(err);
       });

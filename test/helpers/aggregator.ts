@@ -10,8 +10,22 @@ import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const CLI = path.join(ROOT, "dist", "cli.js");
-export const EVERYTHING_BIN = path.join(ROOT, "node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js");
-export const MEMORY_BIN = path.join(ROOT, "node_modules", "@modelcontextprotocol", "server-memory", "dist", "index.js");
+export const EVERYTHING_BIN = path.join(
+  ROOT,
+  "node_modules",
+  "@modelcontextprotocol",
+  "server-everything",
+  "dist",
+  "index.js",
+);
+export const MEMORY_BIN = path.join(
+  ROOT,
+  "node_modules",
+  "@modelcontextprotocol",
+  "server-memory",
+  "dist",
+  "index.js",
+);
 
 export interface TempDir {
   readonly dir: string;
@@ -24,14 +38,23 @@ export async function tempDir(prefix = "amcp-test-"): Promise<TempDir> {
 }
 
 export function memoryEntry(dataDir: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { command: process.execPath, args: [MEMORY_BIN], env: { MEMORY_FILE_PATH: path.join(dataDir, "memory.jsonl") }, ...extra };
+  return {
+    command: process.execPath,
+    args: [MEMORY_BIN],
+    env: { MEMORY_FILE_PATH: path.join(dataDir, "memory.jsonl") },
+    ...extra,
+  };
 }
 
 export function everythingEntry(extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { command: process.execPath, args: [EVERYTHING_BIN, "stdio"], ...extra };
 }
 
-export async function writeConfig(dir: string, config: unknown, name = "servers.config.json"): Promise<string> {
+export async function writeConfig(
+  dir: string,
+  config: unknown,
+  name = "servers.config.json",
+): Promise<string> {
   const file = path.join(dir, name);
   await writeFile(file, JSON.stringify(config, null, 2));
   return file;
@@ -64,7 +87,10 @@ export async function startStdio(
   });
   let err = "";
   transport.stderr?.on("data", (c: Buffer) => (err += c.toString("utf8")));
-  const client = new Client({ name: "test-client", version: "1.0.0" }, { capabilities: options.capabilities ?? {} });
+  const client = new Client(
+    { name: "test-client", version: "1.0.0" },
+    { capabilities: options.capabilities ?? {} },
+  );
   await client.connect(transport);
   return {
     client,
@@ -86,11 +112,18 @@ export interface HttpHarness {
 }
 
 /** Spawns the built CLI with --transport http --port 0 and waits for its "listening on" line. */
-export async function startHttp(configPath: string, options: { env?: Record<string, string>; args?: string[] } = {}): Promise<HttpHarness> {
-  const child = spawn(process.execPath, [CLI, "serve", "--config", configPath, "--transport", "http", "--port", "0", ...(options.args ?? [])], {
-    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", ...(options.env ?? {}) },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+export async function startHttp(
+  configPath: string,
+  options: { env?: Record<string, string>; args?: string[] } = {},
+): Promise<HttpHarness> {
+  const child = spawn(
+    process.execPath,
+    [CLI, "serve", "--config", configPath, "--transport", "http", "--port", "0", ...(options.args ?? [])],
+    {
+      env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", ...(options.env ?? {}) },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let err = "";
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no listening line; stderr:\n${err}`)), 20_000);
@@ -136,7 +169,11 @@ export function alive(pid: number): boolean {
   }
 }
 
-export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000, stepMs = 25): Promise<void> {
+export async function waitFor(
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  stepMs = 25,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (await predicate()) return;

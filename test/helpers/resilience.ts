@@ -3,7 +3,15 @@ import path from "node:path";
 import { expect } from "vitest";
 import { McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { faultServerEntry, type FaultMode } from "./fault-server.js";
-import { alive, startStdio, tempDir, waitFor, writeConfig, type StdioHarness, type TempDir } from "./aggregator.js";
+import {
+  alive,
+  startStdio,
+  tempDir,
+  waitFor,
+  writeConfig,
+  type StdioHarness,
+  type TempDir,
+} from "./aggregator.js";
 
 /**
  * Harness for the resilience integration tests: the built CLI over stdio in front of fault-server
@@ -19,7 +27,11 @@ export interface FaultSpec {
   readonly entry: Record<string, unknown>;
 }
 
-export function fault(entry: Record<string, unknown> = {}, env: Record<string, string> = {}, mode: FaultMode = "normal"): FaultSpec {
+export function fault(
+  entry: Record<string, unknown> = {},
+  env: Record<string, string> = {},
+  mode: FaultMode = "normal",
+): FaultSpec {
   return { kind: "fault", mode, env, entry };
 }
 
@@ -60,7 +72,15 @@ export interface ServerStatus {
 
 export interface StatusContent {
   servers: ServerStatus[];
-  cache: { hits: number; misses: number; coalesced: number; invalidations: number; size: number; bytes: number; hitRate: number };
+  cache: {
+    hits: number;
+    misses: number;
+    coalesced: number;
+    invalidations: number;
+    size: number;
+    bytes: number;
+    hitRate: number;
+  };
   tools: number;
 }
 
@@ -72,9 +92,17 @@ export interface Agg {
   readonly h: StdioHarness;
   readonly dir: string;
   /** tools/call through the aggregator; a JSON-RPC error is returned (not thrown) as an McpError. */
-  call(name: string, args?: Record<string, unknown>, options?: { onprogress?: (p: { progress: number }) => void; signal?: AbortSignal }): Promise<CallToolResult | McpError>;
+  call(
+    name: string,
+    args?: Record<string, unknown>,
+    options?: { onprogress?: (p: { progress: number }) => void; signal?: AbortSignal },
+  ): Promise<CallToolResult | McpError>;
   /** Like call, but fails the test on a JSON-RPC error. */
-  result(name: string, args?: Record<string, unknown>, options?: { onprogress?: (p: { progress: number }) => void }): Promise<CallToolResult>;
+  result(
+    name: string,
+    args?: Record<string, unknown>,
+    options?: { onprogress?: (p: { progress: number }) => void },
+  ): Promise<CallToolResult>;
   status(): Promise<StatusContent>;
   serverStatus(server: string): Promise<ServerStatus>;
   /** The fault server's `stats` tool, called through the aggregator. */
@@ -151,7 +179,11 @@ export async function startAggregator(
       const f = spec as FaultSpec;
       faults.push(name);
       mcpServers[name] = {
-        ...faultServerEntry(f.mode, { FAULT_LOG_FILE: logFile(name), FAULT_STATE_FILE: stateFile(name), ...f.env }),
+        ...faultServerEntry(f.mode, {
+          FAULT_LOG_FILE: logFile(name),
+          FAULT_STATE_FILE: stateFile(name),
+          ...f.env,
+        }),
         healthCheckIntervalMs: 0,
         ...f.entry,
       };
@@ -182,7 +214,8 @@ export async function startAggregator(
     if (r instanceof McpError) throw new Error(`${name} answered JSON-RPC error ${r.code}: ${r.message}`);
     return r;
   };
-  const status = async (): Promise<StatusContent> => (await result("status")).structuredContent as unknown as StatusContent;
+  const status = async (): Promise<StatusContent> =>
+    (await result("status")).structuredContent as unknown as StatusContent;
   const log = (server: string): FaultLogEntry[] => {
     const file = logFile(server);
     if (!existsSync(file)) return [];
@@ -211,10 +244,13 @@ export async function startAggregator(
     },
     stats: async (server) => JSON.parse(text(await result(`${server}_stats`))) as FaultStats,
     log,
-    received: (server, tool) => log(server).filter((e) => e.method === "tools/call" && e.name === tool).length,
+    received: (server, tool) =>
+      log(server).filter((e) => e.method === "tools/call" && e.name === tool).length,
     state: (server) => {
       const file = stateFile(server);
-      return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as ReturnType<Agg["state"]>) : { flaky: {}, writes: [], starts: 0 };
+      return existsSync(file)
+        ? (JSON.parse(readFileSync(file, "utf8")) as ReturnType<Agg["state"]>)
+        : { flaky: {}, writes: [], starts: 0 };
     },
     processes,
     close: async () => {
@@ -235,7 +271,10 @@ export async function startAggregator(
 }
 
 export function expectToolError(r: CallToolResult | McpError, ...patterns: (string | RegExp)[]): string {
-  expect(r, `expected an isError result, got ${r instanceof McpError ? `JSON-RPC error ${r.code}: ${r.message}` : JSON.stringify(r).slice(0, 300)}`).not.toBeInstanceOf(McpError);
+  expect(
+    r,
+    `expected an isError result, got ${r instanceof McpError ? `JSON-RPC error ${r.code}: ${r.message}` : JSON.stringify(r).slice(0, 300)}`,
+  ).not.toBeInstanceOf(McpError);
   const res = r as CallToolResult;
   expect(res.isError, `expected isError, got ${JSON.stringify(res).slice(0, 300)}`).toBe(true);
   const t = text(res);
@@ -244,7 +283,9 @@ export function expectToolError(r: CallToolResult | McpError, ...patterns: (stri
 }
 
 export function expectOk(r: CallToolResult | McpError): string {
-  expect(r, r instanceof McpError ? `JSON-RPC error ${r.code}: ${r.message}` : "").not.toBeInstanceOf(McpError);
+  expect(r, r instanceof McpError ? `JSON-RPC error ${r.code}: ${r.message}` : "").not.toBeInstanceOf(
+    McpError,
+  );
   const res = r as CallToolResult;
   expect(res.isError ?? false, `unexpected isError: ${text(res)}`).toBe(false);
   return text(res);

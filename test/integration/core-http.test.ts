@@ -13,13 +13,28 @@ import {
   type TempDir,
 } from "../helpers/aggregator.js";
 
-function rawPost(url: string, headers: Record<string, string>, body: string): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+function rawPost(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers } }, (res) => {
-      let data = "";
-      res.on("data", (c: Buffer) => (data += c.toString("utf8")));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data, headers: res.headers }));
-    });
+    const req = request(
+      url,
+      {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          ...headers,
+        },
+      },
+      (res) => {
+        let data = "";
+        res.on("data", (c: Buffer) => (data += c.toString("utf8")));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data, headers: res.headers }));
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -54,14 +69,20 @@ describe("aggregator over Streamable HTTP", () => {
     const client = await h.connect();
     const { tools } = await client.listTools();
     expect(tools.filter((t) => t.name.startsWith("memory_"))).toHaveLength(9);
-    const result = (await client.callTool({ name: "everything_echo", arguments: { message: "over http" } })) as CallToolResult;
+    const result = (await client.callTool({
+      name: "everything_echo",
+      arguments: { message: "over http" },
+    })) as CallToolResult;
     expect(JSON.stringify(result.content)).toContain("over http");
   });
 
   it("shares one downstream connection between sessions", async () => {
     const a = await h.connect();
     const b = await h.connect();
-    await a.callTool({ name: "memory_create_entities", arguments: { entities: [{ name: "shared", entityType: "t", observations: [] }] } });
+    await a.callTool({
+      name: "memory_create_entities",
+      arguments: { entities: [{ name: "shared", entityType: "t", observations: [] }] },
+    });
     const graph = (await b.callTool({ name: "memory_read_graph", arguments: {} })) as CallToolResult;
     expect(JSON.stringify(graph.content)).toContain("shared");
   });
@@ -73,8 +94,13 @@ describe("aggregator over Streamable HTTP", () => {
       role: "assistant",
       content: { type: "text", text: "from-the-http-session" },
     }));
-    await waitFor(async () => (await client.listTools()).tools.some((t) => t.name === "everything_trigger-sampling-request"));
-    const result = await client.callTool({ name: "everything_trigger-sampling-request", arguments: { prompt: "x", maxTokens: 5 } });
+    await waitFor(async () =>
+      (await client.listTools()).tools.some((t) => t.name === "everything_trigger-sampling-request"),
+    );
+    const result = await client.callTool({
+      name: "everything_trigger-sampling-request",
+      arguments: { prompt: "x", maxTokens: 5 },
+    });
     expect(JSON.stringify(result)).toContain("from-the-http-session");
   });
 
@@ -90,7 +116,11 @@ describe("aggregator over Streamable HTTP", () => {
   });
 
   it("answers a request without a session cleanly with 400", async () => {
-    const res = await rawPost(h.url, { "mcp-protocol-version": "2026-07-28" }, JSON.stringify({ jsonrpc: "2.0", id: 1, method: "server/discover", params: {} }));
+    const res = await rawPost(
+      h.url,
+      { "mcp-protocol-version": "2026-07-28" },
+      JSON.stringify({ jsonrpc: "2.0", id: 1, method: "server/discover", params: {} }),
+    );
     expect(res.status).toBe(400);
     expect(JSON.parse(res.body)).toMatchObject({ jsonrpc: "2.0", error: { code: -32000 } });
   });
@@ -116,7 +146,11 @@ describe("aggregator over Streamable HTTP", () => {
       req.end();
     });
     expect(del).toBe(200);
-    const after = await rawPost(h.url, { "mcp-session-id": sessionId }, JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" }));
+    const after = await rawPost(
+      h.url,
+      { "mcp-session-id": sessionId },
+      JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" }),
+    );
     expect(after.status).toBe(404);
   });
 });

@@ -28,9 +28,7 @@ import {
 const NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
 function text(result: unknown): string {
-  return ((result as CallToolResult).content ?? [])
-    .map((c) => (c.type === "text" ? c.text : ""))
-    .join("");
+  return ((result as CallToolResult).content ?? []).map((c) => (c.type === "text" ? c.text : "")).join("");
 }
 
 describe("aggregator over stdio in front of real servers", () => {
@@ -53,16 +51,27 @@ describe("aggregator over stdio in front of real servers", () => {
       },
     });
     h = await startStdio(config, { capabilities: FULL_CLIENT_CAPS });
-    h.client.setNotificationHandler(ToolListChangedNotificationSchema, () => void toolsChanged.push(Date.now()));
-    h.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.push(n.params.uri));
+    h.client.setNotificationHandler(
+      ToolListChangedNotificationSchema,
+      () => void toolsChanged.push(Date.now()),
+    );
+    h.client.setNotificationHandler(
+      ResourceUpdatedNotificationSchema,
+      (n) => void updates.push(n.params.uri),
+    );
     h.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push(n.params));
     h.client.setRequestHandler(CreateMessageRequestSchema, async (req) => ({
       model: "test-model",
       role: "assistant",
       content: { type: "text", text: `sampled: ${JSON.stringify(req.params.messages[0]?.content)}` },
     }));
-    h.client.setRequestHandler(ElicitRequestSchema, async () => ({ action: "accept", content: { name: "Ada" } }));
-    h.client.setRequestHandler(ListRootsRequestSchema, async () => ({ roots: [{ uri: "file:///work/project", name: "project" }] }));
+    h.client.setRequestHandler(ElicitRequestSchema, async () => ({
+      action: "accept",
+      content: { name: "Ada" },
+    }));
+    h.client.setRequestHandler(ListRootsRequestSchema, async () => ({
+      roots: [{ uri: "file:///work/project", name: "project" }],
+    }));
   });
 
   afterAll(async () => {
@@ -72,7 +81,9 @@ describe("aggregator over stdio in front of real servers", () => {
 
   it("advertises the namespaced union of tools with valid, sorted names", async () => {
     // server-everything registers its client-capability tools after initialized and announces them.
-    await waitFor(async () => (await h.client.listTools()).tools.some((t) => t.name === "everything_trigger-sampling-request"));
+    await waitFor(async () =>
+      (await h.client.listTools()).tools.some((t) => t.name === "everything_trigger-sampling-request"),
+    );
     const { tools } = await h.client.listTools();
     const names = tools.map((t) => t.name);
     expect(names.filter((n) => n.startsWith("memory_"))).toHaveLength(9);
@@ -88,16 +99,24 @@ describe("aggregator over stdio in front of real servers", () => {
   it("routes calls and passes results through untouched", async () => {
     const echo = await h.client.callTool({ name: "everything_echo", arguments: { message: "hi" } });
     expect(text(echo)).toContain("hi");
-    const structured = await h.client.callTool({ name: "everything_get-structured-content", arguments: { location: "New York" } });
+    const structured = await h.client.callTool({
+      name: "everything_get-structured-content",
+      arguments: { location: "New York" },
+    });
     expect(structured.structuredContent).toBeDefined();
-    const image = (await h.client.callTool({ name: "everything_get-tiny-image", arguments: {} })) as CallToolResult;
+    const image = (await h.client.callTool({
+      name: "everything_get-tiny-image",
+      arguments: {},
+    })) as CallToolResult;
     expect(image.content.some((c) => c.type === "image")).toBe(true);
   });
 
   it("writes and reads the real memory server", async () => {
     await h.client.callTool({
       name: "memory_create_entities",
-      arguments: { entities: [{ name: "Ada", entityType: "person", observations: ["wrote the first program"] }] },
+      arguments: {
+        entities: [{ name: "Ada", entityType: "person", observations: ["wrote the first program"] }],
+      },
     });
     const graph = await h.client.callTool({ name: "memory_read_graph", arguments: {} });
     expect(text(graph)).toContain("Ada");
@@ -114,7 +133,9 @@ describe("aggregator over stdio in front of real servers", () => {
   });
 
   it("forwards a downstream JSON-RPC error with its code", async () => {
-    const err = await h.client.callTool({ name: "fault_rpc_error", arguments: { code: -32050 } }).catch((e: unknown) => e);
+    const err = await h.client
+      .callTool({ name: "fault_rpc_error", arguments: { code: -32050 } })
+      .catch((e: unknown) => e);
     expect((err as McpError).code).toBe(-32050);
     expect((err as McpError).message).toBe("MCP error -32050: rpc error on purpose");
   });
@@ -134,20 +155,30 @@ describe("aggregator over stdio in front of real servers", () => {
 
   it("sends the client's cancellation only to the server running the request", async () => {
     const controller = new AbortController();
-    const pending = h.client.callTool({ name: "fault_hang", arguments: {} }, undefined, { signal: controller.signal });
+    const pending = h.client.callTool({ name: "fault_hang", arguments: {} }, undefined, {
+      signal: controller.signal,
+    });
     await new Promise((r) => setTimeout(r, 200));
     controller.abort("user pressed stop");
     await expect(pending).rejects.toThrow();
     await waitFor(async () => {
-      const stats = JSON.parse(text(await h.client.callTool({ name: "fault_stats", arguments: {} }))) as { cancelled: unknown[] };
+      const stats = JSON.parse(text(await h.client.callTool({ name: "fault_stats", arguments: {} }))) as {
+        cancelled: unknown[];
+      };
       return stats.cancelled.length > 0;
     });
   });
 
   it("relays sampling, elicitation and roots to the calling client", async () => {
-    const sampled = await h.client.callTool({ name: "everything_trigger-sampling-request", arguments: { prompt: "hello", maxTokens: 10 } });
+    const sampled = await h.client.callTool({
+      name: "everything_trigger-sampling-request",
+      arguments: { prompt: "hello", maxTokens: 10 },
+    });
     expect(text(sampled)).toContain("sampled:");
-    const elicited = await h.client.callTool({ name: "everything_trigger-elicitation-request", arguments: {} });
+    const elicited = await h.client.callTool({
+      name: "everything_trigger-elicitation-request",
+      arguments: {},
+    });
     expect(JSON.stringify(elicited)).toContain("Ada");
     const roots = await h.client.callTool({ name: "everything_get-roots-list", arguments: {} });
     expect(text(roots)).toContain("file:///work/project");
@@ -171,7 +202,9 @@ describe("aggregator over stdio in front of real servers", () => {
     const { resourceTemplates } = await h.client.listResourceTemplates();
     expect(resourceTemplates.length).toBeGreaterThan(0);
     const { prompts } = await h.client.listPrompts();
-    const simple = prompts.find((p) => p.name.startsWith("everything_") && !(p.arguments ?? []).some((a) => a.required));
+    const simple = prompts.find(
+      (p) => p.name.startsWith("everything_") && !(p.arguments ?? []).some((a) => a.required),
+    );
     expect(simple).toBeDefined();
     const got = await h.client.getPrompt({ name: simple?.name ?? "" });
     expect(got.messages.length).toBeGreaterThan(0);
@@ -210,12 +243,17 @@ describe("aggregator over stdio in front of real servers", () => {
   });
 
   it("leaves no process behind after the client closes stdin", async () => {
-    const stats = JSON.parse(text(await h.client.callTool({ name: "fault_stats", arguments: {} }))) as { pid: number };
+    const stats = JSON.parse(text(await h.client.callTool({ name: "fault_stats", arguments: {} }))) as {
+      pid: number;
+    };
     const grandchild = Number(await readFile(path.join(tmp.dir, "grandchild.pid"), "utf8"));
     const aggregatorPid = h.pid;
     expect(alive(stats.pid)).toBe(true);
     expect(alive(grandchild)).toBe(true);
     await h.close();
-    await waitFor(() => !alive(stats.pid) && !alive(grandchild) && (aggregatorPid === undefined || !alive(aggregatorPid)), 10_000);
+    await waitFor(
+      () => !alive(stats.pid) && !alive(grandchild) && (aggregatorPid === undefined || !alive(aggregatorPid)),
+      10_000,
+    );
   });
 });

@@ -3,7 +3,15 @@ import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { CLI, memoryEntry, startHttp, tempDir, writeConfig, type HttpHarness, type TempDir } from "../helpers/aggregator.js";
+import {
+  CLI,
+  memoryEntry,
+  startHttp,
+  tempDir,
+  writeConfig,
+  type HttpHarness,
+  type TempDir,
+} from "../helpers/aggregator.js";
 
 const TOKEN = "test-token-0123456789abcdef";
 const INIT = JSON.stringify({
@@ -13,13 +21,28 @@ const INIT = JSON.stringify({
   params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
 });
 
-function post(url: string, headers: Record<string, string>, body: string): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+function post(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers } }, (res) => {
-      let data = "";
-      res.on("data", (c: Buffer) => (data += c.toString("utf8")));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data, headers: res.headers }));
-    });
+    const req = request(
+      url,
+      {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          ...headers,
+        },
+      },
+      (res) => {
+        let data = "";
+        res.on("data", (c: Buffer) => (data += c.toString("utf8")));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data, headers: res.headers }));
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -69,7 +92,9 @@ describe("HTTP front security", () => {
   it("serves a client that sends the token", async () => {
     const client = new Client({ name: "c", version: "1" });
     await client.connect(
-      new StreamableHTTPClientTransport(new URL(h.url), { requestInit: { headers: { authorization: `Bearer ${TOKEN}` } } }),
+      new StreamableHTTPClientTransport(new URL(h.url), {
+        requestInit: { headers: { authorization: `Bearer ${TOKEN}` } },
+      }),
     );
     const { tools } = await client.listTools();
     expect(tools.some((t) => t.name === "memory_read_graph")).toBe(true);
@@ -81,7 +106,10 @@ describe("HTTP front security", () => {
     expect((await get(`${base}/readyz`)).status).toBe(401);
     const ready = await get(`${base}/readyz`, { authorization: `Bearer ${TOKEN}` });
     expect(ready.status).toBe(200);
-    expect(JSON.parse(ready.body)).toMatchObject({ ready: true, servers: [{ name: "memory", state: "ready", breaker: "closed" }] });
+    expect(JSON.parse(ready.body)).toMatchObject({
+      ready: true,
+      servers: [{ name: "memory", state: "ready", breaker: "closed" }],
+    });
   });
 
   it("refuses a body over the size limit with 413", async () => {
@@ -95,7 +123,11 @@ describe("HTTP front security", () => {
     const session = init.headers["mcp-session-id"] as string;
     let limited: { status: number; headers: Record<string, unknown> } | undefined;
     for (let i = 0; i < 12 && !limited; i++) {
-      const res = await post(h.url, { authorization: `Bearer ${TOKEN}`, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" }, JSON.stringify({ jsonrpc: "2.0", id: 10 + i, method: "ping" }));
+      const res = await post(
+        h.url,
+        { authorization: `Bearer ${TOKEN}`, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" },
+        JSON.stringify({ jsonrpc: "2.0", id: 10 + i, method: "ping" }),
+      );
       if (res.status === 429) limited = res;
     }
     expect(limited?.status).toBe(429);
@@ -108,10 +140,14 @@ describe("HTTP front binding", () => {
     const tmp = await tempDir();
     try {
       const config = await writeConfig(tmp.dir, { mcpServers: { memory: memoryEntry(tmp.dir) } });
-      const child = spawn(process.execPath, [CLI, "serve", "--config", config, "--transport", "http", "--host", "0.0.0.0", "--port", "0"], {
-        env: { PATH: process.env["PATH"] ?? "", HOME: tmp.dir },
-        stdio: ["ignore", "ignore", "pipe"],
-      });
+      const child = spawn(
+        process.execPath,
+        [CLI, "serve", "--config", config, "--transport", "http", "--host", "0.0.0.0", "--port", "0"],
+        {
+          env: { PATH: process.env["PATH"] ?? "", HOME: tmp.dir },
+          stdio: ["ignore", "ignore", "pipe"],
+        },
+      );
       let err = "";
       child.stderr.on("data", (c: Buffer) => (err += c.toString("utf8")));
       const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));

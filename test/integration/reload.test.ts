@@ -2,7 +2,15 @@ import { writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ToolListChangedNotificationSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { faultServerEntry } from "../helpers/fault-server.js";
-import { memoryEntry, startStdio, tempDir, waitFor, writeConfig, type StdioHarness, type TempDir } from "../helpers/aggregator.js";
+import {
+  memoryEntry,
+  startStdio,
+  tempDir,
+  waitFor,
+  writeConfig,
+  type StdioHarness,
+  type TempDir,
+} from "../helpers/aggregator.js";
 
 function text(r: unknown): string {
   return ((r as CallToolResult).content ?? []).map((c) => (c.type === "text" ? c.text : "")).join("");
@@ -14,7 +22,11 @@ describe("hot reload", () => {
   let configPath: string;
   let changed = 0;
   const base = (dir: string): Record<string, unknown> => ({
-    mcpServers: { memory: memoryEntry(dir), slowpoke: faultServerEntry("normal"), doomed: faultServerEntry("normal") },
+    mcpServers: {
+      memory: memoryEntry(dir),
+      slowpoke: faultServerEntry("normal"),
+      doomed: faultServerEntry("normal"),
+    },
   });
 
   beforeAll(async () => {
@@ -39,7 +51,8 @@ describe("hot reload", () => {
 
   it("adds, removes and restarts only what changed; calls in flight to unchanged servers finish", async () => {
     const pidOf = async (name: string): Promise<number> =>
-      (JSON.parse(text(await h.client.callTool({ name: `${name}_stats`, arguments: {} }))) as { pid: number }).pid;
+      (JSON.parse(text(await h.client.callTool({ name: `${name}_stats`, arguments: {} }))) as { pid: number })
+        .pid;
     const slowPid = await pidOf("slowpoke");
     const inFlight = h.client.callTool({ name: "slowpoke_slow", arguments: { ms: 1500 } });
     const before = changed;

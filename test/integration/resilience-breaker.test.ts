@@ -1,9 +1,23 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { waitFor } from "../helpers/aggregator.js";
-import { expectOk, expectToolError, fault, sleep, startAggregator, text, type Agg } from "../helpers/resilience.js";
+import {
+  expectOk,
+  expectToolError,
+  fault,
+  running,
+  sleep,
+  startAggregator,
+  text,
+  type Agg,
+} from "../helpers/resilience.js";
 
-const breaker = { volumeThreshold: 2, errorThresholdPercentage: 50, resetTimeoutMs: 1_500, rollingCountTimeoutMs: 10_000 };
+const breaker = {
+  volumeThreshold: 2,
+  errorThresholdPercentage: 50,
+  resetTimeoutMs: 1_500,
+  rollingCountTimeoutMs: 10_000,
+};
 const noRetry = { retry: { retries: 0 } };
 
 /**
@@ -11,20 +25,29 @@ const noRetry = { retry: { retries: 0 } };
  * the aggregator is a child process; waits are kept short).
  *   brk   – small breaker, 300 ms attempts, no retries: opened by timeouts, closed by a probe
  *   brk2  – small breaker: isError results and JSON-RPC errors must not open it
- *   brk3  – small breaker, 5 retries: the retry loop ends when the breaker opens
- *   hc    – 250 ms health checks; SIGSTOPped, its failed pings open the breaker
+ *   brk3  – small breaker, 500 ms attempts, 5 retries: the retry loop ends when the breaker opens
+ *   hc    – 400 ms health checks; SIGSTOPped, its failed pings open the breaker
  *   lim   – maxConcurrency 2, maxQueue 1
  */
 describe("resilience: breaker, health checks, limits", () => {
   let agg: Agg;
   let hcPid = 0;
 
+  // The aggregator survives every test (close() checks it once more, then that nothing is left).
+  afterEach(() => {
+    expect(running(agg.pid), `the aggregator died; stderr:\n${agg.h.stderr().slice(-2000)}`).toBe(true);
+  });
+
   beforeAll(async () => {
     agg = await startAggregator({
       brk: fault({ timeoutMs: 300, breaker, ...noRetry }),
       brk2: fault({ timeoutMs: 300, breaker, ...noRetry }),
-      brk3: fault({ timeoutMs: 300, breaker, retry: { retries: 5, minTimeoutMs: 50, maxTimeoutMs: 100, randomize: false } }),
-      hc: fault({ breaker, healthCheckIntervalMs: 250, ...noRetry }),
+      brk3: fault({
+        timeoutMs: 500,
+        breaker,
+        retry: { retries: 5, minTimeoutMs: 50, maxTimeoutMs: 100, randomize: false },
+      }),
+      hc: fault({ breaker, healthCheckIntervalMs: 400, ...noRetry }),
       lim: fault({ maxConcurrency: 2, maxQueue: 1 }),
     });
   });
@@ -49,7 +72,12 @@ describe("resilience: breaker, health checks, limits", () => {
       expect(s.breaker).toBe("open");
       expect(s.breakerRetryAt).toMatch(/^\d{4}-\d\d-\d\dT/);
 
-      const t = expectToolError(await agg.call("brk_echo", { message: "x" }), /brk_echo/, /brk is unavailable/, /circuit open after 2 failures/);
+      const t = expectToolError(
+        await agg.call("brk_echo", { message: "x" }),
+        /brk_echo/,
+        /brk is unavailable/,
+        /circuit open after 2 failures/,
+      );
       expect(t).toMatch(/next attempt at \d{4}-\d\d-\d\dT[^ ]+ \(in \d+s\)/);
       expect(t).toContain("hang timed out after 300 ms"); // the failure behind it
       expect(agg.received("brk", "echo")).toBe(0);
@@ -87,6 +115,19 @@ describe("resilience: breaker, health checks, limits", () => {
     });
   });
 
+  it("lets exactly one probe through while half-open; a concurrent call is told to try again", async () => {
+    await sleep(1_600);
+    const before = agg.received("brk3", "slow");
+    const [a, b] = await Promise.all([agg.call("brk3_slow", { ms: 50 }), agg.call("brk3_slow", { ms: 50 })]);
+    const texts = [a, b].map((r) => text(r));
+    expect(texts.filter((t) => t === "done")).toHaveLength(1);
+    expect(texts.find((t) => t !== "done")).toMatch(
+      /brk3 is unavailable \(circuit half-open.*\); a probe call is in flight; try again in a moment/,
+    );
+    expect(agg.received("brk3", "slow")).toBe(before + 1);
+    expect((await agg.serverStatus("brk3")).breaker).toBe("closed");
+  });
+
   describe("health checks", () => {
     it("opens the breaker when pings fail (process stopped), and recovers after SIGCONT", async () => {
       hcPid = (await agg.stats("hc")).pid;
@@ -107,7 +148,7 @@ describe("resilience: breaker, health checks, limits", () => {
 
   describe("limit", () => {
     it("answers 'server busy' beyond maxConcurrency + maxQueue, and runs the rest", async () => {
-      const calls = [0, 1, 2, 3].map(() => agg.call("lim_slow", { ms: 1_000 }));
+      const calls = [0, 1, 2, 3].map(() => agg.call("lim_slow", { ms: 1_500 }));
       // The rejected one answers at once; then two run and one waits.
       const first = (await Promise.race(calls.map((p, i) => p.then(() => i)))) as number;
       const busy = (await calls[first]) as CallToolResult;
@@ -122,6 +163,25 @@ describe("resilience: breaker, health checks, limits", () => {
       expect(after.inFlight).toBe(0);
       expect(after.queued).toBe(0);
       expect(after.breaker).toBe("closed"); // busy does not count as a failure
+    });
+
+    it("a queued call the client cancels leaves the queue and never reaches the server", async () => {
+      const before = agg.received("lim", "slow");
+      const running = [agg.call("lim_slow", { ms: 1_500 }), agg.call("lim_slow", { ms: 1_500 })];
+      await waitFor(async () => (await agg.serverStatus("lim")).inFlight === 2, 5_000, 20);
+      const controller = new AbortController();
+      const queued = agg.h.client.callTool({ name: "lim_slow", arguments: { ms: 1_500 } }, undefined, {
+        signal: controller.signal,
+      });
+      await waitFor(async () => (await agg.serverStatus("lim")).queued === 1, 5_000, 20);
+      controller.abort("changed my mind");
+      await expect(queued).rejects.toThrow();
+      await waitFor(async () => (await agg.serverStatus("lim")).queued === 0, 5_000, 20);
+      expect((await Promise.all(running)).map((r) => text(r))).toEqual(["done", "done"]);
+      expect(agg.received("lim", "slow")).toBe(before + 2);
+      const s = await agg.serverStatus("lim");
+      expect(s.inFlight).toBe(0);
+      expect(s.breaker).toBe("closed");
     });
   });
 });

@@ -1,10 +1,18 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { MEMORY_BIN, alive, memoryEntry, tempDir, waitFor } from "../helpers/aggregator.js";
-import { expectOk, expectToolError, fault, startAggregator, text, type Agg } from "../helpers/resilience.js";
+import {
+  expectOk,
+  expectToolError,
+  fault,
+  running,
+  startAggregator,
+  text,
+  type Agg,
+} from "../helpers/resilience.js";
 
 /** Entities recorded in a server-memory JSONL file. */
 function entities(file: string): string[] {
@@ -17,7 +25,9 @@ function entities(file: string): string[] {
     .map((e) => e.name ?? "");
 }
 
-const create = (name: string) => ({ entities: [{ name, entityType: "thing", observations: [`made ${name}`] }] });
+const create = (name: string) => ({
+  entities: [{ name, entityType: "thing", observations: [`made ${name}`] }],
+});
 
 /**
  * Cache, status and serialized writes through the real aggregator:
@@ -26,6 +36,11 @@ const create = (name: string) => ({ entities: [{ name, entityType: "thing", obse
  */
 describe("resilience: cache, status, serialized writes", () => {
   let agg: Agg;
+
+  // The aggregator survives every test (close() checks it once more, then that nothing is left).
+  afterEach(() => {
+    expect(running(agg.pid), `the aggregator died; stderr:\n${agg.h.stderr().slice(-2000)}`).toBe(true);
+  });
 
   beforeAll(async () => {
     agg = await startAggregator({
@@ -49,7 +64,9 @@ describe("resilience: cache, status, serialized writes", () => {
     });
 
     it("shares one downstream call among 10 concurrent identical calls", async () => {
-      const results = await Promise.all(Array.from({ length: 10 }, () => agg.call("cache_slow", { ms: 300 })));
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => agg.call("cache_slow", { ms: 600 })),
+      );
       expect(results.map((r) => text(r))).toEqual(Array(10).fill("done"));
       expect((await agg.stats("cache")).calls["slow"]).toBe(1);
       expect(agg.received("cache", "slow")).toBe(1);
@@ -120,7 +137,11 @@ describe("resilience: cache, status, serialized writes", () => {
         await client.connect(transport);
         const pid = transport.pid;
         const names = Array.from({ length: 50 }, (_, i) => `direct-entity-${i}`);
-        await Promise.all(names.map((n) => client.callTool({ name: "create_entities", arguments: create(n) }).catch(() => undefined)));
+        await Promise.all(
+          names.map((n) =>
+            client.callTool({ name: "create_entities", arguments: create(n) }).catch(() => undefined),
+          ),
+        );
         const stored = new Set(entities(file));
         expect(stored.size).toBeLessThan(50);
         await client.close();

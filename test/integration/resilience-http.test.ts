@@ -1,8 +1,15 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { alive, waitFor } from "../helpers/aggregator.js";
-import { expectOk, expectToolError, startAggregator, text, type Agg } from "../helpers/resilience.js";
+import {
+  expectOk,
+  expectToolError,
+  running,
+  startAggregator,
+  text,
+  type Agg,
+} from "../helpers/resilience.js";
 
 const FIXTURE = fileURLToPath(new URL("../fixtures/forgetful-http-server.mjs", import.meta.url));
 
@@ -20,7 +27,10 @@ async function startForgetful(): Promise<{ child: ChildProcess; url: string }> {
   let err = "";
   child.stderr?.on("data", (c: Buffer) => (err += c.toString("utf8")));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`forgetful server did not start; stderr:\n${err}`)), 10_000);
+    const timer = setTimeout(
+      () => reject(new Error(`forgetful server did not start; stderr:\n${err}`)),
+      10_000,
+    );
     child.stdout?.on("data", (c: Buffer) => {
       out += c.toString("utf8");
       const m = /listening on (http:\/\/\S+)/.exec(out);
@@ -42,7 +52,13 @@ describe("resilience: HTTP downstream that forgets its session", () => {
   let agg: Agg;
   let server: { child: ChildProcess; url: string };
 
-  const stats = async (): Promise<ForgetfulStats> => JSON.parse(text(await agg.result("web_stats"))) as ForgetfulStats;
+  // The aggregator survives every test (close() checks it once more, then that nothing is left).
+  afterEach(() => {
+    expect(running(agg.pid), `the aggregator died; stderr:\n${agg.h.stderr().slice(-2000)}`).toBe(true);
+  });
+
+  const stats = async (): Promise<ForgetfulStats> =>
+    JSON.parse(text(await agg.result("web_stats"))) as ForgetfulStats;
   const forget = async (): Promise<void> => {
     expect(text(await agg.result("web_forget"))).toMatch(/^forgetting 1 sessions$/);
     // The server drops the sessions ~50 ms after answering.
@@ -99,6 +115,16 @@ describe("resilience: HTTP downstream that forgets its session", () => {
     expect(s.calls["write"]).toBe(1);
     expect(s.notFound).toBe(2);
     expect(s.initializations).toBe(3);
+  });
+
+  it("re-initializes once when several calls hit the 404 at the same time", async () => {
+    await forget();
+    const results = await Promise.all([0, 1, 2, 3, 4].map((i) => agg.call("web_echo", { message: `c${i}` })));
+    expect(results.map((r) => expectOk(r))).toEqual(["c0", "c1", "c2", "c3", "c4"]);
+    const s = await stats();
+    expect(s.initializations).toBe(4);
+    expect(s.sessions).toBe(1);
+    expect((await agg.serverStatus("web")).state).toBe("ready");
   });
 
   it("leaves the aggregator and the HTTP server running", () => {

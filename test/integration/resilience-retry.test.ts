@@ -1,6 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
-import { expectOk, expectToolError, fault, startAggregator, type Agg } from "../helpers/resilience.js";
+import { waitFor } from "../helpers/aggregator.js";
+import {
+  expectOk,
+  expectToolError,
+  fault,
+  running,
+  startAggregator,
+  type Agg,
+} from "../helpers/resilience.js";
 
 /** Quick retries and restarts so the file stays fast; the behaviour, not the timing, is asserted. */
 const quick = {
@@ -21,14 +29,25 @@ const quick = {
 describe("resilience: retry", () => {
   let agg: Agg;
 
+  // The aggregator survives every test (close() checks it once more, then that nothing is left).
+  afterEach(() => {
+    expect(running(agg.pid), `the aggregator died; stderr:\n${agg.h.stderr().slice(-2000)}`).toBe(true);
+  });
+
   beforeAll(async () => {
     agg = await startAggregator({
       crashy: fault(quick, { FLAKY_KIND: "crash", FAIL_TIMES: "2" }),
-      crashy1: fault({ ...quick, retry: { ...quick.retry, retries: 1 } }, { FLAKY_KIND: "crash", FAIL_TIMES: "2" }),
+      crashy1: fault(
+        { ...quick, retry: { ...quick.retry, retries: 1 } },
+        { FLAKY_KIND: "crash", FAIL_TIMES: "2" },
+      ),
       thrower: fault(quick, { FLAKY_KIND: "throw", FAIL_TIMES: "2" }),
       iserr: fault(quick, { FLAKY_KIND: "is_error", FAIL_TIMES: "2" }),
       writer: fault(quick, { FAIL_WRITES: "1" }),
-      idem: fault({ ...quick, tools: { overrides: { write: { annotations: { idempotentHint: true } } } } }, { FAIL_WRITES: "1" }),
+      idem: fault(
+        { ...quick, tools: { overrides: { write: { annotations: { idempotentHint: true } } } } },
+        { FAIL_WRITES: "1" },
+      ),
       untrusted: fault({ ...quick, trustAnnotations: false }, { FLAKY_KIND: "crash", FAIL_TIMES: "1" }),
     });
   });
@@ -46,6 +65,20 @@ describe("resilience: retry", () => {
     const s = await agg.serverStatus("crashy");
     expect(s.state).toBe("ready");
     expect(s.restarts).toBe(2);
+  });
+
+  it("retries every read-only call in flight when the server dies; one crash is one breaker failure", async () => {
+    const before = agg.received("crashy", "slow");
+    const slows = [0, 1, 2, 3, 4].map(() => agg.call("crashy_slow", { ms: 1_500 }));
+    await waitFor(() => agg.received("crashy", "slow") === before + 5, 5_000, 20);
+    expectToolError(await agg.call("crashy_crash"), /connection was lost while crash was in flight/);
+    // Default breaker (volumeThreshold 5): had each lost call counted, it would be open now and the
+    // retries would end at once with "circuit open".
+    for (const r of await Promise.all(slows)) expect(expectOk(r)).toBe("done");
+    expect(agg.received("crashy", "slow")).toBe(before + 10);
+    const s = await agg.serverStatus("crashy");
+    expect(s.breaker).toBe("closed");
+    expect(s.state).toBe("ready");
   });
 
   it("makes exactly 1 + retry.retries attempts, then answers a clear isError", async () => {
@@ -98,7 +131,7 @@ describe("resilience: retry", () => {
   // annotations when trustAnnotations is false and nothing overrides them (and spreads them in when
   // something does), so readOnlyHint from an untrusted server still makes its tools retry-safe, cacheable
   // and visible under readOnly. Flip to it() once policy acts only on trusted/profile/config annotations.
-  it.fails("does not retry readOnly tools of a server whose annotations are not trusted", async () => {
+  it("does not retry readOnly tools of a server whose annotations are not trusted", async () => {
     const t = expectToolError(await agg.call("untrusted_flaky", { key: "e" }), /untrusted/, /not retried/);
     expect(t).toMatch(/connection was lost/);
     expect(agg.received("untrusted", "flaky")).toBe(1);

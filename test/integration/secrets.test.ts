@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { everythingEntry, memoryEntry, startStdio, tempDir, writeConfig, type StdioHarness, type TempDir } from "../helpers/aggregator.js";
+import {
+  everythingEntry,
+  memoryEntry,
+  startStdio,
+  tempDir,
+  writeConfig,
+  type StdioHarness,
+  type TempDir,
+} from "../helpers/aggregator.js";
 
 const ENTRY_SECRET = "entry-secret-value-7f3a9c";
 const HEADER_SECRET = "header-secret-value-2b8d1e";
@@ -16,10 +24,17 @@ describe("secret hygiene", () => {
       mcpServers: {
         memory: memoryEntry(tmp.dir),
         everything: everythingEntry({ env: { EVERYTHING_API_KEY: ENTRY_SECRET } }),
-        remote: { url: "http://127.0.0.1:9/mcp", headers: { Authorization: `Bearer ${HEADER_SECRET}` }, connectTimeoutMs: 2000, restart: { maxRestarts: 1 } },
+        remote: {
+          url: "http://127.0.0.1:9/mcp",
+          headers: { Authorization: `Bearer ${HEADER_SECRET}` },
+          connectTimeoutMs: 2000,
+          restart: { maxRestarts: 1 },
+        },
       },
     });
-    h = await startStdio(config, { env: { AUTONOMOUS_MCP_LOG_LEVEL: "debug", PARENT_ONLY_SECRET: PARENT_SECRET } });
+    h = await startStdio(config, {
+      env: { AUTONOMOUS_MCP_LOG_LEVEL: "debug", PARENT_ONLY_SECRET: PARENT_SECRET },
+    });
   });
 
   afterAll(async () => {

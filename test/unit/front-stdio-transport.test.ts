@@ -25,7 +25,9 @@ describe("the stdio front transport", () => {
     stdin.write("this is not json\n");
     stdin.write('{"jsonrpc":"2.0","id":1,"method":"ping"}\n');
     await tick();
-    expect(written).toEqual([{ jsonrpc: "2.0", id: null, error: { code: -32700, message: expect.stringContaining("Parse error") } }]);
+    expect(written).toEqual([
+      { jsonrpc: "2.0", id: null, error: { code: -32700, message: expect.stringContaining("Parse error") } },
+    ]);
     expect(received).toEqual([{ jsonrpc: "2.0", id: 1, method: "ping" }]);
   });
 

@@ -56,9 +56,9 @@ describe("Metrics", () => {
     expect(contentType).toMatch(/^text\/plain; version=0\.0\.4/);
 
     expect(sample(body, 'amcp_calls_total{server="github",tool="github_get_issue",outcome="ok"}')).toBe(3);
-    expect(sample(body, 'amcp_calls_total{server="github",tool="github_create_issue",outcome="tool_error"}')).toBe(
-      1,
-    );
+    expect(
+      sample(body, 'amcp_calls_total{server="github",tool="github_create_issue",outcome="tool_error"}'),
+    ).toBe(1);
     expect(sample(body, 'amcp_calls_total{server="memory",tool="memory_read_graph",outcome="timeout"}')).toBe(
       1,
     );
@@ -79,9 +79,9 @@ describe("Metrics", () => {
       2,
     );
     expect(sample(body, 'amcp_call_duration_seconds_bucket{le="0.25",server="github",outcome="ok"}')).toBe(3);
-    expect(sample(body, 'amcp_call_duration_seconds_bucket{le="2.5",server="github",outcome="tool_error"}')).toBe(
-      1,
-    );
+    expect(
+      sample(body, 'amcp_call_duration_seconds_bucket{le="2.5",server="github",outcome="tool_error"}'),
+    ).toBe(1);
     expect(sample(body, 'amcp_call_duration_seconds_bucket{le="60",server="memory",outcome="timeout"}')).toBe(
       1,
     );

@@ -72,19 +72,17 @@ describe("public names", () => {
     expect(byItem["downstream-a"]).not.toBe(byItem["downstream-z"]);
     // The same input in another order gives the same names.
     const again = assignNames(
-      [...out]
-        .reverse()
-        .map((o) => ({
-          wanted: "status",
-          identity:
-            o.item === "meta"
-              ? "\u0000meta\u0000status"
-              : o.item === "downstream-a"
-                ? "alpha\u0000status"
-                : "zeta\u0000status",
-          builtin: o.item === "meta",
-          item: o.item,
-        })),
+      [...out].reverse().map((o) => ({
+        wanted: "status",
+        identity:
+          o.item === "meta"
+            ? "\u0000meta\u0000status"
+            : o.item === "downstream-a"
+              ? "alpha\u0000status"
+              : "zeta\u0000status",
+        builtin: o.item === "meta",
+        item: o.item,
+      })),
       54,
     );
     expect(Object.fromEntries(again.map((o) => [o.item, o.name]))).toEqual(byItem);

@@ -9,7 +9,10 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
 });
 
-async function connect(env: Record<string, string> = {}, onGarbage?: (line: string) => void): Promise<{ client: Client; transport: ProcessGroupStdioTransport }> {
+async function connect(
+  env: Record<string, string> = {},
+  onGarbage?: (line: string) => void,
+): Promise<{ client: Client; transport: ProcessGroupStdioTransport }> {
   const transport = new ProcessGroupStdioTransport({
     command: process.execPath,
     args: [faultServerPath],
