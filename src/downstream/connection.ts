@@ -436,6 +436,18 @@ export class DownstreamConnection {
     await this.connectOnce().catch((error: unknown) => this.onConnectFailure(error));
   }
 
+  /** Stops a hung server (its group is killed after the grace period) and restarts it within the budget. */
+  private async restartHung(reason: string): Promise<void> {
+    const transport = this.transport;
+    if (!transport || this.stopping) return;
+    this.transport = undefined;
+    this.client = undefined;
+    this.recordError(new Error(reason));
+    this.deps.log.warn({ reason }, "server hung: restarting it");
+    await transport.close().catch(() => undefined);
+    this.scheduleRestart(reason);
+  }
+
   private scheduleHealthCheck(): void {
     const interval = this.settings.healthCheckIntervalMs;
     if (interval <= 0 || this.stopping) return;
@@ -449,11 +461,21 @@ export class DownstreamConnection {
     if (this.now() - this.lastActivity < this.settings.healthCheckIntervalMs) return;
     try {
       await client.ping({ timeout: Math.min(10_000, this.settings.healthCheckIntervalMs) });
+      this.healthFailures = 0;
     } catch (error) {
+      if (this.client !== client) return;
       this.recordError(error);
       this.deps.hooks.onHealthFailure?.(this.name, error);
+      // A server that stops answering pings is hung: after two in a row, connect again (for stdio:
+      // its process group is stopped and it is started anew, within the restart budget).
+      if (++this.healthFailures >= HEALTH_FAILURES_BEFORE_RECONNECT) {
+        this.healthFailures = 0;
+        void this.restartHung(`${HEALTH_FAILURES_BEFORE_RECONNECT} health checks in a row failed`);
+      }
     }
   }
+
+  private healthFailures = 0;
 
   /** Stops the server for good: no more restarts; the process group is terminated. */
   async close(): Promise<void> {
@@ -482,6 +504,8 @@ function withServerMessage(error: McpError): McpError {
   copy.message = error.message.slice(prefix.length);
   return copy;
 }
+
+const HEALTH_FAILURES_BEFORE_RECONNECT = 2;
 
 function isPermanent(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
