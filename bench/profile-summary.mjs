@@ -5,10 +5,16 @@
  *
  *   node bench/profile-summary.mjs <file.cpuprofile | dir> [--top=N] [--json] [--exclude-idle]
  *                                  [--callers=FUNCTION] [--depth=N] [--from=FUNCTION] [--until=FUNCTION]
+ *                                  [--inclusive]
+ *
+ * --inclusive adds the top functions by inclusive time (self + callees; each sample counted once per
+ * function even under recursion), which shows how the per-call work splits between front, pipeline,
+ * downstream and SDK.
  *
  * --from=F / --until=F keep only the samples from the first one whose stack contains function F
  * (e.g. `callTool`: start-up excluded) up to the first one whose stack contains function F (e.g.
- * `shutdown`: shutdown excluded), so the steady state of a benchmark is what is summarised.
+ * `stop,shutdown,drain`: shutdown excluded), so the steady state of a benchmark is what is
+ * summarised. F may be a comma-separated list (any of them).
  *
  * --callers=F prints, for the samples whose leaf function is F, the call stacks above it (N frames,
  * default 6) weighted by self time: where the hot leaf is called from.
@@ -22,7 +28,7 @@ import { parseArgs } from "node:util";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { from: { type: "string" }, until: { type: "string" }, callers: { type: "string" }, depth: { type: "string", default: "6" }, top: { type: "string", default: "25" }, json: { type: "boolean", default: false }, "exclude-idle": { type: "boolean", default: false } },
+  options: { inclusive: { type: "boolean", default: false }, from: { type: "string" }, until: { type: "string" }, callers: { type: "string" }, depth: { type: "string", default: "6" }, top: { type: "string", default: "25" }, json: { type: "boolean", default: false }, "exclude-idle": { type: "boolean", default: false } },
 });
 const target = positionals[0] ?? "/tmp/amcp-prof";
 const files = statSync(target).isDirectory()
@@ -59,6 +65,7 @@ function pkgOf(url) {
 }
 
 const self = new Map();
+const incl = new Map();
 const callerStacks = new Map();
 const byPkg = new Map();
 let total = 0;
@@ -69,8 +76,9 @@ for (const file of files) {
   const nodes = new Map(prof.nodes.map((n) => [n.id, n]));
   const parent = new Map();
   for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const stackHas = (id, fn) => {
-    for (let p = id; p !== undefined; p = parent.get(p)) if (nodes.get(p).callFrame.functionName === fn) return true;
+  const stackHas = (id, fns) => {
+    const names = fns.split(",");
+    for (let p = id; p !== undefined; p = parent.get(p)) if (names.includes(nodes.get(p).callFrame.functionName)) return true;
     return false;
   };
   let first = 0;
@@ -101,6 +109,17 @@ for (const file of files) {
     const e = self.get(key) ?? { fn: name, file: where(cf.url), line: cf.lineNumber + 1, us: 0 };
     e.us += us;
     self.set(key, e);
+    if (values.inclusive) {
+      const seen = new Set();
+      for (let p = id; p !== undefined; p = parent.get(p)) {
+        const f = nodes.get(p).callFrame;
+        if (f.functionName === "(root)" || f.functionName === "(idle)") continue;
+        const k = `${f.functionName || "(anonymous)"}\u0000${where(f.url)}\u0000${f.lineNumber + 1}`;
+        if (seen.has(k)) continue;
+        seen.add(k);
+        incl.set(k, (incl.get(k) ?? 0) + us);
+      }
+    }
     if (values.callers && name === values.callers) {
       const frames = [];
       let p = parent.get(id);
@@ -144,6 +163,20 @@ if (values.json) {
   out.push("| group | self ms | self % |");
   out.push("| --- | --- | --- |");
   for (const p of pkgs.slice(0, 20)) out.push(`| ${p.pkg} | ${p.ms.toFixed(1)} | ${p.pct.toFixed(2)} |`);
+  if (values.inclusive) {
+    out.push("");
+    out.push("Inclusive time (self + callees):");
+    out.push("");
+    out.push("| # | function | file:line | total ms | total % |");
+    out.push("| --- | --- | --- | --- | --- |");
+    [...incl.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .forEach(([k, us], i) => {
+        const [fn, file, line] = k.split("\u0000");
+        out.push(`| ${i + 1} | \`${fn}\` | ${file ? `${file}:${line}` : "—"} | ${(us / 1000).toFixed(1)} | ${((100 * us) / denom).toFixed(2)} |`);
+      });
+  }
   if (values.callers) {
     out.push("");
     out.push(`Callers of \`${values.callers}\` (by self time):`);

@@ -11,9 +11,9 @@
  *                  32-in-flight load is run for it when `throughput` is not selected).
  *   --calls=N      measured calls per path and tool in the latency section (default 1000, quick 200)
  *   --no-peers     skip mcp-hub and mcp-proxy
- *   --cpu-prof     run the stdio aggregator of the latency/throughput section under
- *                  `node --cpu-prof --cpu-prof-dir=DIR` (default DIR /tmp/amcp-prof); summarise the
- *                  profile with `node bench/profile-summary.mjs DIR`
+ *   --cpu-prof     run both aggregators (stdio, HTTP) of the latency/throughput section under
+ *                  `node --cpu-prof --cpu-prof-dir=DIR` (default DIR /tmp/amcp-prof); summarise a
+ *                  profile with `node bench/profile-summary.mjs FILE --exclude-idle --from=callTool --until=stop,shutdown,drain`
  *   --out=FILE     JSON results (default bench/results/latest.json)
  *   --wait-quiet[=S]  first wait (up to S seconds, default 600) until the 1-minute load average is
  *                  below half the CPU count, so other work on the machine disturbs the run less
@@ -297,7 +297,7 @@ async function latencyAndThroughput() {
 
   const httpHome = await tempDir("agg-http");
   const httpConfig = writeAggregatorConfig(path.join(httpHome, "bench.config.json"), await fiveServers("agg-http"));
-  const aggHttp = track(await connectAggregatorHttp({ configFile: httpConfig, home: httpHome }));
+  const aggHttp = track(await connectAggregatorHttp({ configFile: httpConfig, home: httpHome, nodeFlags }));
   await aggHttp.discover(WANTED);
   results.aggregatorTools = { stdio: aggStdio.toolCount, http: aggHttp.toolCount };
   log(`aggregator lists ${aggStdio.toolCount} tools on stdio, ${aggHttp.toolCount} on HTTP; echo = ${aggStdio.names.echo}, read_graph = ${aggStdio.names.read_graph}`);
@@ -423,14 +423,16 @@ async function latencyAndThroughput() {
   }
 
   log("latency/throughput: stopping");
-  const aggPid = aggStdio.pid;
+  const pids = { stdio: aggStdio.pid, http: aggHttp.pid };
   await Promise.all([...open].map((e) => release(e)));
   if (cpuProfDir) {
     await sleep(500);
     const files = existsSync(cpuProfDir) ? readdirSync(cpuProfDir).filter((f) => f.endsWith(".cpuprofile")) : [];
-    const mine = files.filter((f) => f.includes(`.${aggPid}.`));
-    results.cpuProfile = { dir: cpuProfDir, aggregatorPid: aggPid, files: mine.length ? mine : files };
-    log(`cpu profile of the stdio aggregator (pid ${aggPid}): ${results.cpuProfile.files.map((f) => path.join(cpuProfDir, f)).join(", ") || "none written"}`);
+    results.cpuProfile = { dir: cpuProfDir };
+    for (const [front, pid] of Object.entries(pids)) {
+      results.cpuProfile[front] = files.filter((f) => f.includes(`.${pid}.`)).map((f) => path.join(cpuProfDir, f));
+      log(`cpu profile of the ${front} aggregator (pid ${pid}): ${results.cpuProfile[front].join(", ") || "none written"}; summarise with node bench/profile-summary.mjs FILE --exclude-idle --from=callTool --until=stop,shutdown,drain`);
+    }
   }
 }
 
@@ -439,7 +441,9 @@ async function latencyAndThroughput() {
 
 async function coldStart() {
   const names = ["memory", "github", "trello", "postman"];
-  const contenders = ["aggregator", ...names];
+  // "parallel": the four servers spawned at once by four direct SDK clients (no aggregator): what the
+  // machine itself costs when four Node servers start together on its CPUs.
+  const contenders = ["aggregator", "parallel", ...names];
   const samples = Object.fromEntries(contenders.map((c) => [c, []]));
   const toolCounts = {};
   const failures = [];
@@ -464,6 +468,29 @@ async function coldStart() {
         const ms = performance.now() - t;
         const byServer = Object.fromEntries(names.map((n) => [n, tools.filter((x) => x.name.startsWith(`${n}_`)).length]));
         return { ms, tools: tools.length, byServer };
+      }
+      if (who === "parallel") {
+        const entries = [];
+        for (const n of names) {
+          const h = await tempDir(`cold-par-${n}`);
+          if (n === "memory") seedMemory(h);
+          entries.push([n, serverEntry(n, h)]);
+        }
+        const t = performance.now();
+        const eps = [];
+        let count = 0;
+        try {
+          await Promise.all(
+            entries.map(async ([n, entry]) => {
+              const e = track(await connectStdio({ id: `cold-par-${n}`, label: n, kind: "direct", ...entry }));
+              eps.push(e);
+              count += (await listAllTools(e.client)).length;
+            }),
+          );
+          return { ms: performance.now() - t, tools: count };
+        } finally {
+          await Promise.all(eps.map((e) => release(e)));
+        }
       }
       const h = await tempDir(`cold-${who}`);
       if (who === "memory") seedMemory(h);
@@ -639,6 +666,9 @@ function report() {
   md.push(`# autonomous-mcp benchmark — ${results.startedAt}${quick ? " (--quick: smoke run, noisy)" : ""}`);
   const l = m.load1mDuringRun;
   md.push(`Machine: ${m.nproc} CPUs (${m.cpuModel}), ${m.memTotalGiB} GiB RAM, Node ${m.node}, ${m.os}. 1-min load average: ${m.loadavgAtStart[0]} at start${l ? `, ${l.min}–${l.max} (median ${l.median}) during the run` : ""}.`);
+  if (results.loadBySection) {
+    md.push(`Load average by section (start → max → end): ${Object.entries(results.loadBySection).map(([k, v]) => `${k} ${v.atStart} → ${v.max} → ${v.atEnd}`).join("; ")}.`);
+  }
 
   if (results.latency) {
     for (const tool of ["echo", "read_graph"]) {
@@ -684,10 +714,15 @@ function report() {
     md.push(
       table(
         ["process", "median ms", "min ms", "tools"],
-        Object.keys(c.medianMs).map((k) => [k === "aggregator" ? "aggregator (memory + github + trello + postman)" : `${k} alone`, fmtMs(c.medianMs[k], 0), fmtMs(c.minMs[k], 0), k === "aggregator" ? c.tools.aggregator?.total : c.tools[k]]),
+        Object.keys(c.medianMs).map((k) => [
+          k === "aggregator" ? "aggregator (memory + github + trello + postman)" : k === "parallel" ? "the four directly, started in parallel (no aggregator)" : `${k} alone`,
+          fmtMs(c.medianMs[k], 0),
+          fmtMs(c.minMs[k], 0),
+          k === "aggregator" ? c.tools.aggregator?.total : c.tools[k],
+        ]),
       ),
     );
-    md.push(`\naggregator cold start = ${fmtMs(c.aggregatorMs, 0)} ms; slowest single server = ${fmtMs(c.slowestServerMs, 0)} ms (${c.slowestServer}); overhead = ${fmtMs(c.overheadMs, 0)} ms`);
+    md.push(`\naggregator cold start = ${fmtMs(c.aggregatorMs, 0)} ms; slowest single server = ${fmtMs(c.slowestServerMs, 0)} ms (${c.slowestServer}); overhead = ${fmtMs(c.overheadMs, 0)} ms (of which starting four servers at once costs the machine ${fmtMs(c.medianMs.parallel - c.slowestServerMs, 0)} ms without any aggregator)`);
     if (c.failures.length) md.push(`\nfailures: ${c.failures.map((f) => `${f.who}: ${f.error.split("\n")[0]}`).join("; ")}`);
   }
   if (results.toolsList?.length) {
@@ -728,13 +763,22 @@ async function waitQuiet(maxSec) {
   results.waitedForQuiet = { limit, loadNow: round(os.loadavg()[0], 2), quiet: os.loadavg()[0] < limit };
 }
 
+/** Runs a section and records the 1-minute load average around it. */
+async function section(name, fn) {
+  const before = round(os.loadavg()[0], 2);
+  const from = loadSamples.length;
+  await fn();
+  const during = loadSamples.slice(from);
+  (results.loadBySection ??= {})[name] = { atStart: before, max: round(Math.max(before, ...during), 2), atEnd: round(os.loadavg()[0], 2) };
+}
+
 async function main() {
   if (flags["wait-quiet"]) await waitQuiet(Number(flags["wait-quiet"]));
   results.machine.loadavgAtStart = os.loadavg().map((x) => round(x, 2));
   log(`sections: ${[...only].join(", ")}${quick ? " (quick)" : ""}; load average ${results.machine.loadavgAtStart.join(" / ")}`);
-  if (only.has("coldstart")) await coldStart();
-  if (only.has("toolslist") || only.has("search")) await toolsListAndSearch();
-  if (only.has("latency") || only.has("throughput") || only.has("rss")) await latencyAndThroughput();
+  if (only.has("coldstart")) await section("coldstart", coldStart);
+  if (only.has("toolslist") || only.has("search")) await section("toolslist/search", toolsListAndSearch);
+  if (only.has("latency") || only.has("throughput") || only.has("rss")) await section("latency/throughput/rss", latencyAndThroughput);
   results.finishedAt = new Date().toISOString();
   results.durationSec = round((performance.now() - t0run) / 1000, 1);
   results.machine.loadavgAtEnd = os.loadavg().map((x) => round(x, 2));

@@ -5,9 +5,8 @@ import type {
   ServerCapabilities,
 } from "@modelcontextprotocol/sdk/types.js";
 import { Catalog, type BuiltinTool, type CatalogSource } from "./catalog/catalog.js";
-import type { CatalogServerView } from "./catalog/policy.js";
 import type { LoadedConfig, ResolvedServer } from "./config/load.js";
-import type { ConnectionSettings, ServerState } from "./downstream/connection.js";
+import type { ServerState } from "./downstream/connection.js";
 import { ConnectionPool } from "./downstream/pool.js";
 import type { CallOrigin, FrontBackend, FrontSessionHandle } from "./front/backend.js";
 import type { Logger } from "./logger.js";
@@ -23,6 +22,16 @@ import { profileFor, type BuiltinProfile } from "./profiles/index.js";
 import { RequestRelay } from "./relay.js";
 import { Router, type WorkflowExecutor } from "./router.js";
 import { VERSION } from "./version.js";
+import {
+  catalogView,
+  connectionSettings,
+  diffServers,
+  internalOrigin,
+  pickRelayCapabilities,
+  startSummary,
+  Subscriptions,
+  type StartSummary,
+} from "./aggregatorSupport.js";
 
 export interface AggregatorOptions {
   readonly loaded: LoadedConfig;
@@ -31,12 +40,7 @@ export interface AggregatorOptions {
   readonly pageSize?: number;
 }
 
-export interface StartSummary {
-  readonly tools: number;
-  readonly ready: string[];
-  readonly failed: { name: string; reason: string }[];
-  readonly skipped: { name: string; reason: string }[];
-}
+export type { StartSummary } from "./aggregatorSupport.js";
 
 /** The composition root: config → pool → catalog → pipeline → router, exposed to fronts as a FrontBackend. */
 export class Aggregator implements FrontBackend {
@@ -59,7 +63,12 @@ export class Aggregator implements FrontBackend {
   private servers: Map<string, ResolvedServer>;
   private readonly profiles = new Map<string, BuiltinProfile | undefined>();
   private readonly limiters = new Map<string, ServerLimiter>();
-  private readonly subscribers = new Map<string, Set<string>>();
+  private readonly subscriptions = new Subscriptions(
+    (uri) => this.current.resolveResource(uri),
+    (server) => this.pool.get(server)?.capabilities?.resources?.subscribe === true,
+    (server, method, uri, sessionId) =>
+      this.forward(server, method, { uri }, internalOrigin(sessionId)).then(() => undefined),
+  );
   private readonly shutdownController = new AbortController();
   private inflight = 0;
   private clientCaps: ClientCapabilities = {};
@@ -176,19 +185,7 @@ export class Aggregator implements FrontBackend {
   }
 
   summary(): StartSummary {
-    const ready: string[] = [];
-    const failed: { name: string; reason: string }[] = [];
-    const skipped: { name: string; reason: string }[] = [];
-    for (const s of this.serverList()) {
-      if (s.skipReason !== undefined) {
-        skipped.push({ name: s.name, reason: s.skipReason });
-        continue;
-      }
-      const c = this.pool.get(s.name);
-      if (c?.state === "ready") ready.push(s.name);
-      else failed.push({ name: s.name, reason: c?.lastError?.message ?? c?.state ?? "not started" });
-    }
-    return { tools: this.current.toolList.length, ready, failed, skipped };
+    return startSummary(this.serverList(), (name) => this.pool.get(name), this.current.toolList.length);
   }
 
   /**
@@ -196,17 +193,8 @@ export class Aggregator implements FrontBackend {
    * ones start, removed ones stop; unchanged servers (and calls in flight to them) are not touched.
    */
   async reload(next: LoadedConfig): Promise<{ added: string[]; removed: string[]; restarted: string[] }> {
-    const before = this.servers;
     const after = new Map(next.servers.map((s) => [s.name, s]));
-    const added: string[] = [];
-    const removed: string[] = [];
-    const restarted: string[] = [];
-    for (const name of before.keys()) if (!after.has(name)) removed.push(name);
-    for (const [name, s] of after) {
-      const old = before.get(name);
-      if (!old) added.push(name);
-      else if (JSON.stringify(old) !== JSON.stringify(s)) restarted.push(name);
-    }
+    const { added, removed, restarted } = diffServers(this.servers, after);
     this.loaded = next;
     this.servers = after;
     for (const name of [...removed, ...restarted]) {
@@ -260,7 +248,11 @@ export class Aggregator implements FrontBackend {
     const sources: CatalogSource[] = [];
     for (const connection of this.pool.all()) {
       const server = this.servers.get(connection.name);
-      if (server) sources.push({ server: this.catalogView(server), catalog: connection.catalog });
+      if (server)
+        sources.push({
+          server: catalogView(server, this.profileOf(server)?.tools),
+          catalog: connection.catalog,
+        });
     }
     const builtins: BuiltinTool[] = [
       ...[...this.meta.values()].map((m) => ({ definition: m.definition, kind: "meta" as const })),
@@ -273,19 +265,6 @@ export class Aggregator implements FrontBackend {
       readOnly: config.readOnly,
       exposure: config.exposure,
     });
-  }
-
-  private catalogView(server: ResolvedServer): CatalogServerView {
-    return {
-      name: server.name,
-      prefix: server.prefix,
-      trustAnnotations: server.trustAnnotations,
-      readOnly: server.readOnly,
-      timeoutMs: server.timeoutMs,
-      totalTimeoutMs: server.totalTimeoutMs,
-      tools: server.tools,
-      profile: this.profileOf(server)?.tools,
-    };
   }
 
   /** Start-up progress hook: each server's first ready/failed. */
@@ -352,30 +331,12 @@ export class Aggregator implements FrontBackend {
     }
   }
 
-  async subscribe(uri: string, sessionId: string): Promise<void> {
-    let set = this.subscribers.get(uri);
-    if (!set) this.subscribers.set(uri, (set = new Set()));
-    const first = set.size === 0;
-    set.add(sessionId);
-    const route = this.current.resolveResource(uri);
-    if (first && route && this.pool.get(route.server)?.capabilities?.resources?.subscribe) {
-      await this.forward(route.server, "resources/subscribe", { uri: route.uri }, internalOrigin(sessionId));
-    }
+  subscribe(uri: string, sessionId: string): Promise<void> {
+    return this.subscriptions.subscribe(uri, sessionId);
   }
 
-  async unsubscribe(uri: string, sessionId: string): Promise<void> {
-    const set = this.subscribers.get(uri);
-    if (!set?.delete(sessionId) || set.size > 0) return;
-    this.subscribers.delete(uri);
-    const route = this.current.resolveResource(uri);
-    if (route && this.pool.get(route.server)?.capabilities?.resources?.subscribe) {
-      await this.forward(
-        route.server,
-        "resources/unsubscribe",
-        { uri: route.uri },
-        internalOrigin(sessionId),
-      );
-    }
+  unsubscribe(uri: string, sessionId: string): Promise<void> {
+    return this.subscriptions.unsubscribe(uri, sessionId);
   }
 
   async broadcast(method: string, params: Record<string, unknown>, capability: "logging"): Promise<void> {
@@ -406,9 +367,7 @@ export class Aggregator implements FrontBackend {
 
   sessionClosed(sessionId: string): void {
     this.relay.removeSession(sessionId);
-    for (const [uri, set] of this.subscribers) {
-      if (set.has(sessionId)) void this.unsubscribe(uri, sessionId).catch(() => undefined);
-    }
+    this.subscriptions.dropSession(sessionId);
   }
 
   get inflightCalls(): number {
@@ -437,32 +396,4 @@ export class Aggregator implements FrontBackend {
     await this.pool.closeAll();
     this.breakers.shutdown();
   }
-}
-
-function internalOrigin(sessionId: string): CallOrigin {
-  return { sessionId, signal: new AbortController().signal, clientCapabilities: undefined };
-}
-
-function pickRelayCapabilities(caps: ClientCapabilities): ClientCapabilities {
-  const out: ClientCapabilities = {};
-  if (caps.sampling) out.sampling = caps.sampling;
-  if (caps.elicitation) out.elicitation = caps.elicitation;
-  if (caps.roots) out.roots = { listChanged: true };
-  return out;
-}
-
-export function connectionSettings(s: ResolvedServer): ConnectionSettings {
-  return {
-    name: s.name,
-    type: s.type,
-    command: s.command,
-    args: s.args,
-    env: s.env,
-    cwd: s.cwd,
-    url: s.url,
-    headers: s.headers,
-    connectTimeoutMs: s.connectTimeoutMs,
-    restart: s.restart,
-    healthCheckIntervalMs: s.healthCheckIntervalMs,
-  };
 }

@@ -3,6 +3,7 @@
  * aggregator HTTP front, peers), with the processes behind it so they can be measured and stopped.
  */
 import { spawn } from "node:child_process";
+import { setMaxListeners } from "node:events";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { CLI, descendants, freePort, killPids, sdk, sleep, alive } from "./procs.mjs";
@@ -17,6 +18,17 @@ const TAIL = 8_000;
 
 function newClient() {
   return new Client(CLIENT_INFO, { capabilities: {} });
+}
+
+/**
+ * Node's fetch (undici) adds one abort listener per request to the SDK HTTP transport's long-lived
+ * signal and removes it only when the Request is garbage-collected, so 128 calls in flight trip the
+ * MaxListenersExceededWarning (1,500) in the BENCH process. Lifting the limit on that one signal keeps
+ * the output readable; it changes nothing else. (Reaches into a private field: best effort.)
+ */
+function quietHttpTransport(transport) {
+  const signal = transport?._abortController?.signal;
+  if (signal) setMaxListeners(0, signal);
 }
 
 /** Every tool of a server, following pagination. */
@@ -189,7 +201,9 @@ export async function connectAggregatorHttp({ id = "agg-http", label = "autonomo
   });
   const client = newClient();
   try {
-    await client.connect(new StreamableHTTPClientTransport(new URL(match[1])));
+    const transport = new StreamableHTTPClientTransport(new URL(match[1]));
+    await client.connect(transport);
+    quietHttpTransport(transport);
   } catch (error) {
     await killPids([child.pid, ...descendants(child.pid)], 500);
     throw new Error(`${label}: ${error.message}\n${tail()}`);
@@ -204,7 +218,9 @@ async function connectHttpWithRetry(makeTransport, { label, timeoutMs, ok }) {
   while (Date.now() < deadline) {
     const client = newClient();
     try {
-      await client.connect(makeTransport());
+      const transport = makeTransport();
+      await client.connect(transport);
+      quietHttpTransport(transport);
       if (!ok || (await ok(client))) return client;
       last = new Error("not ready yet");
     } catch (error) {

@@ -1,70 +1,23 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import {
-  CreateMessageRequestSchema,
-  ElicitRequestSchema,
-  ListRootsRequestSchema,
-  LoggingMessageNotificationSchema,
-  PromptListChangedNotificationSchema,
-  ResourceListChangedNotificationSchema,
-  ResourceUpdatedNotificationSchema,
-  ToolListChangedNotificationSchema,
-  ErrorCode,
-  McpError,
-  type CallToolResult,
-  type ClientCapabilities,
-  type Implementation,
-  type ServerCapabilities,
-} from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, Implementation, ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
 import { AggregatorError, errorMessage } from "../errors.js";
-import type { Logger } from "../logger.js";
-import { RestartBudget, type RestartPolicy } from "./backoff.js";
+import { RestartBudget } from "./backoff.js";
 import { EMPTY_CATALOG, fetchCatalog, LooseResult, type DownstreamCatalog } from "./listing.js";
 import type { LaunchPlan } from "./launch.js";
-import { createTransport, type TransportSpec } from "./transports.js";
+import { classifyFailure } from "./classify.js";
+import { createDownstreamClient } from "./client.js";
+import { createTransport } from "./transports.js";
+import type { ConnectionDeps, ConnectionSettings, ForwardOptions, ServerState } from "./types.js";
 
-export type ServerState = "starting" | "ready" | "restarting" | "failed" | "stopped";
-
-export interface ConnectionSettings extends TransportSpec {
-  readonly connectTimeoutMs: number;
-  readonly restart: RestartPolicy;
-  readonly healthCheckIntervalMs: number;
-}
-
-export type ServerRequestKind = "sampling" | "elicitation" | "roots";
-
-/** What the connection tells the rest of the aggregator; all optional so tests wire only what they need. */
-export interface ConnectionHooks {
-  onStateChange?(server: string, state: ServerState, reason?: string): void;
-  onCatalogChanged?(server: string): void;
-  onResourceUpdated?(server: string, uri: string): void;
-  onLog?(server: string, params: Record<string, unknown>): void;
-  onHealthFailure?(server: string, error: unknown): void;
-  /** A server→client request (sampling, elicitation, roots) to relay to a front client. */
-  onServerRequest?(
-    server: string,
-    kind: ServerRequestKind,
-    request: { method: string; params?: unknown },
-    signal: AbortSignal,
-  ): Promise<Record<string, unknown>>;
-}
-
-export interface ConnectionDeps {
-  readonly log: Logger;
-  readonly clientInfo: Implementation;
-  /** Capabilities we declare downstream (sampling/elicitation/roots only when our front client has them). */
-  readonly clientCapabilities: () => ClientCapabilities;
-  readonly hooks: ConnectionHooks;
-  readonly now?: () => number;
-}
-
-export interface ForwardOptions {
-  readonly signal: AbortSignal;
-  readonly timeoutMs: number;
-  readonly maxTotalTimeoutMs?: number | undefined;
-  readonly onprogress?: ((p: { progress: number; total?: number; message?: string }) => void) | undefined;
-}
+export type {
+  ConnectionDeps,
+  ConnectionHooks,
+  ConnectionSettings,
+  ForwardOptions,
+  ServerRequestKind,
+  ServerState,
+} from "./types.js";
 
 /** One downstream server: its SDK Client, its state, its catalog, and its supervision. */
 export class DownstreamConnection {
@@ -159,34 +112,7 @@ export class DownstreamConnection {
   }
 
   private newClient(): Client {
-    const capabilities = this.deps.clientCapabilities();
-    const client = new Client(
-      { name: this.deps.clientInfo.name, version: this.deps.clientInfo.version },
-      { capabilities },
-    );
-    const hooks = this.deps.hooks;
-    const relay =
-      (kind: ServerRequestKind) =>
-      async (request: { method: string; params?: unknown }, extra: { signal: AbortSignal }) => {
-        if (!hooks.onServerRequest) throw new Error(`${kind} is not available`);
-        return hooks.onServerRequest(this.name, kind, request, extra.signal) as never;
-      };
-    if (capabilities.sampling) client.setRequestHandler(CreateMessageRequestSchema, relay("sampling"));
-    if (capabilities.elicitation) client.setRequestHandler(ElicitRequestSchema, relay("elicitation"));
-    if (capabilities.roots) client.setRequestHandler(ListRootsRequestSchema, relay("roots"));
-    const refresh = () => void this.refreshCatalog();
-    client.setNotificationHandler(ToolListChangedNotificationSchema, refresh);
-    client.setNotificationHandler(ResourceListChangedNotificationSchema, refresh);
-    client.setNotificationHandler(PromptListChangedNotificationSchema, refresh);
-    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) =>
-      hooks.onResourceUpdated?.(this.name, n.params.uri),
-    );
-    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) =>
-      hooks.onLog?.(this.name, n.params),
-    );
-    client.onerror = (error) =>
-      this.deps.log.debug({ err: errorMessage(error) }, "downstream protocol error");
-    return client;
+    return createDownstreamClient(this.name, this.deps, () => void this.refreshCatalog());
   }
 
   /** Re-lists after list_changed; tells the catalog only when something really changed. */
@@ -336,7 +262,17 @@ export class DownstreamConnection {
         onprogress: options.onprogress,
       })) as Record<string, unknown>;
     } catch (error) {
-      throw this.classify(error, client, method, params, options);
+      throw classifyFailure(error, {
+        server: this.name,
+        current: this.client === client,
+        incident: this.incidentOf(client),
+        lastError: this.lastError?.message,
+        method,
+        params,
+        timeoutMs: options.timeoutMs,
+        aborted: options.signal.aborted,
+        onSessionExpired: () => void this.reconnect("session expired (HTTP 404)"),
+      });
     }
   }
 
@@ -351,77 +287,6 @@ export class DownstreamConnection {
    */
   private incidentOf(client: Client): string {
     return `${this.name}#${this.links.get(client) ?? 0}`;
-  }
-
-  /**
-   * A failed request → CANCELLED, DOWNSTREAM_TIMEOUT, SERVER_UNAVAILABLE (the link failed), or the
-   * server's own JSON-RPC error with its code and its original message. `client` is the client the
-   * request went out on: "Connection closed" (-32000) is a lost link only if that client was dropped
-   * meanwhile; otherwise -32000 is an ordinary server error code (many servers use it).
-   */
-  private classify(
-    error: unknown,
-    client: Client,
-    method: string,
-    params: Record<string, unknown>,
-    options: ForwardOptions,
-  ): unknown {
-    if (options.signal.aborted) {
-      return new AggregatorError("CANCELLED", "the call was cancelled", {
-        cause: error,
-        details: { server: this.name },
-      });
-    }
-    const what = method === "tools/call" && typeof params["name"] === "string" ? params["name"] : method;
-    const code = (error as { code?: unknown }).code;
-    if (error instanceof StreamableHTTPError) {
-      if (code === 404) {
-        // The remote server forgot our session: reconnect in the background (once: only if this request's
-        // session is still the current one), callers may retry.
-        if (this.client === client) void this.reconnect("session expired (HTTP 404)");
-        return new AggregatorError("SERVER_UNAVAILABLE", `${this.name}: session expired; reconnecting`, {
-          cause: error,
-          details: { server: this.name, sessionExpired: true, incident: this.incidentOf(client) },
-        });
-      }
-      return new AggregatorError(
-        "SERVER_UNAVAILABLE",
-        `${this.name}: ${what} failed: ${errorMessage(error)}`,
-        {
-          cause: error,
-          details: { server: this.name, httpStatus: code },
-        },
-      );
-    }
-    if (error instanceof McpError) {
-      if (code === ErrorCode.RequestTimeout) {
-        const data = error.data as { maxTotalTimeout?: unknown } | undefined;
-        const total = typeof data?.maxTotalTimeout === "number";
-        const message = total
-          ? `${this.name}: ${what} did not finish within its total budget (totalTimeoutMs)`
-          : `${this.name}: ${what} timed out after ${options.timeoutMs} ms (timeoutMs)`;
-        return new AggregatorError("DOWNSTREAM_TIMEOUT", message, {
-          cause: error,
-          details: { server: this.name, timeoutMs: total ? data?.maxTotalTimeout : options.timeoutMs },
-        });
-      }
-      if (code !== ErrorCode.ConnectionClosed || this.client === client) return withServerMessage(error);
-      return new AggregatorError(
-        "SERVER_UNAVAILABLE",
-        `${this.name}: the connection was lost while ${what} was in flight (${this.lastError?.message ?? "connection closed"})`,
-        {
-          cause: error,
-          details: { server: this.name, connectionLost: true, incident: this.incidentOf(client) },
-        },
-      );
-    }
-    return new AggregatorError("SERVER_UNAVAILABLE", `${this.name}: ${what} failed: ${errorMessage(error)}`, {
-      cause: error,
-      details: {
-        server: this.name,
-        ...(this.client === client ? {} : { incident: this.incidentOf(client) }),
-      },
-    });
   }
 
   /** Drops the current link and connects again (HTTP session loss, failed health checks). */
@@ -491,18 +356,6 @@ export class DownstreamConnection {
     this.setState("stopped");
     await Promise.all([transport?.close(), connecting?.close()].map((p) => p?.catch(() => undefined)));
   }
-}
-
-/**
- * The SDK's McpError prefixes the server's message with "MCP error <code>: "; the front would send that
- * prefix on (and the client's SDK adds its own). Keep the server's message as it was on the wire.
- */
-function withServerMessage(error: McpError): McpError {
-  const prefix = `MCP error ${error.code}: `;
-  if (!error.message.startsWith(prefix)) return error;
-  const copy = new McpError(error.code, "", error.data);
-  copy.message = error.message.slice(prefix.length);
-  return copy;
 }
 
 const HEALTH_FAILURES_BEFORE_RECONNECT = 2;

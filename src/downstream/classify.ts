@@ -1,0 +1,83 @@
+import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { AggregatorError, errorMessage } from "../errors.js";
+
+export interface FailureContext {
+  readonly server: string;
+  /** The request went out on the connection that is still current (not a dropped one). */
+  readonly current: boolean;
+  /** Names the link the request used: calls failing on the same lost link count once (breaker.ts). */
+  readonly incident: string;
+  readonly lastError: string | undefined;
+  readonly method: string;
+  readonly params: Record<string, unknown>;
+  readonly timeoutMs: number;
+  readonly aborted: boolean;
+  /** An HTTP 404 on the current session: the server forgot it. */
+  readonly onSessionExpired: () => void;
+}
+
+/**
+ * A failed downstream request → CANCELLED, DOWNSTREAM_TIMEOUT, SERVER_UNAVAILABLE (the link failed), or
+ * the server's own JSON-RPC error with its code and its original message. "Connection closed" (-32000)
+ * is a lost link only if the request's connection was dropped meanwhile; otherwise -32000 is an ordinary
+ * server error code (many servers use it).
+ */
+export function classifyFailure(error: unknown, ctx: FailureContext): unknown {
+  const { server } = ctx;
+  if (ctx.aborted) {
+    return new AggregatorError("CANCELLED", "the call was cancelled", { cause: error, details: { server } });
+  }
+  const what =
+    ctx.method === "tools/call" && typeof ctx.params["name"] === "string" ? ctx.params["name"] : ctx.method;
+  const code = (error as { code?: unknown }).code;
+  if (error instanceof StreamableHTTPError) {
+    if (code === 404) {
+      // Reconnect once: only if this request's session is still the current one. Callers may retry.
+      if (ctx.current) ctx.onSessionExpired();
+      return new AggregatorError("SERVER_UNAVAILABLE", `${server}: session expired; reconnecting`, {
+        cause: error,
+        details: { server, sessionExpired: true, incident: ctx.incident },
+      });
+    }
+    return new AggregatorError("SERVER_UNAVAILABLE", `${server}: ${what} failed: ${errorMessage(error)}`, {
+      cause: error,
+      details: { server, httpStatus: code },
+    });
+  }
+  if (error instanceof McpError) {
+    if (code === ErrorCode.RequestTimeout) {
+      const data = error.data as { maxTotalTimeout?: unknown } | undefined;
+      const total = typeof data?.maxTotalTimeout === "number";
+      const message = total
+        ? `${server}: ${what} did not finish within its total budget (totalTimeoutMs)`
+        : `${server}: ${what} timed out after ${ctx.timeoutMs} ms (timeoutMs)`;
+      return new AggregatorError("DOWNSTREAM_TIMEOUT", message, {
+        cause: error,
+        details: { server, timeoutMs: total ? data?.maxTotalTimeout : ctx.timeoutMs },
+      });
+    }
+    if (code !== ErrorCode.ConnectionClosed || ctx.current) return withServerMessage(error);
+    return new AggregatorError(
+      "SERVER_UNAVAILABLE",
+      `${server}: the connection was lost while ${what} was in flight (${ctx.lastError ?? "connection closed"})`,
+      { cause: error, details: { server, connectionLost: true, incident: ctx.incident } },
+    );
+  }
+  return new AggregatorError("SERVER_UNAVAILABLE", `${server}: ${what} failed: ${errorMessage(error)}`, {
+    cause: error,
+    details: { server, ...(ctx.current ? {} : { incident: ctx.incident }) },
+  });
+}
+
+/**
+ * The SDK's McpError prefixes the server's message with "MCP error <code>: "; the front would send that
+ * prefix on (and the client's SDK adds its own). Keep the server's message as it was on the wire.
+ */
+function withServerMessage(error: McpError): McpError {
+  const prefix = `MCP error ${error.code}: `;
+  if (!error.message.startsWith(prefix)) return error;
+  const copy = new McpError(error.code, "", error.data);
+  copy.message = error.message.slice(prefix.length);
+  return copy;
+}

@@ -1,0 +1,46 @@
+import type { ClientCapabilities, Implementation } from "@modelcontextprotocol/sdk/types.js";
+import type { Logger } from "../logger.js";
+import type { RestartPolicy } from "./backoff.js";
+import type { TransportSpec } from "./transports.js";
+
+export type ServerState = "starting" | "ready" | "restarting" | "failed" | "stopped";
+
+export interface ConnectionSettings extends TransportSpec {
+  readonly connectTimeoutMs: number;
+  readonly restart: RestartPolicy;
+  readonly healthCheckIntervalMs: number;
+}
+
+export type ServerRequestKind = "sampling" | "elicitation" | "roots";
+
+/** What the connection tells the rest of the aggregator; all optional so tests wire only what they need. */
+export interface ConnectionHooks {
+  onStateChange?(server: string, state: ServerState, reason?: string): void;
+  onCatalogChanged?(server: string): void;
+  onResourceUpdated?(server: string, uri: string): void;
+  onLog?(server: string, params: Record<string, unknown>): void;
+  onHealthFailure?(server: string, error: unknown): void;
+  /** A server→client request (sampling, elicitation, roots) to relay to a front client. */
+  onServerRequest?(
+    server: string,
+    kind: ServerRequestKind,
+    request: { method: string; params?: unknown },
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown>>;
+}
+
+export interface ConnectionDeps {
+  readonly log: Logger;
+  readonly clientInfo: Implementation;
+  /** Capabilities we declare downstream (sampling/elicitation/roots only when our front client has them). */
+  readonly clientCapabilities: () => ClientCapabilities;
+  readonly hooks: ConnectionHooks;
+  readonly now?: () => number;
+}
+
+export interface ForwardOptions {
+  readonly signal: AbortSignal;
+  readonly timeoutMs: number;
+  readonly maxTotalTimeoutMs?: number | undefined;
+  readonly onprogress?: ((p: { progress: number; total?: number; message?: string }) => void) | undefined;
+}
