@@ -28,7 +28,16 @@ import { parseArgs } from "node:util";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { inclusive: { type: "boolean", default: false }, from: { type: "string" }, until: { type: "string" }, callers: { type: "string" }, depth: { type: "string", default: "6" }, top: { type: "string", default: "25" }, json: { type: "boolean", default: false }, "exclude-idle": { type: "boolean", default: false } },
+  options: {
+    inclusive: { type: "boolean", default: false },
+    from: { type: "string" },
+    until: { type: "string" },
+    callers: { type: "string" },
+    depth: { type: "string", default: "6" },
+    top: { type: "string", default: "25" },
+    json: { type: "boolean", default: false },
+    "exclude-idle": { type: "boolean", default: false },
+  },
 });
 const target = positionals[0] ?? "/tmp/amcp-prof";
 const files = statSync(target).isDirectory()
@@ -78,7 +87,8 @@ for (const file of files) {
   for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const stackHas = (id, fns) => {
     const names = fns.split(",");
-    for (let p = id; p !== undefined; p = parent.get(p)) if (names.includes(nodes.get(p).callFrame.functionName)) return true;
+    for (let p = id; p !== undefined; p = parent.get(p))
+      if (names.includes(nodes.get(p).callFrame.functionName)) return true;
     return false;
   };
   let first = 0;
@@ -125,7 +135,8 @@ for (const file of files) {
       let p = parent.get(id);
       while (p !== undefined && frames.length < Number(values.depth)) {
         const f = nodes.get(p).callFrame;
-        if (f.functionName !== "(root)") frames.push(`${f.functionName || "(anonymous)"} ${where(f.url)}:${f.lineNumber + 1}`);
+        if (f.functionName !== "(root)")
+          frames.push(`${f.functionName || "(anonymous)"} ${where(f.url)}:${f.lineNumber + 1}`);
         p = parent.get(p);
       }
       const k = frames.join("\n    ← ");
@@ -148,15 +159,23 @@ const pkgs = [...byPkg.entries()]
   .map(([pkg, us]) => ({ pkg, ms: us / 1000, pct: (100 * us) / denom }));
 
 if (values.json) {
-  process.stdout.write(`${JSON.stringify({ files, durationMs: durationUs / 1000, sampledMs: total / 1000, idleMs: idle / 1000, top: rows, byPackage: pkgs }, null, 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ files, durationMs: durationUs / 1000, sampledMs: total / 1000, idleMs: idle / 1000, top: rows, byPackage: pkgs }, null, 2)}\n`,
+  );
 } else {
   const out = [];
   out.push(`profile: ${files.join(", ")}`);
-  out.push(`wall ${(durationUs / 1000).toFixed(0)} ms, sampled ${(total / 1000).toFixed(0)} ms, idle ${(idle / 1000).toFixed(0)} ms (${((100 * idle) / total).toFixed(1)} %); self % of ${values["exclude-idle"] ? "non-idle" : "all"} samples`);
+  out.push(
+    `wall ${(durationUs / 1000).toFixed(0)} ms, sampled ${(total / 1000).toFixed(0)} ms, idle ${(idle / 1000).toFixed(0)} ms (${((100 * idle) / total).toFixed(1)} %); self % of ${values["exclude-idle"] ? "non-idle" : "all"} samples`,
+  );
   out.push("");
   out.push("| # | function | file:line | self ms | self % |");
   out.push("| --- | --- | --- | --- | --- |");
-  rows.forEach((r, i) => out.push(`| ${i + 1} | \`${r.fn}\` | ${r.file ? `${r.file}:${r.line}` : "—"} | ${r.ms.toFixed(1)} | ${r.pct.toFixed(2)} |`));
+  rows.forEach((r, i) =>
+    out.push(
+      `| ${i + 1} | \`${r.fn}\` | ${r.file ? `${r.file}:${r.line}` : "—"} | ${r.ms.toFixed(1)} | ${r.pct.toFixed(2)} |`,
+    ),
+  );
   out.push("");
   out.push("Self time by package / file group:");
   out.push("");
@@ -174,7 +193,9 @@ if (values.json) {
       .slice(0, top)
       .forEach(([k, us], i) => {
         const [fn, file, line] = k.split("\u0000");
-        out.push(`| ${i + 1} | \`${fn}\` | ${file ? `${file}:${line}` : "—"} | ${(us / 1000).toFixed(1)} | ${((100 * us) / denom).toFixed(2)} |`);
+        out.push(
+          `| ${i + 1} | \`${fn}\` | ${file ? `${file}:${line}` : "—"} | ${(us / 1000).toFixed(1)} | ${((100 * us) / denom).toFixed(2)} |`,
+        );
       });
   }
   if (values.callers) {

@@ -25,6 +25,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import {
   connectAggregatorHttp,
@@ -35,7 +36,19 @@ import {
   listAllTools,
   writeAggregatorConfig,
 } from "./lib/endpoints.mjs";
-import { BENCH_DIR, CLI, faultEntry, machineInfo, memoryOf, resolveBin, serverEntry, SERVER_PACKAGES, sleep, tempDir, tempRoot } from "./lib/procs.mjs";
+import {
+  BENCH_DIR,
+  CLI,
+  faultEntry,
+  machineInfo,
+  memoryOf,
+  resolveBin,
+  serverEntry,
+  SERVER_PACKAGES,
+  sleep,
+  tempDir,
+  tempRoot,
+} from "./lib/procs.mjs";
 import { fmtInt, fmtMs, fmtPct, fmtSigned, median, round, summarize, table } from "./lib/stats.mjs";
 
 // ---------------------------------------------------------------------------------------------
@@ -53,7 +66,11 @@ const { values: flags } = parseArgs({
     help: { type: "boolean", short: "h" },
   },
   // allow a bare --cpu-prof
-  args: process.argv.slice(2).map((a) => (a === "--cpu-prof" ? "--cpu-prof=/tmp/amcp-prof" : a === "--wait-quiet" ? "--wait-quiet=600" : a)),
+  args: process.argv
+    .slice(2)
+    .map((a) =>
+      a === "--cpu-prof" ? "--cpu-prof=/tmp/amcp-prof" : a === "--wait-quiet" ? "--wait-quiet=600" : a,
+    ),
 });
 if (flags.help) {
   const src = readFileSync(new URL(import.meta.url), "utf8");
@@ -62,7 +79,14 @@ if (flags.help) {
 }
 
 const SECTIONS = ["latency", "throughput", "coldstart", "toolslist", "search", "rss"];
-const only = new Set(flags.only ? flags.only.split(",").map((s) => s.trim()).filter(Boolean) : SECTIONS);
+const only = new Set(
+  flags.only
+    ? flags.only
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : SECTIONS,
+);
 for (const s of only) {
   if (!SECTIONS.includes(s)) {
     process.stderr.write(`bench: unknown section "${s}" (known: ${SECTIONS.join(", ")})\n`);
@@ -88,7 +112,8 @@ const cpuProfDir = flags["cpu-prof"] ? path.resolve(flags["cpu-prof"]) : undefin
 const outFile = path.resolve(flags.out ?? path.join(BENCH_DIR, "results", "latest.json"));
 
 const t0run = performance.now();
-const log = (msg) => process.stderr.write(`[bench ${((performance.now() - t0run) / 1000).toFixed(1).padStart(6)} s] ${msg}\n`);
+const log = (msg) =>
+  process.stderr.write(`[bench ${((performance.now() - t0run) / 1000).toFixed(1).padStart(6)} s] ${msg}\n`);
 
 if (!existsSync(CLI)) {
   process.stderr.write(`bench: ${CLI} is missing; run \`npm run build\` first (npm run bench does)\n`);
@@ -121,7 +146,17 @@ const results = {
 const md = [];
 
 function versions() {
-  const out = { node: process.version, "autonomous-mcp": JSON.parse(readFileSync(path.join(BENCH_DIR, "..", "package.json"), "utf8")).version };
+  const out = {
+    node: process.version,
+    "autonomous-mcp": JSON.parse(readFileSync(path.join(BENCH_DIR, "..", "package.json"), "utf8")).version,
+  };
+  // Which source the measured dist/ came from (read-only git queries).
+  const git = (...args) => spawnSync("git", args, { cwd: path.join(BENCH_DIR, ".."), encoding: "utf8" });
+  const head = git("rev-parse", "--short", "HEAD");
+  if (head.status === 0) {
+    const dirty = git("status", "--porcelain", "--", "src").stdout.trim() !== "";
+    out.git = `${head.stdout.trim()}${dirty ? " + uncommitted changes in src/" : ""}`;
+  }
   for (const [name, pkg] of Object.entries(SERVER_PACKAGES)) {
     try {
       out[pkg] = resolveBin(pkg).version;
@@ -206,7 +241,9 @@ async function measureThroughput(tool, endpoints, levels, onWindow) {
   const out = new Map(endpoints.map((e) => [e, {}]));
   for (const level of levels) {
     for (const e of endpoints) await closedLoop(e, tool, level, P.throughputWarmupMs, { errors: 0 });
-    const acc = new Map(endpoints.map((e) => [e, { done: 0, elapsedMs: 0, errors: 0, lastError: undefined }]));
+    const acc = new Map(
+      endpoints.map((e) => [e, { done: 0, elapsedMs: 0, errors: 0, lastError: undefined }]),
+    );
     for (let r = 0; r < P.throughputRounds; r++) {
       for (const e of rotate(endpoints, r + level)) {
         const a = acc.get(e);
@@ -218,9 +255,16 @@ async function measureThroughput(tool, endpoints, levels, onWindow) {
     }
     for (const e of endpoints) {
       const a = acc.get(e);
-      out.get(e)[level] = { callsPerSec: (a.done / a.elapsedMs) * 1000, calls: a.done, errors: a.errors, lastError: a.lastError };
+      out.get(e)[level] = {
+        callsPerSec: (a.done / a.elapsedMs) * 1000,
+        calls: a.done,
+        errors: a.errors,
+        lastError: a.lastError,
+      };
     }
-    log(`  ${tool} @ ${level} in flight: ${endpoints.map((e) => `${e.id} ${Math.round(out.get(e)[level].callsPerSec)}/s`).join(", ")}`);
+    log(
+      `  ${tool} @ ${level} in flight: ${endpoints.map((e) => `${e.id} ${Math.round(out.get(e)[level].callsPerSec)}/s`).join(", ")}`,
+    );
   }
   return out;
 }
@@ -233,9 +277,24 @@ function seedMemory(home) {
   mkdirSync(home, { recursive: true });
   const lines = [];
   for (let i = 0; i < 20; i++) {
-    lines.push(JSON.stringify({ type: "entity", name: `entity_${i}`, entityType: i % 2 ? "person" : "project", observations: [`observation ${i}.a`, `observation ${i}.b`, `observation ${i}.c`] }));
+    lines.push(
+      JSON.stringify({
+        type: "entity",
+        name: `entity_${i}`,
+        entityType: i % 2 ? "person" : "project",
+        observations: [`observation ${i}.a`, `observation ${i}.b`, `observation ${i}.c`],
+      }),
+    );
   }
-  for (let i = 0; i < 10; i++) lines.push(JSON.stringify({ type: "relation", from: `entity_${i}`, to: `entity_${i + 10}`, relationType: "works_on" }));
+  for (let i = 0; i < 10; i++)
+    lines.push(
+      JSON.stringify({
+        type: "relation",
+        from: `entity_${i}`,
+        to: `entity_${i + 10}`,
+        relationType: "works_on",
+      }),
+    );
   writeFileSync(path.join(home, "memory.jsonl"), lines.join("\n"));
 }
 
@@ -251,14 +310,26 @@ async function fiveServers(label) {
 }
 
 function ensurePeers() {
-  const need = ["mcp-hub", "mcp-proxy"].filter((p) => !existsSync(path.join(BENCH_DIR, "node_modules", p, "package.json")));
+  const need = ["mcp-hub", "mcp-proxy"].filter(
+    (p) => !existsSync(path.join(BENCH_DIR, "node_modules", p, "package.json")),
+  );
   if (need.length === 0) return { ok: true };
-  log(`installing the comparison peers (${need.join(", ")}) into bench/node_modules: npm install --prefix bench`);
-  const r = spawnSync("npm", ["install", "--prefix", BENCH_DIR, "--no-audit", "--no-fund", "--loglevel=error"], {
-    stdio: ["ignore", "inherit", "inherit"],
-    env: { ...process.env, npm_config_yes: "true" },
-  });
-  if (r.status !== 0) return { ok: false, why: `npm install --prefix bench failed (${r.error?.message ?? `exit ${r.status}`})` };
+  log(
+    `installing the comparison peers (${need.join(", ")}) into bench/node_modules: npm install --prefix bench`,
+  );
+  const r = spawnSync(
+    "npm",
+    ["install", "--prefix", BENCH_DIR, "--no-audit", "--no-fund", "--loglevel=error"],
+    {
+      stdio: ["ignore", "inherit", "inherit"],
+      env: { ...process.env, npm_config_yes: "true" },
+    },
+  );
+  if (r.status !== 0)
+    return {
+      ok: false,
+      why: `npm install --prefix bench failed (${r.error?.message ?? `exit ${r.status}`})`,
+    };
   return { ok: true };
 }
 
@@ -276,33 +347,60 @@ async function latencyAndThroughput() {
   const doLatency = only.has("latency");
   const doThroughput = only.has("throughput");
   const doRss = only.has("rss");
-  log("latency/throughput: starting direct servers, the aggregator (stdio + HTTP, five downstreams each) and peers");
+  log(
+    "latency/throughput: starting direct servers, the aggregator (stdio + HTTP, five downstreams each) and peers",
+  );
 
   const directEvHome = await tempDir("direct-everything");
   const directMemHome = await tempDir("direct-memory");
   seedMemory(directMemHome);
   const direct = {
-    echo: track(await connectStdio({ id: "direct", label: "direct (stdio)", kind: "direct", ...serverEntry("everything", directEvHome) })),
-    read_graph: track(await connectStdio({ id: "direct", label: "direct (stdio)", kind: "direct", ...serverEntry("memory", directMemHome) })),
+    echo: track(
+      await connectStdio({
+        id: "direct",
+        label: "direct (stdio)",
+        kind: "direct",
+        ...serverEntry("everything", directEvHome),
+      }),
+    ),
+    read_graph: track(
+      await connectStdio({
+        id: "direct",
+        label: "direct (stdio)",
+        kind: "direct",
+        ...serverEntry("memory", directMemHome),
+      }),
+    ),
   };
   await direct.echo.discover(WANTED);
   await direct.read_graph.discover(WANTED);
 
   const stdioHome = await tempDir("agg-stdio");
-  const stdioConfig = writeAggregatorConfig(path.join(stdioHome, "bench.config.json"), await fiveServers("agg-stdio"));
+  const stdioConfig = writeAggregatorConfig(
+    path.join(stdioHome, "bench.config.json"),
+    await fiveServers("agg-stdio"),
+  );
   const nodeFlags = cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`] : [];
   if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
-  const aggStdio = track(await connectAggregatorStdio({ configFile: stdioConfig, home: stdioHome, nodeFlags }));
+  const aggStdio = track(
+    await connectAggregatorStdio({ configFile: stdioConfig, home: stdioHome, nodeFlags }),
+  );
   await aggStdio.discover(WANTED);
 
   const httpHome = await tempDir("agg-http");
-  const httpConfig = writeAggregatorConfig(path.join(httpHome, "bench.config.json"), await fiveServers("agg-http"));
+  const httpConfig = writeAggregatorConfig(
+    path.join(httpHome, "bench.config.json"),
+    await fiveServers("agg-http"),
+  );
   const aggHttp = track(await connectAggregatorHttp({ configFile: httpConfig, home: httpHome, nodeFlags }));
   await aggHttp.discover(WANTED);
   results.aggregatorTools = { stdio: aggStdio.toolCount, http: aggHttp.toolCount };
-  log(`aggregator lists ${aggStdio.toolCount} tools on stdio, ${aggHttp.toolCount} on HTTP; echo = ${aggStdio.names.echo}, read_graph = ${aggStdio.names.read_graph}`);
+  log(
+    `aggregator lists ${aggStdio.toolCount} tools on stdio, ${aggHttp.toolCount} on HTTP; echo = ${aggStdio.names.echo}, read_graph = ${aggStdio.names.read_graph}`,
+  );
   for (const e of [aggStdio, aggHttp]) {
-    for (const t of ["echo", "read_graph"]) if (!e.names[t]) throw new Error(`${e.label} does not list ${t}:\n${e.tail()}`);
+    for (const t of ["echo", "read_graph"])
+      if (!e.names[t]) throw new Error(`${e.label} does not list ${t}:\n${e.tail()}`);
   }
 
   const peers = [];
@@ -320,15 +418,27 @@ async function latencyAndThroughput() {
         try {
           const { bin, version } = peerBin(name);
           const home = await tempDir(name);
-          const ep = track(await connect({ bin, home, entry: serverEntry("everything", await tempDir(`${name}-everything`)) }));
+          const ep = track(
+            await connect({
+              bin,
+              home,
+              entry: serverEntry("everything", await tempDir(`${name}-everything`)),
+            }),
+          );
           await ep.discover(WANTED);
-          if (!ep.names.echo) throw new Error(`${name} lists no echo tool (tools: ${ep.toolList.map((t) => t.name).join(", ")})`);
+          if (!ep.names.echo)
+            throw new Error(
+              `${name} lists no echo tool (tools: ${ep.toolList.map((t) => t.name).join(", ")})`,
+            );
           await ep.call("echo", ARGS.echo);
           peers.push(ep);
           results.peers[name] = { available: true, version, front: ep.front, echoName: ep.names.echo };
           log(`${name} ${version} ready (${ep.front}), echo = ${ep.names.echo}`);
         } catch (error) {
-          const why = String(error?.message ?? error).split("\n").slice(0, 6).join(" | ");
+          const why = String(error?.message ?? error)
+            .split("\n")
+            .slice(0, 6)
+            .join(" | ");
           results.peers[name] = { available: false, why };
           log(`${name}: cannot be run here: ${why}`);
         }
@@ -350,7 +460,12 @@ async function latencyAndThroughput() {
       row[e.id] = m?.rssKb ? round(m.rssKb / 1024, 1) : null;
     }
     results.rssTimeline.push(row);
-    log(`  VmRSS after ${stage}: ${Object.entries(row).filter(([k]) => k !== "stage").map(([k, v]) => `${k} ${v} MB`).join(", ")}`);
+    log(
+      `  VmRSS after ${stage}: ${Object.entries(row)
+        .filter(([k]) => k !== "stage")
+        .map(([k, v]) => `${k} ${v} MB`)
+        .join(", ")}`,
+    );
   };
   snapshot("start-up");
   const sampleRss = () => {
@@ -363,7 +478,9 @@ async function latencyAndThroughput() {
   if (doLatency) {
     results.latency = {};
     for (const tool of ["echo", "read_graph"]) {
-      log(`latency: ${tool}, ${P.latencyCalls} calls per path after ${P.latencyWarmup} warm-up, batches of ${P.latencyBatch}, interleaved`);
+      log(
+        `latency: ${tool}, ${P.latencyCalls} calls per path after ${P.latencyWarmup} warm-up, batches of ${P.latencyBatch}, interleaved`,
+      );
       const per = await measureLatency(tool, paths[tool]);
       const base = summarize(per.get(paths[tool][0]).samples);
       results.latency[tool] = paths[tool].map((e) => {
@@ -379,7 +496,10 @@ async function latencyAndThroughput() {
           lastError: c.lastError,
         };
       });
-      for (const r of results.latency[tool]) log(`  ${r.path}: p50 ${fmtMs(r.p50)} ms, p99 ${fmtMs(r.p99)} ms, added p50 ${fmtSigned(r.addedP50)} ms${r.errors ? `, ${r.errors} errors` : ""}`);
+      for (const r of results.latency[tool])
+        log(
+          `  ${r.path}: p50 ${fmtMs(r.p50)} ms, p99 ${fmtMs(r.p99)} ms, added p50 ${fmtSigned(r.addedP50)} ms${r.errors ? `, ${r.errors} errors` : ""}`,
+        );
       snapshot(`latency ${tool}`);
     }
   }
@@ -389,7 +509,9 @@ async function latencyAndThroughput() {
     const levels = doThroughput ? P.throughputLevels : [32];
     const tools = doThroughput ? ["echo", "read_graph"] : ["echo"];
     for (const tool of tools) {
-      log(`throughput: ${tool} at ${levels.join(", ")} in flight; ${P.throughputRounds} × ${P.throughputWindowMs} ms windows per path, interleaved`);
+      log(
+        `throughput: ${tool} at ${levels.join(", ")} in flight; ${P.throughputRounds} × ${P.throughputWindowMs} ms windows per path, interleaved`,
+      );
       const out = await measureThroughput(tool, paths[tool], levels, sampleRss);
       snapshot(`throughput ${tool}`);
       const base = out.get(paths[tool][0]);
@@ -399,7 +521,16 @@ async function latencyAndThroughput() {
         levels: Object.fromEntries(
           levels.map((l) => {
             const x = out.get(e)[l];
-            return [l, { callsPerSec: round(x.callsPerSec, 1), ratio: round(x.callsPerSec / base[l].callsPerSec, 4), calls: x.calls, errors: x.errors, lastError: x.lastError }];
+            return [
+              l,
+              {
+                callsPerSec: round(x.callsPerSec, 1),
+                ratio: round(x.callsPerSec / base[l].callsPerSec, 4),
+                calls: x.calls,
+                errors: x.errors,
+                lastError: x.lastError,
+              },
+            ];
           }),
         ),
       }));
@@ -419,7 +550,8 @@ async function latencyAndThroughput() {
         vmRssNowMB: m?.rssKb ? round(m.rssKb / 1024, 1) : null,
       };
     });
-    for (const r of results.rss) log(`  RSS ${r.path}: VmHWM ${r.vmHwmMB} MB (sampled VmRSS peak ${r.vmRssSampledPeakMB} MB)`);
+    for (const r of results.rss)
+      log(`  RSS ${r.path}: VmHWM ${r.vmHwmMB} MB (sampled VmRSS peak ${r.vmRssSampledPeakMB} MB)`);
   }
 
   log("latency/throughput: stopping");
@@ -427,11 +559,17 @@ async function latencyAndThroughput() {
   await Promise.all([...open].map((e) => release(e)));
   if (cpuProfDir) {
     await sleep(500);
-    const files = existsSync(cpuProfDir) ? readdirSync(cpuProfDir).filter((f) => f.endsWith(".cpuprofile")) : [];
+    const files = existsSync(cpuProfDir)
+      ? readdirSync(cpuProfDir).filter((f) => f.endsWith(".cpuprofile"))
+      : [];
     results.cpuProfile = { dir: cpuProfDir };
     for (const [front, pid] of Object.entries(pids)) {
-      results.cpuProfile[front] = files.filter((f) => f.includes(`.${pid}.`)).map((f) => path.join(cpuProfDir, f));
-      log(`cpu profile of the ${front} aggregator (pid ${pid}): ${results.cpuProfile[front].join(", ") || "none written"}; summarise with node bench/profile-summary.mjs FILE --exclude-idle --from=callTool --until=stop,shutdown,drain`);
+      results.cpuProfile[front] = files
+        .filter((f) => f.includes(`.${pid}.`))
+        .map((f) => path.join(cpuProfDir, f));
+      log(
+        `cpu profile of the ${front} aggregator (pid ${pid}): ${results.cpuProfile[front].join(", ") || "none written"}; summarise with node bench/profile-summary.mjs FILE --exclude-idle --from=callTool --until=stop,shutdown,drain`,
+      );
     }
   }
 }
@@ -447,7 +585,9 @@ async function coldStart() {
   const samples = Object.fromEntries(contenders.map((c) => [c, []]));
   const toolCounts = {};
   const failures = [];
-  log(`cold start: 1 warm-up round + ${P.coldRounds} measured rounds of spawn → initialize → tools/list (complete)`);
+  log(
+    `cold start: 1 warm-up round + ${P.coldRounds} measured rounds of spawn → initialize → tools/list (complete)`,
+  );
 
   const once = async (who) => {
     const start = performance.now();
@@ -463,10 +603,14 @@ async function coldStart() {
         }
         const file = writeAggregatorConfig(path.join(home, "cold.config.json"), servers);
         const t = performance.now();
-        ep = track(await connectAggregatorStdio({ id: "cold-agg", label: "aggregator", configFile: file, home }));
+        ep = track(
+          await connectAggregatorStdio({ id: "cold-agg", label: "aggregator", configFile: file, home }),
+        );
         const tools = await listAllTools(ep.client);
         const ms = performance.now() - t;
-        const byServer = Object.fromEntries(names.map((n) => [n, tools.filter((x) => x.name.startsWith(`${n}_`)).length]));
+        const byServer = Object.fromEntries(
+          names.map((n) => [n, tools.filter((x) => x.name.startsWith(`${n}_`)).length]),
+        );
         return { ms, tools: tools.length, byServer };
       }
       if (who === "parallel") {
@@ -482,7 +626,9 @@ async function coldStart() {
         try {
           await Promise.all(
             entries.map(async ([n, entry]) => {
-              const e = track(await connectStdio({ id: `cold-par-${n}`, label: n, kind: "direct", ...entry }));
+              const e = track(
+                await connectStdio({ id: `cold-par-${n}`, label: n, kind: "direct", ...entry }),
+              );
               eps.push(e);
               count += (await listAllTools(e.client)).length;
             }),
@@ -500,7 +646,11 @@ async function coldStart() {
       const tools = await listAllTools(ep.client);
       return { ms: performance.now() - t, tools: tools.length };
     } catch (error) {
-      failures.push({ who, error: String(error?.message ?? error).slice(0, 500), afterMs: performance.now() - start });
+      failures.push({
+        who,
+        error: String(error?.message ?? error).slice(0, 500),
+        afterMs: performance.now() - start,
+      });
       return undefined;
     } finally {
       if (ep) await release(ep);
@@ -515,7 +665,8 @@ async function coldStart() {
       toolCounts[who] = who === "aggregator" ? { total: res.tools, byServer: res.byServer } : res.tools;
       if (r > 0) samples[who].push(res.ms);
     }
-    if (r > 0) log(`  round ${r}: ${contenders.map((c) => `${c} ${fmtMs(samples[c].at(-1), 0)} ms`).join(", ")}`);
+    if (r > 0)
+      log(`  round ${r}: ${contenders.map((c) => `${c} ${fmtMs(samples[c].at(-1), 0)} ms`).join(", ")}`);
   }
 
   const med = Object.fromEntries(contenders.map((c) => [c, median(samples[c])]));
@@ -532,7 +683,9 @@ async function coldStart() {
     overheadMs: round(med.aggregator - med[slowest], 1),
     failures,
   };
-  log(`  aggregator cold start = ${fmtMs(med.aggregator, 0)} ms; slowest single server (${slowest}) = ${fmtMs(med[slowest], 0)} ms; overhead = ${fmtMs(med.aggregator - med[slowest], 0)} ms`);
+  log(
+    `  aggregator cold start = ${fmtMs(med.aggregator, 0)} ms; slowest single server (${slowest}) = ${fmtMs(med[slowest], 0)} ms; overhead = ${fmtMs(med.aggregator - med[slowest], 0)} ms`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -541,7 +694,14 @@ async function coldStart() {
 async function toolsListAndSearch() {
   const doList = only.has("toolslist");
   const doSearch = only.has("search");
-  const probe = track(await connectStdio({ id: "probe", label: "fault-server", kind: "direct", ...faultEntry(await tempDir("fault-probe"), 0) }));
+  const probe = track(
+    await connectStdio({
+      id: "probe",
+      label: "fault-server",
+      kind: "direct",
+      ...faultEntry(await tempDir("fault-probe"), 0),
+    }),
+  );
   const base = (await listAllTools(probe.client)).length;
   await release(probe);
 
@@ -550,15 +710,31 @@ async function toolsListAndSearch() {
   for (const total of totals) {
     const k = total <= 300 ? 4 : 8;
     const extra = Math.round(total / k) - base;
-    log(`tools/list: ${k} fault-servers × (${base} + ${extra}) tools = ${k * (base + extra)} downstream tools`);
+    log(
+      `tools/list: ${k} fault-servers × (${base} + ${extra}) tools = ${k * (base + extra)} downstream tools`,
+    );
     const home = await tempDir(`list-${total}`);
     const servers = {};
     for (let i = 1; i <= k; i++) servers[`s${i}`] = faultEntry(await tempDir(`list-${total}-s${i}`), extra);
-    const agg = track(await connectAggregatorStdio({ id: `agg-${total}`, label: `aggregator, ${total} tools`, configFile: writeAggregatorConfig(path.join(home, "list.config.json"), servers), home }));
+    const agg = track(
+      await connectAggregatorStdio({
+        id: `agg-${total}`,
+        label: `aggregator, ${total} tools`,
+        configFile: writeAggregatorConfig(path.join(home, "list.config.json"), servers),
+        home,
+      }),
+    );
     const listed = await listAllTools(agg.client);
 
     if (doList) {
-      const ref = track(await connectStdio({ id: `direct-${total}`, label: `one fault-server with ${total} tools`, kind: "direct", ...faultEntry(await tempDir(`list-ref-${total}`), total - base) }));
+      const ref = track(
+        await connectStdio({
+          id: `direct-${total}`,
+          label: `one fault-server with ${total} tools`,
+          kind: "direct",
+          ...faultEntry(await tempDir(`list-ref-${total}`), total - base),
+        }),
+      );
       const refCount = (await listAllTools(ref.client)).length;
       const s = { agg: [], ref: [] };
       for (let i = 0; i < P.listWarmup; i++) {
@@ -567,7 +743,13 @@ async function toolsListAndSearch() {
       }
       const batch = 10;
       for (let r = 0; r * batch < P.listCalls; r++) {
-        for (const [key, ep] of rotate([["agg", agg], ["ref", ref]], r)) {
+        for (const [key, ep] of rotate(
+          [
+            ["agg", agg],
+            ["ref", ref],
+          ],
+          r,
+        )) {
           for (let i = 0; i < batch; i++) {
             const t = performance.now();
             await listAllTools(ep.client);
@@ -582,21 +764,33 @@ async function toolsListAndSearch() {
         servers: k,
         listedByAggregator: listed.length,
         aggregator: { p50: round(a.p50, 3), p99: round(a.p99, 3), mean: round(a.mean, 3), n: a.n },
-        directOneServer: { tools: refCount, p50: round(d.p50, 3), p99: round(d.p99, 3), mean: round(d.mean, 3), n: d.n },
+        directOneServer: {
+          tools: refCount,
+          p50: round(d.p50, 3),
+          p99: round(d.p99, 3),
+          mean: round(d.mean, 3),
+          n: d.n,
+        },
       });
-      log(`  ${listed.length} tools listed: aggregator p50 ${fmtMs(a.p50)} ms p99 ${fmtMs(a.p99)} ms; one server with ${refCount} tools directly p50 ${fmtMs(d.p50)} ms`);
+      log(
+        `  ${listed.length} tools listed: aggregator p50 ${fmtMs(a.p50)} ms p99 ${fmtMs(a.p99)} ms; one server with ${refCount} tools directly p50 ${fmtMs(d.p50)} ms`,
+      );
       await release(ref);
     }
 
     if (total === 2000 && doSearch) {
       const search = listed.find((t) => /(^|[_.-])search_tools$/.test(t.name));
       if (!search) {
-        results.searchTools = { available: false, note: "not available: the aggregator lists no search_tools tool" };
+        results.searchTools = {
+          available: false,
+          note: "not available: the aggregator lists no search_tools tool",
+        };
         log("  search_tools: not available (the aggregator lists no search_tools tool)");
       } else {
         const props = search.inputSchema?.properties ?? {};
         const args = {};
-        const key = ["query", "q", "text", "search"].find((p) => p in props) ?? Object.keys(props)[0] ?? "query";
+        const key =
+          ["query", "q", "text", "search"].find((p) => p in props) ?? Object.keys(props)[0] ?? "query";
         args[key] = "echo the message back";
         const samples = [];
         let errors = 0;
@@ -615,8 +809,20 @@ async function toolsListAndSearch() {
           }
         }
         const s = summarize(samples);
-        results.searchTools = { available: true, tool: search.name, args, tools: listed.length, p50: round(s.p50, 3), p99: round(s.p99, 3), n: s.n, errors, sample };
-        log(`  search_tools over ${listed.length} tools: p50 ${fmtMs(s.p50)} ms p99 ${fmtMs(s.p99)} ms (${errors} errors)`);
+        results.searchTools = {
+          available: true,
+          tool: search.name,
+          args,
+          tools: listed.length,
+          p50: round(s.p50, 3),
+          p99: round(s.p99, 3),
+          n: s.n,
+          errors,
+          sample,
+        };
+        log(
+          `  search_tools over ${listed.length} tools: p50 ${fmtMs(s.p50)} ms p99 ${fmtMs(s.p99)} ms (${errors} errors)`,
+        );
       }
     }
     await release(agg);
@@ -641,22 +847,44 @@ function evaluateTargets() {
     const lat = results.latency?.[tool];
     const s = lat?.find((r) => r.path === "agg-stdio");
     const h = lat?.find((r) => r.path === "agg-http");
-    rows.push({ target: `added p50, stdio, ${tool}`, goal: `≤ ${TARGETS.stdioAddedP50Ms} ms`, value: s ? `${fmtSigned(s.addedP50)} ms` : "–", ok: s ? s.addedP50 <= TARGETS.stdioAddedP50Ms : undefined });
-    rows.push({ target: `added p50, HTTP, ${tool}`, goal: `≤ ${TARGETS.httpAddedP50Ms} ms`, value: h ? `${fmtSigned(h.addedP50)} ms` : "–", ok: h ? h.addedP50 <= TARGETS.httpAddedP50Ms : undefined });
+    rows.push({
+      target: `added p50, stdio, ${tool}`,
+      goal: `≤ ${TARGETS.stdioAddedP50Ms} ms`,
+      value: s ? `${fmtSigned(s.addedP50)} ms` : "–",
+      ok: s ? s.addedP50 <= TARGETS.stdioAddedP50Ms : undefined,
+    });
+    rows.push({
+      target: `added p50, HTTP, ${tool}`,
+      goal: `≤ ${TARGETS.httpAddedP50Ms} ms`,
+      value: h ? `${fmtSigned(h.addedP50)} ms` : "–",
+      ok: h ? h.addedP50 <= TARGETS.httpAddedP50Ms : undefined,
+    });
   }
   for (const tool of ["echo", "read_graph"]) {
     const s = results.throughput?.[tool]?.find((r) => r.path === "agg-stdio")?.levels?.[32];
-    rows.push({ target: `throughput at 32 in flight, stdio, ${tool}`, goal: `≥ ${TARGETS.stdioThroughput32Ratio * 100} % of direct`, value: s ? fmtPct(s.ratio) : "–", ok: s ? s.ratio >= TARGETS.stdioThroughput32Ratio : undefined });
+    rows.push({
+      target: `throughput at 32 in flight, stdio, ${tool}`,
+      goal: `≥ ${TARGETS.stdioThroughput32Ratio * 100} % of direct`,
+      value: s ? fmtPct(s.ratio) : "–",
+      ok: s ? s.ratio >= TARGETS.stdioThroughput32Ratio : undefined,
+    });
   }
   const c = results.coldStart;
   rows.push({
     target: "cold start (4 real servers, stdio)",
     goal: `≤ slowest server + ${TARGETS.coldStartOverheadMs} ms`,
-    value: c ? `${fmtMs(c.aggregatorMs, 0)} ms = ${fmtMs(c.slowestServerMs, 0)} + ${fmtMs(c.overheadMs, 0)} ms` : "–",
+    value: c
+      ? `${fmtMs(c.aggregatorMs, 0)} ms = ${fmtMs(c.slowestServerMs, 0)} + ${fmtMs(c.overheadMs, 0)} ms`
+      : "–",
     ok: c ? c.overheadMs <= TARGETS.coldStartOverheadMs : undefined,
   });
   for (const r of results.rss?.filter((x) => x.downstreams === 5) ?? []) {
-    rows.push({ target: `peak RSS (VmHWM), ${r.label}, 5 downstreams`, goal: `≤ ${TARGETS.rssMB} MB`, value: `${r.vmHwmMB} MB`, ok: r.vmHwmMB <= TARGETS.rssMB });
+    rows.push({
+      target: `peak RSS (VmHWM), ${r.label}, 5 downstreams`,
+      goal: `≤ ${TARGETS.rssMB} MB`,
+      value: `${r.vmHwmMB} MB`,
+      ok: r.vmHwmMB <= TARGETS.rssMB,
+    });
   }
   return rows.map((r) => ({ ...r, verdict: verdict(r.ok) }));
 }
@@ -665,19 +893,39 @@ function report() {
   const m = results.machine;
   md.push(`# autonomous-mcp benchmark — ${results.startedAt}${quick ? " (--quick: smoke run, noisy)" : ""}`);
   const l = m.load1mDuringRun;
-  md.push(`Machine: ${m.nproc} CPUs (${m.cpuModel}), ${m.memTotalGiB} GiB RAM, Node ${m.node}, ${m.os}. 1-min load average: ${m.loadavgAtStart[0]} at start${l ? `, ${l.min}–${l.max} (median ${l.median}) during the run` : ""}.`);
+  md.push(
+    `Source: autonomous-mcp ${results.versions["autonomous-mcp"]}${results.versions.git ? ` (git ${results.versions.git})` : ""}.`,
+  );
+  md.push(
+    `Machine: ${m.nproc} CPUs (${m.cpuModel}), ${m.memTotalGiB} GiB RAM, Node ${m.node}, ${m.os}. 1-min load average: ${m.loadavgAtStart[0]} at start${l ? `, ${l.min}–${l.max} (median ${l.median}) during the run` : ""}.`,
+  );
   if (results.loadBySection) {
-    md.push(`Load average by section (start → max → end): ${Object.entries(results.loadBySection).map(([k, v]) => `${k} ${v.atStart} → ${v.max} → ${v.atEnd}`).join("; ")}.`);
+    md.push(
+      `Load average by section (start → max → end): ${Object.entries(results.loadBySection)
+        .map(([k, v]) => `${k} ${v.atStart} → ${v.max} → ${v.atEnd}`)
+        .join("; ")}.`,
+    );
   }
 
   if (results.latency) {
     for (const tool of ["echo", "read_graph"]) {
       const rows = results.latency[tool];
-      md.push(`\n## Latency — ${tool === "echo" ? "server-everything `echo`" : "server-memory `read_graph`"} (${rows[0]?.n ?? 0} calls per path, sequential, interleaved)`);
+      md.push(
+        `\n## Latency — ${tool === "echo" ? "server-everything `echo`" : "server-memory `read_graph`"} (${rows[0]?.n ?? 0} calls per path, sequential, interleaved)`,
+      );
       md.push(
         table(
           ["path", "p50 ms", "p90 ms", "p99 ms", "mean ms", "added p50 ms", "added p99 ms", "errors"],
-          rows.map((r) => [r.label, fmtMs(r.p50), fmtMs(r.p90), fmtMs(r.p99), fmtMs(r.mean), r.path === "direct" ? "—" : fmtSigned(r.addedP50), r.path === "direct" ? "—" : fmtSigned(r.addedP99), r.errors]),
+          rows.map((r) => [
+            r.label,
+            fmtMs(r.p50),
+            fmtMs(r.p90),
+            fmtMs(r.p99),
+            fmtMs(r.mean),
+            r.path === "direct" ? "—" : fmtSigned(r.addedP50),
+            r.path === "direct" ? "—" : fmtSigned(r.addedP99),
+            r.errors,
+          ]),
         ),
       );
     }
@@ -690,23 +938,47 @@ function report() {
       md.push(
         table(
           ["path", ...levels.map((l) => `${l} in flight`)],
-          rows.map((r) => [r.label, ...levels.map((l) => `${fmtInt(r.levels[l].callsPerSec)} (${fmtPct(r.levels[l].ratio)})${r.levels[l].errors ? ` ⚠ ${r.levels[l].errors} err` : ""}`)]),
+          rows.map((r) => [
+            r.label,
+            ...levels.map(
+              (l) =>
+                `${fmtInt(r.levels[l].callsPerSec)} (${fmtPct(r.levels[l].ratio)})${r.levels[l].errors ? ` ⚠ ${r.levels[l].errors} err` : ""}`,
+            ),
+          ]),
         ),
       );
     }
   }
   if (results.rss) {
     md.push("\n## Peak memory (VmHWM of the front process, read after the load)");
-    md.push(table(["process", "downstreams", "VmHWM MB", "sampled VmRSS peak MB"], results.rss.map((r) => [r.label, r.downstreams, r.vmHwmMB ?? "–", r.vmRssSampledPeakMB ?? "–"])));
+    md.push(
+      table(
+        ["process", "downstreams", "VmHWM MB", "sampled VmRSS peak MB"],
+        results.rss.map((r) => [r.label, r.downstreams, r.vmHwmMB ?? "–", r.vmRssSampledPeakMB ?? "–"]),
+      ),
+    );
   }
   if (results.rssTimeline?.length) {
     const cols = Object.keys(results.rssTimeline[0]).filter((k) => k !== "stage");
     md.push("\nVmRSS (MB) of each front process after each stage:");
-    md.push(table(["after", ...cols], results.rssTimeline.map((r) => [r.stage, ...cols.map((c) => r[c] ?? "–")])));
+    md.push(
+      table(
+        ["after", ...cols],
+        results.rssTimeline.map((r) => [r.stage, ...cols.map((c) => r[c] ?? "–")]),
+      ),
+    );
   }
   if (results.peers && Object.keys(results.peers).length) {
     md.push("\n## Peers");
-    md.push(table(["peer", "status"], Object.entries(results.peers).map(([k, v]) => [k, v.available ? `${v.version}, ${v.front} front, tool \`${v.echoName}\`` : `not run: ${v.why}`])));
+    md.push(
+      table(
+        ["peer", "status"],
+        Object.entries(results.peers).map(([k, v]) => [
+          k,
+          v.available ? `${v.version}, ${v.front} front, tool \`${v.echoName}\`` : `not run: ${v.why}`,
+        ]),
+      ),
+    );
   }
   if (results.coldStart) {
     const c = results.coldStart;
@@ -715,38 +987,80 @@ function report() {
       table(
         ["process", "median ms", "min ms", "tools"],
         Object.keys(c.medianMs).map((k) => [
-          k === "aggregator" ? "aggregator (memory + github + trello + postman)" : k === "parallel" ? "the four directly, started in parallel (no aggregator)" : `${k} alone`,
+          k === "aggregator"
+            ? "aggregator (memory + github + trello + postman)"
+            : k === "parallel"
+              ? "the four directly, started in parallel (no aggregator)"
+              : `${k} alone`,
           fmtMs(c.medianMs[k], 0),
           fmtMs(c.minMs[k], 0),
           k === "aggregator" ? c.tools.aggregator?.total : c.tools[k],
         ]),
       ),
     );
-    md.push(`\naggregator cold start = ${fmtMs(c.aggregatorMs, 0)} ms; slowest single server = ${fmtMs(c.slowestServerMs, 0)} ms (${c.slowestServer}); overhead = ${fmtMs(c.overheadMs, 0)} ms (of which starting four servers at once costs the machine ${fmtMs(c.medianMs.parallel - c.slowestServerMs, 0)} ms without any aggregator)`);
-    if (c.failures.length) md.push(`\nfailures: ${c.failures.map((f) => `${f.who}: ${f.error.split("\n")[0]}`).join("; ")}`);
+    md.push(
+      `\naggregator cold start = ${fmtMs(c.aggregatorMs, 0)} ms; slowest single server = ${fmtMs(c.slowestServerMs, 0)} ms (${c.slowestServer}); overhead = ${fmtMs(c.overheadMs, 0)} ms (of which starting four servers at once costs the machine ${fmtMs(c.medianMs.parallel - c.slowestServerMs, 0)} ms without any aggregator)`,
+    );
+    if (c.failures.length)
+      md.push(`\nfailures: ${c.failures.map((f) => `${f.who}: ${f.error.split("\n")[0]}`).join("; ")}`);
   }
   if (results.toolsList?.length) {
     md.push("\n## tools/list (complete listing, all pages, via the stdio front)");
     md.push(
       table(
-        ["downstream tools", "listed", "aggregator p50 ms", "aggregator p99 ms", "one server directly, same count: p50 ms", "p99 ms"],
-        results.toolsList.map((r) => [`${r.downstreamTools} (${r.servers} servers)`, r.listedByAggregator, fmtMs(r.aggregator.p50), fmtMs(r.aggregator.p99), fmtMs(r.directOneServer.p50), fmtMs(r.directOneServer.p99)]),
+        [
+          "downstream tools",
+          "listed",
+          "aggregator p50 ms",
+          "aggregator p99 ms",
+          "one server directly, same count: p50 ms",
+          "p99 ms",
+        ],
+        results.toolsList.map((r) => [
+          `${r.downstreamTools} (${r.servers} servers)`,
+          r.listedByAggregator,
+          fmtMs(r.aggregator.p50),
+          fmtMs(r.aggregator.p99),
+          fmtMs(r.directOneServer.p50),
+          fmtMs(r.directOneServer.p99),
+        ]),
       ),
     );
   }
   if (results.searchTools) {
     const s = results.searchTools;
     md.push("\n## search_tools at 2,000 tools");
-    md.push(s.available ? `\`${s.tool}\` over ${s.tools} tools: p50 ${fmtMs(s.p50)} ms, p99 ${fmtMs(s.p99)} ms (${s.n} calls, ${s.errors} errors)` : s.note);
+    md.push(
+      s.available
+        ? `\`${s.tool}\` over ${s.tools} tools: p50 ${fmtMs(s.p50)} ms, p99 ${fmtMs(s.p99)} ms (${s.n} calls, ${s.errors} errors)`
+        : s.note,
+    );
   }
   results.targets = evaluateTargets();
   md.push("\n## Targets");
-  md.push(table(["target", "goal", "this run", "verdict"], results.targets.map((r) => [r.target, r.goal, r.value, r.verdict])));
+  md.push(
+    table(
+      ["target", "goal", "this run", "verdict"],
+      results.targets.map((r) => [r.target, r.goal, r.value, r.verdict]),
+    ),
+  );
   if (results.notes.length) md.push(`\nNotes:\n${results.notes.map((n) => `- ${n}`).join("\n")}`);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Main
+
+/** Formats the results file with the repo's own prettier when it is installed, so `npm run format` stays clean. */
+async function formatJson(file, text) {
+  try {
+    const prettier = await import(
+      pathToFileURL(path.join(BENCH_DIR, "..", "node_modules", "prettier", "index.mjs")).href
+    );
+    return await prettier.format(text, { ...((await prettier.resolveConfig(file)) ?? {}), filepath: file });
+  } catch {
+    return text;
+  }
+}
 
 /** 1-minute load average, sampled every 2 s for the record (the run's numbers depend on it). */
 const loadSamples = [];
@@ -769,23 +1083,36 @@ async function section(name, fn) {
   const from = loadSamples.length;
   await fn();
   const during = loadSamples.slice(from);
-  (results.loadBySection ??= {})[name] = { atStart: before, max: round(Math.max(before, ...during), 2), atEnd: round(os.loadavg()[0], 2) };
+  (results.loadBySection ??= {})[name] = {
+    atStart: before,
+    max: round(Math.max(before, ...during), 2),
+    atEnd: round(os.loadavg()[0], 2),
+  };
 }
 
 async function main() {
   if (flags["wait-quiet"]) await waitQuiet(Number(flags["wait-quiet"]));
   results.machine.loadavgAtStart = os.loadavg().map((x) => round(x, 2));
-  log(`sections: ${[...only].join(", ")}${quick ? " (quick)" : ""}; load average ${results.machine.loadavgAtStart.join(" / ")}`);
+  log(
+    `sections: ${[...only].join(", ")}${quick ? " (quick)" : ""}; load average ${results.machine.loadavgAtStart.join(" / ")}`,
+  );
   if (only.has("coldstart")) await section("coldstart", coldStart);
   if (only.has("toolslist") || only.has("search")) await section("toolslist/search", toolsListAndSearch);
-  if (only.has("latency") || only.has("throughput") || only.has("rss")) await section("latency/throughput/rss", latencyAndThroughput);
+  if (only.has("latency") || only.has("throughput") || only.has("rss"))
+    await section("latency/throughput/rss", latencyAndThroughput);
   results.finishedAt = new Date().toISOString();
   results.durationSec = round((performance.now() - t0run) / 1000, 1);
   results.machine.loadavgAtEnd = os.loadavg().map((x) => round(x, 2));
-  results.machine.load1mDuringRun = loadSamples.length ? { min: round(Math.min(...loadSamples), 2), median: round(median(loadSamples), 2), max: round(Math.max(...loadSamples), 2) } : undefined;
+  results.machine.load1mDuringRun = loadSamples.length
+    ? {
+        min: round(Math.min(...loadSamples), 2),
+        median: round(median(loadSamples), 2),
+        max: round(Math.max(...loadSamples), 2),
+      }
+    : undefined;
   report();
   mkdirSync(path.dirname(outFile), { recursive: true });
-  writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(outFile, await formatJson(outFile, `${JSON.stringify(results, null, 2)}\n`));
   process.stdout.write(`${md.join("\n")}\n`);
   log(`results: ${outFile}`);
 }

@@ -8,6 +8,7 @@ import { Catalog, type BuiltinTool, type CatalogSource } from "./catalog/catalog
 import type { LoadedConfig, ResolvedServer } from "./config/load.js";
 import type { ServerState } from "./downstream/connection.js";
 import { ConnectionPool } from "./downstream/pool.js";
+import type { CreatedTransport } from "./downstream/transports.js";
 import type { CallOrigin, FrontBackend, FrontSessionHandle } from "./front/backend.js";
 import type { Logger } from "./logger.js";
 import type { MetaTool } from "./meta/types.js";
@@ -76,7 +77,7 @@ export class Aggregator implements FrontBackend {
 
   constructor(
     private loaded: LoadedConfig,
-    options: { log: Logger; pageSize?: number },
+    options: { log: Logger; pageSize?: number; prespawned?: Map<string, CreatedTransport> },
   ) {
     this.log = options.log;
     this.pageSize = options.pageSize ?? 500;
@@ -95,6 +96,7 @@ export class Aggregator implements FrontBackend {
       log: this.log,
       clientInfo: { name: "autonomous-mcp", version: VERSION },
       clientCapabilities: () => this.clientCaps,
+      ...(options.prespawned ? { prespawned: options.prespawned } : {}),
       hooks: {
         onStateChange: (server, state, reason) => this.onServerState(server, state, reason),
         onCatalogChanged: () => this.rebuild(),

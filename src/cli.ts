@@ -4,13 +4,12 @@ import { loadConfig, resolveConfigPath } from "./config/load.js";
 import { LOG_LEVELS, type LogLevel } from "./config/schema.js";
 import { isAggregatorError, errorMessage } from "./errors.js";
 import { createLogger } from "./logger.js";
-import { doctor } from "./commands/doctor.js";
-import { importConfig } from "./commands/import.js";
-import { listTools } from "./commands/tools.js";
+import { prespawn } from "./downstream/prespawn.js";
 import { collectSecrets, createScrubber } from "./secrets.js";
-import { serve } from "./serve.js";
-import { validateWorkflowDefinitions } from "./workflows/register.js";
 import { VERSION } from "./version.js";
+
+// Only what every command needs is imported statically; the rest (the SDK, the aggregator) loads
+// when a command needs it, so `serve` can spawn its servers first and let them boot meanwhile.
 
 const HELP = `autonomous-mcp ${VERSION} — one MCP server in front of all your MCP servers
 
@@ -72,6 +71,7 @@ async function main(argv: string[]): Promise<number> {
       );
       return 2;
     }
+    const { importConfig } = await import("./commands/import.js");
     return importConfig({ file, out: values.out, merge: values.merge === true, say });
   }
   if (!["serve", "validate", "tools", "doctor"].includes(command)) {
@@ -101,6 +101,7 @@ async function main(argv: string[]): Promise<number> {
 
   if (command === "validate") {
     for (const w of loaded.warnings) say(`warning: ${w}`);
+    const { validateWorkflowDefinitions } = await import("./workflows/register.js");
     const workflows = validateWorkflowDefinitions(loaded);
     for (const p of workflows.problems) say(p);
     if (workflows.problems.length > 0) return 2;
@@ -121,12 +122,14 @@ async function main(argv: string[]): Promise<number> {
   const scrub = createScrubber(collectSecrets(loaded.servers, [authToken]));
   const log = createLogger({ level: (envLevel as LogLevel | undefined) ?? loaded.config.logLevel, scrub });
   if (command === "doctor") {
+    const { doctor } = await import("./commands/doctor.js");
     return doctor(loaded, log, {
       json: values.json === true,
       out: (s) => void process.stdout.write(scrub(s)),
     });
   }
   if (command === "tools") {
+    const { listTools } = await import("./commands/tools.js");
     return listTools(loaded, log, {
       json: values.json === true,
       say,
@@ -134,9 +137,12 @@ async function main(argv: string[]): Promise<number> {
     });
   }
 
+  const prespawned = await prespawn(loaded.servers, log);
+  const { serve } = await import("./serve.js");
   let running;
   try {
     running = await serve({
+      prespawned,
       loaded,
       log,
       transport,
@@ -148,6 +154,8 @@ async function main(argv: string[]): Promise<number> {
       progress: process.stderr.isTTY === true,
     });
   } catch (error) {
+    // Nothing started may outlive a failed start: stop the pre-spawned processes (their groups).
+    await Promise.all([...prespawned.values()].map((p) => p.transport.close().catch(() => undefined)));
     if (isAggregatorError(error, "CONFIG_INVALID")) {
       say(error.message);
       return 2;

@@ -3,10 +3,9 @@ import { Aggregator, type StartSummary } from "./aggregator.js";
 import type { LoadedConfig } from "./config/load.js";
 import { AggregatorError } from "./errors.js";
 import { isLoopbackHost } from "./front/hostCheck.js";
-import { HttpFront } from "./front/http.js";
-import { Metrics } from "./metrics.js";
-import { operationalRoutes } from "./front/routes.js";
+import type { HttpFront } from "./front/http.js";
 import { serveStdio } from "./front/stdio.js";
+import type { CreatedTransport } from "./downstream/transports.js";
 import type { Logger } from "./logger.js";
 import { ConfigReloader } from "./reload.js";
 import { registerMetaTools } from "./meta/index.js";
@@ -26,6 +25,8 @@ export interface ServeOptions {
   readonly say: (line: string) => void;
   readonly stdin?: NodeJS.ReadableStream;
   readonly stdout?: NodeJS.WritableStream;
+  /** Server processes the CLI already started (see downstream/prespawn.ts). */
+  readonly prespawned?: Map<string, CreatedTransport>;
   /** Show start-up progress (servers connected n/N) on stderr: the CLI sets it when stderr is a TTY. */
   readonly progress?: boolean;
   /** Watch the config file and reload on change / SIGHUP. Default true. */
@@ -44,7 +45,10 @@ export interface Running {
 /** Builds the aggregator and serves it on the chosen front. */
 export async function serve(options: ServeOptions): Promise<Running> {
   const { loaded, log, say } = options;
-  const aggregator = new Aggregator(loaded, { log });
+  const aggregator = new Aggregator(loaded, {
+    log,
+    ...(options.prespawned ? { prespawned: options.prespawned } : {}),
+  });
   if (options.progress) {
     const total = loaded.servers.filter((s) => s.skipReason === undefined).length;
     let settled = 0;
@@ -126,6 +130,12 @@ export async function serve(options: ServeOptions): Promise<Running> {
       `autonomous-mcp: refusing to listen on ${host} without an auth token: anyone who can reach the port could call every tool. Set --auth-token or AUTONOMOUS_MCP_TOKEN, or bind 127.0.0.1.`,
     );
   }
+  // HTTP-only modules (the SDK's server transport, prom-client) load only in HTTP mode.
+  const [{ HttpFront }, { Metrics }, { operationalRoutes }] = await Promise.all([
+    import("./front/http.js"),
+    import("./metrics.js"),
+    import("./front/routes.js"),
+  ]);
   const metrics = new Metrics({
     gauges: () => {
       const inflight: Record<string, number> = {};

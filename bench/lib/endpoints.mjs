@@ -66,7 +66,9 @@ export class Endpoint {
     this.toolList = tools;
     for (const [logical, candidates] of Object.entries(wanted)) {
       const names = tools.map((t) => t.name);
-      const hit = candidates.map((c) => names.find((n) => n === c)).find(Boolean) ?? names.find((n) => candidates.some((c) => n.endsWith(c)));
+      const hit =
+        candidates.map((c) => names.find((n) => n === c)).find(Boolean) ??
+        names.find((n) => candidates.some((c) => n.endsWith(c)));
       if (hit) this.names[logical] = hit;
     }
     return tools;
@@ -132,14 +134,23 @@ export function writeAggregatorConfig(file, servers, extra = {}) {
     http: { rateLimit: { requestsPerSecond: 1_000_000, burst: 1_000_000 } },
     defaults: { maxQueue: 4096 },
     ...extra,
-    mcpServers: Object.fromEntries(Object.entries(servers).map(([name, e]) => [name, { command: e.command, args: e.args, env: e.env }])),
+    mcpServers: Object.fromEntries(
+      Object.entries(servers).map(([name, e]) => [name, { command: e.command, args: e.args, env: e.env }]),
+    ),
   };
   writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
   return file;
 }
 
 /** The aggregator's stdio front, spawned by an SDK client as `node [nodeFlags] dist/cli.js serve --config FILE`. */
-export function connectAggregatorStdio({ id = "agg-stdio", label = "autonomous-mcp (stdio)", configFile, home, nodeFlags = [], timeoutMs }) {
+export function connectAggregatorStdio({
+  id = "agg-stdio",
+  label = "autonomous-mcp (stdio)",
+  configFile,
+  home,
+  nodeFlags = [],
+  timeoutMs,
+}) {
   return connectStdio({
     id,
     label,
@@ -190,10 +201,29 @@ function spawnUntil({ command, args, env, cwd, ready, timeoutMs, label }) {
 }
 
 /** The aggregator's Streamable HTTP front on an ephemeral loopback port, with an SDK client connected. */
-export async function connectAggregatorHttp({ id = "agg-http", label = "autonomous-mcp (HTTP)", configFile, home, nodeFlags = [], timeoutMs = 60_000 }) {
+export async function connectAggregatorHttp({
+  id = "agg-http",
+  label = "autonomous-mcp (HTTP)",
+  configFile,
+  home,
+  nodeFlags = [],
+  timeoutMs = 60_000,
+}) {
   const { child, match, tail } = await spawnUntil({
     command: process.execPath,
-    args: [...nodeFlags, CLI, "serve", "--config", configFile, "--transport", "http", "--port", "0", "--host", "127.0.0.1"],
+    args: [
+      ...nodeFlags,
+      CLI,
+      "serve",
+      "--config",
+      configFile,
+      "--transport",
+      "http",
+      "--port",
+      "0",
+      "--host",
+      "127.0.0.1",
+    ],
     env: { ...getDefaultEnvironment(), HOME: home },
     ready: /listening on (http:\/\/\S+\/mcp)/,
     timeoutMs,
@@ -232,7 +262,8 @@ async function connectHttpWithRetry(makeTransport, { label, timeoutMs, ok }) {
   throw new Error(`${label}: could not connect within ${timeoutMs} ms: ${last?.message}`);
 }
 
-const hasTool = (suffix) => async (client) => (await listAllTools(client)).some((t) => t.name === suffix || t.name.endsWith(suffix));
+const hasTool = (suffix) => async (client) =>
+  (await listAllTools(client)).some((t) => t.name === suffix || t.name.endsWith(suffix));
 
 /**
  * mcp-hub (npm `mcp-hub`): a manager server; MCP clients connect to its unified endpoint `/mcp`, which
@@ -241,7 +272,14 @@ const hasTool = (suffix) => async (client) => (await listAllTools(client)).some(
 export async function connectMcpHub({ bin, home, entry, timeoutMs = 60_000 }) {
   const port = await freePort();
   const configFile = path.join(home, "mcp-hub.json");
-  writeFileSync(configFile, JSON.stringify({ mcpServers: { everything: { command: entry.command, args: entry.args, env: entry.env } } }, null, 2));
+  writeFileSync(
+    configFile,
+    JSON.stringify(
+      { mcpServers: { everything: { command: entry.command, args: entry.args, env: entry.env } } },
+      null,
+      2,
+    ),
+  );
   const env = {
     ...getDefaultEnvironment(),
     HOME: home,
@@ -259,12 +297,23 @@ export async function connectMcpHub({ bin, home, entry, timeoutMs = 60_000 }) {
     label: "mcp-hub",
   });
   try {
-    const client = await connectHttpWithRetry(() => new SSEClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)), {
-      label: "mcp-hub",
-      timeoutMs,
-      ok: hasTool("echo"),
+    const client = await connectHttpWithRetry(
+      () => new SSEClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)),
+      {
+        label: "mcp-hub",
+        timeoutMs,
+        ok: hasTool("echo"),
+      },
+    );
+    return new Endpoint({
+      id: "mcp-hub",
+      label: "mcp-hub (SSE /mcp)",
+      kind: "peer",
+      front: "sse",
+      client,
+      pid: child.pid,
+      tail,
     });
-    return new Endpoint({ id: "mcp-hub", label: "mcp-hub (SSE /mcp)", kind: "peer", front: "sse", client, pid: child.pid, tail });
   } catch (error) {
     await killPids([child.pid, ...descendants(child.pid)], 500);
     throw new Error(`${error.message}\n${tail()}`);
@@ -279,7 +328,18 @@ export async function connectMcpProxy({ bin, home, entry, timeoutMs = 60_000 }) 
   const port = await freePort();
   const { child, tail } = await spawnUntil({
     command: process.execPath,
-    args: [bin, "--port", String(port), "--host", "127.0.0.1", "--server", "stream", "--", entry.command, ...entry.args],
+    args: [
+      bin,
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      "--server",
+      "stream",
+      "--",
+      entry.command,
+      ...entry.args,
+    ],
     env: { ...getDefaultEnvironment(), ...entry.env, HOME: home },
     cwd: home,
     ready: null,
@@ -287,12 +347,23 @@ export async function connectMcpProxy({ bin, home, entry, timeoutMs = 60_000 }) 
     label: "mcp-proxy",
   });
   try {
-    const client = await connectHttpWithRetry(() => new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)), {
-      label: "mcp-proxy",
-      timeoutMs,
-      ok: hasTool("echo"),
+    const client = await connectHttpWithRetry(
+      () => new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)),
+      {
+        label: "mcp-proxy",
+        timeoutMs,
+        ok: hasTool("echo"),
+      },
+    );
+    return new Endpoint({
+      id: "mcp-proxy",
+      label: "mcp-proxy (Streamable HTTP)",
+      kind: "peer",
+      front: "http",
+      client,
+      pid: child.pid,
+      tail,
     });
-    return new Endpoint({ id: "mcp-proxy", label: "mcp-proxy (Streamable HTTP)", kind: "peer", front: "http", client, pid: child.pid, tail });
   } catch (error) {
     await killPids([child.pid, ...descendants(child.pid)], 500);
     throw new Error(`${error.message}\n${tail()}`);

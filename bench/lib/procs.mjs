@@ -83,16 +83,33 @@ export function serverEntry(name, home, extraEnv = {}) {
     case "everything":
       return { command: process.execPath, args: [bin, "stdio"], env };
     case "memory":
-      return { command: process.execPath, args: [bin], env: { MEMORY_FILE_PATH: path.join(home, "memory.jsonl"), ...env } };
+      return {
+        command: process.execPath,
+        args: [bin],
+        env: { MEMORY_FILE_PATH: path.join(home, "memory.jsonl"), ...env },
+      };
     case "github":
-      return { command: process.execPath, args: [bin], env: { GITHUB_PERSONAL_ACCESS_TOKEN: DUMMY.GITHUB_PERSONAL_ACCESS_TOKEN, ...guard, ...env } };
+      return {
+        command: process.execPath,
+        args: [bin],
+        env: { GITHUB_PERSONAL_ACCESS_TOKEN: DUMMY.GITHUB_PERSONAL_ACCESS_TOKEN, ...guard, ...env },
+      };
     case "trello":
-      return { command: process.execPath, args: [bin], env: { TRELLO_API_KEY: DUMMY.TRELLO_API_KEY, TRELLO_TOKEN: DUMMY.TRELLO_TOKEN, ...guard, ...env } };
+      return {
+        command: process.execPath,
+        args: [bin],
+        env: { TRELLO_API_KEY: DUMMY.TRELLO_API_KEY, TRELLO_TOKEN: DUMMY.TRELLO_TOKEN, ...guard, ...env },
+      };
     case "postman":
       return {
         command: process.execPath,
         args: [bin],
-        env: { POSTMAN_API_KEY: DUMMY.POSTMAN_API_KEY, POSTMAN_API_BASE_URL: "http://127.0.0.1:9", ...guard, ...env },
+        env: {
+          POSTMAN_API_KEY: DUMMY.POSTMAN_API_KEY,
+          POSTMAN_API_BASE_URL: "http://127.0.0.1:9",
+          ...guard,
+          ...env,
+        },
       };
     default:
       throw new Error(`unknown server ${name}`);

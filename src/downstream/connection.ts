@@ -74,10 +74,17 @@ export class DownstreamConnection {
   private async connectOnce(): Promise<void> {
     const started = this.now();
     this.setState(this.restarts === 0 && this.state !== "restarting" ? "starting" : "restarting");
-    const { transport, launch } = createTransport(this.settings, this.deps.log, (line) => {
+    const onStderrLine = (line: string): void => {
       this.stderrTail.push(line.slice(0, 500));
       if (this.stderrTail.length > 20) this.stderrTail.shift();
-    });
+    };
+    // The first start may adopt a process the CLI spawned while the aggregator was still loading.
+    const prespawned = this.restarts === 0 ? this.deps.takePrespawned?.(this.name) : undefined;
+    if (prespawned && "onStderrLine" in prespawned.transport) {
+      (prespawned.transport as { onStderrLine?: (line: string) => void }).onStderrLine = onStderrLine;
+    }
+    const { transport, launch } =
+      prespawned ?? (await createTransport(this.settings, this.deps.log, onStderrLine));
     this.launch = launch;
     const client = this.newClient();
     const timeout = this.settings.connectTimeoutMs;

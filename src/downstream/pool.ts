@@ -5,12 +5,15 @@ import type {
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../logger.js";
 import { DownstreamConnection, type ConnectionHooks, type ConnectionSettings } from "./connection.js";
+import type { CreatedTransport } from "./transports.js";
 
 export interface PoolOptions {
   readonly log: Logger;
   readonly clientInfo: Implementation;
   readonly clientCapabilities: () => ClientCapabilities;
   readonly hooks: ConnectionHooks;
+  /** Transports the CLI started before the aggregator loaded (each used by its server's first start). */
+  readonly prespawned?: Map<string, CreatedTransport>;
 }
 
 /** One connection per configured server, shared by every front session. */
@@ -36,6 +39,11 @@ export class ConnectionPool {
       clientInfo: this.options.clientInfo,
       clientCapabilities: this.options.clientCapabilities,
       hooks: this.options.hooks,
+      takePrespawned: (server) => {
+        const created = this.options.prespawned?.get(server);
+        this.options.prespawned?.delete(server);
+        return created;
+      },
     });
     this.connections.set(settings.name, connection);
     await connection.start();
@@ -55,6 +63,10 @@ export class ConnectionPool {
   }
 
   async closeAll(): Promise<void> {
+    // Pre-spawned processes never adopted (their server was removed by a reload) are stopped too.
+    const orphans = [...(this.options.prespawned?.values() ?? [])];
+    this.options.prespawned?.clear();
+    await Promise.all(orphans.map((o) => o.transport.close().catch(() => undefined)));
     const all = this.all();
     this.connections.clear();
     await Promise.all(all.map((c) => c.close()));

@@ -3,6 +3,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { LineBuffer, parseMessage } from "./lineBuffer.js";
 import { deliverInOrder } from "./ordering.js";
+import { WriteBatcher } from "./writeBatcher.js";
 
 export interface StdioSpawnOptions {
   readonly command: string;
@@ -42,6 +43,9 @@ export class ProcessGroupStdioTransport implements Transport {
     this.buffer = new LineBuffer(options.maxMessageBytes ?? 64 * 1024 * 1024);
   }
 
+  /** Each stderr line, for whoever owns the connection now (set after a pre-spawn too). */
+  onStderrLine?: ((line: string) => void) | undefined;
+
   /** The protocol version negotiated at initialize (the SDK Client tells its transport). */
   protocolVersion: string | undefined;
 
@@ -53,8 +57,15 @@ export class ProcessGroupStdioTransport implements Transport {
     return this.child?.pid;
   }
 
+  private started: Promise<void> | undefined;
+
+  /** Spawns the server. Idempotent: a pre-spawned transport is started again by Client.connect(). */
   start(): Promise<void> {
-    if (this.child) throw new Error("ProcessGroupStdioTransport already started");
+    this.started ??= this.spawnChild();
+    return this.started;
+  }
+
+  private spawnChild(): Promise<void> {
     return new Promise((resolve, reject) => {
       const child = spawn(this.options.command, [...this.options.args], {
         env: { ...this.options.env },
@@ -120,13 +131,12 @@ export class ProcessGroupStdioTransport implements Transport {
     else deliverInOrder(message, (m) => this.onmessage?.(m));
   };
 
+  private readonly batcher = new WriteBatcher(() => this.child?.stdin ?? undefined);
+
   send(message: JSONRPCMessage): Promise<void> {
     const stdin = this.child?.stdin;
     if (!stdin || stdin.destroyed) return Promise.reject(new Error("Not connected"));
-    return new Promise((resolve) => {
-      if (stdin.write(JSON.stringify(message) + "\n")) resolve();
-      else stdin.once("drain", resolve);
-    });
+    return this.batcher.write(`${JSON.stringify(message)}\n`);
   }
 
   /** Close stdin, SIGTERM the group right away, SIGKILL after the grace period. Resolves when the child is gone. */
@@ -137,6 +147,7 @@ export class ProcessGroupStdioTransport implements Transport {
       return;
     }
     this.closing = true;
+    this.batcher.flushNow();
     child.stdin?.end();
     signalTree(child, "SIGTERM");
     const grace = this.options.killGraceMs ?? 2_000;

@@ -1,10 +1,7 @@
-import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { Logger } from "../logger.js";
 import { childEnvironment } from "./env.js";
 import { defaultSearchRoots, planLaunch, type LaunchPlan } from "./launch.js";
-import { OrderedTransport } from "./ordering.js";
 import { ProcessGroupStdioTransport } from "./stdio.js";
 
 /** The part of a resolved server entry that says how to reach it. */
@@ -25,37 +22,60 @@ export interface CreatedTransport {
   readonly launch?: LaunchPlan;
 }
 
-/** The one place transports are made: the rest of the code only sees the SDK Transport contract. */
-export function createTransport(
+/**
+ * A stdio server's transport, spawned by start(). Cheap to import: no SDK runtime code, so the CLI can
+ * spawn servers while the rest of the aggregator is still loading.
+ */
+export function createStdioTransport(
+  spec: TransportSpec,
+  log: Logger,
+): CreatedTransport & { transport: ProcessGroupStdioTransport } {
+  if (!spec.command) throw new Error(`${spec.name}: stdio server without a command`);
+  const launch = planLaunch(spec.command, spec.args, defaultSearchRoots());
+  const transport: ProcessGroupStdioTransport = new ProcessGroupStdioTransport({
+    command: launch.command,
+    args: launch.args,
+    env: childEnvironment(spec.env),
+    cwd: spec.cwd,
+    onStderr: (text) => {
+      for (const line of text.split("\n")) {
+        if (!line.trim()) continue;
+        log.debug({ stderr: line.trimEnd() }, "server stderr");
+        transport.onStderrLine?.(line.trimEnd());
+      }
+    },
+    onGarbage: (line, error) =>
+      log.warn(
+        { line: line.slice(0, 200), reason: String(error) },
+        "dropped a non-JSON-RPC line from the server's stdout",
+      ),
+  });
+  return { transport, launch };
+}
+
+/**
+ * The one place transports are made: the rest of the code only sees the SDK Transport contract.
+ * The HTTP and SSE client transports are loaded only when a remote server is configured.
+ */
+export async function createTransport(
   spec: TransportSpec,
   log: Logger,
   onStderrLine?: (line: string) => void,
-): CreatedTransport {
+): Promise<CreatedTransport> {
+  if (spec.type === "stdio") {
+    const created = createStdioTransport(spec, log);
+    created.transport.onStderrLine = onStderrLine;
+    return created;
+  }
+  return createRemoteTransport(spec);
+}
+
+async function createRemoteTransport(spec: TransportSpec): Promise<CreatedTransport> {
+  const { OrderedTransport } = await import("./ordering.js");
   switch (spec.type) {
-    case "stdio": {
-      if (!spec.command) throw new Error(`${spec.name}: stdio server without a command`);
-      const launch = planLaunch(spec.command, spec.args, defaultSearchRoots());
-      const transport = new ProcessGroupStdioTransport({
-        command: launch.command,
-        args: launch.args,
-        env: childEnvironment(spec.env),
-        cwd: spec.cwd,
-        onStderr: (text) => {
-          for (const line of text.split("\n")) {
-            if (!line.trim()) continue;
-            log.debug({ stderr: line.trimEnd() }, "server stderr");
-            onStderrLine?.(line.trimEnd());
-          }
-        },
-        onGarbage: (line, error) =>
-          log.warn(
-            { line: line.slice(0, 200), reason: String(error) },
-            "dropped a non-JSON-RPC line from the server's stdout",
-          ),
-      });
-      return { transport, launch };
-    }
     case "http": {
+      const { StreamableHTTPClientTransport } =
+        await import("@modelcontextprotocol/sdk/client/streamableHttp.js");
       if (!spec.url) throw new Error(`${spec.name}: http server without a url`);
       return {
         transport: new OrderedTransport(
@@ -72,6 +92,7 @@ export function createTransport(
       };
     }
     case "sse": {
+      const { SSEClientTransport } = await import("@modelcontextprotocol/sdk/client/sse.js");
       if (!spec.url) throw new Error(`${spec.name}: sse server without a url`);
       const headers = { ...spec.headers };
       return {
@@ -89,5 +110,7 @@ export function createTransport(
         ),
       };
     }
+    default:
+      throw new Error(`${spec.name}: unknown transport type`);
   }
 }

@@ -1,7 +1,7 @@
 import type { ClientCapabilities, Implementation } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../logger.js";
 import type { RestartPolicy } from "./backoff.js";
-import type { TransportSpec } from "./transports.js";
+import type { CreatedTransport, TransportSpec } from "./transports.js";
 
 export type ServerState = "starting" | "ready" | "restarting" | "failed" | "stopped";
 
@@ -36,6 +36,8 @@ export interface ConnectionDeps {
   readonly clientCapabilities: () => ClientCapabilities;
   readonly hooks: ConnectionHooks;
   readonly now?: () => number;
+  /** A transport already started for this server (pre-spawned by the CLI), used once. */
+  readonly takePrespawned?: (server: string) => CreatedTransport | undefined;
 }
 
 export interface ForwardOptions {

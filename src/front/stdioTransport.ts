@@ -1,6 +1,7 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { LineBuffer, parseMessage } from "../downstream/lineBuffer.js";
+import { WriteBatcher } from "../downstream/writeBatcher.js";
 
 /**
  * The stdio front's transport: newline-delimited JSON-RPC on stdin/stdout, like the SDK's
@@ -63,16 +64,16 @@ export class LineServerTransport implements Transport {
     this.stdin.once("end", this.onEnd);
   }
 
+  private readonly batcher = new WriteBatcher(() => this.stdout);
+
   send(message: JSONRPCMessage): Promise<void> {
     if (this.closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      if (this.stdout.write(`${JSON.stringify(message)}\n`)) resolve();
-      else this.stdout.once("drain", () => resolve());
-    });
+    return this.batcher.write(`${JSON.stringify(message)}\n`);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.batcher.flushNow();
     this.closed = true;
     this.stdin.off("data", this.onData);
     this.stdin.off("error", this.onStreamError);

@@ -159,10 +159,17 @@ export function createObserveLayer(
 ): Middleware {
   let counter = 0;
   const newId = nextRequestId ?? (() => `r${++counter}`);
+  // Per-route loggers (server, tool) are made once; the per-call child with the request id only when
+  // debug logging is on — a pino child per call is measurable on the hot path.
+  const routeLoggers = new WeakMap<object, Logger>();
   return (next) =>
     async function observeLayer(ctx): Promise<CallToolResult> {
       const { server, originalName: tool } = ctx.route;
-      const log = rootLogger.child({ reqId: ctx.requestId || newId(), server, tool });
+      let routeLog = routeLoggers.get(ctx.route);
+      if (!routeLog) routeLoggers.set(ctx.route, (routeLog = rootLogger.child({ server, tool })));
+      const log = routeLog.isLevelEnabled("debug")
+        ? routeLog.child({ reqId: ctx.requestId || newId() })
+        : routeLog;
       ctx.log = log;
       const started = performance.now();
       let outcome: Outcome = "ok";

@@ -71,9 +71,21 @@ export function createRetryLayer(
         return true;
       };
 
+      // Fast path: the first attempt runs without setting up p-retry (most calls succeed). A failure is
+      // handed to p-retry as its first attempt, so every retry decision below applies unchanged.
+      ctx.attempt = 1;
+      ctx.notes["attempts"] = 1;
+      let firstError: unknown;
+      try {
+        return await next(ctx);
+      } catch (error) {
+        firstError = error;
+      }
+
       try {
         return await pRetry(
           (attempt) => {
+            if (attempt === 1) return Promise.reject(firstError as Error);
             ctx.attempt = attempt;
             ctx.notes["attempts"] = attempt;
             return next(ctx);

