@@ -150,6 +150,11 @@ export async function serve(options: ServeOptions): Promise<Running> {
   });
   aggregator.metrics = metrics;
   const summary = await aggregator.start({ sampling: {}, elicitation: {}, roots: { listChanged: true } });
+  // Every server has its series from the first scrape, not only after its first change.
+  for (const c of aggregator.pool.all()) {
+    metrics.setBreaker(c.name, aggregator.breakers.stateOf(c.name));
+    metrics.setServerUp(c.name, c.state === "ready");
+  }
   const boundName = host === "0.0.0.0" || host === "::" ? [] : [host];
   const http: HttpFront = new HttpFront({
     backend: aggregator,

@@ -10,6 +10,7 @@ import {
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { errorMessage } from "../errors.js";
+import { LazyJsonSchemaValidator } from "../lazyValidator.js";
 import type { ConnectionDeps, ServerRequestKind } from "./connection.js";
 
 /**
@@ -20,7 +21,7 @@ export function createDownstreamClient(server: string, deps: ConnectionDeps, ref
   const capabilities = deps.clientCapabilities();
   const client = new Client(
     { name: deps.clientInfo.name, version: deps.clientInfo.version },
-    { capabilities },
+    { capabilities, jsonSchemaValidator: new LazyJsonSchemaValidator() },
   );
   const hooks = deps.hooks;
   const relay =

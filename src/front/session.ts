@@ -21,6 +21,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { LooseResult } from "../downstream/listing.js";
+import { LazyJsonSchemaValidator } from "../lazyValidator.js";
 import type { Logger } from "../logger.js";
 import type { CallOrigin, FrontBackend, FrontSessionHandle } from "./backend.js";
 import { requestErrorToMcp } from "./errorMap.js";
@@ -72,6 +73,7 @@ export class FrontSession implements FrontSessionHandle {
     this.caps = backend.capabilities();
     this.server = new Server(backend.serverInfo, {
       capabilities: this.caps,
+      jsonSchemaValidator: new LazyJsonSchemaValidator(),
       ...(backend.instructions ? { instructions: backend.instructions } : {}),
     });
     this.register();

@@ -50,6 +50,22 @@ export interface CompiledWorkflow {
 type RefSite = { ref: TemplateRef; path: string };
 type WorkflowCheck = CompiledWorkflow["checkInput"];
 
+/**
+ * One Ajv for every workflow input schema: an Ajv instance costs ~15 ms of start-up (meta-schemas), and
+ * workflows are re-validated on every catalog refresh. Ajv holds no per-call state.
+ */
+let sharedAjv: Ajv | undefined;
+function inputAjv(): Ajv {
+  sharedAjv ??= new Ajv({
+    strict: false,
+    logger: false,
+    useDefaults: true,
+    allErrors: true,
+    validateFormats: false,
+  });
+  return sharedAjv;
+}
+
 function compileInputSchema(
   schema: Record<string, unknown>,
   path: string,
@@ -57,13 +73,7 @@ function compileInputSchema(
 ): WorkflowCheck {
   if (schema["type"] !== "object") problem(path, 'input schema must have "type": "object"');
   const { $schema: _ignored, ...rest } = schema;
-  const ajv = new Ajv({
-    strict: false,
-    logger: false,
-    useDefaults: true,
-    allErrors: true,
-    validateFormats: false,
-  });
+  const ajv = inputAjv();
   try {
     const validate = ajv.compile(rest);
     return (input) => {

@@ -254,6 +254,7 @@ describe("operating it", () => {
       );
       expect(metrics.body).toMatch(/amcp_call_duration_seconds_bucket/);
       expect(metrics.body).toMatch(/amcp_server_up\{server="memory"\} 1/);
+      expect(metrics.body).toMatch(/amcp_breaker_state\{server="memory"\} 0/);
       expect(metrics.body).toMatch(/amcp_sessions 1/);
       const apart = /metrics on (http:\/\/\S+)/.exec(h.stderr())?.[1];
       expect(apart).toBeDefined();
