@@ -1,3 +1,4 @@
+import type { AddressInfo } from "node:net";
 import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
 import { Aggregator, type StartSummary } from "./aggregator.js";
 import type { LoadedConfig } from "./config/load.js";
@@ -156,51 +157,50 @@ export async function serve(options: ServeOptions): Promise<Running> {
     metrics.setServerUp(c.name, c.state === "ready");
   }
   const boundName = host === "0.0.0.0" || host === "::" ? [] : [host];
-  const http: HttpFront = new HttpFront({
+  // What the MCP front and the separate metrics port share: auth, limits, Host/Origin checks, routes.
+  const shared = {
     backend: aggregator,
     log,
     host,
     authToken: options.authToken,
     rateLimit: h.rateLimit,
+    sessionIdleMs: h.sessionIdleMs,
+    allowedHosts: [...h.allowedHosts, ...boundName],
+    allowedOrigins: h.allowedOrigins,
+    routes: operationalRoutes(aggregator, metrics, (): number => http.sessionCount),
+  };
+  const http: HttpFront = new HttpFront({
+    ...shared,
     port: options.port ?? h.port,
     path: h.path,
     pageSize: aggregator.pageSize,
     maxBodyBytes: h.maxBodyBytes,
-    sessionIdleMs: h.sessionIdleMs,
     maxSessions: h.maxSessions,
-    allowedHosts: [...h.allowedHosts, ...boundName],
-    allowedOrigins: h.allowedOrigins,
-    routes: operationalRoutes(aggregator, metrics, (): number => http.sessionCount),
   });
   fronts.http = http;
-  const address = await http.listen();
-  const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const url = `http://${shown}:${address.port}${h.path}`;
+  const url = `${baseUrl(await http.listen())}${h.path}`;
   let opsUrl = "";
   if (options.metricsPort !== undefined) {
+    // Only /healthz, /readyz and /metrics: no MCP endpoint, no sessions, no request bodies.
     const ops = new HttpFront({
-      backend: aggregator,
-      log,
-      host,
+      ...shared,
       port: options.metricsPort,
       path: undefined,
       pageSize: 0,
       maxBodyBytes: 0,
-      sessionIdleMs: h.sessionIdleMs,
       maxSessions: 0,
-      authToken: options.authToken,
-      rateLimit: h.rateLimit,
-      allowedHosts: [...h.allowedHosts, ...boundName],
-      allowedOrigins: h.allowedOrigins,
-      routes: operationalRoutes(aggregator, metrics, (): number => http.sessionCount),
     });
     fronts.ops = ops;
-    const a = await ops.listen();
-    opsUrl = `; metrics on http://${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}/metrics`;
+    opsUrl = `; metrics on ${baseUrl(await ops.listen())}/metrics`;
   }
   say(summaryLine(summary, `listening on ${url}${opsUrl}`));
   startWatching();
   return { aggregator, http, url, ended, stop };
+}
+
+function baseUrl(address: AddressInfo): string {
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
 }
 
 function skippedText(skipped: readonly { name: string; skipReason?: string | undefined }[]): string {
