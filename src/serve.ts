@@ -30,6 +30,8 @@ export interface ServeOptions {
   readonly prespawned?: Map<string, CreatedTransport>;
   /** Show start-up progress (servers connected n/N) on stderr: the CLI sets it when stderr is a TTY. */
   readonly progress?: boolean;
+  /** Where progress goes (default: stderr; never stdout, which is the protocol in stdio mode). */
+  readonly progressOut?: (text: string) => void;
   /** Watch the config file and reload on change / SIGHUP. Default true. */
   readonly watch?: boolean;
 }
@@ -55,7 +57,8 @@ export async function serve(options: ServeOptions): Promise<Running> {
     let settled = 0;
     aggregator.onServerSettled = (name, state) => {
       settled++;
-      process.stderr.write(
+      const write = options.progressOut ?? ((text: string) => void process.stderr.write(text));
+      write(
         `\rautonomous-mcp: servers connected ${settled}/${total} (${name}: ${state})\x1b[K${settled === total ? "\n" : ""}`,
       );
     };
