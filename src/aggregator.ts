@@ -341,22 +341,8 @@ export class Aggregator implements FrontBackend {
     return this.subscriptions.unsubscribe(uri, sessionId);
   }
 
-  async broadcast(method: string, params: Record<string, unknown>, capability: "logging"): Promise<void> {
-    const targets = this.pool.all().filter((c) => c.state === "ready" && c.capabilities?.[capability]);
-    await Promise.all(
-      targets.map((c) =>
-        c
-          .send(
-            method,
-            params,
-            { signal: this.shutdownController.signal, timeoutMs: 10_000 },
-            Date.now() + 10_000,
-          )
-          .catch((error: unknown) =>
-            this.log.debug({ server: c.name, err: String(error) }, `${method} failed`),
-          ),
-      ),
-    );
+  broadcast(method: string, params: Record<string, unknown>, capability: "logging"): Promise<void> {
+    return this.pool.broadcast(method, params, capability, this.shutdownController.signal);
   }
 
   rootsChanged(): void {

@@ -72,6 +72,25 @@ export class ConnectionPool {
     await Promise.all(all.map((c) => c.close()));
   }
 
+  /** Sends a request to every ready server that has `capability` (logging/setLevel); failures are logged. */
+  async broadcast(
+    method: string,
+    params: Record<string, unknown>,
+    capability: "logging",
+    signal: AbortSignal,
+  ): Promise<void> {
+    const targets = this.all().filter((c) => c.state === "ready" && c.capabilities?.[capability]);
+    await Promise.all(
+      targets.map((c) =>
+        c
+          .send(method, params, { signal, timeoutMs: 10_000 }, Date.now() + 10_000)
+          .catch((error: unknown) =>
+            this.options.log.debug({ server: c.name, err: String(error) }, `${method} failed`),
+          ),
+      ),
+    );
+  }
+
   /** What the front may advertise: only what some connected server has. */
   unionCapabilities(): ServerCapabilities {
     const caps: ServerCapabilities = { tools: { listChanged: true } };
