@@ -27,7 +27,7 @@ export interface CallEvent {
 
 export interface ServerCallStats {
   readonly calls: number;
-  /** isError results plus thrown failures. */
+  /** isError results plus thrown failures, except the caller's own cancellations. */
   readonly errors: number;
   readonly outcomes: Readonly<Record<Outcome, number>>;
   /** Over the last `window` calls; 0 before the first. */
@@ -86,7 +86,8 @@ export class CallStats {
     if (!c) this.servers.set(server, (c = new ServerCounters(this.window)));
     c.calls++;
     c.outcomes[outcome]++;
-    if (outcome !== "ok") {
+    // A caller's own cancellation is counted (outcomes.cancelled) but is not the server's error.
+    if (outcome !== "ok" && outcome !== "cancelled") {
       c.errors++;
       if (error !== undefined) c.lastError = { message: error, at: this.now() };
     }
