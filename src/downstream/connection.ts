@@ -161,15 +161,13 @@ export class DownstreamConnection {
 
   private scheduleRestart(reason: string): void {
     if (this.stopping) return;
-    if (this.settings.type !== "stdio" && this.state === "starting") {
-      // A remote server that was never reachable is retried too: it may come up later.
-    }
     const delay = this.budget.next(this.now());
     if (delay === undefined) {
       this.setState(
         "failed",
         `restart budget spent (${this.settings.restart.maxRestarts} in ${this.settings.restart.windowMs} ms): ${reason}`,
       );
+      this.scheduleRecovery();
       return;
     }
     this.setState("restarting", reason);
@@ -178,6 +176,29 @@ export class DownstreamConnection {
       this.restarts++;
       this.connectOnce().catch((error: unknown) => this.onConnectFailure(error));
     }, delay);
+    this.restartTimer.unref();
+  }
+
+  /**
+   * A failed server is not given up for good: once per restart window one more start is tried (a
+   * server that needed a network, a disk or a credential fixed outside may be back). Success restores
+   * the full restart budget.
+   */
+  private scheduleRecovery(): void {
+    if (this.stopping) return;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.stopping || this.state !== "failed") return;
+      this.restarts++;
+      this.connectOnce().then(
+        () => this.budget.reset(),
+        (error: unknown) => {
+          this.recordError(error);
+          this.setState("failed", `recovery attempt failed: ${errorMessage(error)}`);
+          this.scheduleRecovery();
+        },
+      );
+    }, this.settings.restart.windowMs);
     this.restartTimer.unref();
   }
 

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
@@ -189,6 +189,36 @@ function faultEntry(mode: string, env: Record<string, string>): Record<string, u
  * Process groups around crashes and shutdown. Each case has its own aggregator; `sh` wrappers give the
  * fault server a grandchild, as `npx` and shell wrappers do.
  */
+describe("resilience: recovery of a failed server", () => {
+  it("tries once more per restart window, and serves again when the server can start", async () => {
+    // Exits at start until the marker file exists (a missing disk, network or credential fixed outside).
+    const script = ['if [ ! -e "$MARK" ]; then echo "not yet" >&2; exit 1; fi', 'exec "$NODE" "$FAULT"'].join(
+      "\n",
+    );
+    const agg = await startAggregator({
+      phoenix: (dir) => ({
+        command: "sh",
+        args: ["-c", script],
+        env: { NODE: process.execPath, FAULT: faultServerPath, MARK: path.join(dir, "ready") },
+        healthCheckIntervalMs: 0,
+        restart: { maxRestarts: 1, windowMs: 1_500, initialDelayMs: 50, maxDelayMs: 100 },
+      }),
+    });
+    try {
+      await waitFor(async () => (await agg.serverStatus("phoenix")).state === "failed", 10_000, 100);
+      expect((await agg.serverStatus("phoenix")).lastError?.message).toMatch(
+        /restart budget spent|recovery attempt failed|closed|exited/,
+      );
+      writeFileSync(path.join(agg.dir, "ready"), "");
+      await waitFor(async () => (await agg.serverStatus("phoenix")).state === "ready", 15_000, 100);
+      expect(expectOk(await agg.call("phoenix_echo", { message: "back" }))).toBe("back");
+      expect((await agg.serverStatus("phoenix")).breaker).toBe("closed");
+    } finally {
+      await agg.close();
+    }
+  });
+});
+
 describe("resilience: process groups", () => {
   it("stops a restart that is still connecting when the aggregator closes (whole group)", async () => {
     // First start: a plain fault server. Restart: a grandchild first, then a 5 s slow start, so the
@@ -228,10 +258,8 @@ describe("resilience: process groups", () => {
     expect(running(gc)).toBe(false);
   });
 
-  // BUG (src/downstream/stdio.ts, not ours to edit): when the server process exits on its own, nothing
-  // signals its process group, so whatever it started outlives it (one leaked grandchild per crash).
-  // Fix there: on the child's 'exit' while not closing, signal the group (SIGTERM, then SIGKILL after the
-  // grace). Flip to it() once fixed.
+  // When a server process exits on its own, its process group is signalled too (src/downstream/stdio.ts),
+  // so whatever it started does not outlive it.
   it("stops a crashed server's grandchild with it", async () => {
     const agg = await startAggregator({
       g: (dir) => ({

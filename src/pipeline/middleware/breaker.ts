@@ -121,7 +121,7 @@ export class BreakerRegistry {
     if (reason !== undefined) {
       return new AggregatorError(
         "BREAKER_OPEN",
-        `${server} is unavailable (marked failed: ${reason}); no automatic retry until it is restarted`,
+        `${server} is unavailable (marked failed: ${reason})`,
         { details: { server, retryAt: undefined, lastError: reason, forced: true } },
       );
     }
