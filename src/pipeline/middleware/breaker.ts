@@ -119,11 +119,9 @@ export class BreakerRegistry {
   rejection(server: string): AggregatorError | undefined {
     const reason = this.forced.get(server);
     if (reason !== undefined) {
-      return new AggregatorError(
-        "BREAKER_OPEN",
-        `${server} is unavailable (marked failed: ${reason})`,
-        { details: { server, retryAt: undefined, lastError: reason, forced: true } },
-      );
+      return new AggregatorError("BREAKER_OPEN", `${server} is unavailable (marked failed: ${reason})`, {
+        details: { server, retryAt: undefined, lastError: reason, forced: true },
+      });
     }
     const entry = this.entries.get(server);
     if (!entry || entry.breaker.closed || entry.breaker.pendingClose) return undefined;
