@@ -11,7 +11,7 @@ import { planResult, planWorkflow, workflowHints, type ToolLookup } from "./plan
 import { runWorkflow } from "./runner.js";
 import { validateWorkflows } from "./validate.js";
 import { runWorkflowTool } from "../meta/runWorkflow.js";
-import { BUILTIN_WORKFLOWS } from "./builtins/index.js";
+import { BUILTIN_HELPERS, BUILTIN_WORKFLOWS } from "./builtins/index.js";
 
 /**
  * Serves the configured workflows as tools. They are validated against the live catalog once the
@@ -39,7 +39,12 @@ export class WorkflowHost implements WorkflowExecutor {
       return t !== undefined && t.kind !== "workflow";
     };
     // Shipped workflows whose servers are not configured are left out without a warning.
-    const shipped = this.builtins ? validateWorkflows(this.builtins, { knownTool }).ok : [];
+    const valid = this.builtins ? validateWorkflows(this.builtins, { knownTool }).ok : [];
+    const validNames = new Set(valid.map((wf) => wf.name));
+    const shipped = valid.filter((wf) => {
+      const parent = BUILTIN_HELPERS[wf.name];
+      return parent === undefined || validNames.has(parent) || parent in this.definitions;
+    });
     const shippedDefs = Object.fromEntries(
       shipped.filter((wf) => !(wf.name in this.definitions)).map((wf) => [wf.name, this.builtins?.[wf.name]]),
     );

@@ -273,6 +273,8 @@ describe("workflows end to end through the aggregator (stdio, real servers, fake
     const brokenTools = await listAll(broken);
     const brokenNames = brokenTools.map((t) => t.name);
     expect(brokenNames).not.toContain("postman_collection_to_memory");
+    // Its helper needs only memory tools, but is served only with the workflow that uses it.
+    expect(brokenNames).not.toContain("postman_collection_item_to_memory");
     expect(brokenNames).toContain("triage_github_issues");
     // ... and a configured workflow replaces the shipped one of the same name.
     const replaced = brokenTools.find((t) => t.name === "remember_github_repository");

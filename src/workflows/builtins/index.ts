@@ -25,3 +25,11 @@ export const BUILTIN_WORKFLOWS: Readonly<Record<string, unknown>> = deepFreeze({
   postman_collection_item_to_memory: postmanCollectionItemToMemory,
   remember_github_repository: rememberGithubRepository,
 } satisfies Record<string, WorkflowInput>);
+
+/**
+ * Shipped workflows that exist only as a step of another one: served only when that one is (a
+ * memory-only user should not see a postman_… tool).
+ */
+export const BUILTIN_HELPERS: Readonly<Record<string, string>> = Object.freeze({
+  postman_collection_item_to_memory: "postman_collection_to_memory",
+});
