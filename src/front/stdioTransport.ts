@@ -13,6 +13,8 @@ export class LineServerTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
+  /** Sees each message first; returning true means it was handled (the stdio fast path). */
+  intercept?: (message: JSONRPCMessage) => boolean;
 
   private readonly buffer: LineBuffer;
   private started = false;
@@ -50,6 +52,7 @@ export class LineServerTransport implements Transport {
       } as unknown as JSONRPCMessage);
       return;
     }
+    if (this.intercept?.(message)) return;
     this.onmessage?.(message);
   };
 

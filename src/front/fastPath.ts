@@ -1,0 +1,115 @@
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { LooseResult } from "../downstream/listing.js";
+import type { CallOrigin, FrontBackend } from "./backend.js";
+import { requestErrorToMcp } from "./errorMap.js";
+import type { FrontSession } from "./session.js";
+
+type Send = (message: JSONRPCMessage) => Promise<void>;
+
+/**
+ * tools/call on the stdio front without the SDK Server's per-request machinery (request objects, task
+ * plumbing, promise chains): the call still goes through the router and the whole pipeline; progress,
+ * cancellation and server→client requests behave as through the SDK. Everything else (initialize,
+ * lists, resources, responses to our own requests) goes to the SDK Server as before.
+ */
+export class FastToolCalls {
+  private readonly inflight = new Map<string | number, AbortController>();
+
+  constructor(
+    private readonly session: FrontSession,
+    private readonly backend: FrontBackend,
+    private readonly send: Send,
+  ) {}
+
+  /** True when the message was handled here. */
+  readonly handle = (message: JSONRPCMessage): boolean => {
+    if (!("method" in message)) return false;
+    if (message.method === "notifications/cancelled") {
+      const params = message.params as { requestId?: string | number; reason?: string } | undefined;
+      const controller = params?.requestId === undefined ? undefined : this.inflight.get(params.requestId);
+      if (!controller) return false;
+      controller.abort(params?.reason ?? "cancelled by the client");
+      return true;
+    }
+    if (message.method !== "tools/call" || !("id" in message)) return false;
+    const caps = this.session.clientCapabilities();
+    const params = message.params as { name?: unknown; arguments?: unknown; _meta?: unknown } | undefined;
+    // Anything unusual (not initialized yet, malformed params, tasks) gets the SDK's own answer.
+    if (!caps || typeof params?.name !== "string") return false;
+    if (params.arguments !== undefined && (typeof params.arguments !== "object" || params.arguments === null))
+      return false;
+    if ("task" in params) return false;
+    void this.call(
+      message.id,
+      params.name,
+      (params.arguments ?? {}) as Record<string, unknown>,
+      params._meta,
+      caps,
+    );
+    return true;
+  };
+
+  private async call(
+    id: string | number,
+    name: string,
+    args: Record<string, unknown>,
+    rawMeta: unknown,
+    caps: NonNullable<CallOrigin["clientCapabilities"]>,
+  ): Promise<void> {
+    const controller = new AbortController();
+    this.inflight.set(id, controller);
+    const { progressToken, ...rest } = (rawMeta ?? {}) as { progressToken?: string | number };
+    let pending: Promise<void> | undefined;
+    const origin: CallOrigin = {
+      sessionId: this.session.id,
+      signal: controller.signal,
+      clientCapabilities: caps,
+      progressToken,
+      meta: Object.keys(rest).length > 0 ? rest : undefined,
+      sendProgress:
+        progressToken === undefined
+          ? undefined
+          : (progress, total, message) => {
+              const params = {
+                progressToken,
+                progress,
+                ...(total === undefined ? {} : { total }),
+                ...(message ? { message } : {}),
+              };
+              pending = (pending ?? Promise.resolve()).then(() =>
+                this.send({
+                  jsonrpc: "2.0",
+                  method: "notifications/progress",
+                  params,
+                } as JSONRPCMessage).catch(() => undefined),
+              );
+            },
+      requestClient: (request, signal) =>
+        this.session.server.request(request as never, LooseResult, { signal }) as Promise<
+          Record<string, unknown>
+        >,
+    };
+    let reply: JSONRPCMessage;
+    try {
+      const result = await this.backend.callTool(name, args, origin);
+      reply = { jsonrpc: "2.0", id, result } as JSONRPCMessage;
+    } catch (error) {
+      const e = requestErrorToMcp(error);
+      reply = {
+        jsonrpc: "2.0",
+        id,
+        error: { code: e.code, message: e.message, ...(e.data === undefined ? {} : { data: e.data }) },
+      } as JSONRPCMessage;
+    } finally {
+      this.inflight.delete(id);
+    }
+    // A cancelled request gets no answer (as with the SDK). Progress goes out first, then the result one
+    // macrotask later (SDK clients dispatch notifications a microtask late).
+    if (controller.signal.aborted) return;
+    if (pending) {
+      await pending;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    await this.send(reply);
+  }
+}
