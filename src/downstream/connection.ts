@@ -6,6 +6,8 @@ import { RestartBudget } from "./backoff.js";
 import { EMPTY_CATALOG, fetchCatalog, LooseResult, type DownstreamCatalog } from "./listing.js";
 import type { LaunchPlan } from "./launch.js";
 import { classifyFailure } from "./classify.js";
+import { RawRequests } from "./rawRequests.js";
+import { ProcessGroupStdioTransport } from "./stdio.js";
 import { createDownstreamClient } from "./client.js";
 import { createTransport } from "./transports.js";
 import type { ConnectionDeps, ConnectionSettings, ForwardOptions, ServerState } from "./types.js";
@@ -38,6 +40,7 @@ export class DownstreamConnection {
   private transport: Transport | undefined;
   /** Link number of each connected client: failures of calls that shared one lost link are one incident. */
   private readonly links = new WeakMap<Client, number>();
+  private readonly raw = new WeakMap<Client, RawRequests>();
   private linkSeq = 0;
   /** The transport of a connect in progress (start or restart), so close() can stop it too. */
   private connecting: Transport | undefined;
@@ -100,6 +103,13 @@ export class DownstreamConnection {
       this.client = client;
       this.links.set(client, ++this.linkSeq);
       this.transport = transport;
+      if (transport instanceof ProcessGroupStdioTransport) {
+        // tools/call skips the SDK Client's per-request machinery on stdio (rawRequests.ts).
+        const raw = new RawRequests((m) => transport.send(m));
+        transport.rawRoute = raw.route;
+        transport.onRawClose = () => raw.failAll();
+        this.raw.set(client, raw);
+      }
       this.capabilities = capabilities;
       this.serverInfo = client.getServerVersion();
       this.protocolVersion = (transport as { protocolVersion?: string }).protocolVersion ?? undefined;
@@ -282,6 +292,8 @@ export class DownstreamConnection {
     const client = await this.whenReady(options.signal, deadlineAt);
     this.lastActivity = this.now();
     try {
+      const raw = method === "tools/call" ? this.raw.get(client) : undefined;
+      if (raw) return await raw.request(method, params, options);
       return (await client.request({ method, params } as never, LooseResult, {
         signal: options.signal,
         timeout: options.timeoutMs,

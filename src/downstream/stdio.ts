@@ -43,6 +43,11 @@ export class ProcessGroupStdioTransport implements Transport {
     this.buffer = new LineBuffer(options.maxMessageBytes ?? 64 * 1024 * 1024);
   }
 
+  /** Sees each message before the SDK Client: returns true when it took it (raw tools/call requests). */
+  rawRoute?: ((message: JSONRPCMessage) => boolean) | undefined;
+  /** Told when the process is gone, before onclose (fails the raw requests in flight). */
+  onRawClose?: (() => void) | undefined;
+
   /** Each stderr line, for whoever owns the connection now (set after a pre-spawn too). */
   onStderrLine?: ((line: string) => void) | undefined;
 
@@ -88,6 +93,7 @@ export class ProcessGroupStdioTransport implements Transport {
         if (fallback) clearTimeout(fallback);
         this.child = undefined;
         markExited();
+        this.onRawClose?.();
         this.onclose?.();
       };
       child.once("error", (err) => {
@@ -128,7 +134,7 @@ export class ProcessGroupStdioTransport implements Transport {
   private readonly onLine = (line: string): void => {
     const message = parseMessage(line);
     if (message instanceof Error) this.options.onGarbage?.(line, message);
-    else deliverInOrder(message, (m) => this.onmessage?.(m));
+    else if (!this.rawRoute?.(message)) deliverInOrder(message, (m) => this.onmessage?.(m));
   };
 
   private readonly batcher = new WriteBatcher(() => this.child?.stdin ?? undefined);

@@ -1,0 +1,149 @@
+import { ErrorCode, McpError, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { ForwardOptions } from "./types.js";
+
+interface Pending {
+  readonly resolve: (result: Record<string, unknown>) => void;
+  readonly reject: (error: unknown) => void;
+  readonly onprogress: ForwardOptions["onprogress"];
+  readonly timeoutMs: number;
+  readonly maxTotalTimeoutMs: number | undefined;
+  readonly startedAt: number;
+  timer: NodeJS.Timeout | undefined;
+  cleanup: () => void;
+}
+
+/**
+ * tools/call on a stdio downstream without the SDK Client's per-request machinery: our own id space
+ * ("amcp-<n>", which never collides with the SDK's numeric ids on the same pipe), responses and
+ * progress routed straight from the transport's line reader, and the same semantics as the SDK's
+ * request(): a per-attempt timeout restarted by progress, a total cap, notifications/cancelled on abort
+ * or timeout, and McpErrors with the SDK's codes so failures are classified exactly as before.
+ */
+export class RawRequests {
+  private seq = 0;
+  private readonly pending = new Map<string, Pending>();
+
+  constructor(private readonly send: (message: JSONRPCMessage) => Promise<void>) {}
+
+  /** Called by the transport for every incoming message: true when it was one of ours. */
+  readonly route = (message: JSONRPCMessage): boolean => {
+    if ("method" in message) {
+      if (message.method !== "notifications/progress") return false;
+      const params = message.params as {
+        progressToken?: unknown;
+        progress: number;
+        total?: number;
+        message?: string;
+      };
+      const p = typeof params.progressToken === "string" ? this.pending.get(params.progressToken) : undefined;
+      if (!p) return false;
+      this.arm(params.progressToken as string, p);
+      p.onprogress?.({
+        progress: params.progress,
+        ...(params.total === undefined ? {} : { total: params.total }),
+        ...(params.message === undefined ? {} : { message: params.message }),
+      });
+      return true;
+    }
+    const id = (message as { id?: unknown }).id;
+    const p = typeof id === "string" ? this.pending.get(id) : undefined;
+    if (!p) return false;
+    this.settle(id as string, p);
+    if ("error" in message) {
+      const e = message.error as { code: number; message: string; data?: unknown };
+      p.reject(new McpError(e.code, e.message, e.data));
+    } else {
+      p.resolve((message as { result: Record<string, unknown> }).result);
+    }
+    return true;
+  };
+
+  request(
+    method: string,
+    params: Record<string, unknown>,
+    options: ForwardOptions,
+  ): Promise<Record<string, unknown>> {
+    const id = `amcp-${++this.seq}`;
+    return new Promise((resolve, reject) => {
+      const { signal } = options;
+      if (signal.aborted) {
+        reject(new McpError(ErrorCode.RequestTimeout, String(signal.reason)));
+        return;
+      }
+      const onAbort = (): void =>
+        this.cancel(id, new McpError(ErrorCode.RequestTimeout, String(signal.reason)), String(signal.reason));
+      signal.addEventListener("abort", onAbort, { once: true });
+      const p: Pending = {
+        resolve,
+        reject,
+        onprogress: options.onprogress,
+        timeoutMs: options.timeoutMs,
+        maxTotalTimeoutMs: options.maxTotalTimeoutMs,
+        startedAt: Date.now(),
+        timer: undefined,
+        cleanup: () => signal.removeEventListener("abort", onAbort),
+      };
+      this.pending.set(id, p);
+      this.arm(id, p);
+      const meta = { ...((params["_meta"] as Record<string, unknown> | undefined) ?? {}), progressToken: id };
+      this.send({ jsonrpc: "2.0", id, method, params: { ...params, _meta: meta } } as JSONRPCMessage).catch(
+        (error: unknown) => {
+          if (this.pending.get(id) !== p) return;
+          this.settle(id, p);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** The link is gone: every pending request fails like the SDK's ("Connection closed"). */
+  failAll(): void {
+    for (const [id, p] of [...this.pending]) {
+      this.settle(id, p);
+      p.reject(new McpError(ErrorCode.ConnectionClosed, "Connection closed"));
+    }
+  }
+
+  private arm(id: string, p: Pending): void {
+    if (p.timer) clearTimeout(p.timer);
+    const elapsed = Date.now() - p.startedAt;
+    if (p.maxTotalTimeoutMs !== undefined && elapsed >= p.maxTotalTimeoutMs) {
+      this.cancel(
+        id,
+        new McpError(ErrorCode.RequestTimeout, "Maximum total timeout exceeded", {
+          maxTotalTimeout: p.maxTotalTimeoutMs,
+          totalElapsed: elapsed,
+        }),
+        "Maximum total timeout exceeded",
+      );
+      return;
+    }
+    p.timer = setTimeout(
+      () =>
+        this.cancel(
+          id,
+          new McpError(ErrorCode.RequestTimeout, "Request timed out", { timeout: p.timeoutMs }),
+          "Request timed out",
+        ),
+      p.timeoutMs,
+    );
+  }
+
+  private cancel(id: string, error: McpError, reason: string): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.settle(id, p);
+    this.send({
+      jsonrpc: "2.0",
+      method: "notifications/cancelled",
+      params: { requestId: id, reason },
+    } as JSONRPCMessage).catch(() => undefined);
+    p.reject(error);
+  }
+
+  private settle(id: string, p: Pending): void {
+    this.pending.delete(id);
+    if (p.timer) clearTimeout(p.timer);
+    p.cleanup();
+  }
+}
