@@ -81,3 +81,9 @@ function withServerMessage(error: McpError): McpError {
   copy.message = error.message.slice(prefix.length);
   return copy;
 }
+
+/** Spawn errors no restart can fix (the command is missing or not executable). */
+export function isPermanent(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === "ENOENT" || code === "EACCES";
+}

@@ -3,11 +3,10 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { CallToolResult, Implementation, ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
 import { AggregatorError, errorMessage } from "../errors.js";
 import { RestartBudget } from "./backoff.js";
-import { EMPTY_CATALOG, fetchCatalog, LooseResult, type DownstreamCatalog } from "./listing.js";
+import { EMPTY_CATALOG, fetchCatalog, LooseResult, sameCatalog, type DownstreamCatalog } from "./listing.js";
 import type { LaunchPlan } from "./launch.js";
-import { classifyFailure } from "./classify.js";
-import { RawRequests } from "./rawRequests.js";
-import { ProcessGroupStdioTransport } from "./stdio.js";
+import { classifyFailure, isPermanent } from "./classify.js";
+import { attachRawRequests, type RawRequests } from "./rawRequests.js";
 import { createDownstreamClient } from "./client.js";
 import { createTransport } from "./transports.js";
 import type { ConnectionDeps, ConnectionSettings, ForwardOptions, ServerState } from "./types.js";
@@ -103,13 +102,8 @@ export class DownstreamConnection {
       this.client = client;
       this.links.set(client, ++this.linkSeq);
       this.transport = transport;
-      if (transport instanceof ProcessGroupStdioTransport) {
-        // tools/call skips the SDK Client's per-request machinery on stdio (rawRequests.ts).
-        const raw = new RawRequests((m) => transport.send(m));
-        transport.rawRoute = raw.route;
-        transport.onRawClose = () => raw.failAll();
-        this.raw.set(client, raw);
-      }
+      const raw = attachRawRequests(transport);
+      if (raw) this.raw.set(client, raw);
       this.capabilities = capabilities;
       this.serverInfo = client.getServerVersion();
       this.protocolVersion = (transport as { protocolVersion?: string }).protocolVersion ?? undefined;
@@ -399,17 +393,3 @@ export class DownstreamConnection {
 }
 
 const HEALTH_FAILURES_BEFORE_RECONNECT = 2;
-
-function isPermanent(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return code === "ENOENT" || code === "EACCES";
-}
-
-function sameCatalog(a: DownstreamCatalog, b: DownstreamCatalog): boolean {
-  return (
-    JSON.stringify(a.tools) === JSON.stringify(b.tools) &&
-    JSON.stringify(a.resources) === JSON.stringify(b.resources) &&
-    JSON.stringify(a.resourceTemplates) === JSON.stringify(b.resourceTemplates) &&
-    JSON.stringify(a.prompts) === JSON.stringify(b.prompts)
-  );
-}

@@ -68,3 +68,13 @@ export async function fetchCatalog(
 function isNamed(item: { name?: unknown }): boolean {
   return typeof item.name === "string" && item.name.length > 0;
 }
+
+/** True when two listings are the same (a restart that brings back the same tools sends no list_changed). */
+export function sameCatalog(a: DownstreamCatalog, b: DownstreamCatalog): boolean {
+  return (
+    JSON.stringify(a.tools) === JSON.stringify(b.tools) &&
+    JSON.stringify(a.resources) === JSON.stringify(b.resources) &&
+    JSON.stringify(a.resourceTemplates) === JSON.stringify(b.resourceTemplates) &&
+    JSON.stringify(a.prompts) === JSON.stringify(b.prompts)
+  );
+}

@@ -1,4 +1,6 @@
 import { ErrorCode, McpError, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { ProcessGroupStdioTransport } from "./stdio.js";
 import type { ForwardOptions } from "./types.js";
 
 interface Pending {
@@ -146,4 +148,13 @@ export class RawRequests {
     if (p.timer) clearTimeout(p.timer);
     p.cleanup();
   }
+}
+
+/** For a stdio downstream: raw tools/call requests routed by its line reader; undefined otherwise. */
+export function attachRawRequests(transport: Transport): RawRequests | undefined {
+  if (!(transport instanceof ProcessGroupStdioTransport)) return undefined;
+  const raw = new RawRequests((m) => transport.send(m));
+  transport.rawRoute = raw.route;
+  transport.onRawClose = () => raw.failAll();
+  return raw;
 }
