@@ -1,6 +1,7 @@
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { LooseResult } from "../downstream/listing.js";
 import type { CallOrigin, FrontBackend } from "./backend.js";
+import { callOrigin } from "./origin.js";
 import { requestErrorToMcp } from "./errorMap.js";
 import type { FrontSession } from "./session.js";
 
@@ -58,37 +59,17 @@ export class FastToolCalls {
   ): Promise<void> {
     const controller = new AbortController();
     this.inflight.set(id, controller);
-    const { progressToken, ...rest } = (rawMeta ?? {}) as { progressToken?: string | number };
-    let pending: Promise<void> | undefined;
-    const origin: CallOrigin = {
+    const origin = callOrigin({
       sessionId: this.session.id,
       signal: controller.signal,
       clientCapabilities: caps,
-      progressToken,
-      meta: Object.keys(rest).length > 0 ? rest : undefined,
-      sendProgress:
-        progressToken === undefined
-          ? undefined
-          : (progress, total, message) => {
-              const params = {
-                progressToken,
-                progress,
-                ...(total === undefined ? {} : { total }),
-                ...(message ? { message } : {}),
-              };
-              pending = (pending ?? Promise.resolve()).then(() =>
-                this.send({
-                  jsonrpc: "2.0",
-                  method: "notifications/progress",
-                  params,
-                } as JSONRPCMessage).catch(() => undefined),
-              );
-            },
+      rawMeta,
+      notify: (n) => this.send({ jsonrpc: "2.0", ...n } as JSONRPCMessage),
       requestClient: (request, signal) =>
         this.session.server.request(request as never, LooseResult, { signal }) as Promise<
           Record<string, unknown>
         >,
-    };
+    });
     let reply: JSONRPCMessage;
     try {
       const result = await this.backend.callTool(name, args, origin);
@@ -103,13 +84,9 @@ export class FastToolCalls {
     } finally {
       this.inflight.delete(id);
     }
-    // A cancelled request gets no answer (as with the SDK). Progress goes out first, then the result one
-    // macrotask later (SDK clients dispatch notifications a microtask late).
+    // A cancelled request gets no answer (as with the SDK); progress goes out before the result.
     if (controller.signal.aborted) return;
-    if (pending) {
-      await pending;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
+    await origin.flush();
     await this.send(reply);
   }
 }

@@ -25,6 +25,7 @@ import { LazyJsonSchemaValidator } from "../lazyValidator.js";
 import type { Logger } from "../logger.js";
 import type { CallOrigin, FrontBackend, FrontSessionHandle } from "./backend.js";
 import { requestErrorToMcp } from "./errorMap.js";
+import { callOrigin } from "./origin.js";
 import { paginate } from "./paginate.js";
 
 /**
@@ -87,39 +88,15 @@ export class FrontSession implements FrontSessionHandle {
     extra: Extra,
     meta: Record<string, unknown> | undefined,
   ): CallOrigin & { flush(): Promise<void> } {
-    const { progressToken, ...rest } = (meta ?? {}) as { progressToken?: string | number };
-    // Progress notifications are sent in order and before the call's own result.
-    let pending: Promise<void> | undefined;
-    return {
+    return callOrigin({
       sessionId: this.id,
       signal: extra.signal,
       clientCapabilities: this.server.getClientCapabilities(),
-      progressToken,
-      meta: Object.keys(rest).length > 0 ? rest : undefined,
-      sendProgress:
-        progressToken === undefined
-          ? undefined
-          : (progress, total, message) => {
-              const params = {
-                progressToken,
-                progress,
-                ...(total === undefined ? {} : { total }),
-                ...(message ? { message } : {}),
-              };
-              pending = (pending ?? Promise.resolve()).then(() =>
-                extra.sendNotification({ method: "notifications/progress", params }).catch(() => undefined),
-              );
-            },
+      rawMeta: meta,
+      notify: (n) => extra.sendNotification(n),
       requestClient: (request, signal) =>
         extra.sendRequest(request as never, LooseResult, { signal }) as Promise<Record<string, unknown>>,
-      // After progress, the result goes out one macrotask later: SDK clients dispatch notifications a
-      // microtask late, so a progress line read in the same chunk as its result would be dropped.
-      flush: async () => {
-        if (!pending) return;
-        await pending;
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      },
-    };
+    });
   }
 
   private register(): void {
