@@ -1,4 +1,5 @@
 import type { WorkflowInput } from "../schema.js";
+import { GITHUB_REPOSITORY_PROPERTIES } from "./inputs.js";
 
 /** Entity name of an issue in the knowledge graph (same form in every shipped workflow). */
 const ISSUE_ENTITY = "{{input.owner}}/{{input.repo}}#{{input.issue_number}}";
@@ -19,12 +20,7 @@ export const githubIssueToTrelloCard: WorkflowInput = {
   input: {
     type: "object",
     properties: {
-      owner: {
-        type: "string",
-        minLength: 1,
-        description: "Repository owner (user or organization), e.g. octocat.",
-      },
-      repo: { type: "string", minLength: 1, description: "Repository name, e.g. hello-world." },
+      ...GITHUB_REPOSITORY_PROPERTIES,
       issue_number: { type: "integer", minimum: 1, description: "The issue number." },
       list_id: {
         type: "string",

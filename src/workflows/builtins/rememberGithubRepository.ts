@@ -1,4 +1,5 @@
 import type { WorkflowInput } from "../schema.js";
+import { GITHUB_REPOSITORY_PROPERTIES } from "./inputs.js";
 
 const REPO_ENTITY = "{{input.owner}}/{{input.repo}}";
 /** Same form as github_issue_to_trello_card's issue entities. */
@@ -21,12 +22,7 @@ export const rememberGithubRepository: WorkflowInput = {
   input: {
     type: "object",
     properties: {
-      owner: {
-        type: "string",
-        minLength: 1,
-        description: "Repository owner (user or organization), e.g. octocat.",
-      },
-      repo: { type: "string", minLength: 1, description: "Repository name, e.g. hello-world." },
+      ...GITHUB_REPOSITORY_PROPERTIES,
       state: {
         type: "string",
         enum: ["open", "closed", "all"],

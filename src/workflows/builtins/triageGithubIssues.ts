@@ -1,4 +1,5 @@
 import type { WorkflowInput } from "../schema.js";
+import { GITHUB_REPOSITORY_PROPERTIES } from "./inputs.js";
 
 /**
  * `triage_github_issues`: open issues of a repository (optionally with one label) → one Trello card each →
@@ -17,12 +18,7 @@ export const triageGithubIssues: WorkflowInput = {
   input: {
     type: "object",
     properties: {
-      owner: {
-        type: "string",
-        minLength: 1,
-        description: "Repository owner (user or organization), e.g. octocat.",
-      },
-      repo: { type: "string", minLength: 1, description: "Repository name, e.g. hello-world." },
+      ...GITHUB_REPOSITORY_PROPERTIES,
       list_id: {
         type: "string",
         minLength: 1,
