@@ -4,6 +4,7 @@ import type {
   Implementation,
   ServerCapabilities,
 } from "@modelcontextprotocol/sdk/types.js";
+import { fromSignal } from "./pipeline/cancel.js";
 import { Catalog, type BuiltinTool, type CatalogSource } from "./catalog/catalog.js";
 import type { LoadedConfig, ResolvedServer } from "./config/load.js";
 import type { ServerState } from "./downstream/connection.js";
@@ -325,7 +326,7 @@ export class Aggregator implements FrontBackend {
       return await connection.send(
         method,
         params,
-        { signal: origin.signal, timeoutMs: s.timeoutMs },
+        { cancel: origin.cancel ?? fromSignal(origin.signal), timeoutMs: s.timeoutMs },
         Date.now() + s.timeoutMs,
       );
     } finally {

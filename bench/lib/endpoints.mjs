@@ -150,13 +150,14 @@ export function connectAggregatorStdio({
   home,
   nodeFlags = [],
   timeoutMs,
+  cli = CLI,
 }) {
   return connectStdio({
     id,
     label,
     kind: "aggregator",
     command: process.execPath,
-    args: [...nodeFlags, CLI, "serve", "--config", configFile],
+    args: [...nodeFlags, cli, "serve", "--config", configFile],
     env: { HOME: home },
     timeoutMs,
   });

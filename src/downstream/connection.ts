@@ -10,6 +10,7 @@ import { attachRawRequests, type RawRequests } from "./rawRequests.js";
 import { createDownstreamClient } from "./client.js";
 import { createTransport } from "./transports.js";
 import type { ConnectionDeps, ConnectionSettings, ForwardOptions, ServerState } from "./types.js";
+import type { Cancellation } from "../pipeline/cancel.js";
 
 export type {
   ConnectionDeps,
@@ -220,16 +221,14 @@ export class DownstreamConnection {
   }
 
   /** The live client, waiting through a start or restart up to the caller's deadline. */
-  async whenReady(signal: AbortSignal, deadlineAt: number): Promise<Client> {
+  async whenReady(cancel: Cancellation, deadlineAt: number): Promise<Client> {
     for (;;) {
       if (this.state === "ready" && this.client) return this.client;
       if (this.state === "failed" || this.state === "stopped") {
         throw new AggregatorError(
           "SERVER_UNAVAILABLE",
           `${this.name} is unavailable: ${this.lastError?.message ?? this.state}`,
-          {
-            details: { server: this.name, state: this.state },
-          },
+          { details: { server: this.name, state: this.state } },
         );
       }
       const wait = deadlineAt - this.now();
@@ -237,30 +236,32 @@ export class DownstreamConnection {
         throw new AggregatorError(
           "SERVER_UNAVAILABLE",
           `${this.name} is ${this.state} and did not come back in time`,
-          {
-            details: { server: this.name, state: this.state },
-          },
+          { details: { server: this.name, state: this.state } },
         );
       }
+      if (cancel.aborted) throw this.cancelled();
       await new Promise<void>((resolve, reject) => {
+        let stopWatching = (): void => undefined;
         const done = () => {
           clearTimeout(timer);
-          signal.removeEventListener("abort", onAbort);
+          stopWatching();
           this.waiters.delete(done);
           resolve();
         };
         const onAbort = () => {
           done();
-          reject(
-            new AggregatorError("CANCELLED", "the call was cancelled", { details: { server: this.name } }),
-          );
+          reject(this.cancelled());
         };
         const timer = setTimeout(done, wait);
         this.waiters.add(done);
-        signal.addEventListener("abort", onAbort, { once: true });
+        stopWatching = cancel.onAbort(onAbort);
       });
-      signal.throwIfAborted?.();
+      if (cancel.aborted) throw this.cancelled();
     }
+  }
+
+  private cancelled(): AggregatorError {
+    return new AggregatorError("CANCELLED", "the call was cancelled", { details: { server: this.name } });
   }
 
   /** tools/call on the downstream. Throws AggregatorError for transport trouble; McpError passes through. */
@@ -283,13 +284,15 @@ export class DownstreamConnection {
     options: ForwardOptions,
     deadlineAt: number,
   ): Promise<Record<string, unknown>> {
-    const client = await this.whenReady(options.signal, deadlineAt);
+    // Ready: no await (each one is a promise and a microtask turn on the hot path).
+    const client =
+      this.state === "ready" && this.client ? this.client : await this.whenReady(options.cancel, deadlineAt);
     this.lastActivity = this.now();
     try {
       const raw = method === "tools/call" ? this.raw.get(client) : undefined;
       if (raw) return await raw.request(method, params, options);
       return (await client.request({ method, params } as never, LooseResult, {
-        signal: options.signal,
+        signal: options.cancel.signal,
         timeout: options.timeoutMs,
         maxTotalTimeout: options.maxTotalTimeoutMs,
         resetTimeoutOnProgress: true,
@@ -304,7 +307,7 @@ export class DownstreamConnection {
         method,
         params,
         timeoutMs: options.timeoutMs,
-        aborted: options.signal.aborted,
+        aborted: options.cancel.aborted,
         onSessionExpired: () => void this.reconnect("session expired (HTTP 404)"),
       });
     }

@@ -3,6 +3,7 @@ import type {
   Implementation,
   ServerCapabilities,
 } from "@modelcontextprotocol/sdk/types.js";
+import { fromSignal } from "../pipeline/cancel.js";
 import type { Logger } from "../logger.js";
 import { DownstreamConnection, type ConnectionHooks, type ConnectionSettings } from "./connection.js";
 import type { CreatedTransport } from "./transports.js";
@@ -83,7 +84,7 @@ export class ConnectionPool {
     await Promise.all(
       targets.map((c) =>
         c
-          .send(method, params, { signal, timeoutMs: 10_000 }, Date.now() + 10_000)
+          .send(method, params, { cancel: fromSignal(signal), timeoutMs: 10_000 }, Date.now() + 10_000)
           .catch((error: unknown) =>
             this.options.log.debug({ server: c.name, err: String(error) }, `${method} failed`),
           ),

@@ -27,6 +27,10 @@ export class RawRequests {
 
   constructor(private readonly send: (message: JSONRPCMessage) => Promise<void>) {}
 
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
   /** Called by the transport for every incoming message: true when it was one of ours. */
   readonly route = (message: JSONRPCMessage): boolean => {
     if ("method" in message) {
@@ -67,14 +71,11 @@ export class RawRequests {
   ): Promise<Record<string, unknown>> {
     const id = `amcp-${++this.seq}`;
     return new Promise((resolve, reject) => {
-      const { signal } = options;
-      if (signal.aborted) {
-        reject(new McpError(ErrorCode.RequestTimeout, String(signal.reason)));
+      const { cancel } = options;
+      if (cancel.aborted) {
+        reject(new McpError(ErrorCode.RequestTimeout, String(cancel.reason)));
         return;
       }
-      const onAbort = (): void =>
-        this.cancel(id, new McpError(ErrorCode.RequestTimeout, String(signal.reason)), String(signal.reason));
-      signal.addEventListener("abort", onAbort, { once: true });
       const p: Pending = {
         resolve,
         reject,
@@ -83,8 +84,11 @@ export class RawRequests {
         maxTotalTimeoutMs: options.maxTotalTimeoutMs,
         startedAt: Date.now(),
         timer: undefined,
-        cleanup: () => signal.removeEventListener("abort", onAbort),
+        cleanup: noop,
       };
+      p.cleanup = cancel.onAbort(() =>
+        this.cancel(id, new McpError(ErrorCode.RequestTimeout, String(cancel.reason)), String(cancel.reason)),
+      );
       this.pending.set(id, p);
       this.arm(id, p);
       const meta = { ...((params["_meta"] as Record<string, unknown> | undefined) ?? {}), progressToken: id };
@@ -150,11 +154,17 @@ export class RawRequests {
   }
 }
 
+function noop(): void {
+  // replaced by the remover of the abort watch
+}
+
 /** For a stdio downstream: raw tools/call requests routed by its line reader; undefined otherwise. */
 export function attachRawRequests(transport: Transport): RawRequests | undefined {
   if (!(transport instanceof ProcessGroupStdioTransport)) return undefined;
   const raw = new RawRequests((m) => transport.send(m));
   transport.rawRoute = raw.route;
   transport.onRawClose = () => raw.failAll();
+  // More requests than this batch already at the server: it is busy, a turn's wait costs it nothing.
+  transport.worthWaiting = (batchSize) => raw.inFlight > batchSize;
   return raw;
 }

@@ -137,7 +137,13 @@ export class ProcessGroupStdioTransport implements Transport {
     else if (!this.rawRoute?.(message)) deliverInOrder(message, (m) => this.onmessage?.(m));
   };
 
-  private readonly batcher = new WriteBatcher(() => this.child?.stdin ?? undefined);
+  /** Set by attachRawRequests: whether a write may wait a turn for more (the server is busy anyway). */
+  worthWaiting: ((batchSize: number) => boolean) | undefined;
+
+  private readonly batcher = new WriteBatcher(
+    () => this.child?.stdin ?? undefined,
+    (batchSize) => this.worthWaiting?.(batchSize) === true,
+  );
 
   send(message: JSONRPCMessage): Promise<void> {
     const stdin = this.child?.stdin;

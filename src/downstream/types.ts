@@ -1,5 +1,6 @@
 import type { ClientCapabilities, Implementation } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../logger.js";
+import type { Cancellation } from "../pipeline/cancel.js";
 import type { RestartPolicy } from "./backoff.js";
 import type { CreatedTransport, TransportSpec } from "./transports.js";
 
@@ -41,7 +42,8 @@ export interface ConnectionDeps {
 }
 
 export interface ForwardOptions {
-  readonly signal: AbortSignal;
+  /** The call's cancellation (pipeline/cancel.ts; `fromSignal` wraps an AbortSignal). */
+  readonly cancel: Cancellation;
   readonly timeoutMs: number;
   readonly maxTotalTimeoutMs?: number | undefined;
   readonly onprogress?: ((p: { progress: number; total?: number; message?: string }) => void) | undefined;

@@ -5,6 +5,7 @@ import type {
   Implementation,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Catalog } from "../catalog/catalog.js";
+import type { Cancellation } from "../pipeline/cancel.js";
 
 /** Sends a request to the front client of this call (the SDK's extra.sendRequest, schema-free). */
 export type ClientRequester = (
@@ -16,6 +17,11 @@ export type ClientRequester = (
 export interface CallOrigin {
   readonly sessionId: string;
   readonly signal: AbortSignal;
+  /**
+   * The same cancellation as `signal` without EventTarget costs (the pipeline uses it when present). A copy
+   * that replaces `signal` must drop it (`cancel: undefined`), or the copy would follow the original.
+   */
+  readonly cancel?: Cancellation | undefined;
   readonly clientCapabilities: ClientCapabilities | undefined;
   readonly progressToken?: string | number | undefined;
   readonly meta?: Record<string, unknown> | undefined;

@@ -1,5 +1,6 @@
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { LooseResult } from "../downstream/listing.js";
+import { CallCancel } from "../pipeline/cancel.js";
 import type { CallOrigin, FrontBackend } from "./backend.js";
 import { callOrigin } from "./origin.js";
 import { requestErrorToMcp } from "./errorMap.js";
@@ -14,13 +15,17 @@ type Send = (message: JSONRPCMessage) => Promise<void>;
  * lists, resources, responses to our own requests) goes to the SDK Server as before.
  */
 export class FastToolCalls {
-  private readonly inflight = new Map<string | number, AbortController>();
+  private readonly inflight = new Map<string | number, CallCancel>();
 
   constructor(
     private readonly session: FrontSession,
     private readonly backend: FrontBackend,
     private readonly send: Send,
   ) {}
+
+  get inFlight(): number {
+    return this.inflight.size;
+  }
 
   /** True when the message was handled here. */
   readonly handle = (message: JSONRPCMessage): boolean => {
@@ -57,11 +62,11 @@ export class FastToolCalls {
     rawMeta: unknown,
     caps: NonNullable<CallOrigin["clientCapabilities"]>,
   ): Promise<void> {
-    const controller = new AbortController();
-    this.inflight.set(id, controller);
+    const cancel = new CallCancel();
+    this.inflight.set(id, cancel);
     const origin = callOrigin({
       sessionId: this.session.id,
-      signal: controller.signal,
+      signal: cancel,
       clientCapabilities: caps,
       rawMeta,
       notify: (n) => this.send({ jsonrpc: "2.0", ...n } as JSONRPCMessage),
@@ -85,7 +90,7 @@ export class FastToolCalls {
       this.inflight.delete(id);
     }
     // A cancelled request gets no answer (as with the SDK); progress goes out before the result.
-    if (controller.signal.aborted) return;
+    if (cancel.aborted) return;
     await origin.flush();
     await this.send(reply);
   }

@@ -1,4 +1,5 @@
 import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
+import { CallCancel } from "../pipeline/cancel.js";
 import type { CallOrigin, ClientRequester } from "./backend.js";
 
 type Notify = (notification: {
@@ -14,17 +15,24 @@ type Notify = (notification: {
  */
 export function callOrigin(init: {
   readonly sessionId: string;
-  readonly signal: AbortSignal;
+  /** The call's cancellation: an AbortSignal (SDK handlers) or our CallCancel (fast paths). */
+  readonly signal: AbortSignal | CallCancel;
   readonly clientCapabilities: ClientCapabilities | undefined;
   readonly rawMeta: unknown;
   readonly notify: Notify;
   readonly requestClient: ClientRequester;
 }): CallOrigin & { flush(): Promise<void> } {
-  const { progressToken, ...rest } = (init.rawMeta ?? {}) as { progressToken?: string | number };
+  const { progressToken, rest } = splitMeta(init.rawMeta);
   let pending: Promise<void> | undefined;
+  const cancel = init.signal instanceof CallCancel ? init.signal : undefined;
+  const signal = cancel ? undefined : (init.signal as AbortSignal);
   return {
     sessionId: init.sessionId,
-    signal: init.signal,
+    // A real AbortSignal only when someone outside the pipeline asks for one (relay, workflows).
+    get signal() {
+      return signal ?? (cancel as CallCancel).signal;
+    },
+    cancel,
     clientCapabilities: init.clientCapabilities,
     progressToken,
     meta: Object.keys(rest).length > 0 ? rest : undefined,
@@ -49,4 +57,15 @@ export function callOrigin(init: {
       await new Promise<void>((resolve) => setImmediate(resolve));
     },
   };
+}
+
+/** `_meta` → its progressToken and the rest (undefined when empty); no object rest on the common path. */
+function splitMeta(raw: unknown): {
+  progressToken: string | number | undefined;
+  rest: Record<string, unknown>;
+} {
+  if (raw === undefined || raw === null || typeof raw !== "object")
+    return { progressToken: undefined, rest: {} };
+  const { progressToken, ...rest } = raw as { progressToken?: string | number };
+  return { progressToken, rest };
 }

@@ -53,6 +53,7 @@ export async function serveStdio(options: StdioFrontOptions, onEnd: () => void):
   inner.onmessage = (m) => replay.onmessage?.(m);
   const fast = new FastToolCalls(session, options.backend, (m) => inner.send(m));
   inner.intercept = fast.handle;
+  inner.worthWaiting = () => fast.inFlight > 0;
   for (const m of held.splice(0)) if (!fast.handle(m)) replay.onmessage?.(m);
   options.backend.sessionOpened(session);
   return session;

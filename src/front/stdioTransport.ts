@@ -67,7 +67,13 @@ export class LineServerTransport implements Transport {
     this.stdin.once("end", this.onEnd);
   }
 
-  private readonly batcher = new WriteBatcher(() => this.stdout);
+  /** Whether a write may wait a turn for more answers (other calls are in flight); set by the front. */
+  worthWaiting: ((batchSize: number) => boolean) | undefined;
+
+  private readonly batcher = new WriteBatcher(
+    () => this.stdout,
+    (batchSize) => this.worthWaiting?.(batchSize) === true,
+  );
 
   send(message: JSONRPCMessage): Promise<void> {
     if (this.closed) return Promise.resolve();

@@ -28,7 +28,7 @@ export function createForward(pool: ConnectionPool, options: ForwardOptions = {}
         ctx.args,
         ctx.meta,
         {
-          signal: ctx.signal,
+          cancel: ctx.cancel,
           timeoutMs: ctx.attemptTimeoutMs,
           maxTotalTimeoutMs: Math.max(1, ctx.deadlineAt - now()),
           // Always ask for progress, even when the caller sent no progressToken: downstream progress is what

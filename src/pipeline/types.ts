@@ -1,5 +1,6 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../logger.js";
+import type { Cancellation } from "./cancel.js";
 
 /** Tool behaviour hints after config overrides and the server's trustAnnotations switch are applied. */
 export interface ToolHints {
@@ -43,7 +44,7 @@ export interface CallContext {
   readonly route: ToolRoute;
   readonly args: Record<string, unknown>;
   /** The caller's cancellation (client cancel, shutdown); deadline replaces it with one that also fires at the total budget. */
-  signal: AbortSignal;
+  cancel: Cancellation;
   /** Relays downstream progress to the caller; undefined when the caller sent no progressToken. */
   readonly onProgress?: ((update: ProgressUpdate) => void) | undefined;
   /** The caller's request `_meta` minus progressToken, passed to the downstream untouched. */

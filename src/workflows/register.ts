@@ -132,6 +132,7 @@ export class WorkflowHost implements WorkflowExecutor {
               meta: undefined,
             }),
         },
+              cancel: undefined, // the step's own signal, not the workflow call's cancellation
       });
     } catch (error) {
       return toolErrorToResult(error, wf.name);

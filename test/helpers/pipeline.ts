@@ -2,6 +2,7 @@ import { pino } from "pino";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { AggregatorError } from "../../src/errors.js";
 import type { Logger } from "../../src/logger.js";
+import { fromSignal } from "../../src/pipeline/cancel.js";
 import type { CallContext, Handler, ToolRoute } from "../../src/pipeline/types.js";
 
 export interface RouteOptions {
@@ -54,7 +55,7 @@ export function makeCtx(
     requestId: `t${++nextId}`,
     route,
     args,
-    signal,
+    cancel: fromSignal(signal),
     log: overrides.log ?? silentLogger,
     attempt: 0,
     attemptTimeoutMs: route.policy.timeoutMs,

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { AggregatorError } from "../../errors.js";
+import { CallCancel, type Cancellation } from "../cancel.js";
 import type { CacheSettings } from "../settings.js";
 import type { CallContext, Handler, Middleware } from "../types.js";
 
@@ -25,7 +26,7 @@ export interface ResultCacheStats {
 interface Flight {
   readonly key: string;
   readonly promise: Promise<CallToolResult>;
-  readonly controller: AbortController;
+  readonly controller: CallCancel;
   waiters: number;
 }
 
@@ -105,7 +106,7 @@ export class ResultCache {
       ctx.notes["cache"] = "hit";
       return hit;
     }
-    const signal = ctx.signal; // the caller's own: start() gives ctx the shared call's signal
+    const cancel = ctx.cancel; // the caller's own: start() gives ctx the shared call's cancellation
     let flight = this.flights.get(key);
     if (flight) {
       this.counters.coalesced++;
@@ -115,14 +116,14 @@ export class ResultCache {
       ctx.notes["cache"] = "miss";
       flight = this.start(key, ctx, run);
     }
-    return this.wait(flight, signal, ctx.route.server);
+    return this.wait(flight, cancel, ctx.route.server);
   }
 
   private start(key: string, ctx: CallContext, run: Handler): Flight {
     const server = ctx.route.server;
     const generation = this.generation.get(server) ?? 0;
-    const controller = new AbortController();
-    ctx.signal = controller.signal; // the shared call lives until its last waiter leaves
+    const controller = new CallCancel();
+    ctx.cancel = controller; // the shared call lives until its last waiter leaves
     const promise = run(ctx);
     const flight: Flight = { key, promise, controller, waiters: 0 };
     this.flights.set(key, flight);
@@ -136,29 +137,28 @@ export class ResultCache {
     return flight;
   }
 
-  private async wait(flight: Flight, signal: AbortSignal, server: string): Promise<CallToolResult> {
+  private async wait(flight: Flight, cancel: Cancellation, server: string): Promise<CallToolResult> {
     flight.waiters++;
-    let onAbort: (() => void) | undefined;
+    let stopWatching: (() => void) | undefined;
     try {
-      if (signal.aborted) throw signal.reason;
+      if (cancel.aborted) throw cancel.reason;
       const aborted = new Promise<never>((_, reject) => {
-        onAbort = () => reject(signal.reason as Error);
-        signal.addEventListener("abort", onAbort, { once: true });
+        stopWatching = cancel.onAbort(() => reject(cancel.reason as Error));
       });
       return await Promise.race([flight.promise, aborted]);
     } catch (error) {
-      if (!signal.aborted) throw error;
+      if (!cancel.aborted) throw error;
       if (flight.waiters === 1) {
         // The last waiter left: stop the downstream call, and let nobody new join it.
         if (this.flights.get(flight.key) === flight) this.flights.delete(flight.key);
-        flight.controller.abort(signal.reason);
+        flight.controller.abort(cancel.reason);
       }
       throw new AggregatorError("CANCELLED", "the call was cancelled", {
-        cause: signal.reason,
+        cause: cancel.reason,
         details: { server },
       });
     } finally {
-      if (onAbort) signal.removeEventListener("abort", onAbort);
+      stopWatching?.();
       flight.waiters--;
     }
   }

@@ -1,5 +1,6 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { AggregatorError } from "../../errors.js";
+import type { Cancellation } from "../cancel.js";
 import type { LimiterSettings } from "../settings.js";
 import type { Middleware } from "../types.js";
 
@@ -10,10 +11,9 @@ export interface ServerLimiterOptions extends LimiterSettings {
 
 interface Waiter {
   readonly write: boolean;
-  readonly signal: AbortSignal;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
-  readonly onAbort: () => void;
+  stopWatching: () => void;
 }
 
 /**
@@ -58,24 +58,18 @@ export class ServerLimiter {
   }
 
   /** Waits in the queue for a slot; SERVER_BUSY when the queue is full, CANCELLED when the signal aborts. */
-  acquire(write: boolean, signal: AbortSignal): Promise<void> {
+  acquire(write: boolean, cancel: Cancellation): Promise<void> {
     if (this.tryAcquire(write)) return Promise.resolve();
-    if (signal.aborted) return Promise.reject(this.cancelled(signal.reason));
+    if (cancel.aborted) return Promise.reject(this.cancelled(cancel.reason));
     if (this.queue.length >= this.maxQueue) return Promise.reject(this.busy());
     return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = {
-        write,
-        signal,
-        resolve,
-        reject,
-        onAbort: () => {
-          const i = this.queue.indexOf(waiter);
-          if (i >= 0) this.queue.splice(i, 1);
-          reject(this.cancelled(signal.reason));
-          this.drain(); // a write that left may unblock reads queued behind it
-        },
-      };
-      signal.addEventListener("abort", waiter.onAbort, { once: true });
+      const waiter: Waiter = { write, resolve, reject, stopWatching: noop };
+      waiter.stopWatching = cancel.onAbort(() => {
+        const i = this.queue.indexOf(waiter);
+        if (i >= 0) this.queue.splice(i, 1);
+        reject(this.cancelled(cancel.reason));
+        this.drain(); // a write that left may unblock reads queued behind it
+      });
       this.queue.push(waiter);
     });
   }
@@ -104,7 +98,7 @@ export class ServerLimiter {
         continue;
       }
       this.queue.splice(i, 1);
-      waiter.signal.removeEventListener("abort", waiter.onAbort);
+      waiter.stopWatching();
       this.take(waiter.write);
       waiter.resolve();
     }
@@ -132,11 +126,15 @@ export function createLimitLayer(limiterFor: (server: string) => ServerLimiter):
     async function limitLayer(ctx): Promise<CallToolResult> {
       const limiter = limiterFor(ctx.route.server);
       const write = !ctx.route.policy.hints.readOnly;
-      if (!limiter.tryAcquire(write)) await limiter.acquire(write, ctx.signal);
+      if (!limiter.tryAcquire(write)) await limiter.acquire(write, ctx.cancel);
       try {
         return await next(ctx);
       } finally {
         limiter.release(write);
       }
     };
+}
+
+function noop(): void {
+  // replaced once the waiter watches its call's cancellation
 }

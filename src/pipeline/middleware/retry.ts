@@ -33,7 +33,7 @@ function notRetried(error: unknown, ctx: CallContext): unknown {
 /**
  * Retries transport failures (SERVER_UNAVAILABLE, DOWNSTREAM_TIMEOUT) of retry-safe tools with p-retry.
  * Never retried: isError results (they are returns), JSON-RPC errors from the tool, CANCELLED, BREAKER_OPEN,
- * SERVER_BUSY. The backoff sleep ends at once when ctx.signal aborts (→ CANCELLED) and is never started when
+ * SERVER_BUSY. The backoff sleep ends at once when ctx.cancel aborts (→ CANCELLED) and is never started when
  * it could cross ctx.deadlineAt (→ the last error). When a failure leaves the server's breaker open, the loop
  * goes once more without sleeping or spending a retry, so the breaker layer answers with its own
  * BREAKER_OPEN (next attempt time included) and no further attempt reaches the server.
@@ -60,7 +60,7 @@ export function createRetryLayer(
         return sleeping;
       };
       const shouldRetry = ({ error, retriesConsumed }: RetryContext): boolean => {
-        if (ctx.signal.aborted || !isTransportFailure(error)) return false;
+        if (ctx.cancel.aborted || !isTransportFailure(error)) return false;
         const wait = sleeping ? maxBackoffMs(s, retriesConsumed) : 0;
         const deadlineAt = ctx.deadlineAt;
         if (deadlineAt > 0 && Number.isFinite(deadlineAt) && now() + wait >= deadlineAt) return false;
@@ -98,14 +98,14 @@ export function createRetryLayer(
             randomize: s.randomize,
             maxRetryTime: Number.POSITIVE_INFINITY,
             unref: false,
-            signal: ctx.signal,
+            signal: ctx.cancel.signal,
             shouldConsumeRetry,
             shouldRetry,
           },
         );
       } catch (error) {
         // p-retry rejects with signal.reason when the signal aborts between attempts or during a sleep.
-        if (ctx.signal.aborted && error === ctx.signal.reason && !isAggregatorError(error)) {
+        if (ctx.cancel.aborted && error === ctx.cancel.reason && !isAggregatorError(error)) {
           throw new AggregatorError("CANCELLED", "the call was cancelled", {
             cause: error,
             details: { server },

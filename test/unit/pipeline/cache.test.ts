@@ -4,6 +4,7 @@ import { isAggregatorError } from "../../../src/errors.js";
 import { compose } from "../../../src/pipeline/compose.js";
 import { ResultCache, createCacheLayer, stableStringify } from "../../../src/pipeline/middleware/cache.js";
 import type { CallContext } from "../../../src/pipeline/types.js";
+import type { Cancellation } from "../../../src/pipeline/cancel.js";
 import { deferred, flush, makeCtx, makeRoute, scripted, textResult } from "../../helpers/pipeline.js";
 
 const search = makeRoute({
@@ -55,9 +56,9 @@ describe("cache layer", () => {
   it("one waiter cancelling does not cancel the shared call for the others; the last one leaving aborts it", async () => {
     const cache = new ResultCache();
     const gate = deferred<CallToolResult>();
-    let downstreamSignal: AbortSignal | undefined;
+    let downstreamSignal: Cancellation | undefined;
     const h = compose([createCacheLayer(cache)], (ctx) => {
-      downstreamSignal = ctx.signal;
+      downstreamSignal = ctx.cancel;
       return gate.promise;
     });
     const a = new AbortController();
@@ -72,7 +73,7 @@ describe("cache layer", () => {
 
     const gate2 = deferred<CallToolResult>();
     const h2 = compose([createCacheLayer(cache)], (ctx) => {
-      downstreamSignal = ctx.signal;
+      downstreamSignal = ctx.cancel;
       return gate2.promise;
     });
     const c = new AbortController();

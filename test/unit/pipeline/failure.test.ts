@@ -5,6 +5,7 @@ import { compose } from "../../../src/pipeline/compose.js";
 import { countsForBreaker, isClientFault, isTransportFailure } from "../../../src/pipeline/failure.js";
 import { createDeadlineLayer } from "../../../src/pipeline/middleware/deadline.js";
 import { createRetryLayer } from "../../../src/pipeline/middleware/retry.js";
+import type { CallContext } from "../../../src/pipeline/types.js";
 import { makeCtx, makeRoute, unavailable } from "../../helpers/pipeline.js";
 
 describe("failure classification", () => {
@@ -80,11 +81,9 @@ describe("deadline + retry", () => {
 
   it("an attempt still running when the total budget ends surfaces as DOWNSTREAM_TIMEOUT", async () => {
     vi.useFakeTimers();
-    const hang = (ctx: { signal: AbortSignal }) =>
+    const hang = (ctx: CallContext) =>
       new Promise<never>((_, reject) => {
-        ctx.signal.addEventListener("abort", () =>
-          reject(new AggregatorError("CANCELLED", "the call was cancelled")),
-        );
+        ctx.cancel.onAbort(() => reject(new AggregatorError("CANCELLED", "the call was cancelled")));
       });
     const retry = createRetryLayer(
       () => ({ retries: 5, minTimeoutMs: 100, maxTimeoutMs: 1000, factor: 1, randomize: false }),

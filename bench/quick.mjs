@@ -1,0 +1,164 @@
+/**
+ * Quick iteration harness (not the benchmark of record; that is run.mjs): server-everything `echo`
+ * direct vs through the aggregator's stdio front, interleaved. Prints added p50 (sequential calls),
+ * calls/s at the given in-flight levels, and the aggregator's CPU time per call (utime+stime from
+ * /proc/PID/stat), which is what limits throughput on a 2-core machine.
+ *
+ *   node bench/quick.mjs [--calls=2000] [--levels=1,32] [--window=1000] [--servers=1|5]
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { connectAggregatorStdio, connectStdio, writeAggregatorConfig } from "./lib/endpoints.mjs";
+import { killPids, descendants, serverEntry, tempDir } from "./lib/procs.mjs";
+import { percentile } from "./lib/stats.mjs";
+
+const opt = Object.fromEntries(
+  process.argv.slice(2).map((a) => {
+    const [k, ...v] = a.replace(/^--/, "").split("=");
+    return [k, v.length ? v.join("=") : "true"];
+  }),
+);
+const CALLS = Number(opt.calls ?? 2000);
+const LEVELS = (opt.levels ?? "1,32").split(",").map(Number);
+const WINDOW = Number(opt.window ?? 1000);
+const FIVE = opt.servers === "5";
+const TOOL = opt.tool ?? "echo";
+const ARGS = TOOL === "echo" ? { message: "hello" } : {};
+
+const tick = 100; // USER_HZ
+function cpuMs(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return ((Number(f[11]) + Number(f[12])) * 1000) / tick;
+}
+
+const home = await tempDir("quick");
+const server = TOOL === "echo" ? "everything" : "memory";
+const direct = await connectStdio({
+  id: "direct",
+  label: "direct",
+  kind: "direct",
+  ...serverEntry(server, path.join(home, "d")),
+});
+const servers = { [server]: serverEntry(server, path.join(home, "a")) };
+if (FIVE)
+  for (const s of ["memory", "github", "trello", "postman", "everything"])
+    servers[s] ??= serverEntry(s, path.join(home, s));
+const cfg = writeAggregatorConfig(
+  path.join(home, "agg.json"),
+  servers,
+  opt.extra ? JSON.parse(opt.extra) : {},
+);
+const agg = await connectAggregatorStdio({
+  configFile: cfg,
+  home,
+  nodeFlags: opt.flags ? opt.flags.split(" ") : [],
+});
+await direct.discover({ t: [TOOL] });
+await agg.discover({ t: [`${server}_${TOOL}`, TOOL] });
+const paths = [direct, agg];
+// --base=DIR/dist/cli.js: a second aggregator (e.g. a copy of the previous build) measured in the same run.
+let base;
+if (opt.base) {
+  const bcfg = writeAggregatorConfig(
+    path.join(home, "base.json"),
+    { [server]: serverEntry(server, path.join(home, "b")) },
+    opt.extra ? JSON.parse(opt.extra) : {},
+  );
+  base = await connectAggregatorStdio({ id: "base", label: "base", configFile: bcfg, home, cli: opt.base });
+  await base.discover({ t: [`${server}_${TOOL}`, TOOL] });
+  paths.push(base);
+}
+
+async function seq(ep, n, out) {
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await ep.call("t", ARGS);
+    out?.push(performance.now() - t0);
+  }
+}
+for (const ep of paths) await seq(ep, 300);
+const lat = new Map(paths.map((p) => [p, []]));
+for (let r = 0; r < CALLS / 50; r++) {
+  const order = r % 2 ? [...paths].reverse() : paths;
+  for (const ep of order) await seq(ep, 50, lat.get(ep));
+}
+const p50 = (ep) =>
+  percentile(
+    [...lat.get(ep)].sort((a, b) => a - b),
+    0.5,
+  );
+const p99 = (ep) =>
+  percentile(
+    [...lat.get(ep)].sort((a, b) => a - b),
+    0.99,
+  );
+console.log(
+  `latency p50 direct ${p50(direct).toFixed(3)} ms, agg ${p50(agg).toFixed(3)} ms, added ${(p50(agg) - p50(direct)).toFixed(3)} ms (p99 added ${(p99(agg) - p99(direct)).toFixed(3)})${base ? `; base added ${(p50(base) - p50(direct)).toFixed(3)} ms` : ""}`,
+);
+
+async function closed(ep, c, ms) {
+  let done = 0;
+  const end = performance.now() + ms;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: c }, async () => {
+      while (performance.now() < end) {
+        await ep.call("t", ARGS);
+        done++;
+      }
+    }),
+  );
+  return { rate: (done * 1000) / (performance.now() - t0), done };
+}
+for (const c of LEVELS) {
+  const res = new Map(paths.map((p) => [p, []]));
+  let aggCpu = 0,
+    aggCalls = 0,
+    baseCpu = 0,
+    baseCalls = 0;
+  const cpuNote = new Map(paths.map((p) => [p, []]));
+  for (const ep of paths) await closed(ep, c, 300);
+  for (let r = 0; r < 3; r++) {
+    for (const ep of r % 2 ? [...paths].reverse() : paths) {
+      const before = ep !== direct ? cpuMs(ep.pid) : 0;
+      const srv = ep !== direct ? descendants(ep.pid)[0] : ep.pid;
+      const sBefore = cpuMs(srv);
+      const cBefore = process.cpuUsage();
+      const { rate, done } = await closed(ep, c, WINDOW);
+      const cu = process.cpuUsage(cBefore);
+      cpuNote
+        .get(ep)
+        .push(
+          `client ${((cu.user + cu.system) / done).toFixed(1)} server ${((1000 * (cpuMs(srv) - sBefore)) / done).toFixed(1)}`,
+        );
+      if (ep === agg) {
+        aggCpu += cpuMs(agg.pid) - before;
+        aggCalls += done;
+      }
+      if (ep === base) {
+        baseCpu += cpuMs(base.pid) - before;
+        baseCalls += done;
+      }
+      res.get(ep).push(rate);
+    }
+  }
+  const med = (ep) => [...res.get(ep)].sort((a, b) => a - b)[1];
+  console.log(
+    `${c} in flight: direct ${med(direct).toFixed(0)}/s, agg ${med(agg).toFixed(0)}/s (${((100 * med(agg)) / med(direct)).toFixed(0)} %), agg CPU ${((1000 * aggCpu) / aggCalls).toFixed(1)} µs/call; µs/call direct: ${cpuNote.get(direct)[1]}; via agg: ${cpuNote.get(agg)[1]}${base ? `; BASE ${med(base).toFixed(0)}/s (${((100 * med(base)) / med(direct)).toFixed(0)} %), CPU ${((1000 * baseCpu) / baseCalls).toFixed(1)} µs/call` : ""}`,
+  );
+}
+const hwm = readFileSync(`/proc/${agg.pid}/status`, "utf8").match(/VmHWM:\s+(\d+)/)[1];
+{
+  const f = readFileSync(`/proc/${agg.pid}/stat`, "utf8").split(") ")[1].split(" ");
+  const st = readFileSync(`/proc/${agg.pid}/status`, "utf8");
+  console.log(
+    `agg total utime ${f[11]} stime ${f[12]} ticks; ctxt switches ${st.match(/voluntary_ctxt_switches:\s+(\d+)/)[1]} vol`,
+  );
+}
+console.log(`agg VmHWM ${(Number(hwm) / 1024).toFixed(1)} MB`);
+for (const ep of paths) {
+  const pids = [ep.pid, ...descendants(ep.pid)];
+  await ep.client.close().catch(() => {});
+  await killPids(pids, 500);
+}
+process.exit(0);

@@ -1,0 +1,83 @@
+import { PassThrough } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { WriteBatcher } from "../../src/downstream/writeBatcher.js";
+
+/** A stream that records each write() call separately. */
+function recorder() {
+  const writes: string[] = [];
+  const stream = new PassThrough();
+  const original = stream.write.bind(stream);
+  stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+    writes.push(String(chunk));
+    return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof stream.write;
+  stream.resume();
+  return { stream, writes };
+}
+
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe("WriteBatcher", () => {
+  it("writes the lines of one turn in one write, in order, and resolves every writer", async () => {
+    const { stream, writes } = recorder();
+    const batcher = new WriteBatcher(() => stream);
+    const done = Promise.all([batcher.write("a\n"), batcher.write("b\n"), batcher.write("c\n")]);
+    expect(writes).toEqual([]);
+    await done;
+    expect(writes).toEqual(["a\nb\nc\n"]);
+  });
+
+  it("without other calls in flight a lone line goes out in the same turn (no added wait)", async () => {
+    const { stream, writes } = recorder();
+    const batcher = new WriteBatcher(
+      () => stream,
+      () => false,
+    );
+    void batcher.write("x\n");
+    await turn();
+    expect(writes).toEqual(["x\n"]);
+  });
+
+  it("waits exactly one more turn when more is worth waiting for, collecting what arrives meanwhile", async () => {
+    const { stream, writes } = recorder();
+    const sizes: number[] = [];
+    const batcher = new WriteBatcher(
+      () => stream,
+      (size) => {
+        sizes.push(size);
+        return true;
+      },
+    );
+    void batcher.write("1\n");
+    await turn();
+    expect(writes).toEqual([]); // deferred once
+    void batcher.write("2\n");
+    await turn();
+    expect(writes).toEqual(["1\n2\n"]); // never deferred twice
+    expect(sizes).toEqual([1]);
+    void batcher.write("3\n");
+    await turn();
+    await turn();
+    expect(writes).toEqual(["1\n2\n", "3\n"]);
+  });
+
+  it("flushNow writes at once even while a deferral is pending (before the stream closes)", async () => {
+    const { stream, writes } = recorder();
+    const batcher = new WriteBatcher(
+      () => stream,
+      () => true,
+    );
+    void batcher.write("last\n");
+    await turn();
+    expect(writes).toEqual([]);
+    batcher.flushNow();
+    expect(writes).toEqual(["last\n"]);
+    await turn();
+    expect(writes).toEqual(["last\n"]);
+  });
+
+  it("a destroyed or missing stream resolves the writers without writing (nothing hangs)", async () => {
+    const batcher = new WriteBatcher(() => undefined);
+    await expect(batcher.write("lost\n")).resolves.toBeUndefined();
+  });
+});
