@@ -6,6 +6,7 @@ import type { CallOrigin } from "./front/backend.js";
 import { toolErrorToResult } from "./front/errorMap.js";
 import type { Logger } from "./logger.js";
 import type { MetaTool } from "./meta/types.js";
+import { fromSignal } from "./pipeline/cancel.js";
 import type { CallContext, Handler } from "./pipeline/types.js";
 import type { RequestRelay } from "./relay.js";
 
@@ -46,7 +47,7 @@ export class Router {
       requestId: `${this.prefix}-${++this.seq}`,
       route: target.route,
       args,
-      signal: origin.signal,
+      cancel: origin.cancel ?? fromSignal(origin.signal),
       onProgress: origin.sendProgress
         ? (p) => origin.sendProgress?.(p.progress, p.total, p.message)
         : undefined,
