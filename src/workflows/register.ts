@@ -127,12 +127,12 @@ export class WorkflowHost implements WorkflowExecutor {
             this.agg.router.callTool(tool, stepArgs, {
               ...origin,
               signal: opts.signal,
+              cancel: undefined, // the step's own signal, not the workflow call's cancellation
               progressToken: undefined,
               sendProgress: undefined,
               meta: undefined,
             }),
         },
-              cancel: undefined, // the step's own signal, not the workflow call's cancellation
       });
     } catch (error) {
       return toolErrorToResult(error, wf.name);
