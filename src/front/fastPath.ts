@@ -91,7 +91,8 @@ export class FastToolCalls {
     }
     // A cancelled request gets no answer (as with the SDK); progress goes out before the result.
     if (cancel.aborted) return;
-    await origin.flush();
+    // No progressToken, no progress to wait for (and no extra await on the hot path).
+    if (origin.progressToken !== undefined) await origin.flush();
     await this.send(reply);
   }
 }

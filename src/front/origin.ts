@@ -22,50 +22,75 @@ export function callOrigin(init: {
   readonly notify: Notify;
   readonly requestClient: ClientRequester;
 }): CallOrigin & { flush(): Promise<void> } {
-  const { progressToken, rest } = splitMeta(init.rawMeta);
-  let pending: Promise<void> | undefined;
-  const cancel = init.signal instanceof CallCancel ? init.signal : undefined;
-  const signal = cancel ? undefined : (init.signal as AbortSignal);
-  return {
-    sessionId: init.sessionId,
-    // A real AbortSignal only when someone outside the pipeline asks for one (relay, workflows).
-    get signal() {
-      return signal ?? (cancel as CallCancel).signal;
-    },
-    cancel,
-    clientCapabilities: init.clientCapabilities,
-    progressToken,
-    meta: Object.keys(rest).length > 0 ? rest : undefined,
-    sendProgress:
-      progressToken === undefined
-        ? undefined
-        : (progress, total, message) => {
-            const params = {
-              progressToken,
-              progress,
-              ...(total === undefined ? {} : { total }),
-              ...(message ? { message } : {}),
-            };
-            pending = (pending ?? Promise.resolve()).then(() =>
-              init.notify({ method: "notifications/progress", params }).catch(() => undefined),
-            );
-          },
-    requestClient: init.requestClient,
-    flush: async () => {
-      if (!pending) return;
-      await pending;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    },
-  };
+  return new FrontCallOrigin(
+    init.sessionId,
+    init.signal,
+    init.clientCapabilities,
+    init.rawMeta,
+    init.notify,
+    init.requestClient,
+  );
 }
+
+/** A class, not an object literal with a getter: one per call on the hot path (hidden class, no closures). */
+class FrontCallOrigin implements CallOrigin {
+  readonly cancel: CallCancel | undefined;
+  readonly progressToken: string | number | undefined;
+  readonly meta: Record<string, unknown> | undefined;
+  readonly sendProgress: CallOrigin["sendProgress"];
+  private readonly abortSignal: AbortSignal | undefined;
+  private pending: Promise<void> | undefined;
+
+  constructor(
+    readonly sessionId: string,
+    signal: AbortSignal | CallCancel,
+    readonly clientCapabilities: ClientCapabilities | undefined,
+    rawMeta: unknown,
+    private readonly notify: Notify,
+    readonly requestClient: ClientRequester,
+  ) {
+    if (signal instanceof CallCancel) this.cancel = signal;
+    else this.abortSignal = signal;
+    const { progressToken, rest } = splitMeta(rawMeta);
+    this.progressToken = progressToken;
+    this.meta = rest;
+    this.sendProgress = progressToken === undefined ? undefined : this.progress;
+  }
+
+  /** A real AbortSignal only when someone outside the pipeline asks for one (relay, workflows). */
+  get signal(): AbortSignal {
+    return this.abortSignal ?? (this.cancel as CallCancel).signal;
+  }
+
+  private readonly progress = (progress: number, total?: number, message?: string): void => {
+    const params = {
+      progressToken: this.progressToken,
+      progress,
+      ...(total === undefined ? {} : { total }),
+      ...(message ? { message } : {}),
+    };
+    this.pending = (this.pending ?? Promise.resolve()).then(() =>
+      this.notify({ method: "notifications/progress", params }).catch(() => undefined),
+    );
+  };
+
+  /** Resolves once the progress sent so far is out (at once when there was none: no progressToken). */
+  flush(): Promise<void> {
+    const pending = this.pending;
+    if (!pending) return DONE;
+    return pending.then(() => new Promise<void>((resolve) => setImmediate(resolve)));
+  }
+}
+
+const DONE = Promise.resolve();
+const NO_META = { progressToken: undefined, rest: undefined };
 
 /** `_meta` → its progressToken and the rest (undefined when empty); no object rest on the common path. */
 function splitMeta(raw: unknown): {
   progressToken: string | number | undefined;
-  rest: Record<string, unknown>;
+  rest: Record<string, unknown> | undefined;
 } {
-  if (raw === undefined || raw === null || typeof raw !== "object")
-    return { progressToken: undefined, rest: {} };
+  if (raw === undefined || raw === null || typeof raw !== "object") return NO_META;
   const { progressToken, ...rest } = raw as { progressToken?: string | number };
-  return { progressToken, rest };
+  return { progressToken, rest: Object.keys(rest).length > 0 ? rest : undefined };
 }
