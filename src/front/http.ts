@@ -13,6 +13,7 @@ import { bearerCheck, RateLimiter, tooManyRequests, unauthorized, type RateLimit
 import { hostAllowed, originAllowed, type HostPolicy } from "./hostCheck.js";
 import { BoundedEventStore } from "./eventStore.js";
 import { jsonError } from "./httpErrors.js";
+import { HttpSessionTransport } from "./httpFastPath.js";
 import { FrontSession } from "./session.js";
 
 export interface HttpFrontOptions extends HostPolicy {
@@ -38,8 +39,13 @@ export interface HttpFrontOptions extends HostPolicy {
 interface LiveSession {
   readonly session: FrontSession;
   readonly transport: StreamableHTTPServerTransport;
+  /** What the session's SDK Server is connected to: the SDK transport plus the tools/call fast path. */
+  readonly front: HttpSessionTransport;
   lastSeen: number;
 }
+
+/** `retry:` of the SSE priming events (how soon a client reconnects to resume a stream). */
+const RETRY_MS = 1_000;
 
 /** Streamable HTTP front: one SDK Server + transport per MCP session, all sharing the aggregator. */
 export class HttpFront {
@@ -110,9 +116,15 @@ export class HttpFront {
           "Session not found (expired or deleted): initialize a new session",
         );
       live.lastSeen = Date.now();
-      const body = req.method === "POST" ? await this.readBody(req, res) : undefined;
-      if (body === BODY_REJECTED) return;
-      return live.transport.handleRequest(req, res, body);
+      if (req.method === "POST") {
+        const body = await this.readBody(req, res);
+        if (body === BODY_REJECTED) return;
+        // One tools/call: answered without the SDK transport (JSON, or SSE when needed).
+        if (live.front.tryCall(req, res, body)) return;
+        return live.transport.handleRequest(req, res, body);
+      }
+      if (req.method === "GET" && (await live.front.tryResume(req, res))) return;
+      return live.transport.handleRequest(req, res, undefined);
     }
     if (req.method !== "POST")
       return jsonError(res, 400, -32000, "Bad Request: Mcp-Session-Id header is required");
@@ -129,12 +141,13 @@ export class HttpFront {
     if (this.sessions.size >= o.maxSessions) {
       this.expireOldest();
     }
+    const store = new BoundedEventStore();
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      eventStore: new BoundedEventStore(),
-      retryInterval: 1_000,
+      eventStore: store,
+      retryInterval: RETRY_MS,
       onsessioninitialized: (id) => {
-        this.sessions.set(id, { session, transport, lastSeen: Date.now() });
+        this.sessions.set(id, { session, transport, front, lastSeen: Date.now() });
       },
       onsessionclosed: (id) => {
         this.sessions.delete(id);
@@ -142,10 +155,11 @@ export class HttpFront {
       },
     });
     const session = new FrontSession(randomUUID(), o.backend, { pageSize: o.pageSize, log: o.log });
-    transport.onclose = () => {
+    const front = new HttpSessionTransport(transport, session, o.backend, { store, retryInterval: RETRY_MS });
+    front.onclose = () => {
       if (transport.sessionId) this.sessions.delete(transport.sessionId);
     };
-    await session.server.connect(transport);
+    await session.server.connect(front);
     await transport.handleRequest(req, res, body);
   }
 
