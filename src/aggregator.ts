@@ -182,8 +182,9 @@ export class Aggregator implements FrontBackend {
     const runnable = this.serverList().filter((s) => s.skipReason === undefined);
     for (const s of runnable) await this.profileOf(s)?.prepare?.(s, this.log);
     await this.pool.startAll(runnable.map((s) => connectionSettings(s)));
-    this.rebuild();
-    this.refreshWorkflows();
+    // Each server's list already rebuilt the catalog as it arrived; the workflows rebuild it once more.
+    if (this.workflowHost) this.refreshWorkflows();
+    else this.rebuild();
     return this.summary();
   }
 

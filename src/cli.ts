@@ -1,10 +1,13 @@
 #!/usr/bin/env node
+import "./heapInit.js"; // first: bounds the heap before anything else is loaded (src/heap.ts)
 import { parseArgs } from "node:util";
 import { loadConfig, resolveConfigPath } from "./config/load.js";
 import { LOG_LEVELS, type LogLevel } from "./config/schema.js";
-import { isAggregatorError, errorMessage } from "./errors.js";
-import { createLogger } from "./logger.js";
+import { isAggregatorError, errorMessage } from "./errorCore.js";
+import { deferredLogger } from "./deferredLogger.js";
+import type { Logger } from "./logger.js";
 import { prespawn } from "./downstream/prespawn.js";
+import { parseHeapSetting } from "./heap.js";
 import { collectSecrets, createScrubber } from "./secrets.js";
 import { VERSION } from "./version.js";
 
@@ -61,6 +64,11 @@ async function main(argv: string[]): Promise<number> {
   if (values.version) {
     process.stdout.write(`${VERSION}\n`);
     return 0;
+  }
+  const heap = parseHeapSetting(process.env["AUTONOMOUS_MCP_HEAP"]);
+  if (heap instanceof Error) {
+    say(`autonomous-mcp: ${heap.message}`);
+    return 2;
   }
   const command = positionals[0] ?? "serve";
   if (command === "import") {
@@ -120,16 +128,17 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const scrub = createScrubber(collectSecrets(loaded.servers, [authToken]));
-  const log = createLogger({ level: (envLevel as LogLevel | undefined) ?? loaded.config.logLevel, scrub });
+  const level = (envLevel as LogLevel | undefined) ?? loaded.config.logLevel;
+  const newLogger = async (): Promise<Logger> => (await import("./logger.js")).createLogger({ level, scrub });
   if (command === "doctor") {
-    const { doctor } = await import("./commands/doctor.js");
+    const [{ doctor }, log] = await Promise.all([import("./commands/doctor.js"), newLogger()]);
     return doctor(loaded, log, {
       json: values.json === true,
       out: (s) => void process.stdout.write(scrub(s)),
     });
   }
   if (command === "tools") {
-    const { listTools } = await import("./commands/tools.js");
+    const [{ listTools }, log] = await Promise.all([import("./commands/tools.js"), newLogger()]);
     return listTools(loaded, log, {
       json: values.json === true,
       say,
@@ -137,7 +146,11 @@ async function main(argv: string[]): Promise<number> {
     });
   }
 
-  const prespawned = await prespawn(loaded.servers, log);
+  // The servers boot while the rest loads: pino (their lines wait in `early` until it exists), the SDK, us.
+  const early = deferredLogger();
+  const prespawned = await prespawn(loaded.servers, early.logger);
+  const log = await newLogger();
+  early.attach(log);
   const { serve } = await import("./serve.js");
   let running;
   try {

@@ -4,6 +4,7 @@ import { Aggregator, type StartSummary } from "./aggregator.js";
 import type { LoadedConfig } from "./config/load.js";
 import { AggregatorError } from "./errors.js";
 import { isLoopbackHost } from "./front/hostCheck.js";
+import { releaseStartupHeap } from "./heap.js";
 import type { HttpFront } from "./front/http.js";
 import { serveStdio } from "./front/stdio.js";
 import type { CreatedTransport } from "./downstream/transports.js";
@@ -114,6 +115,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
         stdout: options.stdout,
         onClientInitialize: async (caps: ClientCapabilities) => {
           const summary = await aggregator.start(caps);
+          releaseStartupHeap();
           say(summaryLine(summary, "serving the MCP client on stdin"));
           startWatching();
         },
@@ -154,6 +156,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
   });
   aggregator.metrics = metrics;
   const summary = await aggregator.start({ sampling: {}, elicitation: {}, roots: { listChanged: true } });
+  releaseStartupHeap();
   // Every server has its series from the first scrape, not only after its first change.
   for (const c of aggregator.pool.all()) {
     metrics.setBreaker(c.name, aggregator.breakers.stateOf(c.name));

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { z } from "zod";
-import { AggregatorError } from "../errors.js";
+import type * as z from "zod";
+import { AggregatorError } from "../errorCore.js";
 import { DEFAULTS, deepFreeze } from "./defaults.js";
 import type { EnvSource } from "./expand.js";
 import { issueLines, jsonSyntaxLine } from "./problems.js";

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 
 /**
  * Turns zod issues and JSON syntax errors into the one-line problems of CONFIG_INVALID, e.g.

@@ -6,7 +6,7 @@ import type {
   ServerCapabilities,
   Tool,
 } from "@modelcontextprotocol/sdk/types.js";
-import { z } from "zod";
+import * as z from "zod";
 
 /** Accepts any object and keeps every key: we forward downstream payloads verbatim. */
 export const LooseResult = z.looseObject({});

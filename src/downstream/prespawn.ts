@@ -1,5 +1,5 @@
 import type { ResolvedServer } from "../config/load.js";
-import type { Logger } from "../logger.js";
+import type { EarlyLogger } from "../deferredLogger.js";
 import { profileFor } from "../profiles/index.js";
 import { createStdioTransport, type CreatedTransport } from "./transports.js";
 
@@ -10,19 +10,37 @@ import { createStdioTransport, type CreatedTransport } from "./transports.js";
  */
 export async function prespawn(
   servers: readonly ResolvedServer[],
-  log: Logger,
+  log: EarlyLogger,
 ): Promise<Map<string, CreatedTransport>> {
   const started = new Map<string, CreatedTransport>();
-  for (const s of servers) {
-    if (s.skipReason !== undefined || s.type !== "stdio" || !s.command) continue;
+  const start = (s: ResolvedServer): void => {
     try {
-      await profileFor(s)?.prepare?.(s, log);
       const created = createStdioTransport(s, log.child({ server: s.name }));
       created.transport.start().catch(() => undefined); // reported when the connection adopts it
       started.set(s.name, created);
     } catch (error) {
       log.debug({ server: s.name, err: String(error) }, "pre-spawn skipped; the server starts normally");
     }
+  };
+  // Servers without a preparation step are spawned at once, in this turn; the others as soon as their
+  // own step is done (never one after another's).
+  const preparing: Promise<void>[] = [];
+  for (const s of servers) {
+    if (s.skipReason !== undefined || s.type !== "stdio" || !s.command) continue;
+    const prepare = profileFor(s)?.prepare;
+    if (!prepare) start(s);
+    else
+      preparing.push(
+        prepare(s, log).then(
+          () => start(s),
+          (error: unknown) =>
+            log.debug(
+              { server: s.name, err: String(error) },
+              "pre-spawn skipped; the server starts normally",
+            ),
+        ),
+      );
   }
+  await Promise.all(preparing);
   return started;
 }

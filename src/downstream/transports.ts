@@ -28,7 +28,7 @@ export interface CreatedTransport {
  */
 export function createStdioTransport(
   spec: TransportSpec,
-  log: Logger,
+  log: Pick<Logger, "debug" | "warn">,
 ): CreatedTransport & { transport: ProcessGroupStdioTransport } {
   if (!spec.command) throw new Error(`${spec.name}: stdio server without a command`);
   const launch = planLaunch(spec.command, spec.args, defaultSearchRoots());

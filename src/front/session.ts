@@ -19,7 +19,7 @@ import {
   type LoggingMessageNotification,
   type ServerCapabilities,
 } from "@modelcontextprotocol/sdk/types.js";
-import { z } from "zod";
+import * as z from "zod";
 import { LooseResult } from "../downstream/listing.js";
 import { LazyJsonSchemaValidator } from "../lazyValidator.js";
 import type { Logger } from "../logger.js";

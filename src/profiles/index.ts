@@ -17,7 +17,7 @@ export interface BuiltinProfile {
   /** The server reports tool failures (HTTP 404, bad args) as JSON-RPC errors: turn them into isError results. */
   readonly rpcErrorsAreToolErrors?: boolean;
   /** Runs before the server is started (e.g. create its data folder). */
-  prepare?(server: ResolvedServer, log: Logger): Promise<void>;
+  prepare?(server: ResolvedServer, log: Pick<Logger, "warn">): Promise<void>;
 }
 
 const memoryProfile: BuiltinProfile = {

@@ -70,8 +70,14 @@ function compileInputSchema(
   schema: Record<string, unknown>,
   path: string,
   problem: ProblemSink,
+  lazy: boolean,
 ): WorkflowCheck {
   if (schema["type"] !== "object") problem(path, 'input schema must have "type": "object"');
+  if (lazy) {
+    // Compiled on the first call: Ajv's meta-schema and the code generation (~50 ms) stay off start-up.
+    let check: WorkflowCheck | undefined;
+    return (input) => (check ??= compileInputSchema(schema, path, () => undefined, false))(input);
+  }
   const { $schema: _ignored, ...rest } = schema;
   const ajv = inputAjv();
   try {
@@ -88,14 +94,29 @@ function compileInputSchema(
   }
 }
 
+export interface CompileOptions {
+  /**
+   * Compile the input JSON Schema on the workflow's first call instead of now. Only for definitions whose
+   * schema is known to compile (the shipped workflows, checked by their tests): a schema error would
+   * otherwise surface on the first call instead of as a load-time problem.
+   */
+  readonly lazyInputSchema?: boolean;
+}
+
 /** Compiles one schema-checked workflow, reporting every problem found in it (tools are checked by validate). */
 export function compileWorkflow(
   name: string,
   def: WorkflowDefinition,
   problem: ProblemSink,
+  options: CompileOptions = {},
 ): CompiledWorkflow {
   const base = formatPath(["workflows", name]);
-  const checkInput = compileInputSchema(def.input, `${base}.input`, problem);
+  const checkInput = compileInputSchema(
+    def.input,
+    `${base}.input`,
+    problem,
+    options.lazyInputSchema === true,
+  );
   const properties = def.input["properties"];
   const inputNames = properties !== null && typeof properties === "object" ? Object.keys(properties) : [];
   const ids = new Map<string, number>();

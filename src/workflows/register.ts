@@ -38,8 +38,9 @@ export class WorkflowHost implements WorkflowExecutor {
       const t = catalog.resolveTool(name);
       return t !== undefined && t.kind !== "workflow";
     };
+    const lazyInputSchema = this.isShipped;
     // Shipped workflows whose servers are not configured are left out without a warning.
-    const valid = this.builtins ? validateWorkflows(this.builtins, { knownTool }).ok : [];
+    const valid = this.builtins ? validateWorkflows(this.builtins, { knownTool, lazyInputSchema }).ok : [];
     const validNames = new Set(valid.map((wf) => wf.name));
     const shipped = valid.filter((wf) => {
       const parent = BUILTIN_HELPERS[wf.name];
@@ -51,12 +52,26 @@ export class WorkflowHost implements WorkflowExecutor {
     const all = { ...shippedDefs, ...this.definitions };
     this.served = all;
     if (Object.keys(all).length === 0) return;
-    const result = validateWorkflows(all, { knownTool });
+    const result = validateWorkflows(all, { knownTool, lazyInputSchema });
     const newProblems = result.problems.filter((p) => !this.problems.includes(p));
     for (const p of newProblems) this.log.warn({ problem: p }, "workflow not served");
     this.problems = result.problems;
     this.compiled = new Map(result.ok.map((wf) => [wf.name, wf]));
     this.agg.workflowTools = result.ok.map((wf) => this.toolOf(wf));
+  }
+
+  /** A shipped definition, unchanged: its input schema is compiled on first call (its tests compile it). */
+  private readonly isShipped = (name: string, definition: unknown): boolean =>
+    this.builtins !== undefined && this.builtins[name] === definition;
+
+  /**
+   * Shape checks and compilation of every definition now, while the servers are still starting: they do
+   * not depend on the catalog and are kept (compileOne), so the refresh after the servers connect, which
+   * the first tools/list waits for, only checks tool names. Problems are reported by that refresh.
+   */
+  precompile(): void {
+    const all = { ...this.builtins, ...this.definitions };
+    validateWorkflows(all, { knownTool: () => true, lazyInputSchema: this.isShipped });
   }
 
   /** Hot reload: new definitions from the config file (validated on the next refresh). */
@@ -148,6 +163,7 @@ export class WorkflowHost implements WorkflowExecutor {
         const t = catalog.resolveTool(tool);
         return t !== undefined && t.kind !== "workflow";
       },
+      lazyInputSchema: this.isShipped,
     });
     const own = result.problems.filter((p) => p.startsWith(`workflows.${name}`));
     const workflow = result.ok.find((w) => w.name === name);
@@ -169,6 +185,7 @@ export function registerWorkflows(agg: Aggregator, loaded: LoadedConfig, log: Lo
   );
   agg.workflowExecutor = host;
   agg.workflowHost = host;
+  host.precompile();
   const meta = runWorkflowTool(host);
   agg.meta.set(meta.definition.name, meta);
   agg.rebuild();

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** Step ids appear in templates as `steps.<id>.result`, so they are restricted to template-safe characters. */
 const STEP_ID = /^[A-Za-z_][A-Za-z0-9_-]*$/;

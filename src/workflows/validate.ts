@@ -6,6 +6,8 @@ import { workflowSchema } from "./schema.js";
 export interface ValidateOptions {
   /** True when `name` is a catalog tool. Workflow names are recognised without it. */
   readonly knownTool: (name: string) => boolean;
+  /** Definitions whose input schema may be compiled on first call (see CompileOptions). */
+  readonly lazyInputSchema?: (name: string, definition: unknown) => boolean;
 }
 
 export interface ValidationResult {
@@ -29,6 +31,49 @@ function toolUses(wf: CompiledWorkflow): ToolUse[] {
   });
 }
 
+interface CompiledOne {
+  readonly workflow?: CompiledWorkflow;
+  readonly problems: readonly string[];
+}
+
+/**
+ * Shape check and compilation of one definition, which depend on nothing but the definition: a frozen one
+ * (the config's, the shipped ones) is compiled once, not again on every catalog refresh or ad-hoc run.
+ */
+const compiledOnce = new WeakMap<object, Map<string, CompiledOne>>();
+
+function compileOne(name: string, raw: unknown, lazyInputSchema: boolean): CompiledOne {
+  const cacheable = raw !== null && typeof raw === "object" && Object.isFrozen(raw);
+  const key = `${lazyInputSchema ? "lazy" : "eager"}\u0000${name}`;
+  const hit = cacheable ? compiledOnce.get(raw)?.get(key) : undefined;
+  if (hit) return hit;
+  const problems: string[] = [];
+  let result: CompiledOne;
+  const parsed = workflowSchema.safeParse(raw);
+  if (!parsed.success) {
+    // Same wording as the rest of the config's problems (config/problems.ts).
+    for (const issue of parsed.error.issues)
+      problems.push(...issueLines({ ...issue, path: ["workflows", name, ...issue.path] }));
+    result = { problems };
+  } else {
+    const workflow = compileWorkflow(
+      name,
+      parsed.data,
+      (path, message) => problems.push(`${path}: ${message}`),
+      {
+        lazyInputSchema,
+      },
+    );
+    result = { workflow, problems };
+  }
+  if (cacheable) {
+    let byName = compiledOnce.get(raw);
+    if (!byName) compiledOnce.set(raw, (byName = new Map()));
+    byName.set(key, result);
+  }
+  return result;
+}
+
 /**
  * Load-time validation of the `workflows` config section. Lists every problem at once: shape errors (strict
  * schema), malformed templates, unknown steps and input properties, dependency cycles, invalid input JSON
@@ -46,19 +91,9 @@ export function validateWorkflows(defs: unknown, options: ValidateOptions): Vali
 
   for (const [name, raw] of Object.entries(defs as Record<string, unknown>)) {
     if (name.length === 0) add(name, 'workflows[""]: a workflow name must not be empty');
-    const parsed = workflowSchema.safeParse(raw);
-    if (!parsed.success) {
-      // Same wording as the rest of the config's problems (config/problems.ts).
-      for (const issue of parsed.error.issues) {
-        for (const line of issueLines({ ...issue, path: ["workflows", name, ...issue.path] }))
-          add(name, line);
-      }
-      continue;
-    }
-    compiled.set(
-      name,
-      compileWorkflow(name, parsed.data, (path, message) => add(name, `${path}: ${message}`)),
-    );
+    const own = compileOne(name, raw, options.lazyInputSchema?.(name, raw) === true);
+    for (const line of own.problems) add(name, line);
+    if (own.workflow) compiled.set(name, own.workflow);
   }
 
   const isWorkflow = (tool: string): boolean => problems.has(tool);

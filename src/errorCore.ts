@@ -1,0 +1,44 @@
+/**
+ * Local errors: a string code plus an ES2022 `cause`. They never cross the wire as such; the front maps
+ * them to MCP results or JSON-RPC errors in one place (front/errorMap.ts).
+ */
+export type ErrorCode =
+  | "CONFIG_INVALID"
+  | "CONFIG_NOT_FOUND"
+  | "UNKNOWN_TOOL"
+  | "INVALID_ARGUMENTS"
+  | "SERVER_UNAVAILABLE"
+  | "SERVER_BUSY"
+  | "BREAKER_OPEN"
+  | "DOWNSTREAM_TIMEOUT"
+  | "DOWNSTREAM_ERROR"
+  | "CANCELLED"
+  | "WORKFLOW_INVALID"
+  | "WORKFLOW_FAILED"
+  | "TEMPLATE_ERROR";
+
+export class AggregatorError extends Error {
+  readonly code: ErrorCode;
+  /** Extra facts for the message mapper and logs (server, tool, retryAt, ...). Never secrets. */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "AggregatorError";
+    this.code = code;
+    this.details = Object.freeze({ ...(options?.details ?? {}) });
+  }
+}
+
+export function isAggregatorError(err: unknown, code?: ErrorCode): err is AggregatorError {
+  return err instanceof AggregatorError && (code === undefined || err.code === code);
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

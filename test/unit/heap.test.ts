@@ -1,0 +1,66 @@
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_HEAP_BOUNDS, parseHeapSetting } from "../../src/heap.js";
+import { ROOT } from "../helpers/aggregator.js";
+
+describe("AUTONOMOUS_MCP_HEAP", () => {
+  it("defaults to the shipped bounds; 'default' keeps V8's own; semi/growing override them", () => {
+    expect(parseHeapSetting(undefined)).toEqual(DEFAULT_HEAP_BOUNDS);
+    expect(parseHeapSetting(" ")).toEqual(DEFAULT_HEAP_BOUNDS);
+    expect(parseHeapSetting("default")).toBeUndefined();
+    expect(parseHeapSetting("off")).toBeUndefined();
+    expect(parseHeapSetting("semi=8")).toEqual({ ...DEFAULT_HEAP_BOUNDS, semiSpaceMb: 8 });
+    expect(parseHeapSetting("semi=2, growing=100")).toEqual({ semiSpaceMb: 2, growingPercent: 100 });
+  });
+
+  it("rejects what it does not understand", () => {
+    expect(parseHeapSetting("semi=0")).toBeInstanceOf(Error);
+    expect(parseHeapSetting("semi=1.5")).toBeInstanceOf(Error);
+    expect(parseHeapSetting("growing")).toBeInstanceOf(Error);
+    expect(String(parseHeapSetting("young=4"))).toMatch(/unknown setting "young"/);
+  });
+});
+
+/** Runs a script in a fresh Node (its own heap) that churns objects and prints the young generation's size. */
+function youngGeneration(mode: "bounded" | "default"): { startup: number; serving: number } {
+  const heap = pathToFileURL(path.join(ROOT, "dist", "heap.js")).href;
+  const script = `
+    import v8 from "node:v8";
+    import { boundHeap } from ${JSON.stringify(heap)};
+    const mb = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space").space_size / 1048576;
+    // Objects that survive a collection or two (like calls in flight). It yields often: the cap is applied
+    // by a GC observer, which runs an event-loop turn or two after each collection.
+    const churn = async () => {
+      let keep = [];
+      for (let i = 0; i < 1_500_000; i++) {
+        keep.push({ i, s: "x" + i });
+        if (keep.length > 20_000) keep = [];
+        if (i % 500 === 0) await new Promise((r) => setImmediate(r));
+      }
+    };
+    const governor = ${JSON.stringify(mode)} === "bounded" ? boundHeap({ semiSpaceMb: 4, growingPercent: 50 }) : undefined;
+    await churn();
+    const startup = mb();
+    governor?.setSemiSpaceCap(4);
+    await churn();
+    process.stdout.write(JSON.stringify({ startup, serving: mb() }));
+    governor?.stop();
+  `;
+  const res = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+  expect(res.status, res.stderr).toBe(0);
+  return JSON.parse(res.stdout) as { startup: number; serving: number };
+}
+
+describe("boundHeap", () => {
+  it("keeps the young generation at 1 MB per semi-space during start-up, then at the configured cap", () => {
+    const bounded = youngGeneration("bounded");
+    // new_space counts both semi-spaces.
+    expect(bounded.startup).toBeLessThanOrEqual(2);
+    expect(bounded.serving).toBeGreaterThan(2);
+    expect(bounded.serving).toBeLessThanOrEqual(8);
+    // Without bounds the same churn grows it past the cap (V8's maximum is 2 × 16 MB): the test measures something.
+    expect(youngGeneration("default").serving).toBeGreaterThan(8);
+  });
+});
