@@ -48,7 +48,10 @@ const cfg = writeAggregatorConfig(
   servers,
   opt.extra ? JSON.parse(opt.extra) : {},
 );
+// --heap=VALUE: AUTONOMOUS_MCP_HEAP for the aggregator under test (e.g. default, semi=2).
+const aggEnv = opt.heap ? { AUTONOMOUS_MCP_HEAP: opt.heap } : {};
 const agg = await connectAggregatorStdio({
+  env: aggEnv,
   configFile: cfg,
   home,
   nodeFlags: opt.flags ? opt.flags.split(" ") : [],

@@ -27,7 +27,12 @@ export interface HeapBounds {
   readonly growingPercent: number;
 }
 
-export const DEFAULT_HEAP_BOUNDS: HeapBounds = { semiSpaceMb: 4, growingPercent: 50 };
+/**
+ * 2 MB per semi-space: the peak with five downstreams under 128 calls in flight stays under 80 MB
+ * (4 MB peaked at ~81.5 MB), at the price of more young-generation collections per call under heavy
+ * load (docs/PERFORMANCE.md); `AUTONOMOUS_MCP_HEAP=semi=4` or `default` trades memory for throughput.
+ */
+export const DEFAULT_HEAP_BOUNDS: HeapBounds = { semiSpaceMb: 2, growingPercent: 50 };
 
 /** `default` → undefined (V8's defaults); `semi=N,growing=P` → those bounds; empty → DEFAULT_HEAP_BOUNDS. */
 export function parseHeapSetting(value: string | undefined): HeapBounds | undefined | Error {

@@ -151,6 +151,7 @@ export function connectAggregatorStdio({
   nodeFlags = [],
   timeoutMs,
   cli = CLI,
+  env = {},
 }) {
   return connectStdio({
     id,
@@ -158,7 +159,7 @@ export function connectAggregatorStdio({
     kind: "aggregator",
     command: process.execPath,
     args: [...nodeFlags, cli, "serve", "--config", configFile],
-    env: { HOME: home },
+    env: { HOME: home, ...env },
     timeoutMs,
   });
 }
