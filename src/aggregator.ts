@@ -50,9 +50,19 @@ export class Aggregator implements FrontBackend {
   readonly instructions: string | undefined = undefined;
   readonly pool: ConnectionPool;
   readonly relay = new RequestRelay();
+  private metricsSink: Metrics | undefined;
+  readonly stats = new CallStats();
+
   /** Prometheus metrics, set by the HTTP front before start (stdio mode keeps the hot path free of them). */
-  metrics: Metrics | undefined;
-  readonly stats = new CallStats({ onCall: (event) => this.metrics?.onCall(event) });
+  get metrics(): Metrics | undefined {
+    return this.metricsSink;
+  }
+
+  set metrics(metrics: Metrics | undefined) {
+    this.metricsSink = metrics;
+    // No per-call event object at all without metrics.
+    this.stats.onCall = metrics ? (event) => metrics.onCall(event) : undefined;
+  }
   readonly cache: ResultCache;
   readonly breakers: BreakerRegistry;
   readonly router: Router;

@@ -70,7 +70,8 @@ function percentile(sorted: Float64Array, p: number): number {
 
 /** Per-server call counters and latency percentiles. Recording is O(1) and allocation-free. */
 export class CallStats {
-  readonly onCall: ((event: CallEvent) => void) | undefined;
+  /** Called once per finished call; set when metrics are wanted (no event object is built otherwise). */
+  onCall: ((event: CallEvent) => void) | undefined;
   private readonly servers = new Map<string, ServerCounters>();
   private readonly window: number;
   private readonly now: () => number;
