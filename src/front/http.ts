@@ -55,10 +55,16 @@ export class HttpFront {
 
   private readonly authorized: (req: IncomingMessage) => boolean;
   private readonly limiter: RateLimiter;
+  /** The MCP path when a URL parser would return it unchanged as its own pathname. */
+  private readonly plainPath: string | undefined;
+  private lastHostAllowed: string | undefined;
 
   constructor(private readonly options: HttpFrontOptions) {
     this.authorized = options.authToken ? bearerCheck(options.authToken) : () => true;
     this.limiter = new RateLimiter(options.rateLimit);
+    const path = options.path;
+    this.plainPath =
+      path !== undefined && new URL(path, "http://localhost").pathname === path ? path : undefined;
   }
 
   get sessionCount(): number {
@@ -84,15 +90,29 @@ export class HttpFront {
     return server.address() as AddressInfo;
   }
 
+  /** hostAllowed, remembering the last Host header accepted (a client sends the same one every time). */
+  private hostOk(host: string | undefined): boolean {
+    if (host !== undefined && host === this.lastHostAllowed) return true;
+    if (!hostAllowed(host, this.options)) return false;
+    this.lastHostAllowed = host;
+    return true;
+  }
+
+  /** The URL's pathname; the MCP path itself (the common case) without building a URL. */
+  private pathname(url: string | undefined): string {
+    if (url !== undefined && url === this.plainPath) return url;
+    return new URL(url ?? "/", "http://localhost").pathname;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const o = this.options;
-    if (!hostAllowed(req.headers.host, o))
+    if (!this.hostOk(req.headers.host))
       return jsonError(res, 403, -32000, "Forbidden: Host header not allowed");
     if (!originAllowed(req.headers.origin, o))
       return jsonError(res, 403, -32000, "Forbidden: Origin not allowed");
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const route = o.routes?.[url.pathname];
-    if (url.pathname !== "/healthz" && !this.authorized(req)) return unauthorized(res);
+    const pathname = this.pathname(req.url);
+    const route = o.routes?.[pathname];
+    if (pathname !== "/healthz" && !this.authorized(req)) return unauthorized(res);
     if (route && req.method === "GET") return route(req, res);
     if (o.path === undefined)
       return jsonError(
@@ -101,7 +121,7 @@ export class HttpFront {
         -32000,
         `Not found: this port serves ${Object.keys(o.routes ?? {}).join(", ")}`,
       );
-    if (url.pathname !== o.path) return jsonError(res, 404, -32000, `Not found: MCP is served at ${o.path}`);
+    if (pathname !== o.path) return jsonError(res, 404, -32000, `Not found: MCP is served at ${o.path}`);
 
     const sessionId = header(req, "mcp-session-id");
     const wait = this.limiter.take(sessionId ?? `addr:${req.socket.remoteAddress ?? "?"}`);
@@ -163,31 +183,63 @@ export class HttpFront {
     await transport.handleRequest(req, res, body);
   }
 
-  private async readBody(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+  /**
+   * The parsed JSON body, or BODY_REJECTED once an error has been answered. Read with 'data'/'end'
+   * listeners (an async iterator per request cost ~8 µs of the front's CPU per call).
+   */
+  private readBody(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
     const limit = this.options.maxBodyBytes;
     const declared = Number(req.headers["content-length"] ?? "0");
     if (declared > limit) {
       jsonError(res, 413, -32000, `Payload too large: the limit is ${limit} bytes`);
       req.resume();
-      return BODY_REJECTED;
+      return Promise.resolve(BODY_REJECTED);
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > limit) {
-        jsonError(res, 413, -32000, `Payload too large: the limit is ${limit} bytes`);
-        req.destroy();
-        return BODY_REJECTED;
-      }
-      chunks.push(chunk as Buffer);
-    }
-    try {
-      return JSON.parse(Buffer.concat(chunks).toString("utf8"));
-    } catch {
-      jsonError(res, 400, -32700, "Parse error: the body is not valid JSON");
-      return BODY_REJECTED;
-    }
+    return new Promise((resolve, reject) => {
+      let first: Buffer | undefined;
+      let chunks: Buffer[] | undefined;
+      let size = 0;
+      const onData = (chunk: Buffer): void => {
+        size += chunk.length;
+        if (size > limit) {
+          done();
+          jsonError(res, 413, -32000, `Payload too large: the limit is ${limit} bytes`);
+          req.destroy();
+          resolve(BODY_REJECTED);
+        } else if (first === undefined) first = chunk;
+        else (chunks ??= [first]).push(chunk);
+      };
+      const onEnd = (): void => {
+        done();
+        const text =
+          chunks !== undefined ? Buffer.concat(chunks).toString("utf8") : (first?.toString("utf8") ?? "");
+        try {
+          resolve(JSON.parse(text));
+        } catch {
+          jsonError(res, 400, -32700, "Parse error: the body is not valid JSON");
+          resolve(BODY_REJECTED);
+        }
+      };
+      // As `for await` did: a request that fails or closes before its end rejects.
+      const onError = (error: Error): void => {
+        done();
+        reject(error);
+      };
+      const onClose = (): void => {
+        done();
+        reject(new Error("the request closed before its body was read"));
+      };
+      const done = (): void => {
+        req.off("data", onData);
+        req.off("end", onEnd);
+        req.off("error", onError);
+        req.off("close", onClose);
+      };
+      req.on("data", onData);
+      req.on("end", onEnd);
+      req.on("error", onError);
+      req.on("close", onClose);
+    });
   }
 
   private async expireIdle(): Promise<void> {

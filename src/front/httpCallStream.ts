@@ -188,11 +188,20 @@ export class CallStream {
     if (!res || gone(res)) return;
     const body = JSON.stringify(reply);
     const sessionId = this.host.sessionId();
-    res.writeHead(200, {
-      "content-type": "application/json",
-      "content-length": Buffer.byteLength(body),
-      ...(sessionId === undefined ? {} : { "mcp-session-id": sessionId }),
-    });
+    // One flat header list (no object to build and walk); Content-Length, so no chunked framing.
+    res.writeHead(
+      200,
+      sessionId === undefined
+        ? ["content-type", "application/json", "content-length", String(Buffer.byteLength(body))]
+        : [
+            "content-type",
+            "application/json",
+            "content-length",
+            String(Buffer.byteLength(body)),
+            "mcp-session-id",
+            sessionId,
+          ],
+    );
     res.end(body);
   }
 

@@ -196,8 +196,9 @@ export class HttpSessionTransport implements Transport {
           error: { code: e.code, message: e.message, ...(e.data === undefined ? {} : { data: e.data }) },
         };
       }
-      // Progress goes out before the result; a cancelled request gets no answer (as with the SDK).
-      await origin.flush();
+      // Progress goes out before the result (no progressToken: none to wait for, and no extra await);
+      // a cancelled request gets no answer (as with the SDK).
+      if (origin.progressToken !== undefined) await origin.flush();
       if (cancel.aborted) stream.abandon();
       else stream.finish(reply);
     } finally {
