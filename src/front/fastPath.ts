@@ -2,8 +2,7 @@ import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { LooseResult } from "../downstream/listing.js";
 import { CallCancel } from "../pipeline/cancel.js";
 import type { CallOrigin, FrontBackend } from "./backend.js";
-import { callOrigin } from "./origin.js";
-import { requestErrorToMcp } from "./errorMap.js";
+import { answerToolCall, callOrigin } from "./origin.js";
 import type { FrontSession } from "./session.js";
 
 type Send = (message: JSONRPCMessage) => Promise<void>;
@@ -77,15 +76,7 @@ export class FastToolCalls {
     });
     let reply: JSONRPCMessage;
     try {
-      const result = await this.backend.callTool(name, args, origin);
-      reply = { jsonrpc: "2.0", id, result } as JSONRPCMessage;
-    } catch (error) {
-      const e = requestErrorToMcp(error);
-      reply = {
-        jsonrpc: "2.0",
-        id,
-        error: { code: e.code, message: e.message, ...(e.data === undefined ? {} : { data: e.data }) },
-      } as JSONRPCMessage;
+      reply = await answerToolCall(this.backend, id, name, args, origin);
     } finally {
       this.inflight.delete(id);
     }

@@ -18,10 +18,9 @@ import {
 import { LooseResult } from "../downstream/listing.js";
 import { CallCancel } from "../pipeline/cancel.js";
 import type { FrontBackend } from "./backend.js";
-import { requestErrorToMcp } from "./errorMap.js";
 import { jsonError } from "./httpErrors.js";
 import { CallStream, streamHost, type StreamHost } from "./httpCallStream.js";
-import { callOrigin } from "./origin.js";
+import { answerToolCall, callOrigin } from "./origin.js";
 import type { FrontSession } from "./session.js";
 
 /** The SDK's keep-alive period for SSE streams (DEFAULT_SSE_KEEP_ALIVE_MS). */
@@ -184,18 +183,7 @@ export class HttpSessionTransport implements Transport {
                 relatedRequestId: id,
               }) as Promise<Record<string, unknown>>),
       });
-      let reply: JSONRPCMessage;
-      try {
-        const result = await this.backend.callTool(call.name, call.args, origin);
-        reply = { jsonrpc: "2.0", id, result } as JSONRPCMessage;
-      } catch (error) {
-        const e = requestErrorToMcp(error);
-        reply = {
-          jsonrpc: "2.0",
-          id,
-          error: { code: e.code, message: e.message, ...(e.data === undefined ? {} : { data: e.data }) },
-        };
-      }
+      const reply = await answerToolCall(this.backend, id, call.name, call.args, origin);
       // Progress goes out before the result (no progressToken: none to wait for, and no extra await);
       // a cancelled request gets no answer (as with the SDK).
       if (origin.progressToken !== undefined) await origin.flush();

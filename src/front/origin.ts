@@ -1,6 +1,28 @@
-import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
+import type { ClientCapabilities, JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
 import { CallCancel } from "../pipeline/cancel.js";
-import type { CallOrigin, ClientRequester } from "./backend.js";
+import type { CallOrigin, ClientRequester, FrontBackend } from "./backend.js";
+import { requestErrorToMcp } from "./errorMap.js";
+
+/** The JSON-RPC answer to one tools/call of a fast path: its result, or its failure mapped as the SDK would. */
+export async function answerToolCall(
+  backend: FrontBackend,
+  id: RequestId,
+  name: string,
+  args: Record<string, unknown>,
+  origin: CallOrigin,
+): Promise<JSONRPCMessage> {
+  try {
+    const result = await backend.callTool(name, args, origin);
+    return { jsonrpc: "2.0", id, result } as JSONRPCMessage;
+  } catch (error) {
+    const e = requestErrorToMcp(error);
+    return {
+      jsonrpc: "2.0",
+      id,
+      error: { code: e.code, message: e.message, ...(e.data === undefined ? {} : { data: e.data }) },
+    } as JSONRPCMessage;
+  }
+}
 
 type Notify = (notification: {
   method: "notifications/progress";
