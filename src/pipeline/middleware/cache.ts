@@ -85,8 +85,11 @@ export class ResultCache {
 
   invalidateServer(server: string): void {
     this.generation.set(server, (this.generation.get(server) ?? 0) + 1);
-    const prefix = `${server}\u0000`;
-    for (const key of this.flights.keys()) if (key.startsWith(prefix)) this.flights.delete(key);
+    // Called twice per call of every non-read-only tool: nothing to scan on the usual path.
+    if (this.flights.size > 0) {
+      const prefix = `${server}\u0000`;
+      for (const key of this.flights.keys()) if (key.startsWith(prefix)) this.flights.delete(key);
+    }
     const keys = this.byServer.get(server);
     if (!keys || keys.size === 0) return;
     this.counters.invalidations++;
