@@ -55,6 +55,7 @@ const agg = await connectAggregatorStdio({
   configFile: cfg,
   home,
   nodeFlags: opt.flags ? opt.flags.split(" ") : [],
+  ...(opt.cli ? { cli: opt.cli } : {}),
 });
 await direct.discover({ t: [TOOL] });
 await agg.discover({ t: [`${server}_${TOOL}`, TOOL] });

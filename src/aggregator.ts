@@ -25,6 +25,7 @@ import { RequestRelay } from "./relay.js";
 import { Router, type WorkflowExecutor } from "./router.js";
 import { VERSION } from "./version.js";
 import {
+  catalogChanges,
   catalogView,
   connectionSettings,
   diffServers,
@@ -244,13 +245,7 @@ export class Aggregator implements FrontBackend {
     this.current = next;
     for (const w of next.warnings)
       if (!before.warnings.some((b) => b.message === w.message)) this.log.warn(w.message);
-    const changed = {
-      tools: JSON.stringify(before.toolList) !== JSON.stringify(next.toolList),
-      resources:
-        JSON.stringify(before.resourceList) !== JSON.stringify(next.resourceList) ||
-        JSON.stringify(before.templateList) !== JSON.stringify(next.templateList),
-      prompts: JSON.stringify(before.promptList) !== JSON.stringify(next.promptList),
-    };
+    const changed = catalogChanges(before, next);
     for (const session of this.relay.sessionList()) {
       if (changed.tools) session.notifyListChanged("tools");
       if (changed.resources) session.notifyListChanged("resources");
@@ -314,14 +309,17 @@ export class Aggregator implements FrontBackend {
     return this.pool.unionCapabilities();
   }
 
-  async callTool(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult> {
+  callTool(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult> {
     this.inflight++;
-    try {
-      return await this.router.callTool(name, args, origin);
-    } finally {
-      this.inflight--;
-    }
+    // One derived promise, no per-call closure or async frame (the hot path of every tools/call).
+    return this.router.callTool(name, args, origin).then(this.ended, this.failed);
   }
+
+  private readonly ended = <T>(value: T): T => (this.inflight--, value);
+  private readonly failed = (error: unknown): never => {
+    this.inflight--;
+    throw error;
+  };
 
   async forward(
     server: string,
@@ -332,7 +330,7 @@ export class Aggregator implements FrontBackend {
     const connection = this.pool.get(server);
     const s = this.serverOf(server);
     if (!connection) throw new Error(`${server} is not running`);
-    const untrack = this.relay.track(server, origin);
+    this.relay.track(server, origin);
     try {
       return await connection.send(
         method,
@@ -341,7 +339,7 @@ export class Aggregator implements FrontBackend {
         Date.now() + s.timeoutMs,
       );
     } finally {
-      untrack();
+      this.relay.untrack(server, origin);
     }
   }
 

@@ -1,5 +1,5 @@
 import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
-import type { ResourceRoute } from "./catalog/catalog.js";
+import type { Catalog, ResourceRoute } from "./catalog/catalog.js";
 import type { CatalogServerView, ToolOverrideView } from "./catalog/policy.js";
 import type { DownstreamConnection } from "./downstream/connection.js";
 import type { ResolvedServer } from "./config/load.js";
@@ -135,4 +135,17 @@ export function startSummary(
     else failed.push({ name: s.name, reason: c?.lastError?.message ?? c?.state ?? "not started" });
   }
   return { tools, ready, failed, skipped };
+}
+
+/** Which lists differ between two catalogs (clients are told only about real changes). */
+export function catalogChanges(
+  before: Catalog,
+  next: Catalog,
+): { tools: boolean; resources: boolean; prompts: boolean } {
+  const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+  return {
+    tools: !same(before.toolList, next.toolList),
+    resources: !same(before.resourceList, next.resourceList) || !same(before.templateList, next.templateList),
+    prompts: !same(before.promptList, next.promptList),
+  };
 }

@@ -10,21 +10,22 @@ import type { CallOrigin, FrontSessionHandle } from "./front/backend.js";
  * With no call in flight (e.g. roots/list right after initialize) the newest capable session answers.
  */
 export class RequestRelay {
-  private readonly inflight = new Map<string, CallOrigin[]>();
+  private readonly inflight = new Map<string, Set<CallOrigin>>();
   private readonly sessions = new Map<string, FrontSessionHandle>();
 
-  track(server: string, origin: CallOrigin): () => void {
-    let list = this.inflight.get(server);
-    if (!list) this.inflight.set(server, (list = []));
-    list.push(origin);
-    return () => {
-      const i = list.indexOf(origin);
-      if (i !== -1) list.splice(i, 1);
-    };
+  /** The call may relay server→client requests while it runs; `untrack` when it ends (no closure per call). */
+  track(server: string, origin: CallOrigin): void {
+    let calls = this.inflight.get(server);
+    if (!calls) this.inflight.set(server, (calls = new Set()));
+    calls.add(origin);
+  }
+
+  untrack(server: string, origin: CallOrigin): void {
+    this.inflight.get(server)?.delete(origin);
   }
 
   inflightCount(server: string): number {
-    return this.inflight.get(server)?.length ?? 0;
+    return this.inflight.get(server)?.size ?? 0;
   }
 
   addSession(session: FrontSessionHandle): void {
@@ -46,7 +47,8 @@ export class RequestRelay {
     request: { method: string; params?: unknown },
     signal: AbortSignal,
   ): Promise<Record<string, unknown>> {
-    const calls = this.inflight.get(server) ?? [];
+    // The most recent call first (a Set keeps insertion order).
+    const calls = [...(this.inflight.get(server) ?? [])];
     for (let i = calls.length - 1; i >= 0; i--) {
       const origin = calls[i];
       if (origin?.requestClient && supports(origin.clientCapabilities, kind)) {

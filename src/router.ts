@@ -58,13 +58,15 @@ export class Router {
       deadlineAt: 0,
       notes: {},
     };
-    const untrack = this.deps.relay.track(target.route.server, origin);
+    const relay = this.deps.relay;
+    const server = target.route.server;
+    relay.track(server, origin);
     try {
       return await this.deps.pipeline(ctx);
     } catch (error) {
       return toolErrorToResult(error, name);
     } finally {
-      untrack();
+      relay.untrack(server, origin);
     }
   }
 }

@@ -11,6 +11,7 @@ import { createDownstreamClient } from "./client.js";
 import { createTransport } from "./transports.js";
 import type { ConnectionDeps, ConnectionSettings, ForwardOptions, ServerState } from "./types.js";
 import type { Cancellation } from "../pipeline/cancel.js";
+import { waitForChange } from "./waitForChange.js";
 
 export type {
   ConnectionDeps,
@@ -240,22 +241,7 @@ export class DownstreamConnection {
         );
       }
       if (cancel.aborted) throw this.cancelled();
-      await new Promise<void>((resolve, reject) => {
-        let stopWatching = (): void => undefined;
-        const done = () => {
-          clearTimeout(timer);
-          stopWatching();
-          this.waiters.delete(done);
-          resolve();
-        };
-        const onAbort = () => {
-          done();
-          reject(this.cancelled());
-        };
-        const timer = setTimeout(done, wait);
-        this.waiters.add(done);
-        stopWatching = cancel.onAbort(onAbort);
-      });
+      await waitForChange(this.waiters, wait, cancel, () => this.cancelled());
       if (cancel.aborted) throw this.cancelled();
     }
   }
@@ -265,7 +251,7 @@ export class DownstreamConnection {
   }
 
   /** tools/call on the downstream. Throws AggregatorError for transport trouble; McpError passes through. */
-  async callTool(
+  callTool(
     name: string,
     args: Record<string, unknown>,
     meta: Record<string, unknown> | undefined,
@@ -274,31 +260,43 @@ export class DownstreamConnection {
   ): Promise<CallToolResult> {
     const params: Record<string, unknown> = { name, arguments: args };
     if (meta) params["_meta"] = meta;
-    return (await this.send("tools/call", params, options, deadlineAt)) as CallToolResult;
+    return this.send("tools/call", params, options, deadlineAt) as Promise<CallToolResult>;
   }
 
   /** Any request to the downstream, result kept verbatim. */
-  async send(
+  send(
     method: string,
     params: Record<string, unknown>,
     options: ForwardOptions,
     deadlineAt: number,
   ): Promise<Record<string, unknown>> {
-    // Ready: no await (each one is a promise and a microtask turn on the hot path).
-    const client =
-      this.state === "ready" && this.client ? this.client : await this.whenReady(options.cancel, deadlineAt);
+    const client = this.state === "ready" ? this.client : undefined;
+    if (client) return this.sendOn(client, method, params, options);
+    // Not ready: wait (bounded by the deadline and the call's cancel); that wait's failures are not classified.
+    return this.whenReady(options.cancel, deadlineAt).then((ready) =>
+      this.sendOn(ready, method, params, options),
+    );
+  }
+
+  /** No async frame: on the hot path (tools/call on a stdio link) the raw request's promise plus one catch. */
+  private sendOn(
+    client: Client,
+    method: string,
+    params: Record<string, unknown>,
+    options: ForwardOptions,
+  ): Promise<Record<string, unknown>> {
     this.lastActivity = this.now();
-    try {
-      const raw = method === "tools/call" ? this.raw.get(client) : undefined;
-      if (raw) return await raw.request(method, params, options);
-      return (await client.request({ method, params } as never, LooseResult, {
-        signal: options.cancel.signal,
-        timeout: options.timeoutMs,
-        maxTotalTimeout: options.maxTotalTimeoutMs,
-        resetTimeoutOnProgress: true,
-        onprogress: options.onprogress,
-      })) as Record<string, unknown>;
-    } catch (error) {
+    const raw = method === "tools/call" ? this.raw.get(client) : undefined;
+    const sent = raw
+      ? raw.request(method, params, options)
+      : (client.request({ method, params } as never, LooseResult, {
+          signal: options.cancel.signal,
+          timeout: options.timeoutMs,
+          maxTotalTimeout: options.maxTotalTimeoutMs,
+          resetTimeoutOnProgress: true,
+          onprogress: options.onprogress,
+        }) as Promise<Record<string, unknown>>);
+    return sent.catch((error: unknown) => {
       throw classifyFailure(error, {
         server: this.name,
         current: this.client === client,
@@ -310,7 +308,7 @@ export class DownstreamConnection {
         aborted: options.cancel.aborted,
         onSessionExpired: () => void this.reconnect("session expired (HTTP 404)"),
       });
-    }
+    });
   }
 
   /** A notification to the downstream (cancel, roots changed, ...). Silently dropped when not connected. */

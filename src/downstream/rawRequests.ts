@@ -25,7 +25,8 @@ export class RawRequests {
   private seq = 0;
   private readonly pending = new Map<string, Pending>();
 
-  constructor(private readonly send: (message: JSONRPCMessage) => Promise<void>) {}
+  /** `post` queues a message for the pipe and throws when the link is down (it never waits for the write). */
+  constructor(private readonly post: (message: JSONRPCMessage) => void) {}
 
   get inFlight(): number {
     return this.pending.size;
@@ -69,13 +70,23 @@ export class RawRequests {
     params: Record<string, unknown>,
     options: ForwardOptions,
   ): Promise<Record<string, unknown>> {
+    const { cancel } = options;
+    if (cancel.aborted) return Promise.reject(new McpError(ErrorCode.RequestTimeout, String(cancel.reason)));
     const id = `amcp-${++this.seq}`;
+    // Our progress token joins the caller's _meta (copied, never mutated); no copy when there is none.
+    const callerMeta = params["_meta"] as Record<string, unknown> | undefined;
+    const message = {
+      jsonrpc: "2.0",
+      id,
+      method,
+      params: { ...params, _meta: callerMeta ? { ...callerMeta, progressToken: id } : { progressToken: id } },
+    } as JSONRPCMessage;
+    try {
+      this.post(message);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise((resolve, reject) => {
-      const { cancel } = options;
-      if (cancel.aborted) {
-        reject(new McpError(ErrorCode.RequestTimeout, String(cancel.reason)));
-        return;
-      }
       const p: Pending = {
         resolve,
         reject,
@@ -91,14 +102,6 @@ export class RawRequests {
       );
       this.pending.set(id, p);
       this.arm(id, p);
-      const meta = { ...((params["_meta"] as Record<string, unknown> | undefined) ?? {}), progressToken: id };
-      this.send({ jsonrpc: "2.0", id, method, params: { ...params, _meta: meta } } as JSONRPCMessage).catch(
-        (error: unknown) => {
-          if (this.pending.get(id) !== p) return;
-          this.settle(id, p);
-          reject(error);
-        },
-      );
     });
   }
 
@@ -139,11 +142,15 @@ export class RawRequests {
     const p = this.pending.get(id);
     if (!p) return;
     this.settle(id, p);
-    this.send({
-      jsonrpc: "2.0",
-      method: "notifications/cancelled",
-      params: { requestId: id, reason },
-    } as JSONRPCMessage).catch(() => undefined);
+    try {
+      this.post({
+        jsonrpc: "2.0",
+        method: "notifications/cancelled",
+        params: { requestId: id, reason },
+      } as JSONRPCMessage);
+    } catch {
+      // The link is down: the server is not running the request any more either.
+    }
     p.reject(error);
   }
 
@@ -161,7 +168,7 @@ function noop(): void {
 /** For a stdio downstream: raw tools/call requests routed by its line reader; undefined otherwise. */
 export function attachRawRequests(transport: Transport): RawRequests | undefined {
   if (!(transport instanceof ProcessGroupStdioTransport)) return undefined;
-  const raw = new RawRequests((m) => transport.send(m));
+  const raw = new RawRequests((m) => transport.post(m));
   transport.rawRoute = raw.route;
   transport.onRawClose = () => raw.failAll();
   // More requests than this batch already at the server: it is busy, a turn's wait costs it nothing.

@@ -151,6 +151,13 @@ export class ProcessGroupStdioTransport implements Transport {
     return this.batcher.write(`${JSON.stringify(message)}\n`);
   }
 
+  /** send() for callers that do not wait for the write (raw requests): no promise; throws when not connected. */
+  post(message: JSONRPCMessage): void {
+    const stdin = this.child?.stdin;
+    if (!stdin || stdin.destroyed) throw new Error("Not connected");
+    this.batcher.post(`${JSON.stringify(message)}\n`);
+  }
+
   /** Close stdin, SIGTERM the group right away, SIGKILL after the grace period. Resolves when the child is gone. */
   async close(): Promise<void> {
     const child = this.child;

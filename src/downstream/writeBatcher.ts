@@ -8,10 +8,15 @@
  * at once (other calls in flight). When it does, the flush waits one more turn, once: whatever the
  * next poll phase reads joins the batch. A lone call never waits (nothing else is in flight), so
  * single-call latency is unchanged; under load there are fewer writes and fewer wake-ups of the reader.
+ *
+ * Nothing is allocated per line beyond the line itself: `post` queues without a promise (the hot path:
+ * nobody waits for a request or an answer to reach the pipe), and `write` returns one promise shared by
+ * the whole batch, made only when somebody asks for it.
  */
 export class WriteBatcher {
   private lines: string[] = [];
-  private waiters: (() => void)[] = [];
+  private batchDone: Promise<void> | undefined;
+  private releaseBatch: (() => void) | undefined;
   private scheduled = false;
   private deferred = false;
 
@@ -20,14 +25,19 @@ export class WriteBatcher {
     private readonly worthWaiting?: (batchSize: number) => boolean,
   ) {}
 
-  write(line: string): Promise<void> {
+  /** Queues a line for this turn's write. */
+  post(line: string): void {
     this.lines.push(line);
-    const done = new Promise<void>((resolve) => this.waiters.push(resolve));
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.flush);
     }
-    return done;
+  }
+
+  /** Queues a line; resolves once the batch holding it was handed to the stream (and drained, if it had to). */
+  write(line: string): Promise<void> {
+    this.post(line);
+    return (this.batchDone ??= new Promise<void>((resolve) => (this.releaseBatch = resolve)));
   }
 
   /** Writes what is pending now (before closing the stream). */
@@ -49,15 +59,13 @@ export class WriteBatcher {
     this.scheduled = false;
     if (this.lines.length === 0) return;
     const data = this.lines.length === 1 ? (this.lines[0] ?? "") : this.lines.join("");
-    const waiters = this.waiters;
+    const release = this.releaseBatch;
     this.lines = [];
-    this.waiters = [];
+    this.batchDone = undefined;
+    this.releaseBatch = undefined;
     const stream = this.stream();
-    const release = (): void => {
-      for (const w of waiters) w();
-    };
-    if (!stream || (stream as { destroyed?: boolean }).destroyed) return release();
-    if (stream.write(data)) release();
-    else stream.once("drain", release);
+    if (!stream || (stream as { destroyed?: boolean }).destroyed) return release?.();
+    if (stream.write(data)) release?.();
+    else if (release) stream.once("drain", release);
   }
 }

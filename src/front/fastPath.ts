@@ -22,6 +22,17 @@ export class FastToolCalls {
     private readonly send: Send,
   ) {}
 
+  // Made once per session, not per call: they depend on nothing but the session.
+  private readonly notify = (n: { method: string; params: Record<string, unknown> }): Promise<void> =>
+    this.send({ jsonrpc: "2.0", ...n } as JSONRPCMessage);
+  private readonly requestClient = (
+    request: unknown,
+    signal?: AbortSignal,
+  ): Promise<Record<string, unknown>> =>
+    this.session.server.request(request as never, LooseResult, { signal }) as Promise<
+      Record<string, unknown>
+    >;
+
   get inFlight(): number {
     return this.inflight.size;
   }
@@ -68,11 +79,8 @@ export class FastToolCalls {
       signal: cancel,
       clientCapabilities: caps,
       rawMeta,
-      notify: (n) => this.send({ jsonrpc: "2.0", ...n } as JSONRPCMessage),
-      requestClient: (request, signal) =>
-        this.session.server.request(request as never, LooseResult, { signal }) as Promise<
-          Record<string, unknown>
-        >,
+      notify: this.notify,
+      requestClient: this.requestClient,
     });
     let reply: JSONRPCMessage;
     try {
@@ -84,6 +92,7 @@ export class FastToolCalls {
     if (cancel.aborted) return;
     // No progressToken, no progress to wait for (and no extra await on the hot path).
     if (origin.progressToken !== undefined) await origin.flush();
-    await this.send(reply);
+    // Nobody waits for the answer to reach the pipe (a failed stdout ends the session anyway).
+    void this.send(reply);
   }
 }

@@ -76,7 +76,11 @@ class FrontCallOrigin implements CallOrigin {
     const { progressToken, rest } = splitMeta(rawMeta);
     this.progressToken = progressToken;
     this.meta = rest;
-    this.sendProgress = progressToken === undefined ? undefined : this.progress;
+    // The progress relay (a closure) only for calls that asked for progress.
+    this.sendProgress =
+      progressToken === undefined
+        ? undefined
+        : (progress, total, message) => this.progress(progress, total, message);
   }
 
   /** A real AbortSignal only when someone outside the pipeline asks for one (relay, workflows). */
@@ -84,7 +88,7 @@ class FrontCallOrigin implements CallOrigin {
     return this.abortSignal ?? (this.cancel as CallCancel).signal;
   }
 
-  private readonly progress = (progress: number, total?: number, message?: string): void => {
+  private progress(progress: number, total?: number, message?: string): void {
     const params = {
       progressToken: this.progressToken,
       progress,
@@ -94,7 +98,7 @@ class FrontCallOrigin implements CallOrigin {
     this.pending = (this.pending ?? Promise.resolve()).then(() =>
       this.notify({ method: "notifications/progress", params }).catch(() => undefined),
     );
-  };
+  }
 
   /** Resolves once the progress sent so far is out (at once when there was none: no progressToken). */
   flush(): Promise<void> {

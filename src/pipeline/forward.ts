@@ -15,15 +15,19 @@ const ignoreProgress = (): void => undefined;
 export function createForward(pool: ConnectionPool, options: ForwardOptions = {}): Handler {
   const now = options.now ?? Date.now;
   const asToolError = options.rpcErrorsAreToolErrors ?? (() => false);
-  return async function forward(ctx) {
+  // Not async: the downstream request's own promise (a catch only for servers whose RPC errors are tool errors).
+  return function forward(ctx) {
     const connection = pool.get(ctx.route.server);
     if (!connection) {
-      throw new AggregatorError("SERVER_UNAVAILABLE", `${ctx.route.server} is not running`, {
-        details: { server: ctx.route.server },
-      });
+      return Promise.reject(
+        new AggregatorError("SERVER_UNAVAILABLE", `${ctx.route.server} is not running`, {
+          details: { server: ctx.route.server },
+        }),
+      );
     }
+    let sent: Promise<CallToolResult>;
     try {
-      return await connection.callTool(
+      sent = connection.callTool(
         ctx.route.originalName,
         ctx.args,
         ctx.meta,
@@ -38,10 +42,13 @@ export function createForward(pool: ConnectionPool, options: ForwardOptions = {}
         ctx.deadlineAt,
       );
     } catch (error) {
-      if (error instanceof McpError && asToolError(ctx.route.server))
-        return rpcErrorResult(ctx.route.server, ctx.route.originalName, error);
-      throw error;
+      return Promise.reject(error);
     }
+    if (!asToolError(ctx.route.server)) return sent;
+    return sent.catch((error: unknown) => {
+      if (error instanceof McpError) return rpcErrorResult(ctx.route.server, ctx.route.originalName, error);
+      throw error;
+    });
   };
 }
 

@@ -5,7 +5,7 @@ import { fromSignal } from "../../src/pipeline/cancel.js";
 
 function wire() {
   const sent: JSONRPCMessage[] = [];
-  const raw = new RawRequests(async (m) => void sent.push(m));
+  const raw = new RawRequests((m) => void sent.push(m));
   const idOf = (i: number) => (sent[i] as { id: string }).id;
   return { raw, sent, idOf };
 }
@@ -21,6 +21,29 @@ const opts = (signal = new AbortController().signal, extra: Record<string, unkno
 describe("raw tools/call requests on a stdio downstream", () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
+
+  it("a link that is down rejects the request at once and leaves nothing pending", async () => {
+    const raw = new RawRequests(() => {
+      throw new Error("Not connected");
+    });
+    await expect(raw.request("tools/call", { name: "echo" }, opts())).rejects.toThrow("Not connected");
+    expect(raw.inFlight).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("does not change the caller's params or _meta (its progress token goes on a copy)", async () => {
+    const { raw, sent, idOf } = wire();
+    const meta = { trace: "t" };
+    const params = { name: "echo", arguments: {}, _meta: meta };
+    void raw.request("tools/call", params, opts()).catch(() => undefined);
+    expect(meta).toEqual({ trace: "t" });
+    expect(params._meta).toBe(meta);
+    expect((sent[0] as { params: { _meta: unknown } }).params._meta).toEqual({
+      trace: "t",
+      progressToken: idOf(0),
+    });
+    raw.failAll();
+  });
 
   it("uses its own string ids and progress token, and resolves with the result", async () => {
     const { raw, sent, idOf } = wire();

@@ -27,6 +27,21 @@ describe("WriteBatcher", () => {
     expect(writes).toEqual(["a\nb\nc\n"]);
   });
 
+  it("post() queues without a promise; write() shares one promise per batch and a new batch gets a new one", async () => {
+    const { stream, writes } = recorder();
+    const batcher = new WriteBatcher(() => stream);
+    batcher.post("a\n");
+    const first = batcher.write("b\n");
+    expect(batcher.write("c\n")).toBe(first);
+    batcher.post("d\n");
+    await first;
+    expect(writes).toEqual(["a\nb\nc\nd\n"]);
+    const second = batcher.write("e\n");
+    expect(second).not.toBe(first);
+    await second;
+    expect(writes).toEqual(["a\nb\nc\nd\n", "e\n"]);
+  });
+
   it("without other calls in flight a lone line goes out in the same turn (no added wait)", async () => {
     const { stream, writes } = recorder();
     const batcher = new WriteBatcher(

@@ -184,17 +184,18 @@ export class ResultCache {
  */
 export function createCacheLayer(cache: ResultCache): Middleware {
   return (next) =>
-    async function cacheLayer(ctx): Promise<CallToolResult> {
+    // Not async: the common cases hand back next's promise (no extra promise and microtask turn per call).
+    function cacheLayer(ctx): Promise<CallToolResult> {
       const { policy, server } = ctx.route;
-      if (!policy.hints.readOnly) {
-        cache.invalidateServer(server);
-        try {
-          return await next(ctx);
-        } finally {
+      try {
+        if (!policy.hints.readOnly) {
           cache.invalidateServer(server);
+          return next(ctx).finally(() => cache.invalidateServer(server));
         }
+        if (policy.cacheTtlMs > 0) return cache.get(ctx, next);
+        return next(ctx);
+      } catch (error) {
+        return Promise.reject(error);
       }
-      if (policy.cacheTtlMs > 0) return cache.get(ctx, next);
-      return next(ctx);
     };
 }

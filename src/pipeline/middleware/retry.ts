@@ -51,6 +51,17 @@ export function createRetryLayer(
       const s = settingsFor(server);
       if (s.retries <= 0) return once(ctx, next);
 
+      // Fast path: the first attempt runs without setting up p-retry (most calls succeed). A failure is
+      // handed to p-retry as its first attempt, so every retry decision below applies unchanged.
+      ctx.attempt = 1;
+      ctx.notes["attempts"] = 1;
+      let firstError: unknown;
+      try {
+        return await next(ctx);
+      } catch (error) {
+        firstError = error;
+      }
+
       let breakerPass = false;
       let sleeping = true;
       const shouldConsumeRetry = ({ error }: RetryContext): boolean => {
@@ -70,17 +81,6 @@ export function createRetryLayer(
         );
         return true;
       };
-
-      // Fast path: the first attempt runs without setting up p-retry (most calls succeed). A failure is
-      // handed to p-retry as its first attempt, so every retry decision below applies unchanged.
-      ctx.attempt = 1;
-      ctx.notes["attempts"] = 1;
-      let firstError: unknown;
-      try {
-        return await next(ctx);
-      } catch (error) {
-        firstError = error;
-      }
 
       try {
         return await pRetry(

@@ -117,13 +117,19 @@ export function formatViolations(toolName: string, errors: readonly ErrorObject[
  */
 export function createValidateLayer(compiler: SchemaCompiler = new SchemaCompiler()): Middleware {
   return (next) =>
-    async function validateLayer(ctx): Promise<CallToolResult> {
-      const validate = compiler.validatorFor(ctx.route, ctx.log);
-      if (validate === null || validate(ctx.args)) return next(ctx);
+    // Not async: a valid call returns next's own promise (no extra promise and microtask turn per call).
+    function validateLayer(ctx): Promise<CallToolResult> {
+      let validate;
+      try {
+        validate = compiler.validatorFor(ctx.route, ctx.log);
+        if (validate === null || validate(ctx.args)) return next(ctx);
+      } catch (error) {
+        return Promise.reject(error);
+      }
       ctx.notes["invalid"] = true;
-      return {
+      return Promise.resolve({
         isError: true,
         content: [{ type: "text", text: formatViolations(ctx.route.publicName, validate.errors ?? []) }],
-      };
+      });
     };
 }

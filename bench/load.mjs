@@ -1,0 +1,67 @@
+/**
+ * Steady load for external tools (strace, perf): C calls in flight to server-everything `echo` through the
+ * aggregator's stdio front for --seconds, then prints calls done and the aggregator's CPU per call.
+ * Prints "READY pid=<aggregator pid>" on stderr when the load starts.
+ *
+ *   node bench/load.mjs [--inflight=32] [--seconds=5] [--cli=dist/cli.js] [--flags="--perf-basic-prof"] [--direct]
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { connectAggregatorStdio, connectStdio, writeAggregatorConfig } from "./lib/endpoints.mjs";
+import { killPids, descendants, serverEntry, tempDir } from "./lib/procs.mjs";
+
+const opt = Object.fromEntries(
+  process.argv.slice(2).map((a) => {
+    const [k, ...v] = a.replace(/^--/, "").split("=");
+    return [k, v.length ? v.join("=") : "true"];
+  }),
+);
+const C = Number(opt.inflight ?? 32);
+const SECONDS = Number(opt.seconds ?? 5);
+const home = await tempDir("load");
+let ep;
+if (opt.direct) {
+  ep = await connectStdio({
+    id: "direct",
+    label: "direct",
+    kind: "direct",
+    ...serverEntry("everything", path.join(home, "d")),
+  });
+} else {
+  const cfg = writeAggregatorConfig(path.join(home, "agg.json"), {
+    everything: serverEntry("everything", path.join(home, "a")),
+  });
+  ep = await connectAggregatorStdio({
+    configFile: cfg,
+    home,
+    nodeFlags: opt.flags ? opt.flags.split(" ") : [],
+    ...(opt.cli ? { cli: opt.cli } : {}),
+  });
+}
+await ep.discover({ t: ["everything_echo", "echo"] });
+for (let i = 0; i < 2000; i++) await ep.call("t", { message: "hello" });
+const cpu = (pid) => {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10;
+};
+process.stderr.write(`READY pid=${ep.pid}\n`);
+const c0 = cpu(ep.pid);
+let done = 0;
+const end = performance.now() + SECONDS * 1000;
+const t0 = performance.now();
+await Promise.all(
+  Array.from({ length: C }, async () => {
+    while (performance.now() < end) {
+      await ep.call("t", { message: "hello" });
+      done++;
+    }
+  }),
+);
+const secs = (performance.now() - t0) / 1000;
+console.log(
+  `${done} calls in ${secs.toFixed(2)} s: ${(done / secs).toFixed(0)}/s; process CPU ${((1000 * (cpu(ep.pid) - c0)) / done).toFixed(1)} µs/call`,
+);
+const pids = [ep.pid, ...descendants(ep.pid)];
+await ep.client.close().catch(() => {});
+await killPids(pids, 500);
+process.exit(0);

@@ -1,0 +1,28 @@
+import type { Cancellation } from "../pipeline/cancel.js";
+
+/**
+ * Waits until one of `waiters` is called (the connection's state changed), `waitMs` pass, or `cancel`
+ * aborts (rejects with `cancelled()`). The waiter removes itself either way.
+ */
+export function waitForChange(
+  waiters: Set<() => void>,
+  waitMs: number,
+  cancel: Cancellation,
+  cancelled: () => Error,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let stopWatching = (): void => undefined;
+    const done = (): void => {
+      clearTimeout(timer);
+      stopWatching();
+      waiters.delete(done);
+      resolve();
+    };
+    const timer = setTimeout(done, waitMs);
+    waiters.add(done);
+    stopWatching = cancel.onAbort(() => {
+      done();
+      reject(cancelled());
+    });
+  });
+}
