@@ -5,6 +5,7 @@
  * /proc/PID/stat), which is what limits throughput on a 2-core machine.
  *
  *   node bench/quick.mjs [--calls=2000] [--levels=1,32] [--window=1000] [--servers=1|5]
+ *                        [--base=OTHER/dist/cli.js,bench/floors/pipe.mjs,bench/floors/parse.mjs] [--cli=dist/cli-modules.js]
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -23,7 +24,7 @@ const LEVELS = (opt.levels ?? "1,32").split(",").map(Number);
 const WINDOW = Number(opt.window ?? 1000);
 const FIVE = opt.servers === "5";
 const TOOL = opt.tool ?? "echo";
-const ARGS = TOOL === "echo" ? { message: "hello" } : {};
+const ARGS = TOOL === "echo" ? { message: opt.message ?? "hello" } : {};
 
 const tick = 100; // USER_HZ
 function cpuMs(pid) {
@@ -49,7 +50,7 @@ const cfg = writeAggregatorConfig(
   opt.extra ? JSON.parse(opt.extra) : {},
 );
 // --heap=VALUE: AUTONOMOUS_MCP_HEAP for the aggregator under test (e.g. default, semi=2).
-const aggEnv = opt.heap ? { AUTONOMOUS_MCP_HEAP: opt.heap } : {};
+const aggEnv = { ...(opt.heap ? { AUTONOMOUS_MCP_HEAP: opt.heap } : {}), ...(opt.env ? JSON.parse(opt.env) : {}) };
 const agg = await connectAggregatorStdio({
   env: aggEnv,
   configFile: cfg,
@@ -60,16 +61,31 @@ const agg = await connectAggregatorStdio({
 await direct.discover({ t: [TOOL] });
 await agg.discover({ t: [`${server}_${TOOL}`, TOOL] });
 const paths = [direct, agg];
-// --base=DIR/dist/cli.js: a second aggregator (e.g. a copy of the previous build) measured in the same run.
-let base;
-if (opt.base) {
+// --idlehttp: also connect (and never call) the aggregator's HTTP front, as bench/run.mjs does.
+if (opt.idlehttp) {
+  const { connectAggregatorHttp } = await import("./lib/endpoints.mjs");
+  const h = await connectAggregatorHttp({ configFile: cfg, home });
+  await h.discover({ t: [`${server}_${TOOL}`, TOOL] });
+  if (opt.idlehttp === "call") paths.push(h);
+}
+// --base=A[,B...]: more aggregator builds or floors (e.g. a copy of the previous dist/cli.js, or
+// bench/floors/pipe.mjs and bench/floors/parse.mjs), measured in the same run, each with its own server.
+const bases = [];
+for (const [i, cli] of (opt.base ? opt.base.split(",") : []).entries()) {
   const bcfg = writeAggregatorConfig(
-    path.join(home, "base.json"),
-    { [server]: serverEntry(server, path.join(home, "b")) },
+    path.join(home, `base${i}.json`),
+    { [server]: serverEntry(server, path.join(home, `b${i}`)) },
     opt.extra ? JSON.parse(opt.extra) : {},
   );
-  base = await connectAggregatorStdio({ id: "base", label: "base", configFile: bcfg, home, cli: opt.base });
+  const base = await connectAggregatorStdio({
+    id: `base${i}`,
+    label: path.relative(process.cwd(), path.resolve(cli)),
+    configFile: bcfg,
+    home,
+    cli,
+  });
   await base.discover({ t: [`${server}_${TOOL}`, TOOL] });
+  bases.push(base);
   paths.push(base);
 }
 
@@ -97,7 +113,7 @@ const p99 = (ep) =>
     0.99,
   );
 console.log(
-  `latency p50 direct ${p50(direct).toFixed(3)} ms, agg ${p50(agg).toFixed(3)} ms, added ${(p50(agg) - p50(direct)).toFixed(3)} ms (p99 added ${(p99(agg) - p99(direct)).toFixed(3)})${base ? `; base added ${(p50(base) - p50(direct)).toFixed(3)} ms` : ""}`,
+  `latency p50 direct ${p50(direct).toFixed(3)} ms, agg ${p50(agg).toFixed(3)} ms, added ${(p50(agg) - p50(direct)).toFixed(3)} ms (p99 added ${(p99(agg) - p99(direct)).toFixed(3)})${bases.map((b) => `; ${b.label} added ${(p50(b) - p50(direct)).toFixed(3)} ms`).join("")}`,
 );
 
 async function closed(ep, c, ms) {
@@ -116,10 +132,7 @@ async function closed(ep, c, ms) {
 }
 for (const c of LEVELS) {
   const res = new Map(paths.map((p) => [p, []]));
-  let aggCpu = 0,
-    aggCalls = 0,
-    baseCpu = 0,
-    baseCalls = 0;
+  const cpu = new Map(paths.map((p) => [p, { ms: 0, calls: 0 }]));
   const cpuNote = new Map(paths.map((p) => [p, []]));
   for (const ep of paths) await closed(ep, c, 300);
   for (let r = 0; r < 3; r++) {
@@ -135,20 +148,18 @@ for (const c of LEVELS) {
         .push(
           `client ${((cu.user + cu.system) / done).toFixed(1)} server ${((1000 * (cpuMs(srv) - sBefore)) / done).toFixed(1)}`,
         );
-      if (ep === agg) {
-        aggCpu += cpuMs(agg.pid) - before;
-        aggCalls += done;
-      }
-      if (ep === base) {
-        baseCpu += cpuMs(base.pid) - before;
-        baseCalls += done;
+      if (ep !== direct) {
+        const acc = cpu.get(ep);
+        acc.ms += cpuMs(ep.pid) - before;
+        acc.calls += done;
       }
       res.get(ep).push(rate);
     }
   }
   const med = (ep) => [...res.get(ep)].sort((a, b) => a - b)[1];
+  const perCall = (ep) => ((1000 * cpu.get(ep).ms) / cpu.get(ep).calls).toFixed(1);
   console.log(
-    `${c} in flight: direct ${med(direct).toFixed(0)}/s, agg ${med(agg).toFixed(0)}/s (${((100 * med(agg)) / med(direct)).toFixed(0)} %), agg CPU ${((1000 * aggCpu) / aggCalls).toFixed(1)} µs/call; µs/call direct: ${cpuNote.get(direct)[1]}; via agg: ${cpuNote.get(agg)[1]}${base ? `; BASE ${med(base).toFixed(0)}/s (${((100 * med(base)) / med(direct)).toFixed(0)} %), CPU ${((1000 * baseCpu) / baseCalls).toFixed(1)} µs/call` : ""}`,
+    `${c} in flight: direct ${med(direct).toFixed(0)}/s, agg ${med(agg).toFixed(0)}/s (${((100 * med(agg)) / med(direct)).toFixed(0)} %), agg CPU ${perCall(agg)} µs/call; µs/call direct: ${cpuNote.get(direct)[1]}; via agg: ${cpuNote.get(agg)[1]}${bases.map((b) => `; ${b.label} ${med(b).toFixed(0)}/s (${((100 * med(b)) / med(direct)).toFixed(0)} %), CPU ${perCall(b)} µs/call`).join("")}`,
   );
 }
 const hwm = readFileSync(`/proc/${agg.pid}/status`, "utf8").match(/VmHWM:\s+(\d+)/)[1];

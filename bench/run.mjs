@@ -4,13 +4,14 @@
  * one run on one machine, never test assertions. Method and latest results: docs/PERFORMANCE.md.
  *
  *   node bench/run.mjs [--quick] [--only=latency,throughput,coldstart,toolslist,search,rss]
- *                      [--calls=N] [--no-peers] [--cpu-prof[=DIR]] [--out=FILE]
+ *                      [--calls=N] [--no-peers] [--no-floors] [--cpu-prof[=DIR]] [--out=FILE]
  *
  *   --quick        smoke run: fewer calls, shorter windows, fewer cold starts (numbers are noisy)
  *   --only=...     sections to run (default: all). `rss` is read during the throughput run (a short
  *                  32-in-flight load is run for it when `throughput` is not selected).
  *   --calls=N      measured calls per path and tool in the latency section (default 1000, quick 200)
  *   --no-peers     skip mcp-hub and mcp-proxy
+ *   --no-floors    skip the two reference forwarders (bench/floors: bytes only; parse + rename, no pipeline)
  *   --cpu-prof     run both aggregators (stdio, HTTP) of the latency/throughput section under
  *                  `node --cpu-prof --cpu-prof-dir=DIR` (default DIR /tmp/amcp-prof); summarise a
  *                  profile with `node bench/profile-summary.mjs FILE --exclude-idle --from=callTool --until=stop,shutdown,drain`
@@ -60,6 +61,7 @@ const { values: flags } = parseArgs({
     only: { type: "string" },
     calls: { type: "string" },
     "no-peers": { type: "boolean", default: false },
+    "no-floors": { type: "boolean", default: false },
     "cpu-prof": { type: "string" },
     out: { type: "string" },
     "wait-quiet": { type: "string" },
@@ -108,6 +110,7 @@ const P = {
   searchCalls: quick ? 20 : 200,
 };
 const peersWanted = !flags["no-peers"];
+const floorsWanted = !flags["no-floors"];
 const cpuProfDir = flags["cpu-prof"] ? path.resolve(flags["cpu-prof"]) : undefined;
 const outFile = path.resolve(flags.out ?? path.join(BENCH_DIR, "results", "latest.json"));
 
@@ -139,7 +142,14 @@ const release = async (endpoint) => {
 const results = {
   startedAt: new Date().toISOString(),
   machine: machineInfo(),
-  options: { quick, only: [...only], ...P, peers: peersWanted, cpuProf: cpuProfDir ?? null },
+  options: {
+    quick,
+    only: [...only],
+    ...P,
+    peers: peersWanted,
+    floors: floorsWanted,
+    cpuProf: cpuProfDir ?? null,
+  },
   versions: versions(),
   notes: [],
 };
@@ -446,8 +456,35 @@ async function latencyAndThroughput() {
     }
   }
 
+  // The floors: what any stdio proxy adds on this machine (bench/floors), in front of server-everything.
+  const floors = [];
+  if (floorsWanted) {
+    for (const [id, file, label] of [
+      ["floor-bytes", "pipe.mjs", "floor: byte forwarder (stdio)"],
+      ["floor-parse", "parse.mjs", "floor: parsing forwarder, no pipeline (stdio)"],
+    ]) {
+      const home = await tempDir(id);
+      const config = writeAggregatorConfig(path.join(home, "floor.config.json"), {
+        everything: serverEntry("everything", await tempDir(`${id}-everything`)),
+      });
+      const ep = track(
+        await connectAggregatorStdio({
+          id,
+          label,
+          configFile: config,
+          home,
+          cli: path.join(BENCH_DIR, "floors", file),
+        }),
+      );
+      await ep.discover(WANTED);
+      if (!ep.names.echo) throw new Error(`${label} lists no echo tool:\n${ep.tail()}`);
+      floors.push(ep);
+    }
+    log(`floors ready: ${floors.map((f) => f.label).join("; ")}`);
+  }
+
   const paths = {
-    echo: [direct.echo, aggStdio, aggHttp, ...peers],
+    echo: [direct.echo, aggStdio, aggHttp, ...floors, ...peers],
     read_graph: [direct.read_graph, aggStdio, aggHttp],
   };
   const rssPeak = new Map();

@@ -210,12 +210,14 @@ export async function connectAggregatorHttp({
   home,
   nodeFlags = [],
   timeoutMs = 60_000,
+  cli = CLI,
+  env = {},
 }) {
   const { child, match, tail } = await spawnUntil({
     command: process.execPath,
     args: [
       ...nodeFlags,
-      CLI,
+      cli,
       "serve",
       "--config",
       configFile,
@@ -226,7 +228,7 @@ export async function connectAggregatorHttp({
       "--host",
       "127.0.0.1",
     ],
-    env: { ...getDefaultEnvironment(), HOME: home },
+    env: { ...getDefaultEnvironment(), HOME: home, ...env },
     ready: /listening on (http:\/\/\S+\/mcp)/,
     timeoutMs,
     label,
