@@ -50,7 +50,10 @@ const cfg = writeAggregatorConfig(
   opt.extra ? JSON.parse(opt.extra) : {},
 );
 // --heap=VALUE: AUTONOMOUS_MCP_HEAP for the aggregator under test (e.g. default, semi=2).
-const aggEnv = { ...(opt.heap ? { AUTONOMOUS_MCP_HEAP: opt.heap } : {}), ...(opt.env ? JSON.parse(opt.env) : {}) };
+const aggEnv = {
+  ...(opt.heap ? { AUTONOMOUS_MCP_HEAP: opt.heap } : {}),
+  ...(opt.env ? JSON.parse(opt.env) : {}),
+};
 const agg = await connectAggregatorStdio({
   env: aggEnv,
   configFile: cfg,
@@ -72,9 +75,14 @@ if (opt.idlehttp) {
 // bench/floors/pipe.mjs and bench/floors/parse.mjs), measured in the same run, each with its own server.
 const bases = [];
 for (const [i, cli] of (opt.base ? opt.base.split(",") : []).entries()) {
+  // The same downstreams as the aggregator under test (its own copies), so --servers=5 compares alike.
+  const bservers = { [server]: serverEntry(server, path.join(home, `b${i}`)) };
+  if (FIVE && !cli.includes("floors"))
+    for (const s of ["memory", "github", "trello", "postman", "everything"])
+      bservers[s] ??= serverEntry(s, path.join(home, `b${i}-${s}`));
   const bcfg = writeAggregatorConfig(
     path.join(home, `base${i}.json`),
-    { [server]: serverEntry(server, path.join(home, `b${i}`)) },
+    bservers,
     opt.extra ? JSON.parse(opt.extra) : {},
   );
   const base = await connectAggregatorStdio({

@@ -1,5 +1,6 @@
 import { ErrorCode, McpError, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { Deadlines } from "../pipeline/deadlines.js";
 import { ProcessGroupStdioTransport } from "./stdio.js";
 import type { ForwardOptions } from "./types.js";
 
@@ -10,7 +11,6 @@ interface Pending {
   readonly timeoutMs: number;
   readonly maxTotalTimeoutMs: number | undefined;
   readonly startedAt: number;
-  timer: NodeJS.Timeout | undefined;
   cleanup: () => void;
 }
 
@@ -94,7 +94,6 @@ export class RawRequests {
         timeoutMs: options.timeoutMs,
         maxTotalTimeoutMs: options.maxTotalTimeoutMs,
         startedAt: Date.now(),
-        timer: undefined,
         cleanup: noop,
       };
       p.cleanup = cancel.onAbort(() =>
@@ -113,8 +112,19 @@ export class RawRequests {
     }
   }
 
+  /** Attempt timeouts of every pending request on one timer (src/pipeline/deadlines.ts). */
+  private readonly timeouts = new Deadlines<string>((id) => {
+    const p = this.pending.get(id);
+    if (p)
+      this.cancel(
+        id,
+        new McpError(ErrorCode.RequestTimeout, "Request timed out", { timeout: p.timeoutMs }),
+        "Request timed out",
+      );
+  });
+
+  /** (Re)starts the request's attempt timeout, unless its total cap is already spent. */
   private arm(id: string, p: Pending): void {
-    if (p.timer) clearTimeout(p.timer);
     const elapsed = Date.now() - p.startedAt;
     if (p.maxTotalTimeoutMs !== undefined && elapsed >= p.maxTotalTimeoutMs) {
       this.cancel(
@@ -127,15 +137,7 @@ export class RawRequests {
       );
       return;
     }
-    p.timer = setTimeout(
-      () =>
-        this.cancel(
-          id,
-          new McpError(ErrorCode.RequestTimeout, "Request timed out", { timeout: p.timeoutMs }),
-          "Request timed out",
-        ),
-      p.timeoutMs,
-    );
+    this.timeouts.set(id, p.timeoutMs);
   }
 
   private cancel(id: string, error: McpError, reason: string): void {
@@ -156,7 +158,7 @@ export class RawRequests {
 
   private settle(id: string, p: Pending): void {
     this.pending.delete(id);
-    if (p.timer) clearTimeout(p.timer);
+    this.timeouts.delete(id);
     p.cleanup();
   }
 }

@@ -1,5 +1,6 @@
 import { AggregatorError, isAggregatorError } from "../../errors.js";
 import { childOf, type CallCancel } from "../cancel.js";
+import { Deadlines } from "../deadlines.js";
 import type { Middleware } from "../types.js";
 
 /**
@@ -19,16 +20,18 @@ export function createDeadlineLayer(now: () => number = Date.now, shutdown?: Abo
     },
     { once: true },
   );
+  // Every call's total budget on one timer (no Node timer created and dropped per call).
+  const spent = new WeakSet<CallCancel>();
+  const budgets = new Deadlines<CallCancel>((cancel) => {
+    spent.add(cancel);
+    cancel.abort(new Error("total budget spent"));
+  });
   return (next) =>
     async function deadlineLayer(ctx) {
       const { timeoutMs, totalTimeoutMs } = ctx.route.policy;
       const caller = ctx.cancel;
       const { cancel, unlink } = childOf(caller);
-      let budgetSpent = false;
-      const timer = setTimeout(() => {
-        budgetSpent = true;
-        cancel.abort(new Error("total budget spent"));
-      }, totalTimeoutMs);
+      budgets.set(cancel, totalTimeoutMs);
       if (shutdown?.aborted) cancel.abort(shutdown.reason);
       else live.add(cancel);
       ctx.attemptTimeoutMs = timeoutMs;
@@ -43,7 +46,7 @@ export function createDeadlineLayer(now: () => number = Date.now, shutdown?: Abo
             details: { server: ctx.route.server },
           });
         }
-        if (budgetSpent && !caller.aborted && isAggregatorError(error, "CANCELLED")) {
+        if (spent.has(cancel) && !caller.aborted && isAggregatorError(error, "CANCELLED")) {
           throw new AggregatorError(
             "DOWNSTREAM_TIMEOUT",
             `${ctx.route.server} did not finish ${ctx.route.originalName} within its total budget of ${totalTimeoutMs} ms (totalTimeoutMs)`,
@@ -60,7 +63,7 @@ export function createDeadlineLayer(now: () => number = Date.now, shutdown?: Abo
         }
         throw error;
       } finally {
-        clearTimeout(timer);
+        budgets.delete(cancel);
         unlink();
         live.delete(cancel);
       }
