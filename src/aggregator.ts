@@ -245,8 +245,11 @@ export class Aggregator implements FrontBackend {
     this.current = next;
     for (const w of next.warnings)
       if (!before.warnings.some((b) => b.message === w.message)) this.log.warn(w.message);
+    const sessions = this.relay.sessionList();
+    // Nobody to tell (start-up: sessions open after initialize): no comparison of the lists at all.
+    if (sessions.length === 0) return;
     const changed = catalogChanges(before, next);
-    for (const session of this.relay.sessionList()) {
+    for (const session of sessions) {
       if (changed.tools) session.notifyListChanged("tools");
       if (changed.resources) session.notifyListChanged("resources");
       if (changed.prompts) session.notifyListChanged("prompts");

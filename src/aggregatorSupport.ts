@@ -142,10 +142,26 @@ export function catalogChanges(
   before: Catalog,
   next: Catalog,
 ): { tools: boolean; resources: boolean; prompts: boolean } {
-  const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+  const a = listKeys(before);
+  const b = listKeys(next);
   return {
-    tools: !same(before.toolList, next.toolList),
-    resources: !same(before.resourceList, next.resourceList) || !same(before.templateList, next.templateList),
-    prompts: !same(before.promptList, next.promptList),
+    tools: a.tools !== b.tools,
+    resources: a.resources !== b.resources,
+    prompts: a.prompts !== b.prompts,
   };
+}
+
+/** Each catalog's lists serialised once (a rebuild compares the new catalog with the previous one). */
+const keys = new WeakMap<Catalog, { tools: string; resources: string; prompts: string }>();
+function listKeys(c: Catalog): { tools: string; resources: string; prompts: string } {
+  let k = keys.get(c);
+  if (!k) {
+    k = {
+      tools: JSON.stringify(c.toolList),
+      resources: JSON.stringify([c.resourceList, c.templateList]),
+      prompts: JSON.stringify(c.promptList),
+    };
+    keys.set(c, k);
+  }
+  return k;
 }

@@ -4,6 +4,7 @@ import { Catalog, rewrittenResourceUri, type CatalogSource } from "../../src/cat
 import type { CatalogServerView } from "../../src/catalog/policy.js";
 import { assignNames, NAME_PATTERN, publicName, sanitize } from "../../src/catalog/names.js";
 import { EMPTY_CATALOG } from "../../src/downstream/listing.js";
+import { catalogChanges } from "../../src/aggregatorSupport.js";
 
 const RULES = { separator: "_", maxLength: 54 };
 
@@ -190,5 +191,36 @@ describe("catalog", () => {
       uri: "file:///same",
     });
     expect(cat.resolveResource("file:///same")).toEqual({ server: "a", uri: "file:///same" });
+  });
+});
+
+describe("catalogChanges: which lists a rebuild changed", () => {
+  it("reports only the lists that differ, and a rebuild with the same lists as no change", () => {
+    const a = source(server("github"), [tool("get_issue")]);
+    const first = new Catalog([a], [], { ...RULES, readOnly: false });
+    const same = new Catalog([a], [], { ...RULES, readOnly: false });
+    expect(catalogChanges(first, same)).toEqual({ tools: false, resources: false, prompts: false });
+    const more = new Catalog([source(server("github"), [tool("get_issue"), tool("create_issue")])], [], {
+      ...RULES,
+      readOnly: false,
+    });
+    expect(catalogChanges(same, more)).toEqual({ tools: true, resources: false, prompts: false });
+    // Each catalog is serialised once: comparing again gives the same answer.
+    expect(catalogChanges(same, more)).toEqual({ tools: true, resources: false, prompts: false });
+    const withResource = new Catalog(
+      [
+        {
+          server: server("github"),
+          catalog: {
+            ...EMPTY_CATALOG,
+            tools: [tool("get_issue")],
+            resources: [{ uri: "x://1", name: "one" }],
+          },
+        },
+      ],
+      [],
+      { ...RULES, readOnly: false },
+    );
+    expect(catalogChanges(first, withResource)).toEqual({ tools: false, resources: true, prompts: false });
   });
 });
