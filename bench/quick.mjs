@@ -64,12 +64,14 @@ const agg = await connectAggregatorStdio({
 await direct.discover({ t: [TOOL] });
 await agg.discover({ t: [`${server}_${TOOL}`, TOOL] });
 const paths = [direct, agg];
+const idle = [];
 // --idlehttp: also connect (and never call) the aggregator's HTTP front, as bench/run.mjs does.
 if (opt.idlehttp) {
   const { connectAggregatorHttp } = await import("./lib/endpoints.mjs");
   const h = await connectAggregatorHttp({ configFile: cfg, home });
   await h.discover({ t: [`${server}_${TOOL}`, TOOL] });
   if (opt.idlehttp === "call") paths.push(h);
+  else idle.push(h);
 }
 // --base=A[,B...]: more aggregator builds or floors (e.g. a copy of the previous dist/cli.js, or
 // bench/floors/pipe.mjs and bench/floors/parse.mjs), measured in the same run, each with its own server.
@@ -179,7 +181,7 @@ const hwm = readFileSync(`/proc/${agg.pid}/status`, "utf8").match(/VmHWM:\s+(\d+
   );
 }
 console.log(`agg VmHWM ${(Number(hwm) / 1024).toFixed(1)} MB`);
-for (const ep of paths) {
+for (const ep of [...paths, ...idle]) {
   const pids = [ep.pid, ...descendants(ep.pid)];
   await ep.client.close().catch(() => {});
   await killPids(pids, 500);

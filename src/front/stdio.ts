@@ -35,6 +35,11 @@ export async function serveStdio(options: StdioFrontOptions, onEnd: () => void):
     options.log.warn({ err: error.message }, "stdio front: bad input from the client");
   stdin.once("end", onEnd);
   stdin.once("close", onEnd);
+  // The client closed our stdout (it went away without closing stdin first): stop like on stdin EOF.
+  inner.onOutputLost = (error) => {
+    options.log.warn({ err: error.message }, "stdio front: the client closed stdout; shutting down");
+    onEnd();
+  };
   await inner.start();
 
   const message = await first;

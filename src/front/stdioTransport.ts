@@ -15,6 +15,13 @@ export class LineServerTransport implements Transport {
   onmessage?: (message: JSONRPCMessage) => void;
   /** Sees each message first; returning true means it was handled (the stdio fast path). */
   intercept?: (message: JSONRPCMessage) => boolean;
+  /**
+   * stdout failed (EPIPE: the client closed its end): nothing more can reach the client. Called once;
+   * later writes are dropped instead of raising an unhandled 'error' event that would end the process
+   * without stopping its servers.
+   */
+  onOutputLost?: (error: Error) => void;
+  private outputLost = false;
 
   private readonly buffer: LineBuffer;
   private started = false;
@@ -58,6 +65,12 @@ export class LineServerTransport implements Transport {
 
   private readonly onEnd = (): void => void this.close();
   private readonly onStreamError = (error: Error): void => this.onerror?.(error);
+  private readonly onOutputError = (error: Error): void => {
+    if (this.outputLost) return;
+    this.outputLost = true;
+    this.onerror?.(error);
+    this.onOutputLost?.(error);
+  };
 
   async start(): Promise<void> {
     if (this.started) return;
@@ -65,6 +78,8 @@ export class LineServerTransport implements Transport {
     this.stdin.on("data", this.onData);
     this.stdin.on("error", this.onStreamError);
     this.stdin.once("end", this.onEnd);
+    // Stays attached after close(): a write still in the pipe may fail later.
+    this.stdout.on("error", this.onOutputError);
   }
 
   /** Whether a write may wait a turn for more answers (other calls are in flight); set by the front. */
@@ -76,13 +91,13 @@ export class LineServerTransport implements Transport {
   );
 
   send(message: JSONRPCMessage): Promise<void> {
-    if (this.closed) return Promise.resolve();
+    if (this.closed || this.outputLost) return Promise.resolve();
     return this.batcher.write(`${JSON.stringify(message)}\n`);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.batcher.flushNow();
+    if (!this.outputLost) this.batcher.flushNow();
     this.closed = true;
     this.stdin.off("data", this.onData);
     this.stdin.off("error", this.onStreamError);

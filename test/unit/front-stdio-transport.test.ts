@@ -31,6 +31,30 @@ describe("the stdio front transport", () => {
     expect(received).toEqual([{ jsonrpc: "2.0", id: 1, method: "ping" }]);
   });
 
+  it("a failed stdout (EPIPE) is reported once; later answers are dropped instead of thrown", async () => {
+    const stdin = new PassThrough();
+    const stdout = new PassThrough();
+    const transport = new LineServerTransport(stdin, stdout, 1024);
+    const lost: string[] = [];
+    const errors: string[] = [];
+    transport.onOutputLost = (e) => void lost.push(e.message);
+    transport.onerror = (e) => void errors.push(e.message);
+    await transport.start();
+    const epipe = Object.assign(new Error("write EPIPE"), { code: "EPIPE" });
+    stdout.emit("error", epipe);
+    stdout.emit("error", epipe);
+    expect(lost).toEqual(["write EPIPE"]);
+    expect(errors).toEqual(["write EPIPE"]);
+    let wrote = false;
+    stdout.on("data", () => (wrote = true));
+    await transport.send({ jsonrpc: "2.0", id: 1, result: {} } as JSONRPCMessage);
+    await transport.close();
+    await tick();
+    expect(wrote).toBe(false);
+    // Still listening after close: a write that fails late does not become an unhandled 'error' event.
+    expect(stdout.listenerCount("error")).toBeGreaterThan(0);
+  });
+
   it("answers JSON that is not JSON-RPC 2.0 with a parse error", async () => {
     const { stdin, transport, received, written } = wire();
     await transport.start();

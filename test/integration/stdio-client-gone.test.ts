@@ -1,0 +1,94 @@
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  alive,
+  CLI,
+  memoryEntry,
+  tempDir,
+  waitFor,
+  writeConfig,
+  type TempDir,
+} from "../helpers/aggregator.js";
+
+/** Direct children of a process (Linux /proc). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+const line = (message: unknown): string => `${JSON.stringify(message)}\n`;
+
+describe("stdio front: the client closes our stdout without closing stdin", () => {
+  let tmp: TempDir | undefined;
+  afterEach(async () => {
+    await tmp?.cleanup();
+  });
+
+  it("shuts down cleanly (no unhandled EPIPE), stops its servers, while stdin stays open", async () => {
+    tmp = await tempDir();
+    const config = await writeConfig(tmp.dir, { mcpServers: { memory: memoryEntry(tmp.dir) } });
+    const child = spawn(process.execPath, [CLI, "serve", "--config", config], {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, HOME: tmp.dir },
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    try {
+      // Initialize, and wait for the answer: the memory server is running by then.
+      const initialized = new Promise<void>((resolve) =>
+        child.stdout.on("data", (d: Buffer) => {
+          if (d.toString().includes('"id":1')) resolve();
+        }),
+      );
+      child.stdin.write(
+        line({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "initialize",
+          params: {
+            protocolVersion: "2025-06-18",
+            capabilities: {},
+            clientInfo: { name: "t", version: "1" },
+          },
+        }),
+      );
+      await initialized;
+      const servers = childrenOf(child.pid as number);
+      expect(servers.length).toBeGreaterThan(0);
+
+      // The client stops reading (its end of our stdout is closed), then asks for more: the answers fail
+      // with EPIPE. stdin stays open, so only the failed write can end the session.
+      child.stdout.destroy();
+      child.stdin.write(line({ jsonrpc: "2.0", method: "notifications/initialized" }));
+      child.stdin.write(line({ jsonrpc: "2.0", id: 2, method: "tools/list" }));
+      child.stdin.write(
+        line({
+          jsonrpc: "2.0",
+          id: 3,
+          method: "tools/call",
+          params: { name: "memory_read_graph", arguments: {} },
+        }),
+      );
+
+      const code = await Promise.race([
+        exited,
+        new Promise((r) => setTimeout(() => r("still running"), 10_000)),
+      ]);
+      expect(code).toBe(0);
+      expect(stderr).toContain("the client closed stdout; shutting down");
+      expect(stderr).not.toContain("Unhandled 'error' event");
+      await waitFor(() => servers.every((pid) => !alive(pid)), 5_000);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
+  });
+});
