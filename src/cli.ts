@@ -31,6 +31,9 @@ Exit codes: 0 ok, 1 runtime failure, 2 invalid config or usage.
 `;
 
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
+// stderr is only for people: if whoever started us stops reading it (EPIPE), the protocol on stdout
+// goes on and the messages are dropped, instead of an unhandled 'error' event ending the process.
+process.stderr.on("error", () => undefined);
 
 async function main(argv: string[]): Promise<number> {
   let parsed;

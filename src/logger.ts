@@ -37,6 +37,20 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       redact: { paths: [...REDACT_PATHS], censor: "[redacted]" },
       ...(options.scrub ? { hooks: { streamWrite: options.scrub } } : {}),
     },
-    options.destination ?? pino.destination({ fd: 2, sync: false }),
+    options.destination ?? stderrDestination(),
   );
+}
+
+/** Most log bytes held for a stderr nobody reads; lines beyond it are dropped. */
+const MAX_BUFFERED_LOG_BYTES = 1024 * 1024;
+
+/**
+ * Asynchronous stderr that never takes the process down: a closed stderr (EPIPE) drops the lines
+ * instead of raising an unhandled 'error' event, and a stderr nobody reads holds at most
+ * MAX_BUFFERED_LOG_BYTES instead of growing without bound.
+ */
+function stderrDestination(): DestinationStream {
+  const destination = pino.destination({ fd: 2, sync: false, maxLength: MAX_BUFFERED_LOG_BYTES });
+  destination.on("error", () => undefined);
+  return destination;
 }

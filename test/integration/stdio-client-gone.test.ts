@@ -91,4 +91,49 @@ describe("stdio front: the client closes our stdout without closing stdin", () =
       if (child.exitCode === null) child.kill("SIGKILL");
     }
   });
+
+  it("keeps serving when the client stops reading stderr (EPIPE on logs), and exits 0 on stdin EOF", async () => {
+    tmp = await tempDir();
+    const config = await writeConfig(tmp.dir, { mcpServers: { memory: memoryEntry(tmp.dir) } });
+    const child = spawn(process.execPath, [CLI, "serve", "--config", config], {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, HOME: tmp.dir, AUTONOMOUS_MCP_LOG_LEVEL: "debug" },
+    });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    // The first stderr line arrives before initialize: close our read end; every later log write fails.
+    child.stderr.once("data", () => child.stderr.destroy());
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    const answered = (id: number) => waitFor(() => out.includes(`"id":${id}`), 15_000);
+    try {
+      child.stdin.write(
+        line({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "initialize",
+          params: {
+            protocolVersion: "2025-06-18",
+            capabilities: {},
+            clientInfo: { name: "t", version: "1" },
+          },
+        }),
+      );
+      await answered(1);
+      child.stdin.write(line({ jsonrpc: "2.0", method: "notifications/initialized" }));
+      child.stdin.write(
+        line({
+          jsonrpc: "2.0",
+          id: 2,
+          method: "tools/call",
+          params: { name: "memory_read_graph", arguments: {} },
+        }),
+      );
+      await answered(2);
+      expect(out).toContain('"entities"');
+      child.stdin.end();
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
+  });
 });
