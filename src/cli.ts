@@ -74,6 +74,10 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const command = positionals[0] ?? "serve";
+  // Report commands: a reader that stops early (`autonomous-mcp tools | head`) ends the output, not the
+  // command, which still stops its servers and exits 0. (serve's stdout is the protocol: its front
+  // transport handles a closed stdout itself.)
+  if (command !== "serve") process.stdout.on("error", () => undefined);
   if (command === "import") {
     const file = positionals[1];
     if (!file) {

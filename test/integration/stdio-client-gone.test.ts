@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   alive,
@@ -22,6 +22,20 @@ function childrenOf(pid: number): number[] {
   } catch {
     return [];
   }
+}
+
+/** Processes whose environment mentions `text` (our own processes' /proc/PID/environ is readable). */
+function processesWithEnv(text: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, "utf8").includes(text)) found.push(Number(entry));
+    } catch {
+      // gone, or not ours
+    }
+  }
+  return found;
 }
 
 const line = (message: unknown): string => `${JSON.stringify(message)}\n`;
@@ -135,5 +149,22 @@ describe("stdio front: the client closes our stdout without closing stdin", () =
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL");
     }
+  });
+
+  it("a report command whose reader has gone (`tools | head`) still stops its servers and exits 0", async () => {
+    tmp = await tempDir();
+    const config = await writeConfig(tmp.dir, { mcpServers: { memory: memoryEntry(tmp.dir) } });
+    const child = spawn(process.execPath, [CLI, "tools", "--config", config], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, HOME: tmp.dir },
+    });
+    child.stdout.destroy(); // every write of the listing fails with EPIPE
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+    expect(code).toBe(0);
+    expect(stderr).not.toContain("Unhandled 'error' event");
+    // The memory server it started (MEMORY_FILE_PATH points into our temp dir) is gone too.
+    await waitFor(() => processesWithEnv(tmp?.dir ?? "/nonexistent").length === 0, 5_000);
   });
 });
