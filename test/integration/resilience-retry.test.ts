@@ -127,10 +127,9 @@ describe("resilience: retry", () => {
     expect(agg.state("idem").writes).toEqual(["w2", "w2", "w2"]);
   });
 
-  // BUG (src/catalog/policy.ts, not ours to edit): effectiveAnnotations() returns the server's own
-  // annotations when trustAnnotations is false and nothing overrides them (and spreads them in when
-  // something does), so readOnlyHint from an untrusted server still makes its tools retry-safe, cacheable
-  // and visible under readOnly. Flip to it() once policy acts only on trusted/profile/config annotations.
+  // Regression: the annotations a client sees (effectiveAnnotations) keep the server's own claims, but
+  // retries, caching, write serialization and the readOnly filter act on actedAnnotations, which drops
+  // them when trustAnnotations is false (src/catalog/policy.ts): an untrusted readOnlyHint is not enough.
   it("does not retry readOnly tools of a server whose annotations are not trusted", async () => {
     const t = expectToolError(await agg.call("untrusted_flaky", { key: "e" }), /untrusted/, /not retried/);
     expect(t).toMatch(/connection was lost/);

@@ -278,11 +278,10 @@ describe("resilience: process groups", () => {
     }
   });
 
-  // BUG (src/downstream/stdio.ts, not ours to edit): the transport reports a closed connection on the
-  // child's 'close' event, which waits until every holder of its stdout pipe is gone. A grandchild that
-  // inherited stdout (a shell or npx wrapper's helper) keeps it open, so a crash is never noticed: the
-  // call times out, and the server is never restarted. Fix there: on 'exit', signal the group (see above)
-  // so the pipe closes, or report the close on 'exit' once stdout is drained. Flip to it() once fixed.
+  // Regression: the child's 'close' event waits until every holder of its stdout pipe is gone, and a
+  // grandchild that inherited stdout (a shell or npx wrapper's helper) keeps it open. The transport
+  // (src/downstream/stdio.ts) therefore acts on 'exit': it signals the whole group so the pipe closes,
+  // and reports the link as closed after a grace period at the latest, so the crash is noticed.
   describe("crash of a server whose grandchild holds its stdout", () => {
     let agg: Agg;
     beforeAll(async () => {
