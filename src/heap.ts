@@ -28,8 +28,8 @@ export interface HeapBounds {
 }
 
 /**
- * 2 MB per semi-space: the peak with five downstreams under 128 calls in flight stays under 80 MB
- * (4 MB peaked at ~81.5 MB), at the price of more young-generation collections per call under heavy
+ * 2 MB per semi-space: the peak with five downstreams under 128 calls in flight stays around 80 MB
+ * (79.7–84.1 MB across full benchmark runs; 4 MB peaked ~2 MB higher), at the price of more young-generation collections per call under heavy
  * load (docs/PERFORMANCE.md); `AUTONOMOUS_MCP_HEAP=semi=4` or `default` trades memory for throughput.
  */
 export const DEFAULT_HEAP_BOUNDS: HeapBounds = { semiSpaceMb: 2, growingPercent: 50 };
