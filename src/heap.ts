@@ -29,8 +29,9 @@ export interface HeapBounds {
 
 /**
  * 2 MB per semi-space: the peak with five downstreams under 128 calls in flight stays around 80 MB
- * (79.7–84.1 MB across full benchmark runs; 4 MB peaked ~2 MB higher), at the price of more young-generation collections per call under heavy
- * load (docs/PERFORMANCE.md); `AUTONOMOUS_MCP_HEAP=semi=4` or `default` trades memory for throughput.
+ * (79.7–84.1 MB across full benchmark runs; 4 MB peaked ~2 MB higher), at the price of more
+ * young-generation collections per call under heavy load (docs/PERFORMANCE.md);
+ * `AUTONOMOUS_MCP_HEAP=semi=4` or `default` trades memory for throughput.
  */
 export const DEFAULT_HEAP_BOUNDS: HeapBounds = { semiSpaceMb: 2, growingPercent: 50 };
 
