@@ -3,7 +3,7 @@
  * aggregator's stdio front for --seconds, then prints calls done and the aggregator's CPU per call.
  * Prints "READY pid=<aggregator pid>" on stderr when the load starts.
  *
- *   node bench/load.mjs [--inflight=32] [--seconds=5] [--cli=dist/cli.js] [--flags="--perf-basic-prof"] [--direct]
+ *   node bench/load.mjs [--inflight=32] [--seconds=5] [--servers=1|5] [--cli=dist/cli.js] [--flags="--perf-basic-prof"] [--direct]
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -28,9 +28,12 @@ if (opt.direct) {
     ...serverEntry("everything", path.join(home, "d")),
   });
 } else {
-  const cfg = writeAggregatorConfig(path.join(home, "agg.json"), {
-    everything: serverEntry("everything", path.join(home, "a")),
-  });
+  // --servers=5: the benchmark's five downstreams (echo still goes to server-everything).
+  const servers = { everything: serverEntry("everything", path.join(home, "a")) };
+  if (opt.servers === "5")
+    for (const s of ["memory", "github", "trello", "postman"])
+      servers[s] = serverEntry(s, path.join(home, s));
+  const cfg = writeAggregatorConfig(path.join(home, "agg.json"), servers);
   ep = await connectAggregatorStdio({
     configFile: cfg,
     home,
