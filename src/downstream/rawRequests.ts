@@ -110,6 +110,8 @@ export class RawRequests {
       this.settle(id, p);
       p.reject(new McpError(ErrorCode.ConnectionClosed, "Connection closed"));
     }
+    // The link is gone: its timer need not wait for a deadline nobody has any more.
+    this.timeouts.clear();
   }
 
   /** Attempt timeouts of every pending request on one timer (src/pipeline/deadlines.ts). */

@@ -22,6 +22,18 @@ describe("raw tools/call requests on a stdio downstream", () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
 
+  it("a lost link fails every pending request and stops the timeout timer", async () => {
+    const { raw } = wire();
+    const a = raw.request("tools/call", { name: "a" }, opts());
+    const b = raw.request("tools/call", { name: "b" }, opts());
+    expect(vi.getTimerCount()).toBe(1); // one shared timer for both attempt timeouts
+    raw.failAll();
+    await expect(a).rejects.toMatchObject({ code: ErrorCode.ConnectionClosed });
+    await expect(b).rejects.toMatchObject({ code: ErrorCode.ConnectionClosed });
+    expect(raw.inFlight).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it("a link that is down rejects the request at once and leaves nothing pending", async () => {
     const raw = new RawRequests(() => {
       throw new Error("Not connected");
