@@ -10,19 +10,7 @@ import {
   writeConfig,
   type TempDir,
 } from "../helpers/aggregator.js";
-
-/** Direct children of a process (Linux /proc). */
-function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
-}
+import { descendants } from "../helpers/resilience.js";
 
 /** Processes whose environment mentions `text` (our own processes' /proc/PID/environ is readable). */
 function processesWithEnv(text: string): number[] {
@@ -76,7 +64,7 @@ describe("stdio front: the client closes our stdout without closing stdin", () =
         }),
       );
       await initialized;
-      const servers = childrenOf(child.pid as number);
+      const servers = descendants(child.pid as number);
       expect(servers.length).toBeGreaterThan(0);
 
       // The client stops reading (its end of our stdout is closed), then asks for more: the answers fail
