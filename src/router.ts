@@ -1,12 +1,13 @@
 import { wireError } from "./errors.js";
 import { ErrorCode, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { randomUUID } from "node:crypto";
-import type { Catalog } from "./catalog/catalog.js";
+import type { Catalog, ToolTarget } from "./catalog/catalog.js";
 import type { CallOrigin } from "./front/backend.js";
 import { toolErrorToResult } from "./front/errorMap.js";
 import type { Logger } from "./logger.js";
 import type { MetaTool } from "./meta/types.js";
 import { fromSignal } from "./pipeline/cancel.js";
+import { invoke } from "./pipeline/compose.js";
 import type { CallContext, Handler } from "./pipeline/types.js";
 import type { RequestRelay } from "./relay.js";
 
@@ -30,19 +31,10 @@ export class Router {
 
   constructor(private readonly deps: RouterDeps) {}
 
-  async callTool(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult> {
+  /** Never throws: an unknown tool or a failed call is a rejection or an isError result. */
+  callTool(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult> {
     const target = this.deps.catalog().resolveTool(name);
-    if (!target) throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
-    if (target.kind === "meta") {
-      const meta = this.deps.meta.get(target.name);
-      if (!meta) throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
-      return meta.call(args, origin);
-    }
-    if (target.kind !== "downstream") {
-      const executor = this.deps.workflows();
-      if (!executor) throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
-      return executor.run(target.name, args, origin);
-    }
+    if (target?.kind !== "downstream") return this.callOther(target, name, args, origin);
     const ctx: CallContext = {
       requestId: `${this.prefix}-${++this.seq}`,
       route: target.route,
@@ -61,12 +53,33 @@ export class Router {
     const relay = this.deps.relay;
     const server = target.route.server;
     relay.track(server, origin);
-    try {
-      return await this.deps.pipeline(ctx);
-    } catch (error) {
-      return toolErrorToResult(error, name);
-    } finally {
-      relay.untrack(server, origin);
+    // Not async: the downstream call settles through one `.then` (the hot path of every tools/call).
+    return invoke(this.deps.pipeline, ctx).then(
+      (result) => {
+        relay.untrack(server, origin);
+        return result;
+      },
+      (error: unknown) => {
+        relay.untrack(server, origin);
+        return toolErrorToResult(error, name);
+      },
+    );
+  }
+
+  private async callOther(
+    target: Exclude<ToolTarget, { kind: "downstream" }> | undefined,
+    name: string,
+    args: Record<string, unknown>,
+    origin: CallOrigin,
+  ): Promise<CallToolResult> {
+    if (!target) throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    if (target.kind === "meta") {
+      const meta = this.deps.meta.get(target.name);
+      if (!meta) throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+      return meta.call(args, origin);
     }
+    const executor = this.deps.workflows();
+    if (!executor) throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    return executor.run(target.name, args, origin);
   }
 }

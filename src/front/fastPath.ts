@@ -1,8 +1,8 @@
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { LooseResult } from "../downstream/listing.js";
 import { CallCancel } from "../pipeline/cancel.js";
 import type { CallOrigin, FrontBackend } from "./backend.js";
-import { answerToolCall, callOrigin } from "./origin.js";
+import { callOrigin, errorReply, resultReply } from "./origin.js";
 import type { FrontSession } from "./session.js";
 
 type Send = (message: JSONRPCMessage) => Promise<void>;
@@ -65,13 +65,14 @@ export class FastToolCalls {
     return true;
   };
 
-  private async call(
+  // Not async: the answer is sent from one `.then` on the backend's promise (the stdio hot path).
+  private call(
     id: string | number,
     name: string,
     args: Record<string, unknown>,
     rawMeta: unknown,
     caps: NonNullable<CallOrigin["clientCapabilities"]>,
-  ): Promise<void> {
+  ): void {
     const cancel = new CallCancel();
     this.inflight.set(id, cancel);
     const origin = callOrigin({
@@ -82,17 +83,30 @@ export class FastToolCalls {
       notify: this.notify,
       requestClient: this.requestClient,
     });
-    let reply: JSONRPCMessage;
+    let called: Promise<CallToolResult>;
     try {
-      reply = await answerToolCall(this.backend, id, name, args, origin);
-    } finally {
-      this.inflight.delete(id);
+      called = this.backend.callTool(name, args, origin);
+    } catch (error) {
+      called = Promise.reject(error);
     }
+    called.then(
+      (result) => this.answer(id, cancel, origin, resultReply(id, result)),
+      (error: unknown) => this.answer(id, cancel, origin, errorReply(id, error)),
+    );
+  }
+
+  private answer(
+    id: string | number,
+    cancel: CallCancel,
+    origin: CallOrigin & { flush(): Promise<void> },
+    reply: JSONRPCMessage,
+  ): void {
+    this.inflight.delete(id);
     // A cancelled request gets no answer (as with the SDK); progress goes out before the result.
     if (cancel.aborted) return;
-    // No progressToken, no progress to wait for (and no extra await on the hot path).
-    if (origin.progressToken !== undefined) await origin.flush();
     // Nobody waits for the answer to reach the pipe (a failed stdout ends the session anyway).
-    void this.send(reply);
+    // No progressToken, no progress to wait for (and no extra await on the hot path).
+    if (origin.progressToken === undefined) void this.send(reply);
+    else void origin.flush().then(() => this.send(reply));
   }
 }

@@ -12,16 +12,25 @@ export async function answerToolCall(
   origin: CallOrigin,
 ): Promise<JSONRPCMessage> {
   try {
-    const result = await backend.callTool(name, args, origin);
-    return { jsonrpc: "2.0", id, result } as JSONRPCMessage;
+    return resultReply(id, await backend.callTool(name, args, origin));
   } catch (error) {
-    const e = requestErrorToMcp(error);
-    return {
-      jsonrpc: "2.0",
-      id,
-      error: { code: e.code, message: e.message, ...(e.data === undefined ? {} : { data: e.data }) },
-    } as JSONRPCMessage;
+    return errorReply(id, error);
   }
+}
+
+/** The JSON-RPC answer carrying a tools/call result. */
+export function resultReply(id: RequestId, result: unknown): JSONRPCMessage {
+  return { jsonrpc: "2.0", id, result } as JSONRPCMessage;
+}
+
+/** The JSON-RPC error answer for a failed request (the SDK's mapping of our errors). */
+export function errorReply(id: RequestId, error: unknown): JSONRPCMessage {
+  const e = requestErrorToMcp(error);
+  return {
+    jsonrpc: "2.0",
+    id,
+    error: { code: e.code, message: e.message, ...(e.data === undefined ? {} : { data: e.data }) },
+  } as JSONRPCMessage;
 }
 
 type Notify = (notification: {

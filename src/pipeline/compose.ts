@@ -1,4 +1,18 @@
-import type { Handler, Middleware } from "./types.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallContext, Handler, Middleware } from "./types.js";
+
+/**
+ * next(ctx) as a promise even when next throws synchronously. Layers that are not `async` (the hot path
+ * settles through one `.then` per layer instead of an async frame and an await) call the next layer
+ * through this, so a synchronous throw still reaches their rejection handler.
+ */
+export function invoke(next: Handler, ctx: CallContext): Promise<CallToolResult> {
+  try {
+    return next(ctx);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
 
 /**
  * compose([a, b, c], last) → a(b(c(last))). The FIRST middleware listed is the OUTERMOST.

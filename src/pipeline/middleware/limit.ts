@@ -2,7 +2,8 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { AggregatorError } from "../../errors.js";
 import type { Cancellation } from "../cancel.js";
 import type { LimiterSettings } from "../settings.js";
-import type { Middleware } from "../types.js";
+import { invoke } from "../compose.js";
+import type { CallContext, Middleware } from "../types.js";
 
 export interface ServerLimiterOptions extends LimiterSettings {
   /** Server name, for messages. */
@@ -74,6 +75,33 @@ export class ServerLimiter {
     });
   }
 
+  /**
+   * Settle handlers that release a slot of this kind and pass the outcome on, made once per limiter (no
+   * closure per call): `promise.then(...limiter.releasing(write))`.
+   */
+  releasing(write: boolean): readonly [<T>(value: T) => T, (error: unknown) => never] {
+    return write ? this.releaseWrite : this.releaseRead;
+  }
+
+  private readonly releaseRead = ServerLimiter.releaser(this, false);
+  private readonly releaseWrite = ServerLimiter.releaser(this, true);
+
+  private static releaser(
+    limiter: ServerLimiter,
+    write: boolean,
+  ): readonly [<T>(value: T) => T, (error: unknown) => never] {
+    return [
+      <T>(value: T): T => {
+        limiter.release(write);
+        return value;
+      },
+      (error: unknown): never => {
+        limiter.release(write);
+        throw error;
+      },
+    ];
+  }
+
   release(write: boolean): void {
     this.running--;
     if (write && this.serializeWrites) this.writing--;
@@ -122,17 +150,22 @@ export class ServerLimiter {
 
 /** Holds one of the server's slots for the duration of next(); queued calls leave at once on abort. */
 export function createLimitLayer(limiterFor: (server: string) => ServerLimiter): Middleware {
-  return (next) =>
-    async function limitLayer(ctx): Promise<CallToolResult> {
+  return (next) => {
+    // Not async: a free slot (the usual case) costs one `.then` with the limiter's own handlers.
+    const holding = (limiter: ServerLimiter, write: boolean, ctx: CallContext): Promise<CallToolResult> => {
+      const [released, failed] = limiter.releasing(write);
+      return invoke(next, ctx).then(released, failed);
+    };
+    const queued = async (limiter: ServerLimiter, write: boolean, ctx: CallContext) => {
+      await limiter.acquire(write, ctx.cancel);
+      return holding(limiter, write, ctx);
+    };
+    return function limitLayer(ctx): Promise<CallToolResult> {
       const limiter = limiterFor(ctx.route.server);
       const write = !ctx.route.policy.hints.readOnly;
-      if (!limiter.tryAcquire(write)) await limiter.acquire(write, ctx.cancel);
-      try {
-        return await next(ctx);
-      } finally {
-        limiter.release(write);
-      }
+      return limiter.tryAcquire(write) ? holding(limiter, write, ctx) : queued(limiter, write, ctx);
     };
+  };
 }
 
 function noop(): void {

@@ -1,6 +1,7 @@
 import pRetry, { type RetryContext } from "p-retry";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { AggregatorError, isAggregatorError } from "../../errors.js";
+import { invoke } from "../compose.js";
 import { isTransportFailure } from "../failure.js";
 import type { RetrySettings } from "../settings.js";
 import type { CallContext, Handler, Middleware } from "../types.js";
@@ -14,7 +15,7 @@ export function maxBackoffMs(s: RetrySettings, retriesConsumed: number): number 
 function once(ctx: CallContext, next: Handler): Promise<CallToolResult> {
   ctx.attempt = 1;
   ctx.notes["attempts"] = 1;
-  return next(ctx);
+  return invoke(next, ctx);
 }
 
 /**
@@ -43,25 +44,14 @@ export function createRetryLayer(
   isBreakerOpen: (server: string) => boolean,
   now: () => number = Date.now,
 ): Middleware {
-  return (next) =>
-    async function retryLayer(ctx): Promise<CallToolResult> {
+  return (next) => {
+    /** Attempts 2… after a failed first attempt: p-retry, with the first failure as its attempt 1. */
+    async function retryAfter(
+      firstError: unknown,
+      ctx: CallContext,
+      s: RetrySettings,
+    ): Promise<CallToolResult> {
       const server = ctx.route.server;
-      if (!ctx.route.policy.retrySafe)
-        return once(ctx, next).catch((error: unknown) => Promise.reject(notRetried(error, ctx)));
-      const s = settingsFor(server);
-      if (s.retries <= 0) return once(ctx, next);
-
-      // Fast path: the first attempt runs without setting up p-retry (most calls succeed). A failure is
-      // handed to p-retry as its first attempt, so every retry decision below applies unchanged.
-      ctx.attempt = 1;
-      ctx.notes["attempts"] = 1;
-      let firstError: unknown;
-      try {
-        return await next(ctx);
-      } catch (error) {
-        firstError = error;
-      }
-
       let breakerPass = false;
       let sleeping = true;
       const shouldConsumeRetry = ({ error }: RetryContext): boolean => {
@@ -113,5 +103,17 @@ export function createRetryLayer(
         }
         throw error;
       }
+    }
+
+    // Not async: the first attempt (the one that usually succeeds) settles through at most one `.then`;
+    // p-retry is set up only after it failed, so every retry decision above applies unchanged.
+    return function retryLayer(ctx): Promise<CallToolResult> {
+      const first = once(ctx, next);
+      if (!ctx.route.policy.retrySafe)
+        return first.then(undefined, (error: unknown) => Promise.reject(notRetried(error, ctx)));
+      const s = settingsFor(ctx.route.server);
+      if (s.retries <= 0) return first;
+      return first.then(undefined, (error: unknown) => retryAfter(error, ctx, s));
     };
+  };
 }
