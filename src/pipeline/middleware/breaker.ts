@@ -37,6 +37,23 @@ interface Entry {
   lastError: string | undefined;
   /** The last lost-link incident counted (details.incident of connection errors). */
   lastIncident: string | undefined;
+  /** Calls through get() since the latency lists were last emptied (see trimLatencies). */
+  sinceTrim: number;
+}
+
+/** How many calls a breaker takes between two emptyings of opossum's latency lists. */
+export const LATENCY_TRIM_EVERY = 1024;
+
+/**
+ * opossum 9 appends every call's latency to its current bucket (`status.window[i].latencyTimes`) even
+ * with `rollingPercentilesEnabled: false`, and keeps the lists for the whole rolling window: at 20,000
+ * calls/s and a 10 s window that is 200,000 numbers per server, re-copied as the arrays grow. Nothing
+ * reads them with percentiles off, so they are emptied every LATENCY_TRIM_EVERY calls; the counts the
+ * breaker decides on (successes, failures…) are separate fields and are left alone.
+ */
+function trimLatencies(breaker: Breaker): void {
+  for (const bucket of breaker.status.window)
+    if (bucket.latencyTimes.length > 0) bucket.latencyTimes.length = 0;
 }
 
 /** True for a failure of a lost link already counted; records the incident otherwise. */
@@ -72,7 +89,12 @@ export class BreakerRegistry {
   }
 
   get(server: string): Breaker {
-    return (this.entries.get(server) ?? this.create(server)).breaker;
+    const entry = this.entries.get(server) ?? this.create(server);
+    if (++entry.sinceTrim >= LATENCY_TRIM_EVERY) {
+      entry.sinceTrim = 0;
+      trimLatencies(entry.breaker);
+    }
+    return entry.breaker;
   }
 
   stateOf(server: string): BreakerState {
@@ -171,6 +193,7 @@ export class BreakerRegistry {
       failuresAtOpen: 0,
       lastError: undefined,
       lastIncident: undefined,
+      sinceTrim: 0,
     };
     breaker.on("failure", (err: unknown) => {
       entry.lastError = errorMessage(err);

@@ -5,6 +5,7 @@ import { compose } from "../../../src/pipeline/compose.js";
 import {
   BreakerRegistry,
   createBreakerLayer,
+  LATENCY_TRIM_EVERY,
   type BreakerState,
 } from "../../../src/pipeline/middleware/breaker.js";
 import { createRetryLayer } from "../../../src/pipeline/middleware/retry.js";
@@ -207,6 +208,28 @@ describe("breaker", () => {
     expect(registry.stateOf("memory")).toBe("closed");
     const ok = compose([createBreakerLayer(registry)], scripted([textResult("ok")]));
     expect(await ok(makeCtx(makeRoute({ server: "memory" })))).toEqual(textResult("ok"));
+  });
+
+  it("keeps opossum's per-call latency lists bounded while counting every call (percentiles are off)", async () => {
+    const handler = compose([createBreakerLayer(registry)], () => Promise.resolve(textResult("ok")));
+    const listed = (): number =>
+      registry.get("github").status.window.reduce((n, bucket) => n + bucket.latencyTimes.length, 0);
+    const calls = 3 * LATENCY_TRIM_EVERY + 10;
+    let most = 0;
+    for (let i = 0; i < calls; i++) {
+      await handler(makeCtx(route));
+      if (i % 64 === 0) most = Math.max(most, listed());
+    }
+    // opossum 9 appends one number per call: without the trim the list would hold all of them.
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(LATENCY_TRIM_EVERY);
+    expect(listed()).toBeLessThanOrEqual(LATENCY_TRIM_EVERY);
+    expect(registry.get("github").status.stats.successes).toBe(calls);
+    // The counts the breaker decides on are intact.
+    const failing = compose([createBreakerLayer(registry)], scripted([unavailable("github")]));
+    for (let i = 0; i < 5; i++) await failure(failing(makeCtx(route)));
+    expect(registry.get("github").status.stats.failures).toBe(5);
+    expect(registry.get("github").status.stats.successes).toBe(calls);
   });
 
   it("shutdown clears opossum's timers", async () => {
