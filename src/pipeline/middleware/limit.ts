@@ -83,20 +83,17 @@ export class ServerLimiter {
     return write ? this.releaseWrite : this.releaseRead;
   }
 
-  private readonly releaseRead = ServerLimiter.releaser(this, false);
-  private readonly releaseWrite = ServerLimiter.releaser(this, true);
+  private readonly releaseRead = this.releaser(false);
+  private readonly releaseWrite = this.releaser(true);
 
-  private static releaser(
-    limiter: ServerLimiter,
-    write: boolean,
-  ): readonly [<T>(value: T) => T, (error: unknown) => never] {
+  private releaser(write: boolean): readonly [<T>(value: T) => T, (error: unknown) => never] {
     return [
       <T>(value: T): T => {
-        limiter.release(write);
+        this.release(write);
         return value;
       },
       (error: unknown): never => {
-        limiter.release(write);
+        this.release(write);
         throw error;
       },
     ];

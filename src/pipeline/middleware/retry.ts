@@ -110,7 +110,9 @@ export function createRetryLayer(
     return function retryLayer(ctx): Promise<CallToolResult> {
       const first = once(ctx, next);
       if (!ctx.route.policy.retrySafe)
-        return first.then(undefined, (error: unknown) => Promise.reject(notRetried(error, ctx)));
+        return first.then(undefined, (error: unknown) => {
+          throw notRetried(error, ctx);
+        });
       const s = settingsFor(ctx.route.server);
       if (s.retries <= 0) return first;
       return first.then(undefined, (error: unknown) => retryAfter(error, ctx, s));
