@@ -10,6 +10,7 @@
  *   --only=...     sections to run (default: all). `rss` is read during the throughput run (a short
  *                  32-in-flight load is run for it when `throughput` is not selected).
  *   --calls=N      measured calls per path and tool in the latency section (default 1000, quick 200)
+ *   --warmup=N     unmeasured calls per path and tool before them (default 3000, quick 50)
  *   --no-peers     skip mcp-hub and mcp-proxy
  *   --no-floors    skip the two reference forwarders (bench/floors: bytes only; parse + rename, no pipeline)
  *   --cpu-prof     run both aggregators (stdio, HTTP) of the latency/throughput section under
@@ -60,6 +61,7 @@ const { values: flags } = parseArgs({
     quick: { type: "boolean", default: false },
     only: { type: "string" },
     calls: { type: "string" },
+    warmup: { type: "string" },
     "no-peers": { type: "boolean", default: false },
     "no-floors": { type: "boolean", default: false },
     "cpu-prof": { type: "string" },
@@ -98,7 +100,10 @@ for (const s of only) {
 const quick = flags.quick;
 const P = {
   latencyCalls: Number(flags.calls ?? (quick ? 200 : 1000)),
-  latencyWarmup: quick ? 50 : 300,
+  // 3,000: every process on the path (client, server, proxy) reaches its optimised steady state first.
+  // With 300 the measured calls overlapped the JIT's work: the aggregator's CPU per call was ~230 µs
+  // over its first 3,000 calls and ~100 µs after, and every path's p50 and p99 were higher (PERFORMANCE.md).
+  latencyWarmup: Number(flags.warmup ?? (quick ? 50 : 3000)),
   latencyBatch: quick ? 25 : 50,
   throughputLevels: [1, 8, 32, 128],
   throughputWindowMs: quick ? 300 : 1000,

@@ -29,7 +29,7 @@ export interface HeapBounds {
 
 /**
  * 2 MB per semi-space: the peak with five downstreams under 128 calls in flight stays around 80 MB
- * (78.8–80.4 MB in the latest three full benchmark runs, up to 84.1 MB in earlier ones; 4 MB peaked
+ * (77.7–80.4 MB in the latest six full benchmark runs, up to 84.1 MB in earlier ones; 4 MB peaked
  * ~2 MB higher), at the price of more
  * young-generation collections per call under heavy load (docs/PERFORMANCE.md);
  * `AUTONOMOUS_MCP_HEAP=semi=4` or `default` trades memory for throughput.
