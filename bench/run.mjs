@@ -12,7 +12,8 @@
  *   --calls=N      measured calls per path and tool in the latency section (default 1000, quick 200)
  *   --warmup=N     unmeasured calls per path and tool before them (default 3000, quick 50)
  *   --no-peers     skip mcp-hub and mcp-proxy
- *   --no-floors    skip the two reference forwarders (bench/floors: bytes only; parse + rename, no pipeline)
+ *   --no-floors    skip the reference stdio proxies in bench/floors: two floors (bytes only; parse + rename,
+ *                  no pipeline) and the plain SDK Server + Client proxy
  *   --cpu-prof     run both aggregators (stdio, HTTP) of the latency/throughput section under
  *                  `node --cpu-prof --cpu-prof-dir=DIR` (default DIR /tmp/amcp-prof); summarise a
  *                  profile with `node bench/profile-summary.mjs FILE --exclude-idle --from=callTool --until=stop,shutdown,drain`
@@ -461,12 +462,14 @@ async function latencyAndThroughput() {
     }
   }
 
-  // The floors: what any stdio proxy adds on this machine (bench/floors), in front of server-everything.
+  // The floors (what any stdio proxy adds on this machine) and the plain SDK proxy that issue #7 quotes as a
+  // reference design (bench/floors), each in front of its own server-everything.
   const floors = [];
   if (floorsWanted) {
     for (const [id, file, label] of [
       ["floor-bytes", "pipe.mjs", "floor: byte forwarder (stdio)"],
       ["floor-parse", "parse.mjs", "floor: parsing forwarder, no pipeline (stdio)"],
+      ["ref-sdk-proxy", "sdk-proxy.mjs", "reference: plain SDK Server + Client proxy (stdio)"],
     ]) {
       const home = await tempDir(id);
       const config = writeAggregatorConfig(path.join(home, "floor.config.json"), {
@@ -485,7 +488,7 @@ async function latencyAndThroughput() {
       if (!ep.names.echo) throw new Error(`${label} lists no echo tool:\n${ep.tail()}`);
       floors.push(ep);
     }
-    log(`floors ready: ${floors.map((f) => f.label).join("; ")}`);
+    log(`floors and reference ready: ${floors.map((f) => f.label).join("; ")}`);
   }
 
   const paths = {

@@ -42,15 +42,61 @@ describe("WriteBatcher", () => {
     expect(writes).toEqual(["a\nb\nc\nd\n", "e\n"]);
   });
 
-  it("without other calls in flight a lone line goes out in the same turn (no added wait)", async () => {
+  it("without other calls in flight a lone line is written at once, not at the end of the turn", async () => {
     const { stream, writes } = recorder();
+    const asked: number[] = [];
+    const batcher = new WriteBatcher(
+      () => stream,
+      (size) => {
+        asked.push(size);
+        return false;
+      },
+    );
+    const written = batcher.write("x\n");
+    expect(writes).toEqual(["x\n"]);
+    await expect(written).resolves.toBeUndefined();
+    batcher.post("y\n");
+    expect(writes).toEqual(["x\n", "y\n"]);
+    expect(asked).toEqual([0, 0]); // asked about "anything in flight", never about a batch
+    await turn();
+    expect(writes).toEqual(["x\n", "y\n"]); // nothing was left queued
+  });
+
+  it("a line that finds others queued joins their batch (order kept), even when nothing is in flight", async () => {
+    const { stream, writes } = recorder();
+    let inFlight = true;
+    const batcher = new WriteBatcher(
+      () => stream,
+      () => inFlight,
+    );
+    batcher.post("1\n"); // calls in flight: queued
+    inFlight = false; // the last call ended before the turn did
+    const done = batcher.write("2\n");
+    expect(writes).toEqual([]); // not ahead of line 1
+    await done;
+    expect(writes).toEqual(["1\n2\n"]);
+  });
+
+  it("a lone write to a full pipe resolves only after 'drain'", async () => {
+    const writes: string[] = [];
+    let drained = false;
+    const stream = new PassThrough({ highWaterMark: 4 });
+    const original = stream.write.bind(stream);
+    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+      writes.push(String(chunk));
+      return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof stream.write;
     const batcher = new WriteBatcher(
       () => stream,
       () => false,
     );
-    void batcher.write("x\n");
+    const written = batcher.write("more than four bytes\n").then(() => (drained = true));
+    expect(writes).toEqual(["more than four bytes\n"]);
     await turn();
-    expect(writes).toEqual(["x\n"]);
+    expect(drained).toBe(false); // nobody read the pipe yet
+    stream.resume();
+    await written;
+    expect(drained).toBe(true);
   });
 
   it("waits exactly one more turn when more is worth waiting for, collecting what arrives meanwhile", async () => {
@@ -69,7 +115,7 @@ describe("WriteBatcher", () => {
     void batcher.write("2\n");
     await turn();
     expect(writes).toEqual(["1\n2\n"]); // never deferred twice
-    expect(sizes).toEqual([1]);
+    expect(sizes).toEqual([0, 1]); // "anything in flight?" for line 1, then the flush's one question
     void batcher.write("3\n");
     await turn();
     await turn();
