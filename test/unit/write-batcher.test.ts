@@ -2,16 +2,16 @@ import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { WriteBatcher } from "../../src/downstream/writeBatcher.js";
 
-/** A stream that records each write() call separately. */
-function recorder() {
+/** A stream that records each write() call separately; `paused` leaves it unread (it fills up). */
+function recorder(options: { highWaterMark?: number; paused?: boolean } = {}) {
   const writes: string[] = [];
-  const stream = new PassThrough();
+  const stream = new PassThrough({ highWaterMark: options.highWaterMark });
   const original = stream.write.bind(stream);
   stream.write = ((chunk: unknown, ...rest: unknown[]) => {
     writes.push(String(chunk));
     return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
   }) as typeof stream.write;
-  stream.resume();
+  if (!options.paused) stream.resume();
   return { stream, writes };
 }
 
@@ -78,14 +78,8 @@ describe("WriteBatcher", () => {
   });
 
   it("a lone write to a full pipe resolves only after 'drain'", async () => {
-    const writes: string[] = [];
+    const { stream, writes } = recorder({ highWaterMark: 4, paused: true });
     let drained = false;
-    const stream = new PassThrough({ highWaterMark: 4 });
-    const original = stream.write.bind(stream);
-    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-      writes.push(String(chunk));
-      return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof stream.write;
     const batcher = new WriteBatcher(
       () => stream,
       () => false,
