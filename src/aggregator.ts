@@ -27,7 +27,6 @@ import { VERSION } from "./version.js";
 import {
   assembleCatalog,
   catalogChanges,
-  catalogView,
   connectionSettings,
   diffServers,
   internalOrigin,
