@@ -6,6 +6,9 @@ import {
   type CallToolResult,
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
+import { doctor, type DoctorRow } from "../../src/commands/doctor.js";
+import { parseConfig } from "../../src/config/load.js";
+import { createLogger } from "../../src/logger.js";
 import { faultServerEntry } from "../helpers/fault-server.js";
 import {
   memoryEntry,
@@ -195,5 +198,33 @@ describe("start-up: the HTTP front listens after the grace", () => {
       await h.close();
       await tmp.cleanup();
     }
+  });
+});
+
+describe("start-up: doctor names what is still starting", () => {
+  it("reports a server that has not answered when doctor stops waiting as starting, with since", async () => {
+    const loaded = parseConfig(
+      JSON.stringify({
+        mcpServers: {
+          fast: faultServerEntry("normal"),
+          stuck: { ...faultServerEntry("hold_initialize"), connectTimeoutMs: 60_000 },
+        },
+      }),
+      "doctor-test.json",
+      { env: {} },
+    );
+    let out = "";
+    const code = await doctor(loaded, createLogger({ level: "silent" }), {
+      json: true,
+      out: (t) => void (out += t),
+      waitMs: 5_000,
+    });
+    const rows = (JSON.parse(out) as { servers: DoctorRow[] }).servers;
+    const stuck = rows.find((r) => r.server === "stuck");
+    expect(rows.find((r) => r.server === "fast")?.state).toBe("ready");
+    expect(stuck?.state).toBe("starting");
+    expect(Number.isNaN(Date.parse(stuck?.since ?? ""))).toBe(false);
+    expect(stuck?.hint).toMatch(/still starting/);
+    expect(code).toBe(0);
   });
 });
