@@ -241,6 +241,7 @@ export class Aggregator implements FrontBackend {
       .map((n) => after.get(n))
       .filter((s): s is ResolvedServer => s !== undefined && s.skipReason === undefined);
     for (const s of toStart) await this.profileOf(s)?.prepare?.(s, this.log);
+    for (const s of toStart) this.startup.begin(s.name);
     this.workflowHost?.setDefinitions(next.config.workflows as Record<string, unknown>);
     this.rebuild();
     await Promise.all(toStart.map((s) => this.pool.add(connectionSettings(s))));
