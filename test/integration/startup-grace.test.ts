@@ -2,6 +2,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  ResourceListChangedNotificationSchema,
   ToolListChangedNotificationSchema,
   type CallToolResult,
   type Tool,
@@ -11,6 +12,7 @@ import { parseConfig } from "../../src/config/load.js";
 import { createLogger } from "../../src/logger.js";
 import { faultServerEntry } from "../helpers/fault-server.js";
 import {
+  MEMORY_BIN,
   memoryEntry,
   startHttp,
   startStdio,
@@ -164,6 +166,52 @@ describe("start-up: the stdio front answers after the grace, late servers join",
     const status = await statusOf(h);
     expect(status.get("slow")?.state).toBe("ready");
     expect(status.get("never")?.state).toBe("starting");
+  });
+});
+
+describe("start-up: a late server's resources join too", () => {
+  it("declares resources while a server is starting, then sends resources/list_changed when it joins", async () => {
+    const tmp = await tempDir();
+    const release = path.join(tmp.dir, "release-memory");
+    // server-memory (which has a resource) started only once the test creates the release file.
+    const gate = 'while [ ! -e "$RELEASE" ]; do sleep 0.02; done; exec "$NODE" "$MEMORY"';
+    const config = await writeConfig(tmp.dir, {
+      startup: { graceMs: 1_000 },
+      mcpServers: {
+        fast: faultServerEntry("normal"),
+        memory: {
+          command: "sh",
+          args: ["-c", gate],
+          env: {
+            RELEASE: release,
+            NODE: process.execPath,
+            MEMORY: MEMORY_BIN,
+            MEMORY_FILE_PATH: path.join(tmp.dir, "memory.jsonl"),
+          },
+        },
+      },
+    });
+    const h = await startStdio(config);
+    try {
+      const resourcesChanged: number[] = [];
+      const toolsChanged: number[] = [];
+      h.client.setNotificationHandler(
+        ResourceListChangedNotificationSchema,
+        () => void resourcesChanged.push(1),
+      );
+      h.client.setNotificationHandler(ToolListChangedNotificationSchema, () => void toolsChanged.push(1));
+      expect(h.client.getServerCapabilities()?.resources?.listChanged).toBe(true);
+      expect((await h.client.listResources()).resources).toEqual([]);
+      await writeFile(release, "");
+      await waitFor(() => resourcesChanged.length > 0 && toolsChanged.length > 0, 20_000);
+      const uris = (await h.client.listResources()).resources.map((r) => r.uri);
+      expect(uris).toContain("memory://knowledge-graph");
+      const graph = await h.client.readResource({ uri: "memory://knowledge-graph" });
+      expect(graph.contents.length).toBeGreaterThan(0);
+    } finally {
+      await h.close();
+      await tmp.cleanup();
+    }
   });
 });
 
