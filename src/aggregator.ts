@@ -5,7 +5,7 @@ import type {
   ServerCapabilities,
 } from "@modelcontextprotocol/sdk/types.js";
 import { fromSignal } from "./pipeline/cancel.js";
-import { Catalog, type BuiltinTool, type CatalogSource } from "./catalog/catalog.js";
+import type { BuiltinTool, Catalog } from "./catalog/catalog.js";
 import type { LoadedConfig, ResolvedServer } from "./config/load.js";
 import type { ServerState } from "./downstream/connection.js";
 import { ConnectionPool } from "./downstream/pool.js";
@@ -25,8 +25,8 @@ import { RequestRelay } from "./relay.js";
 import { Router, type WorkflowExecutor } from "./router.js";
 import { VERSION } from "./version.js";
 import {
+  assembleCatalog,
   catalogChanges,
-  catalogView,
   connectionSettings,
   diffServers,
   internalOrigin,
@@ -35,6 +35,7 @@ import {
   Subscriptions,
   type StartSummary,
 } from "./aggregatorSupport.js";
+import { awaitAbsent, StartupState, withinGrace, withPendingCapabilities } from "./startup.js";
 
 export interface AggregatorOptions {
   readonly loaded: LoadedConfig;
@@ -111,7 +112,7 @@ export class Aggregator implements FrontBackend {
       ...(options.prespawned ? { prespawned: options.prespawned } : {}),
       hooks: {
         onStateChange: (server, state, reason) => this.onServerState(server, state, reason),
-        onCatalogChanged: () => this.rebuild(),
+        onCatalogChanged: () => (this.serving ? this.refreshWorkflows() : this.rebuild()),
         onResourceUpdated: (_server, uri) => {
           for (const s of this.relay.sessionList()) s.notifyResourceUpdated(uri);
         },
@@ -144,6 +145,11 @@ export class Aggregator implements FrontBackend {
       workflows: () => this.workflowExecutor,
       relay: this.relay,
       log: this.log,
+      unlisted: (name, origin) => {
+        const owner = this.current.resolveAbsent(name);
+        const s = owner && this.servers.get(owner.server);
+        return s && awaitAbsent(s, this.pool.get(s.name), this.startup.sinceOf(s.name), origin);
+      },
     });
     this.current = this.buildCatalog();
   }
@@ -186,18 +192,30 @@ export class Aggregator implements FrontBackend {
 
   /**
    * Connects every enabled server in parallel. `clientCapabilities` is what we declare downstream for
-   * sampling / elicitation / roots (the front client's, in stdio mode).
+   * sampling / elicitation / roots (the front client's, in stdio mode). Resolves when every server is
+   * ready or failed, or after `graceMs` (default: no limit); servers still starting then join later
+   * (catalog rebuilt, list_changed sent) and `started` resolves once all have settled.
    */
-  async start(clientCapabilities: ClientCapabilities = {}): Promise<StartSummary> {
+  async start(clientCapabilities: ClientCapabilities = {}, graceMs = Infinity): Promise<StartSummary> {
     this.clientCaps = pickRelayCapabilities(clientCapabilities);
     const runnable = this.serverList().filter((s) => s.skipReason === undefined);
     for (const s of runnable) await this.profileOf(s)?.prepare?.(s, this.log);
-    await this.pool.startAll(runnable.map((s) => connectionSettings(s)));
+    for (const s of runnable) this.startup.begin(s.name);
+    const all = this.pool.startAll(runnable.map((s) => connectionSettings(s)));
+    this.started = all.then(() => undefined);
+    await withinGrace(all, graceMs);
+    this.serving = true;
     // Each server's list already rebuilt the catalog as it arrived; the workflows rebuild it once more.
     if (this.workflowHost) this.refreshWorkflows();
     else this.rebuild();
     return this.summary();
   }
+
+  /** Resolves when every server started by start() is ready or failed (after the grace, too). */
+  started: Promise<void> = Promise.resolve();
+  /** Set once start() has returned: later catalog changes re-validate the workflows. */
+  private serving = false;
+  readonly startup = new StartupState();
 
   summary(): StartSummary {
     return startSummary(this.serverList(), (name) => this.pool.get(name), this.current.toolList.length);
@@ -223,6 +241,7 @@ export class Aggregator implements FrontBackend {
       .map((n) => after.get(n))
       .filter((s): s is ResolvedServer => s !== undefined && s.skipReason === undefined);
     for (const s of toStart) await this.profileOf(s)?.prepare?.(s, this.log);
+    for (const s of toStart) this.startup.begin(s.name);
     this.workflowHost?.setDefinitions(next.config.workflows as Record<string, unknown>);
     this.rebuild();
     await Promise.all(toStart.map((s) => this.pool.add(connectionSettings(s))));
@@ -257,37 +276,15 @@ export class Aggregator implements FrontBackend {
   }
 
   private buildCatalog(): Catalog {
-    const sources: CatalogSource[] = [];
-    for (const connection of this.pool.all()) {
-      const server = this.servers.get(connection.name);
-      if (server)
-        sources.push({
-          server: catalogView(server, this.profileOf(server)?.tools),
-          catalog: connection.catalog,
-        });
-    }
     const builtins: BuiltinTool[] = [
       ...[...this.meta.values()].map((m) => ({ definition: m.definition, kind: "meta" as const })),
       ...this.workflowTools,
     ];
-    const config = this.loaded.config;
-    return new Catalog(sources, builtins, {
-      separator: config.namespaceSeparator,
-      maxLength: config.maxToolNameLength,
-      readOnly: config.readOnly,
-      exposure: config.exposure,
-    });
+    return assembleCatalog(this.servers, this.pool, (s) => this.profileOf(s)?.tools, builtins, this.loaded);
   }
 
-  /** Start-up progress hook: each server's first ready/failed. */
-  onServerSettled: ((server: string, state: ServerState) => void) | undefined;
-  private readonly settled = new Set<string>();
-
   private onServerState(server: string, state: ServerState, reason: string | undefined): void {
-    if ((state === "ready" || state === "failed" || state === "restarting") && !this.settled.has(server)) {
-      this.settled.add(server);
-      this.onServerSettled?.(server, state);
-    }
+    this.startup.changed(server, state);
     const log = this.log.child({ server });
     this.metrics?.setServerUp(server, state === "ready");
     if (state === "restarting") this.metrics?.incRestarts(server);
@@ -309,7 +306,7 @@ export class Aggregator implements FrontBackend {
   }
 
   capabilities(): ServerCapabilities {
-    return this.pool.unionCapabilities();
+    return withPendingCapabilities(this.pool.unionCapabilities(), this.pool.all());
   }
 
   callTool(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult> {

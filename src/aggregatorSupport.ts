@@ -1,8 +1,10 @@
 import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
-import type { Catalog, ResourceRoute } from "./catalog/catalog.js";
+import { Catalog, type BuiltinTool, type CatalogSource, type ResourceRoute } from "./catalog/catalog.js";
 import type { CatalogServerView, ToolOverrideView } from "./catalog/policy.js";
 import type { DownstreamConnection } from "./downstream/connection.js";
-import type { ResolvedServer } from "./config/load.js";
+import type { LoadedConfig, ResolvedServer } from "./config/load.js";
+import type { ConnectionPool } from "./downstream/pool.js";
+import { absentServers } from "./startup.js";
 import type { ConnectionSettings } from "./downstream/connection.js";
 import type { CallOrigin } from "./front/backend.js";
 
@@ -114,6 +116,8 @@ export interface StartSummary {
   readonly ready: string[];
   readonly failed: { name: string; reason: string }[];
   readonly skipped: { name: string; reason: string }[];
+  /** Still connecting when start() returned (after the start-up grace): they join later. */
+  readonly starting: string[];
 }
 
 /** Which servers are ready, failed or skipped, for the start-up line and `tools`. */
@@ -125,6 +129,7 @@ export function startSummary(
   const ready: string[] = [];
   const failed: { name: string; reason: string }[] = [];
   const skipped: { name: string; reason: string }[] = [];
+  const starting: string[] = [];
   for (const s of servers) {
     if (s.skipReason !== undefined) {
       skipped.push({ name: s.name, reason: s.skipReason });
@@ -132,9 +137,10 @@ export function startSummary(
     }
     const c = connectionOf(s.name);
     if (c?.state === "ready") ready.push(s.name);
+    else if (c?.state === "starting") starting.push(s.name);
     else failed.push({ name: s.name, reason: c?.lastError?.message ?? c?.state ?? "not started" });
   }
-  return { tools, ready, failed, skipped };
+  return { tools, ready, failed, skipped, starting };
 }
 
 /** Which lists differ between two catalogs (clients are told only about real changes). */
@@ -164,4 +170,28 @@ function listKeys(c: Catalog): { tools: string; resources: string; prompts: stri
     keys.set(c, k);
   }
   return k;
+}
+
+/** One catalog from the servers' current lists, the built-in tools and the servers not listed yet. */
+export function assembleCatalog(
+  servers: ReadonlyMap<string, ResolvedServer>,
+  pool: ConnectionPool,
+  profileTools: (s: ResolvedServer) => Readonly<Record<string, ToolOverrideView>> | undefined,
+  builtins: readonly BuiltinTool[],
+  loaded: LoadedConfig,
+): Catalog {
+  const sources: CatalogSource[] = [];
+  for (const connection of pool.all()) {
+    const server = servers.get(connection.name);
+    if (server)
+      sources.push({ server: catalogView(server, profileTools(server)), catalog: connection.catalog });
+  }
+  const config = loaded.config;
+  return new Catalog(sources, builtins, {
+    separator: config.namespaceSeparator,
+    maxLength: config.maxToolNameLength,
+    readOnly: config.readOnly,
+    exposure: config.exposure,
+    absent: absentServers(servers.values(), (name) => pool.get(name), profileTools),
+  });
 }

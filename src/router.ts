@@ -22,6 +22,11 @@ export interface RouterDeps {
   readonly workflows: () => WorkflowExecutor | undefined;
   readonly relay: RequestRelay;
   readonly log: Logger;
+  /**
+   * A name that is no tool: undefined if no configured server would serve it; else a promise that
+   * resolves once that server is ready (the name is resolved again) or rejects with the reason.
+   */
+  readonly unlisted?: (name: string, origin: CallOrigin) => Promise<void> | undefined;
 }
 
 /** Public tool name → downstream (through the pipeline), meta-tool or workflow. Never parses names. */
@@ -72,7 +77,18 @@ export class Router {
     args: Record<string, unknown>,
     origin: CallOrigin,
   ): Promise<CallToolResult> {
-    if (!target) throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    if (!target) {
+      const waiting = this.deps.unlisted?.(name, origin);
+      if (!waiting) throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+      try {
+        await waiting;
+      } catch (error) {
+        return toolErrorToResult(error, name);
+      }
+      const late = this.deps.catalog().resolveTool(name);
+      if (!late) throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+      return this.callTool(name, args, origin);
+    }
     if (target.kind === "meta") {
       const meta = this.deps.meta.get(target.name);
       if (!meta) throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);

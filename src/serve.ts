@@ -56,7 +56,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
   if (options.progress) {
     const total = loaded.servers.filter((s) => s.skipReason === undefined).length;
     let settled = 0;
-    aggregator.onServerSettled = (name, state) => {
+    aggregator.startup.onSettled = (name, state) => {
       settled++;
       const write = options.progressOut ?? ((text: string) => void process.stderr.write(text));
       write(
@@ -114,9 +114,10 @@ export async function serve(options: ServeOptions): Promise<Running> {
         stdin: options.stdin,
         stdout: options.stdout,
         onClientInitialize: async (caps: ClientCapabilities) => {
-          const summary = await aggregator.start(caps);
+          const summary = await aggregator.start(caps, loaded.config.startup.graceMs);
           releaseStartupHeap();
           say(summaryLine(summary, "serving the MCP client on stdin"));
+          sayWhenSettled(aggregator, summary, say);
           startWatching();
         },
       },
@@ -155,7 +156,10 @@ export async function serve(options: ServeOptions): Promise<Running> {
     },
   });
   aggregator.metrics = metrics;
-  const summary = await aggregator.start({ sampling: {}, elicitation: {}, roots: { listChanged: true } });
+  const summary = await aggregator.start(
+    { sampling: {}, elicitation: {}, roots: { listChanged: true } },
+    loaded.config.startup.graceMs,
+  );
   releaseStartupHeap();
   // Every server has its series from the first scrape, not only after its first change.
   for (const c of aggregator.pool.all()) {
@@ -200,8 +204,17 @@ export async function serve(options: ServeOptions): Promise<Running> {
     opsUrl = `; metrics on ${baseUrl(await ops.listen())}/metrics`;
   }
   say(summaryLine(summary, `listening on ${url}${opsUrl}`));
+  sayWhenSettled(aggregator, summary, say);
   startWatching();
   return { aggregator, http, url, ended, stop };
+}
+
+/** Servers still starting after the grace: one more summary line once all of them are ready or failed. */
+function sayWhenSettled(aggregator: Aggregator, first: StartSummary, say: (line: string) => void): void {
+  if (first.starting.length === 0) return;
+  void aggregator.started.then(() =>
+    say(summaryLine(aggregator.summary(), "every server has settled (late servers joined)")),
+  );
 }
 
 function baseUrl(address: AddressInfo): string {
@@ -222,6 +235,8 @@ export function summaryLine(summary: StartSummary, tail: string): string {
   ];
   if (summary.failed.length > 0)
     parts.push(`failed: ${summary.failed.map((f) => `${f.name} (${f.reason})`).join(", ")}`);
+  if (summary.starting.length > 0)
+    parts.push(`still starting: ${summary.starting.join(", ")} (their tools join when ready)`);
   if (summary.skipped.length > 0) parts.push(`skipped: ${summary.skipped.map((s) => s.name).join(", ")}`);
   parts.push(tail);
   return parts.join("; ");

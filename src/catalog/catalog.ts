@@ -2,6 +2,7 @@ import type { Prompt, Resource, ResourceTemplate, Tool } from "@modelcontextprot
 import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
 import type { DownstreamCatalog } from "../downstream/listing.js";
 import type { ToolRoute } from "../pipeline/types.js";
+import { AbsentNames, NO_ABSENT, type AbsentOwner, type AbsentServer } from "./absent.js";
 import { assignNames, publicName, type NameCandidate, type NameRules } from "./names.js";
 import {
   actedAnnotations,
@@ -42,6 +43,8 @@ export interface CatalogOptions extends NameRules {
   readonly readOnly: boolean;
   /** "search": tools/list shows only built-in tools; every tool stays callable by name. */
   readonly exposure?: "all" | "search";
+  /** Configured servers whose tools are not listed (skipped, starting, failed before listing). */
+  readonly absent?: readonly AbsentServer[];
 }
 
 export interface CatalogWarning {
@@ -69,8 +72,11 @@ export class Catalog {
   /** uriTemplate string → owning server (completion/complete with ref/resource). */
   readonly templateOwners = new Map<string, string>();
   private readonly templates: { server: string; matcher: UriTemplate }[] = [];
+  private readonly absent: AbsentNames;
 
   constructor(sources: readonly CatalogSource[], builtins: readonly BuiltinTool[], options: CatalogOptions) {
+    this.absent =
+      options.absent && options.absent.length > 0 ? new AbsentNames(options.absent, options) : NO_ABSENT;
     this.buildTools(sources, builtins, options);
     this.buildPrompts(sources, options);
     this.buildResources(sources);
@@ -78,6 +84,11 @@ export class Catalog {
 
   resolveTool(name: string): ToolTarget | undefined {
     return this.tools.get(name);
+  }
+
+  /** For a name that is not a tool: the configured server that would serve it but is not listed. */
+  resolveAbsent(name: string): AbsentOwner | undefined {
+    return this.absent.owner(name);
   }
 
   resolvePrompt(name: string): PromptRoute | undefined {

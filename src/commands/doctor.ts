@@ -12,6 +12,8 @@ export interface DoctorRow {
   readonly lastError: string | null;
   readonly hint: string | null;
   readonly launch?: string;
+  /** state "starting": since when (ISO time); the server had not answered when doctor stopped waiting. */
+  readonly since?: string;
 }
 
 /**
@@ -22,7 +24,12 @@ export interface DoctorRow {
 export async function doctor(
   loaded: LoadedConfig,
   log: Logger,
-  io: { json: boolean; out: (text: string) => void },
+  io: {
+    json: boolean;
+    out: (text: string) => void;
+    /** Report after this long even if servers are still starting (default: wait for every server). */
+    waitMs?: number;
+  },
 ): Promise<number> {
   const once: LoadedConfig = {
     ...loaded,
@@ -34,8 +41,8 @@ export async function doctor(
   };
   const agg = new Aggregator(once, { log });
   try {
-    await agg.start({});
-    const rows = once.servers.map((s) => rowOf(s, agg.pool.get(s.name)));
+    await agg.start({}, io.waitMs ?? Infinity);
+    const rows = once.servers.map((s) => rowOf(s, agg.pool.get(s.name), agg.startup.sinceOf(s.name)));
     if (io.json) io.out(`${JSON.stringify({ servers: rows }, null, 2)}\n`);
     else io.out(table(rows));
     return rows.some((r) => r.state === "failed") ? 1 : 0;
@@ -44,7 +51,7 @@ export async function doctor(
   }
 }
 
-function rowOf(s: ResolvedServer, c: DownstreamConnection | undefined): DoctorRow {
+function rowOf(s: ResolvedServer, c: DownstreamConnection | undefined, since: number | undefined): DoctorRow {
   if (s.skipReason !== undefined) {
     const disabled = s.skipReason === "disabled";
     return {
@@ -55,6 +62,18 @@ function rowOf(s: ResolvedServer, c: DownstreamConnection | undefined): DoctorRo
       connectMs: null,
       lastError: null,
       hint: disabled ? null : `missing credential: ${s.skipReason.replace(/^set /, "export ")} and run again`,
+    };
+  }
+  if (c?.state === "starting" || c?.state === "restarting") {
+    return {
+      server: s.name,
+      transport: s.type,
+      state: "starting",
+      tools: 0,
+      connectMs: null,
+      lastError: c.lastError?.message ?? null,
+      hint: `still starting after the wait; it has up to connectTimeoutMs (${s.connectTimeoutMs} ms) to answer initialize`,
+      ...(since === undefined ? {} : { since: new Date(since).toISOString() }),
     };
   }
   const ready = c?.state === "ready";

@@ -32,6 +32,11 @@ const defaults = {
   builtinWorkflows: true,
   cache: { maxEntries: 1_000, maxBytes: 16 * 1024 * 1024 },
   logLevel: "info" as const,
+  /**
+   * How long a client's initialize (stdio) or the HTTP listener waits for servers that are still
+   * starting; later ones join with list_changed (docs/adr/0003).
+   */
+  startup: { graceMs: 3_000 },
 
   http: {
     host: "127.0.0.1",

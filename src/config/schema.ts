@@ -136,6 +136,19 @@ export const configSchema = z
       .describe(
         "Bounds of the shared result cache (per-tool TTLs are set with tools.overrides.<name>.cacheTtlMs).",
       ),
+    startup: z
+      .strictObject({
+        graceMs: z
+          .int()
+          .min(0)
+          .max(600_000)
+          .default(DEFAULTS.startup.graceMs)
+          .describe(
+            `How long the first answer (stdio: the client's initialize; HTTP: listening) waits for servers still starting, ms (0..600000); servers ready later join with notifications/tools/list_changed. Default ${DEFAULTS.startup.graceMs}.`,
+          ),
+      })
+      .prefault({})
+      .describe("Start-up: how long to wait for slow servers before serving the ones that are ready."),
     http: httpSettingsSchema.prefault({}).describe("The HTTP front (serve --transport http)."),
     defaults: resilienceOverridesSchema
       .prefault({})

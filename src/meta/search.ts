@@ -2,11 +2,12 @@ import { ErrorCode, McpError, type CallToolResult } from "@modelcontextprotocol/
 import type { Catalog } from "../catalog/catalog.js";
 import type { CallOrigin } from "../front/backend.js";
 import { errorResult } from "../front/errorMap.js";
+import { schemaLine } from "./schemaText.js";
 import { ToolIndex, type ToolIndexEntry } from "./toolIndex.js";
 import type { MetaTool } from "./types.js";
 import { textAndStructured } from "./types.js";
 
-export { stem, tokenize, ToolIndex } from "./toolIndex.js";
+export { parameterText, stem, tokenize, ToolIndex } from "./toolIndex.js";
 export type { ToolIndexEntry, ToolMatch } from "./toolIndex.js";
 
 /** The search meta-tools: search_tools (ranked lookup over the whole catalog) and call_tool (call by name). */
@@ -30,7 +31,10 @@ export function indexEntriesOf(catalog: Catalog): ToolIndexEntry[] {
   return entries;
 }
 
-/** `() => ToolIndex` for searchToolsTool: one index per catalog object, rebuilt when the catalog is replaced. */
+/**
+ * `() => ToolIndex` for searchToolsTool: one index per catalog object, built on the first search after
+ * the catalog was replaced (once per change, never per query; none while nobody searches).
+ */
 export function catalogIndex(catalog: () => Catalog): () => ToolIndex {
   const built = new WeakMap<Catalog, ToolIndex>();
   return () => {
@@ -50,7 +54,7 @@ export function searchToolsTool(deps: { readonly index: () => ToolIndex }): Meta
       name: "search_tools",
       title: "Search tools",
       description:
-        'Find tools by what they do, across every MCP server behind autonomous-mcp, including tools not shown in the tool list. Give a few keywords (e.g. "create github issue", "trello cards in a list"); returns the best matches with their input schemas. Then call a match directly if it is listed, otherwise through call_tool with its exact name.',
+        'Find tools by what they do, across every MCP server behind autonomous-mcp, including tools not shown in the tool list and tools of servers that joined late. Describe the task in a few words (e.g. "create github issue", "find a person", "trello cards in a list"); returns the best matches, each with its input schema. Then call a match directly if it is listed, otherwise through call_tool with its exact name.',
       inputSchema: {
         type: "object",
         properties: {
@@ -87,7 +91,9 @@ export function searchToolsTool(deps: { readonly index: () => ToolIndex }): Meta
       const text =
         results.length === 0
           ? `No tools match "${query}". Try other or fewer keywords.`
-          : results.map((r) => `${r.name} — ${firstSentence(r.description)}`).join("\n");
+          : results
+              .map((r) => `${r.name} — ${firstSentence(r.description)}\n  ${schemaLine(r.inputSchema)}`)
+              .join("\n");
       return textAndStructured(text, { query, results });
     },
   };

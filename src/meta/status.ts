@@ -12,7 +12,7 @@ export function statusTool(agg: Aggregator): MetaTool {
       name: "status",
       title: "Aggregator status",
       description:
-        "Health of every MCP server behind autonomous-mcp: state, circuit breaker, restarts, calls in flight and queued, call and error counts, p50/p99 latency, last error; and the result cache's hit rate. Use it when a tool fails or seems slow.",
+        'Health of every MCP server behind autonomous-mcp: state (a server still "starting" joins when ready; its tools then appear), circuit breaker, restarts, calls in flight and queued, call and error counts, p50/p99 latency, last error; and the result cache\'s hit rate. Use it when a tool fails or seems slow.',
       inputSchema: { type: "object", properties: {} },
       annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
     },
@@ -27,10 +27,12 @@ export function statusTool(agg: Aggregator): MetaTool {
           stats?.lastError && (!c?.lastError || stats.lastError.at > c.lastError.at)
             ? stats.lastError
             : c?.lastError;
+        const since = c ? agg.startup.sinceOf(s.name) : undefined;
         return {
           name: s.name,
           state: s.skipReason !== undefined ? "skipped" : (c?.state ?? "not started"),
           ...(s.skipReason !== undefined ? { skipReason: s.skipReason } : {}),
+          ...(since !== undefined ? { since: new Date(since).toISOString() } : {}),
           breaker: agg.breakers.stateOf(s.name),
           ...(retryAt !== undefined ? { breakerRetryAt: new Date(retryAt).toISOString() } : {}),
           tools: agg.catalog().toolsOf(s.name).length,
@@ -57,12 +59,18 @@ export function statusTool(agg: Aggregator): MetaTool {
       };
       const lines = servers.map(
         (s) =>
-          `${s.name}: ${s.state}${"skipReason" in s ? ` (${s.skipReason})` : ""}, breaker ${s.breaker}, ${s.tools} tools, ${s.calls} calls, ${s.errors} errors, p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, ${s.inFlight} in flight, ${s.queued} queued, ${s.restarts} restarts${s.lastError ? `; last error: ${s.lastError.message}` : ""}`,
+          `${s.name}: ${s.state}${"skipReason" in s ? ` (${s.skipReason})` : ""}${pending(s, now)}, breaker ${s.breaker}, ${s.tools} tools, ${s.calls} calls, ${s.errors} errors, p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, ${s.inFlight} in flight, ${s.queued} queued, ${s.restarts} restarts${s.lastError ? `; last error: ${s.lastError.message}` : ""}`,
       );
       lines.push(`cache: ${cache.hits} hits, ${cache.misses} misses (hit rate ${structured.cache.hitRate})`);
       return textAndStructured(lines.join("\n"), structured);
     },
   };
+}
+
+/** " since <ISO> (<n> s)" for a server that is starting or restarting: what a user is waiting for. */
+function pending(s: { state: string; since?: string }, now: number): string {
+  if ((s.state !== "starting" && s.state !== "restarting") || s.since === undefined) return "";
+  return ` since ${s.since} (${Math.round((now - Date.parse(s.since)) / 1000)} s)`;
 }
 
 function round(n: number): number {

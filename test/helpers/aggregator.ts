@@ -50,13 +50,22 @@ export function everythingEntry(extra: Record<string, unknown> = {}): Record<str
   return { command: process.execPath, args: [EVERYTHING_BIN, "stdio"], ...extra };
 }
 
+/**
+ * Writes a config file. Unless the config sets `startup`, the start-up grace is made long (60 s) so that
+ * tests written before the grace existed still see every server at initialize on a loaded machine;
+ * test/integration/startup-grace.test.ts covers the short default.
+ */
 export async function writeConfig(
   dir: string,
   config: unknown,
   name = "servers.config.json",
 ): Promise<string> {
   const file = path.join(dir, name);
-  await writeFile(file, JSON.stringify(config, null, 2));
+  const withGrace =
+    config !== null && typeof config === "object" && !Array.isArray(config) && !("startup" in config)
+      ? { ...config, startup: { graceMs: 60_000 } }
+      : config;
+  await writeFile(file, JSON.stringify(withGrace, null, 2));
   return file;
 }
 

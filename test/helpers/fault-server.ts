@@ -13,6 +13,7 @@ export type FaultMode =
   | "ignore_sigterm"
   | "flap"
   | "slow_start"
+  | "hold_initialize"
   | "spawn_grandchild";
 
 export interface FaultServerEntry {

@@ -15,7 +15,14 @@ import path from "node:path";
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { planLaunch } from "../../src/downstream/launch.js";
-import { ROOT, startStdio, tempDir, type StdioHarness, type TempDir } from "../helpers/aggregator.js";
+import {
+  ROOT,
+  startStdio,
+  tempDir,
+  waitFor,
+  type StdioHarness,
+  type TempDir,
+} from "../helpers/aggregator.js";
 import { startFakePostman, type FakePostman } from "../helpers/real-servers.js";
 import {
   DUMMY_CREDENTIALS,
@@ -29,6 +36,24 @@ import {
   text,
 } from "./integrations.shared.js";
 
+/**
+ * The shipped config keeps the default start-up grace (3 s): on a loaded machine a server may join after
+ * initialize. The summary line names such servers, and a second line follows once all have settled.
+ */
+async function everyServerSettled(h: StdioHarness): Promise<void> {
+  await waitFor(
+    () => {
+      const err = h.stderr();
+      return (
+        err.includes("serving the MCP client on stdin") &&
+        (!err.includes("still starting") || err.includes("every server has settled"))
+      );
+    },
+    60_000,
+    50,
+  );
+}
+
 describe("the shipped servers.config.json without credentials", () => {
   let tmp: TempDir;
   let h: StdioHarness;
@@ -36,6 +61,7 @@ describe("the shipped servers.config.json without credentials", () => {
   beforeAll(async () => {
     tmp = await tempDir("amcp-shipped-bare-");
     h = await startStdio(SHIPPED_CONFIG, { env: { PATH: process.env["PATH"] ?? "", HOME: tmp.dir } });
+    await everyServerSettled(h);
   });
   afterAll(async () => {
     await h?.close();
@@ -92,6 +118,9 @@ describe("the shipped servers.config.json with credentials", () => {
         HTTPS_PROXY: "http://127.0.0.1:9",
       },
     });
+    // The shipped config keeps the default start-up grace (3 s): on a loaded machine a server may join
+    // after initialize; the summary line names it, and a second line follows once all have settled.
+    await everyServerSettled(h);
   });
   afterAll(async () => {
     await h?.close();

@@ -1,8 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { ErrorCode, McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { CallOrigin } from "../../src/front/backend.js";
+import { Catalog } from "../../src/catalog/catalog.js";
+import { boundedJson, schemaLine } from "../../src/meta/schemaText.js";
 import {
   callToolTool,
+  catalogIndex,
+  parameterText,
   searchToolsTool,
   stem,
   tokenize,
@@ -221,7 +225,7 @@ describe("ToolIndex ranking", () => {
 describe("search_tools", () => {
   const tool = searchToolsTool({ index: () => index });
 
-  it("returns matches with input schemas as structured content and one line each as text", async () => {
+  it("returns matches with input schemas as structured content, and as text two lines each", async () => {
     const result = await tool.call({ query: "create issue", limit: 3 }, origin);
     expect(result.isError).toBeUndefined();
     const structured = result.structuredContent as {
@@ -237,13 +241,14 @@ describe("search_tools", () => {
       inputSchema: schema,
     });
     const lines = text(result).split("\n");
-    expect(lines).toHaveLength(3);
+    expect(lines).toHaveLength(6);
     expect(lines[0]).toBe("github_create_issue — Create a new issue in a GitHub repository");
+    expect(lines[1]).toBe(`  input: ${JSON.stringify(schema)}`);
   });
 
   it("cuts descriptions to their first sentence in the text", async () => {
     const result = await tool.call({ query: "run collection", limit: 1 }, origin);
-    expect(text(result)).toBe(
+    expect(text(result).split("\n")[0]).toBe(
       "postman_runCollection — Runs a Postman collection by ID with detailed test results.",
     );
   });
@@ -320,5 +325,87 @@ describe("call_tool", () => {
     expect((await tool.call({ name: "x", arguments: [1] }, origin)).isError).toBe(true);
     expect((await tool.call({ name: "x", arguments: "a" }, origin)).isError).toBe(true);
     await expect(tool.call({ name: "x" }, origin)).rejects.toThrow(/boom/);
+  });
+});
+
+describe("schema text (search_tools content)", () => {
+  it("keeps a schema that fits whole, as compact JSON", () => {
+    const small = {
+      type: "object",
+      properties: { q: { type: "string", description: "query" } },
+      required: ["q"],
+    };
+    expect(schemaLine(small)).toBe(`input: ${JSON.stringify(small)}`);
+  });
+
+  it("shortens a schema over the bound to names, types, enums and short descriptions, and says so", () => {
+    const properties: Record<string, unknown> = {};
+    for (let i = 0; i < 8; i++)
+      properties[`p${i}`] = {
+        type: "string",
+        enum: Array.from({ length: 30 }, (_, j) => `v${j}`),
+        description: "d".repeat(200),
+        nested: { deep: "x".repeat(100) },
+      };
+    const big = { type: "object", properties, required: ["p0"] };
+    const line = schemaLine(big, 1_500);
+    expect(line).toMatch(
+      /^input \(shortened to parameter names, types and short descriptions; the full schema/,
+    );
+    const json = JSON.parse(line.slice(line.indexOf("): ") + 3)) as {
+      required: string[];
+      properties: Record<string, { type: string; enum: string[]; description: string }>;
+    };
+    expect(json.required).toEqual(["p0"]);
+    expect(json.properties["p7"]?.enum).toHaveLength(10);
+    expect(json.properties["p7"]?.description.length).toBe(80);
+  });
+
+  it("cuts what is still too long, and never walks a deep or huge schema whole", () => {
+    const properties: Record<string, unknown> = {};
+    for (let i = 0; i < 500; i++) properties[`param_${i}`] = { type: "string" };
+    const line = schemaLine({ type: "object", properties }, 1_500);
+    expect(line).toMatch(/^input \(cut at 1500 characters; the full schema is in structuredContent/);
+    expect(line.length).toBeLessThan(1_700);
+    let deep: Record<string, unknown> = { type: "string" };
+    for (let i = 0; i < 100_000; i++) deep = { type: "object", properties: { a: deep } };
+    const cut = boundedJson(deep, 1_500);
+    expect(cut.complete).toBe(false);
+    expect(cut.json.length).toBeLessThanOrEqual(1_500);
+    expect(schemaLine(deep).length).toBeLessThan(1_700);
+    expect(parameterText(deep).length).toBeLessThan(100);
+  });
+});
+
+describe("catalogIndex", () => {
+  it("builds one index per catalog: reused across queries, rebuilt when the catalog is replaced", () => {
+    const options = { separator: "_", maxLength: 64, readOnly: false };
+    const source = (tools: string[]) => ({
+      server: {
+        name: "s",
+        prefix: "s",
+        trustAnnotations: true,
+        readOnly: false,
+        timeoutMs: 1000,
+        totalTimeoutMs: 1000,
+        tools: { allow: [], deny: [], overrides: {} },
+      },
+      catalog: {
+        tools: tools.map((name) => ({ name, inputSchema: { type: "object" as const } })),
+        resources: [],
+        resourceTemplates: [],
+        prompts: [],
+      },
+    });
+    let current = new Catalog([source(["alpha"])], [], options);
+    const indexOf = catalogIndex(() => current);
+    const first = indexOf();
+    expect(indexOf()).toBe(first);
+    expect(first.search("alpha").map((m) => m.name)).toEqual(["s_alpha"]);
+    current = new Catalog([source(["alpha", "beta"])], [], options);
+    const second = indexOf();
+    expect(second).not.toBe(first);
+    expect(indexOf()).toBe(second);
+    expect(second.search("beta").map((m) => m.name)).toEqual(["s_beta"]);
   });
 });

@@ -1,0 +1,47 @@
+/**
+ * Query expansion for search_tools: everyday words a model or a user types, mapped to the words tool
+ * names and descriptions use. Only the query is expanded (the index holds what the servers wrote), and
+ * expanded words count less than the words typed (toolIndex.ts). Keys and values are plain words; both
+ * are stemmed where they are used.
+ */
+export const QUERY_SYNONYMS: Readonly<Record<string, readonly string[]>> = {
+  find: ["search", "get", "open", "query"],
+  lookup: ["search", "get", "open", "query"],
+  look: ["search", "get", "open", "query"],
+  locate: ["search", "get", "open"],
+  seek: ["search", "query"],
+  person: ["people", "user", "member", "entity", "contact", "assignee"],
+  people: ["person", "user", "member", "entity", "contact", "assignee"],
+  human: ["person", "people", "user", "member", "entity"],
+  someone: ["person", "user", "member", "entity"],
+  contact: ["person", "people", "user", "member", "entity"],
+  remember: ["create", "add", "observation", "entity", "memory"],
+  memorize: ["create", "add", "observation", "entity", "memory"],
+  store: ["create", "add", "save", "observation"],
+  save: ["create", "add", "update", "store"],
+  note: ["observation", "comment", "add"],
+  forget: ["delete", "remove"],
+  erase: ["delete", "remove"],
+  remove: ["delete", "archive"],
+  delete: ["remove", "archive"],
+  make: ["create", "add"],
+  new: ["create", "add"],
+  show: ["get", "read", "list"],
+  display: ["get", "read", "list"],
+  view: ["get", "read", "list"],
+  fetch: ["get", "read", "list"],
+  retrieve: ["get", "read", "list"],
+  change: ["update", "edit", "modify"],
+  edit: ["update", "modify"],
+  modify: ["update", "edit"],
+  rename: ["update"],
+  ticket: ["issue"],
+  bug: ["issue"],
+  problem: ["issue"],
+  pr: ["pull", "request"],
+  task: ["card", "issue", "checklist"],
+  todo: ["card", "checklist", "issue"],
+  reply: ["comment"],
+  document: ["file", "content"],
+  doc: ["file", "content"],
+};
