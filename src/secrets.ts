@@ -72,7 +72,7 @@ export function redactCredentials(text: string): string {
 
 /** `key: value` / `key=value` / `"key":"value"` where the key names a credential. */
 const SECRET_ASSIGNMENT =
-  /((?:api[_-]?key|apikey|access[_-]?key|secret|password|passwd|token|authorization|credentials?)["']?\s*[:=]\s*["']?)(?!\[redacted\])[^\s"',;&)}\]]{4,}/gi;
+  /((?:api[_-]?key|apikey|access[_-]?key|secret|password|passwd|token|authorization|credentials?)["']?\s*[:=]\s*["']?)(?!\[redacted\]|(?:bearer|basic|token)\s)[^\s"',;&)}\]]{4,}/gi;
 /** Long opaque runs of letters and digits (hex or base64 tokens, ids): 24 characters or more. */
 const OPAQUE =
   /(?<![A-Za-z0-9_+=-])(?=[A-Za-z0-9_+=-]*[0-9])(?=[A-Za-z0-9_+=-]*[A-Za-z])[A-Za-z0-9_+=-]{24,}/g;
