@@ -14,6 +14,7 @@ import { hostAllowed, originAllowed, type HostPolicy } from "./hostCheck.js";
 import { BoundedEventStore } from "./eventStore.js";
 import { jsonError } from "./httpErrors.js";
 import { HttpSessionTransport } from "./httpFastPath.js";
+import { pathOf, serveRoute } from "./httpPath.js";
 import { DEFAULT_PRINCIPAL, PrincipalAuth, type Principal } from "./principals.js";
 import { FrontSession } from "./session.js";
 import { SessionTable } from "./sessionTable.js";
@@ -348,35 +349,6 @@ const BODY_REJECTED = Symbol("body rejected");
 /** The rate-limit bucket of a principal's requests that have no session of theirs. */
 function bucketOf(principal: Principal): string {
   return `principal:${principal.name}`;
-}
-
-/** GET and HEAD reach a route (/healthz, /readyz, /metrics); anything else is 405. */
-function serveRoute(
-  route: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>,
-  req: IncomingMessage,
-  res: ServerResponse,
-): void | Promise<void> {
-  if (req.method === "GET" || req.method === "HEAD") return route(req, res);
-  return methodNotAllowed(res, "GET, HEAD");
-}
-
-/**
- * The path of a request target, without query or fragment; undefined for a target that names no path
- * we serve ("*", authority-form, an absolute URL that does not parse). Never throws.
- */
-export function pathOf(url: string | undefined): string | undefined {
-  if (url === undefined || url === "") return undefined;
-  if (url.startsWith("/")) {
-    const end = url.search(/[?#]/);
-    return end === -1 ? url : url.slice(0, end);
-  }
-  // absolute-form ("GET http://host/mcp HTTP/1.1"), as a proxy may send it
-  if (!/^https?:\/\//i.test(url)) return undefined;
-  try {
-    return new URL(url).pathname;
-  } catch {
-    return undefined;
-  }
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

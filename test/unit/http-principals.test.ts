@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
 import { isAggregatorError } from "../../src/errors.js";
 import { MAX_BUCKETS, RateLimiter } from "../../src/front/guard.js";
-import { pathOf } from "../../src/front/http.js";
+import { pathOf } from "../../src/front/httpPath.js";
 import {
   ANONYMOUS,
   PrincipalAuth,
