@@ -9,6 +9,7 @@ import type { Logger } from "./logger.js";
 import { prespawn } from "./downstream/prespawn.js";
 import { parseHeapSetting } from "./heap.js";
 import { collectSecrets, createScrubber } from "./secrets.js";
+import { principalTokens } from "./front/principals.js";
 import { VERSION } from "./version.js";
 
 // Only what every command needs is imported statically; the rest (the SDK, the aggregator) loads
@@ -134,7 +135,9 @@ async function main(argv: string[]): Promise<number> {
     );
     return 2;
   }
-  const scrub = createScrubber(collectSecrets(loaded.servers, [authToken]));
+  const scrub = createScrubber(
+    collectSecrets(loaded.servers, [authToken, ...principalTokens(loaded.config.http)]),
+  );
   const level = (envLevel as LogLevel | undefined) ?? loaded.config.logLevel;
   const newLogger = async (): Promise<Logger> => (await import("./logger.js")).createLogger({ level, scrub });
   if (command === "doctor") {

@@ -42,6 +42,9 @@ export class Metrics {
   private readonly cacheMisses: Counter;
   private readonly sessions: Gauge;
   private readonly serverUp: Gauge<"server">;
+  private readonly principalCalls: Counter<"principal" | "outcome">;
+  private readonly principalSessions: Gauge<"principal">;
+  private readonly sessionEvents: Counter<"principal" | "event">;
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -87,6 +90,25 @@ export class Metrics {
       registers,
     });
     this.sessions = new Gauge({ name: "amcp_sessions", help: "Open front sessions.", registers });
+    // Principal names come from the config (plus "default" and "anonymous"): the label is bounded.
+    this.principalCalls = new Counter({
+      name: "amcp_principal_calls_total",
+      help: "Tool calls routed to downstream servers per HTTP principal, by outcome.",
+      labelNames: ["principal", "outcome"],
+      registers,
+    });
+    this.principalSessions = new Gauge({
+      name: "amcp_principal_sessions",
+      help: "Open HTTP sessions per principal.",
+      labelNames: ["principal"],
+      registers,
+    });
+    this.sessionEvents = new Counter({
+      name: "amcp_session_events_total",
+      help: "HTTP sessions opened, closed and refused (over a cap), per principal.",
+      labelNames: ["principal", "event"],
+      registers,
+    });
     this.serverUp = new Gauge({
       name: "amcp_server_up",
       help: "1 when the downstream server is ready, else 0.",
@@ -116,6 +138,7 @@ export class Metrics {
   onCall(event: CallEvent): void {
     const { server, tool, outcome } = event;
     this.calls.inc({ server, tool, outcome });
+    if (event.principal !== undefined) this.principalCalls.inc({ principal: event.principal, outcome });
     this.duration.observe({ server, outcome }, Math.max(0, event.durationMs) / 1000);
     if (event.attempts > 1) this.retries.inc({ server }, event.attempts - 1);
     if (event.cache === "hit" || event.cache === "coalesced") this.cacheHits.inc();
@@ -136,6 +159,16 @@ export class Metrics {
 
   setSessions(n: number): void {
     this.sessions.set(n);
+  }
+
+  /** Open sessions per principal (read at scrape time). */
+  setPrincipalSessions(counts: Readonly<Record<string, number>>): void {
+    this.principalSessions.reset();
+    for (const [principal, n] of Object.entries(counts)) this.principalSessions.set({ principal }, n);
+  }
+
+  sessionEvent(principal: string, event: "opened" | "closed" | "refused"): void {
+    this.sessionEvents.inc({ principal, event });
   }
 
   /** The exposition text and its content type. */

@@ -49,6 +49,7 @@ export class Router {
         ? (p) => origin.sendProgress?.(p.progress, p.total, p.message)
         : undefined,
       meta: origin.meta,
+      principal: origin.principal,
       log: this.deps.log,
       attempt: 0,
       attemptTimeoutMs: target.route.policy.timeoutMs,

@@ -38,11 +38,56 @@ export function collectSecrets(
   return [...out].sort((a, b) => b.length - a.length);
 }
 
-/** Replaces every known secret (and any Bearer token) in a string. */
+/** Replaces every known secret (and any credential redactCredentials recognises) in a string. */
 export function createScrubber(secrets: readonly string[]): (text: string) => string {
   return (text) => {
     let out = text;
     for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join("[redacted]");
-    return out.replace(/(\b[Bb]earer\s+)[A-Za-z0-9._~+/=-]{8,}/g, "$1[redacted]");
+    return redactCredentials(out);
   };
+}
+
+/** `Bearer|Basic|Token <credential>` (HTTP auth schemes), the scheme kept. */
+const AUTH_SCHEME = /(\b(?:[Bb]earer|[Bb]asic|[Tt]oken)\s+)[A-Za-z0-9._~+/=-]{8,}/g;
+/** `scheme://user:password@` or `scheme://token@` in a URL. */
+const URL_USERINFO = /(\b[A-Za-z][A-Za-z0-9+.-]*:\/\/)[^\s/?#@"'<>]+@/g;
+/** A URL query parameter whose name says it is a credential. */
+const SECRET_QUERY = /([?&][^=&\s#"']*(?:key|token|secret|auth|pass|sig)[^=&\s#"']*=)[^&\s#"']+/gi;
+/** Well-known token shapes: GitHub, OpenAI/Anthropic-style sk-, Slack, AWS access keys, GitLab, Postman, JWTs. */
+const KNOWN_TOKENS =
+  /\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|sk-[A-Za-z0-9_-]{16,}|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|glpat-[A-Za-z0-9_-]{16,}|PMAK-[A-Za-z0-9-]{16,}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})/g;
+
+/**
+ * Credentials recognised by their shape, whoever wrote them: HTTP auth schemes, user info in URLs,
+ * credential-named query parameters, and well-known token formats. Applied to every log line and to
+ * every error text shown to clients.
+ */
+export function redactCredentials(text: string): string {
+  return text
+    .replace(AUTH_SCHEME, "$1[redacted]")
+    .replace(URL_USERINFO, "$1[redacted]@")
+    .replace(SECRET_QUERY, "$1[redacted]")
+    .replace(KNOWN_TOKENS, "[redacted]");
+}
+
+/** `key: value` / `key=value` / `"key":"value"` where the key names a credential. */
+const SECRET_ASSIGNMENT =
+  /((?:api[_-]?key|apikey|access[_-]?key|secret|password|passwd|token|authorization|credentials?)["']?\s*[:=]\s*["']?)(?!\[redacted\]|(?:bearer|basic|token)\s)[^\s"',;&)}\]]{4,}/gi;
+/** Long opaque runs of letters and digits (hex or base64 tokens, ids): 24 characters or more. */
+const OPAQUE =
+  /(?<![A-Za-z0-9_+=-])(?=[A-Za-z0-9_+=-]*[0-9])(?=[A-Za-z0-9_+=-]*[A-Za-z])[A-Za-z0-9_+=-]{24,}/g;
+/** Longest error text shown to clients. */
+const MAX_SHOWN = 300;
+
+/**
+ * Error text fit to show to every client (the `status` tool): known secrets and recognised credentials
+ * removed, then anything assigned to a credential-named key and every long opaque token-like run, cut
+ * to 300 characters. Stricter than log scrubbing: the full text stays in the operator's log.
+ */
+export function scrubForClients(text: string, secrets: readonly string[] = []): string {
+  let out = createScrubber(secrets)(text)
+    .replace(SECRET_ASSIGNMENT, "$1[redacted]")
+    .replace(OPAQUE, "[redacted]");
+  if (out.length > MAX_SHOWN) out = `${out.slice(0, MAX_SHOWN - 1)}…`;
+  return out;
 }

@@ -1,4 +1,5 @@
 import type { AddressInfo } from "node:net";
+import { basename } from "node:path";
 import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
 import { Aggregator, type StartSummary } from "./aggregator.js";
 import type { LoadedConfig } from "./config/load.js";
@@ -19,8 +20,10 @@ export interface ServeOptions {
   readonly transport: "stdio" | "http";
   readonly host?: string | undefined;
   readonly port?: number | undefined;
-  /** Bearer token for the HTTP front (--auth-token / AUTONOMOUS_MCP_TOKEN). */
+  /** Bearer token for the HTTP front (--auth-token / AUTONOMOUS_MCP_TOKEN): the principal "default". */
   readonly authToken?: string | undefined;
+  /** Where ${VAR} in http.principals tokens is looked up. Default process.env. */
+  readonly env?: NodeJS.ProcessEnv | undefined;
   /** Serve /metrics, /healthz and /readyz on this port too, apart from /mcp (HTTP mode). */
   readonly metricsPort?: number | undefined;
   /** One-line human messages (start-up summary, skips): stderr in the CLI. */
@@ -131,18 +134,24 @@ export async function serve(options: ServeOptions): Promise<Running> {
 
   const h = loaded.config.http;
   const host = options.host ?? h.host;
-  if (!isLoopbackHost(host.replace(/^\[|\]$/g, "")) && !isLoopbackHost(host) && !options.authToken) {
+  // HTTP-only modules (the SDK's server transport, prom-client) load only in HTTP mode.
+  const [{ HttpFront }, { Metrics }, { operationalRoutes }, { PrincipalAuth, resolvePrincipals }] =
+    await Promise.all([
+      import("./front/http.js"),
+      import("./metrics.js"),
+      import("./front/routes.js"),
+      import("./front/principals.js"),
+    ]);
+  const principals = resolvePrincipals(h, options.authToken, options.env, basename(loaded.path));
+  const loopback = isLoopbackHost(host.replace(/^\[|\]$/g, "")) || isLoopbackHost(host);
+  if (!loopback && principals.length === 0) {
     throw new AggregatorError(
       "CONFIG_INVALID",
-      `autonomous-mcp: refusing to listen on ${host} without an auth token: anyone who can reach the port could call every tool. Set --auth-token or AUTONOMOUS_MCP_TOKEN, or bind 127.0.0.1.`,
+      `autonomous-mcp: refusing to listen on ${host} without an auth token: anyone who can reach the port could call every tool. Set --auth-token or AUTONOMOUS_MCP_TOKEN (or http.principals), or bind 127.0.0.1.`,
     );
   }
-  // HTTP-only modules (the SDK's server transport, prom-client) load only in HTTP mode.
-  const [{ HttpFront }, { Metrics }, { operationalRoutes }] = await Promise.all([
-    import("./front/http.js"),
-    import("./metrics.js"),
-    import("./front/routes.js"),
-  ]);
+  const auth = new PrincipalAuth(principals, h.maxSessions);
+  log.info({ principals: auth.names, secured: auth.secured }, "http front principals");
   const metrics = new Metrics({
     gauges: () => {
       const inflight: Record<string, number> = {};
@@ -167,17 +176,26 @@ export async function serve(options: ServeOptions): Promise<Running> {
     metrics.setServerUp(c.name, c.state === "ready");
   }
   const boundName = host === "0.0.0.0" || host === "::" ? [] : [host];
+  if (!loopback) say(hostLine(host, [...h.allowedHosts, ...boundName]));
   // What the MCP front and the separate metrics port share: auth, limits, Host/Origin checks, routes.
   const shared = {
     backend: aggregator,
     log,
     host,
-    authToken: options.authToken,
+    auth,
+    maxSessions: h.maxSessions,
     rateLimit: h.rateLimit,
     sessionIdleMs: h.sessionIdleMs,
     allowedHosts: [...h.allowedHosts, ...boundName],
     allowedOrigins: h.allowedOrigins,
-    routes: operationalRoutes(aggregator, metrics, (): number => http.sessionCount),
+    routes: operationalRoutes(
+      aggregator,
+      metrics,
+      (): number => http.sessionCount,
+      () => http.sessionsByPrincipal(),
+    ),
+    onSessionEvent: (principal: string, event: "opened" | "closed" | "refused") =>
+      metrics.sessionEvent(principal, event),
   };
   const http: HttpFront = new HttpFront({
     ...shared,
@@ -185,7 +203,6 @@ export async function serve(options: ServeOptions): Promise<Running> {
     path: h.path,
     pageSize: aggregator.pageSize,
     maxBodyBytes: h.maxBodyBytes,
-    maxSessions: h.maxSessions,
   });
   fronts.http = http;
   const url = `${baseUrl(await http.listen())}${h.path}`;
@@ -198,7 +215,6 @@ export async function serve(options: ServeOptions): Promise<Running> {
       path: undefined,
       pageSize: 0,
       maxBodyBytes: 0,
-      maxSessions: 0,
     });
     fronts.ops = ops;
     opsUrl = `; metrics on ${baseUrl(await ops.listen())}/metrics`;
@@ -215,6 +231,12 @@ function sayWhenSettled(aggregator: Aggregator, first: StartSummary, say: (line:
   void aggregator.started.then(() =>
     say(summaryLine(aggregator.summary(), "every server has settled (late servers joined)")),
   );
+}
+
+/** What a front bound to a non-loopback address accepts as Host, and how to accept more. */
+export function hostLine(host: string, allowed: readonly string[]): string {
+  const names = ["localhost", "127.0.0.1", "[::1]", ...allowed].join(", ");
+  return `autonomous-mcp: bound to ${host}: the MCP endpoint and /readyz, /metrics accept only the Host names ${names} (any port); a request naming any other host (the machine's IP or DNS name, a pod IP, a proxy's name) gets 403 — add names with --allowed-host NAME or http.allowedHosts. /healthz answers any Host.`;
 }
 
 function baseUrl(address: AddressInfo): string {

@@ -46,7 +46,14 @@ const defaults = {
     allowedOrigins: [] as string[],
     maxBodyBytes: 4_194_304,
     sessionIdleMs: 1_800_000,
+    /** Hard ceiling on open sessions over all principals: past it new sessions are refused (503). */
     maxSessions: 100,
+    /**
+     * Sessions one principal may hold; undefined = its fair share, maxSessions ÷ number of principals
+     * (rounded down, at least 1), so that together they never reach the ceiling.
+     */
+    maxSessionsPerPrincipal: undefined as number | undefined,
+    principals: [] as { name: string; token: string; maxSessions?: number }[],
     rateLimit: { requestsPerSecond: 50, burst: 100 },
   },
 

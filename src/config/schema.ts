@@ -32,6 +32,23 @@ const H = DEFAULTS.http;
 
 // ---- HTTP front ----
 
+/** Principal names appear in logs and metric labels: short, plain, and never "anonymous". */
+export const PRINCIPAL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+export const principalSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(PRINCIPAL_NAME, "must be 1-64 characters from A-Z a-z 0-9 _ . - (starting with a letter or digit)")
+    .refine((n) => n !== "anonymous", '"anonymous" is reserved for clients of a front without tokens')
+    .describe("Name in logs, metrics and the audit lines; unique."),
+  token: text().describe(
+    "Bearer token of this principal, at least 16 characters after ${VAR} expansion (write ${VAR}, not the token). Never logged.",
+  ),
+  maxSessions: posInt()
+    .optional()
+    .describe("Sessions this principal may hold. Default http.maxSessionsPerPrincipal."),
+});
+
 export const httpSettingsSchema = z.strictObject({
   host: text().default(H.host).describe(`Interface to listen on. Default "${H.host}".`),
   port: z
@@ -57,7 +74,22 @@ export const httpSettingsSchema = z.strictObject({
   sessionIdleMs: posInt()
     .default(H.sessionIdleMs)
     .describe(`Idle time after which a session is closed, ms. Default ${H.sessionIdleMs}.`),
-  maxSessions: posInt().default(H.maxSessions).describe(`Concurrent sessions. Default ${H.maxSessions}.`),
+  maxSessions: posInt()
+    .default(H.maxSessions)
+    .describe(
+      `Hard ceiling on open sessions over all principals; past it a new session is refused (503), never another principal's evicted. Default ${H.maxSessions}.`,
+    ),
+  maxSessionsPerPrincipal: posInt()
+    .optional()
+    .describe(
+      "Sessions one principal may hold; at the cap its own least recently used idle session is closed, or the new one refused (429) when all are in use. Default: maxSessions ÷ number of principals.",
+    ),
+  principals: z
+    .array(principalSchema)
+    .default(() => H.principals.map((p) => ({ ...p })))
+    .describe(
+      'Clients allowed in, each a name and its bearer token (the token of --auth-token / AUTONOMOUS_MCP_TOKEN is one more, named "default"). Sessions belong to the principal that opened them. Default [].',
+    ),
   rateLimit: z
     .strictObject({
       requestsPerSecond: z
@@ -158,4 +190,5 @@ export const configSchema = z
 
 export type Config = z.output<typeof configSchema>;
 export type HttpSettings = z.output<typeof httpSettingsSchema>;
+export type PrincipalEntry = z.output<typeof principalSchema>;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -16,6 +16,8 @@ export type ClientRequester = (
 /** Who made a call, so that server→client requests and progress go back to the right client. */
 export interface CallOrigin {
   readonly sessionId: string;
+  /** The HTTP principal that made the call (a name from the config, "default" or "anonymous"); none on stdio. */
+  readonly principal?: string | undefined;
   readonly signal: AbortSignal;
   /**
    * The same cancellation as `signal` without EventTarget costs (the pipeline uses it when present). A copy

@@ -1,22 +1,21 @@
-import { createHash, timingSafeEqual } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
+import { LRUCache } from "lru-cache";
 import { jsonError } from "./httpErrors.js";
 
-/** Bearer-token check in constant time (hashing first makes the comparison independent of length). */
-export function bearerCheck(token: string): (req: IncomingMessage) => boolean {
-  const expected = createHash("sha256").update(token).digest();
-  return (req) => {
-    const header = req.headers.authorization;
-    const match = header ? /^Bearer\s+(.+)$/i.exec(header.trim()) : null;
-    if (!match?.[1]) return false;
-    const given = createHash("sha256").update(match[1]).digest();
-    return timingSafeEqual(given, expected);
-  };
-}
+/** The 401 answer's message: what to send, and how with mcp-remote (what Claude Desktop users run). */
+export const UNAUTHORIZED_MESSAGE =
+  'Unauthorized: this server needs a bearer token. Send the header "Authorization: Bearer <token>" ' +
+  '(mcp-remote: add --header "Authorization: Bearer <token>"; other clients: set it in the server\'s headers)';
 
 export function unauthorized(res: ServerResponse): void {
   res.setHeader("WWW-Authenticate", 'Bearer realm="autonomous-mcp"');
-  jsonError(res, 401, -32000, "Unauthorized: send Authorization: Bearer <token>");
+  jsonError(res, 401, -32000, UNAUTHORIZED_MESSAGE);
+}
+
+/** 405 with the methods the route does serve. */
+export function methodNotAllowed(res: ServerResponse, allow: string): void {
+  res.setHeader("Allow", allow);
+  jsonError(res, 405, -32000, `Method not allowed: use ${allow}`);
 }
 
 export interface RateLimit {
@@ -24,14 +23,28 @@ export interface RateLimit {
   readonly burst: number;
 }
 
-/** Token buckets keyed by session (or client address before a session exists). */
+/** Most buckets kept; the least recently used one goes first (a reset bucket is a full one). */
+export const MAX_BUCKETS = 10_000;
+
+/**
+ * Token buckets keyed by known sessions and principals only (the HTTP front never makes one for a
+ * session id it does not know), in an LRU of at most `maxBuckets`.
+ */
 export class RateLimiter {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly buckets: LRUCache<string, { tokens: number; at: number }>;
 
   constructor(
     private readonly limit: RateLimit,
     private readonly now: () => number = Date.now,
-  ) {}
+    maxBuckets: number = MAX_BUCKETS,
+  ) {
+    this.buckets = new LRUCache({ max: Math.max(1, maxBuckets) });
+  }
+
+  /** Buckets held now. */
+  get size(): number {
+    return this.buckets.size;
+  }
 
   /** 0 when the request may pass, else the seconds to wait before retrying. */
   take(key: string): number {
@@ -41,7 +54,6 @@ export class RateLimiter {
     if (!b) {
       b = { tokens: this.limit.burst, at: now };
       this.buckets.set(key, b);
-      if (this.buckets.size > 10_000) this.prune(now);
     }
     b.tokens = Math.min(this.limit.burst, b.tokens + ((now - b.at) / 1000) * rate);
     b.at = now;
@@ -54,10 +66,6 @@ export class RateLimiter {
 
   forget(key: string): void {
     this.buckets.delete(key);
-  }
-
-  private prune(now: number): void {
-    for (const [k, b] of this.buckets) if (now - b.at > 60_000) this.buckets.delete(k);
   }
 }
 

@@ -9,12 +9,15 @@ import type { AddressInfo } from "node:net";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { Logger } from "../logger.js";
 import type { FrontBackend } from "./backend.js";
-import { bearerCheck, RateLimiter, tooManyRequests, unauthorized, type RateLimit } from "./guard.js";
+import { methodNotAllowed, RateLimiter, tooManyRequests, unauthorized, type RateLimit } from "./guard.js";
 import { hostAllowed, originAllowed, type HostPolicy } from "./hostCheck.js";
 import { BoundedEventStore } from "./eventStore.js";
 import { jsonError } from "./httpErrors.js";
 import { HttpSessionTransport } from "./httpFastPath.js";
+import { pathOf, serveRoute } from "./httpPath.js";
+import { DEFAULT_PRINCIPAL, PrincipalAuth, type Principal } from "./principals.js";
 import { FrontSession } from "./session.js";
+import { SessionTable } from "./sessionTable.js";
 
 export interface HttpFrontOptions extends HostPolicy {
   readonly backend: FrontBackend;
@@ -26,9 +29,14 @@ export interface HttpFrontOptions extends HostPolicy {
   readonly pageSize: number;
   readonly maxBodyBytes: number;
   readonly sessionIdleMs: number;
+  /** Hard ceiling on open sessions over all principals (past it new sessions are refused). */
   readonly maxSessions: number;
-  /** Required as `Authorization: Bearer <token>` on every route but /healthz when set. */
+  /** Who may call, by bearer token; without it, `authToken` (or nothing: the "anonymous" principal). */
+  readonly auth?: PrincipalAuth | undefined;
+  /** One token, the principal "default" (when `auth` is not given). */
   readonly authToken?: string | undefined;
+  /** Session opened / closed / refused, per principal (metrics). */
+  readonly onSessionEvent?: ((principal: string, event: SessionEvent) => void) | undefined;
   readonly rateLimit: RateLimit;
   /** Extra GET routes (health, metrics) answered before MCP routing. */
   readonly routes?: Readonly<
@@ -36,39 +44,61 @@ export interface HttpFrontOptions extends HostPolicy {
   >;
 }
 
+export type SessionEvent = "opened" | "closed" | "refused";
+
 interface LiveSession {
   readonly session: FrontSession;
   readonly transport: StreamableHTTPServerTransport;
   /** What the session's SDK Server is connected to: the SDK transport plus the tools/call fast path. */
   readonly front: HttpSessionTransport;
+  /** The principal that opened it; requests of any other get 404 as for an unknown id. */
+  readonly principal: string;
   lastSeen: number;
+  /** Requests of this session being answered (an open GET stream included): not idle while > 0. */
+  active: number;
 }
+
+const SESSION_NOT_FOUND = "Session not found (expired or deleted): initialize a new session";
+const MCP_METHODS = "GET, POST, DELETE";
 
 /** `retry:` of the SSE priming events (how soon a client reconnects to resume a stream). */
 const RETRY_MS = 1_000;
 
 /** Streamable HTTP front: one SDK Server + transport per MCP session, all sharing the aggregator. */
 export class HttpFront {
-  private readonly sessions = new Map<string, LiveSession>();
+  private readonly sessions: SessionTable<LiveSession>;
   private server: HttpServer | undefined;
   private sweeper: NodeJS.Timeout | undefined;
 
-  private readonly authorized: (req: IncomingMessage) => boolean;
+  private readonly auth: PrincipalAuth;
   private readonly limiter: RateLimiter;
-  /** The MCP path when a URL parser would return it unchanged as its own pathname. */
-  private readonly plainPath: string | undefined;
   private lastHostAllowed: string | undefined;
 
   constructor(private readonly options: HttpFrontOptions) {
-    this.authorized = options.authToken ? bearerCheck(options.authToken) : () => true;
+    this.auth =
+      options.auth ??
+      new PrincipalAuth(
+        options.authToken
+          ? [{ name: DEFAULT_PRINCIPAL, token: options.authToken, maxSessions: options.maxSessions }]
+          : [],
+        options.maxSessions,
+      );
+    this.sessions = new SessionTable(options.maxSessions);
     this.limiter = new RateLimiter(options.rateLimit);
-    const path = options.path;
-    this.plainPath =
-      path !== undefined && new URL(path, "http://localhost").pathname === path ? path : undefined;
   }
 
   get sessionCount(): number {
     return this.sessions.size;
+  }
+
+  /** Open sessions per principal (every principal listed, 0 included). */
+  sessionsByPrincipal(): Record<string, number> {
+    return { ...Object.fromEntries(this.auth.names.map((n) => [n, 0])), ...this.sessions.countByPrincipal() };
+  }
+
+  /** Rate-limit buckets held (one per known session and principal at most). */
+  get rateLimitBuckets(): number {
+    return this.limiter.size;
   }
 
   async listen(): Promise<AddressInfo> {
@@ -98,22 +128,21 @@ export class HttpFront {
     return true;
   }
 
-  /** The URL's pathname; the MCP path itself (the common case) without building a URL. */
-  private pathname(url: string | undefined): string {
-    if (url !== undefined && url === this.plainPath) return url;
-    return new URL(url ?? "/", "http://localhost").pathname;
-  }
-
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const o = this.options;
+    const pathname = req.url === o.path ? o.path : pathOf(req.url);
+    if (pathname === undefined) return jsonError(res, 404, -32000, "Not found");
+    const route =
+      o.routes !== undefined && Object.hasOwn(o.routes, pathname) ? o.routes[pathname] : undefined;
+    // Liveness answers whatever the Host (probes by pod IP) and without a token.
+    if (route && pathname === "/healthz") return serveRoute(route, req, res);
     if (!this.hostOk(req.headers.host))
       return jsonError(res, 403, -32000, "Forbidden: Host header not allowed");
     if (!originAllowed(req.headers.origin, o))
       return jsonError(res, 403, -32000, "Forbidden: Origin not allowed");
-    const pathname = this.pathname(req.url);
-    const route = o.routes?.[pathname];
-    if (pathname !== "/healthz" && !this.authorized(req)) return unauthorized(res);
-    if (route && req.method === "GET") return route(req, res);
+    const principal = this.auth.identify(req);
+    if (!principal) return unauthorized(res);
+    if (route) return serveRoute(route, req, res);
     if (o.path === undefined)
       return jsonError(
         res,
@@ -122,20 +151,20 @@ export class HttpFront {
         `Not found: this port serves ${Object.keys(o.routes ?? {}).join(", ")}`,
       );
     if (pathname !== o.path) return jsonError(res, 404, -32000, `Not found: MCP is served at ${o.path}`);
+    const method = req.method;
+    if (method !== "POST" && method !== "GET" && method !== "DELETE")
+      return methodNotAllowed(res, MCP_METHODS);
 
     const sessionId = header(req, "mcp-session-id");
-    const wait = this.limiter.take(sessionId ?? `addr:${req.socket.remoteAddress ?? "?"}`);
-    if (wait > 0) return tooManyRequests(res, wait);
     if (sessionId !== undefined) {
-      const live = this.sessions.get(sessionId);
-      if (!live)
-        return jsonError(
-          res,
-          404,
-          -32001,
-          "Session not found (expired or deleted): initialize a new session",
-        );
+      // Another principal's session is answered exactly as an unknown one; neither gets a bucket of its own.
+      const live = this.sessions.lookup(sessionId, principal.name);
+      const wait = this.limiter.take(live ? sessionId : bucketOf(principal));
+      if (wait > 0) return tooManyRequests(res, wait);
+      if (!live) return jsonError(res, 404, -32001, SESSION_NOT_FOUND);
       live.lastSeen = Date.now();
+      live.active++;
+      res.once("close", () => live.active--);
       if (req.method === "POST") {
         const body = await this.readBody(req, res);
         if (body === BODY_REJECTED) return;
@@ -146,7 +175,9 @@ export class HttpFront {
       if (req.method === "GET" && (await live.front.tryResume(req, res))) return;
       return live.transport.handleRequest(req, res, undefined);
     }
-    if (req.method !== "POST")
+    const wait = this.limiter.take(bucketOf(principal));
+    if (wait > 0) return tooManyRequests(res, wait);
+    if (method !== "POST")
       return jsonError(res, 400, -32000, "Bad Request: Mcp-Session-Id header is required");
     const body = await this.readBody(req, res);
     if (body === BODY_REJECTED) return;
@@ -158,29 +189,74 @@ export class HttpFront {
         "Bad Request: no session; send initialize first (this server speaks MCP with sessions)",
       );
     }
-    if (this.sessions.size >= o.maxSessions) {
-      this.expireOldest();
+    const admission = this.sessions.admit(principal);
+    if (!admission.ok) {
+      o.log.warn({ principal: principal.name, reason: admission.reason }, "http session refused");
+      o.onSessionEvent?.(principal.name, "refused");
+      if (admission.status === 503) res.setHeader("Retry-After", "60");
+      return jsonError(res, admission.status, -32000, admission.message);
     }
+    try {
+      const victim = admission.evict;
+      if (victim)
+        void this.closeSession(victim[0], victim[1], "evicted: its principal opened one more than its cap");
+      await this.open(principal, req, res, body);
+    } finally {
+      admission.release();
+    }
+  }
+
+  /** A new session of `principal` from its initialize request. */
+  private async open(
+    principal: Principal,
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: unknown,
+  ): Promise<void> {
+    const o = this.options;
+    const owner = principal.name;
     const store = new BoundedEventStore();
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       eventStore: store,
       retryInterval: RETRY_MS,
       onsessioninitialized: (id) => {
-        this.sessions.set(id, { session, transport, front, lastSeen: Date.now() });
+        this.sessions.set(id, {
+          session,
+          transport,
+          front,
+          principal: owner,
+          lastSeen: Date.now(),
+          active: 0,
+        });
+        o.log.info({ session: id, principal: owner, sessions: this.sessions.size }, "http session opened");
+        o.onSessionEvent?.(owner, "opened");
       },
       onsessionclosed: (id) => {
-        this.sessions.delete(id);
-        this.limiter.forget(id);
+        this.forget(id, "deleted by the client");
       },
     });
-    const session = new FrontSession(randomUUID(), o.backend, { pageSize: o.pageSize, log: o.log });
+    const session = new FrontSession(randomUUID(), o.backend, {
+      pageSize: o.pageSize,
+      log: o.log,
+      principal: owner,
+    });
     const front = new HttpSessionTransport(transport, session, o.backend, { store, retryInterval: RETRY_MS });
     front.onclose = () => {
-      if (transport.sessionId) this.sessions.delete(transport.sessionId);
+      if (transport.sessionId) this.forget(transport.sessionId, "transport closed");
     };
     await session.server.connect(front);
     await transport.handleRequest(req, res, body);
+  }
+
+  /** Drops a session from the table (once) with its audit line; false when it was gone already. */
+  private forget(id: string, reason: string): boolean {
+    const live = this.sessions.get(id);
+    if (!live || !this.sessions.delete(id)) return false;
+    this.limiter.forget(id);
+    this.options.log.info({ session: id, principal: live.principal, reason }, "http session closed");
+    this.options.onSessionEvent?.(live.principal, "closed");
+    return true;
   }
 
   /**
@@ -244,28 +320,22 @@ export class HttpFront {
 
   private async expireIdle(): Promise<void> {
     const cutoff = Date.now() - this.options.sessionIdleMs;
-    for (const [id, live] of this.sessions) {
-      if (live.lastSeen < cutoff) await this.closeSession(id, live);
+    for (const [id, live] of [...this.sessions.entries()]) {
+      if (live.lastSeen < cutoff) await this.closeSession(id, live, "idle");
     }
   }
 
-  private expireOldest(): void {
-    let oldest: [string, LiveSession] | undefined;
-    for (const entry of this.sessions) if (!oldest || entry[1].lastSeen < oldest[1].lastSeen) oldest = entry;
-    if (oldest) void this.closeSession(oldest[0], oldest[1]);
-  }
-
-  private async closeSession(id: string, live: LiveSession): Promise<void> {
-    this.sessions.delete(id);
-    this.limiter.forget(id);
-    this.options.log.debug({ session: id }, "http session closed (idle or over the cap)");
+  private async closeSession(id: string, live: LiveSession, reason: string): Promise<void> {
+    if (this.sessions.get(id) !== live || !this.forget(id, reason)) return;
     await live.transport.close().catch(() => undefined);
     await live.session.close();
   }
 
   async close(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
-    await Promise.all([...this.sessions].map(([id, live]) => this.closeSession(id, live)));
+    await Promise.all(
+      [...this.sessions.entries()].map(([id, live]) => this.closeSession(id, live, "shutdown")),
+    );
     const server = this.server;
     if (server) {
       server.closeAllConnections();
@@ -275,6 +345,11 @@ export class HttpFront {
 }
 
 const BODY_REJECTED = Symbol("body rejected");
+
+/** The rate-limit bucket of a principal's requests that have no session of theirs. */
+function bucketOf(principal: Principal): string {
+  return `principal:${principal.name}`;
+}
 
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];

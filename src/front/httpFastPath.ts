@@ -169,6 +169,7 @@ export class HttpSessionTransport implements Transport {
     try {
       const origin = callOrigin({
         sessionId: this.session.id,
+        principal: this.session.principal,
         signal: cancel,
         clientCapabilities: caps,
         rawMeta: call.meta,

@@ -46,6 +46,7 @@ type Notify = (notification: {
  */
 export function callOrigin(init: {
   readonly sessionId: string;
+  readonly principal?: string | undefined;
   /** The call's cancellation: an AbortSignal (SDK handlers) or our CallCancel (fast paths). */
   readonly signal: AbortSignal | CallCancel;
   readonly clientCapabilities: ClientCapabilities | undefined;
@@ -55,6 +56,7 @@ export function callOrigin(init: {
 }): CallOrigin & { flush(): Promise<void> } {
   return new FrontCallOrigin(
     init.sessionId,
+    init.principal,
     init.signal,
     init.clientCapabilities,
     init.rawMeta,
@@ -74,6 +76,7 @@ class FrontCallOrigin implements CallOrigin {
 
   constructor(
     readonly sessionId: string,
+    readonly principal: string | undefined,
     signal: AbortSignal | CallCancel,
     readonly clientCapabilities: ClientCapabilities | undefined,
     rawMeta: unknown,

@@ -9,6 +9,7 @@ export function operationalRoutes(
   agg: Aggregator,
   metrics: Metrics,
   sessions: () => number,
+  sessionsByPrincipal?: () => Readonly<Record<string, number>>,
 ): Record<string, Route> {
   const scrape = metricsHandler(metrics);
   return {
@@ -31,6 +32,7 @@ export function operationalRoutes(
     },
     "/metrics": async (req, res) => {
       metrics.setSessions(sessions());
+      if (sessionsByPrincipal) metrics.setPrincipalSessions(sessionsByPrincipal());
       await scrape(req, res);
     },
   };

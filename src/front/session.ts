@@ -69,7 +69,12 @@ export class FrontSession implements FrontSessionHandle {
   constructor(
     readonly id: string,
     private readonly backend: FrontBackend,
-    private readonly options: { readonly pageSize: number; readonly log: Logger },
+    private readonly options: {
+      readonly pageSize: number;
+      readonly log: Logger;
+      /** The HTTP principal that opened this session (none on stdio). */
+      readonly principal?: string | undefined;
+    },
   ) {
     this.caps = backend.capabilities();
     this.server = new Server(backend.serverInfo, {
@@ -84,12 +89,17 @@ export class FrontSession implements FrontSessionHandle {
     return this.server.getClientCapabilities();
   }
 
+  get principal(): string | undefined {
+    return this.options.principal;
+  }
+
   private origin(
     extra: Extra,
     meta: Record<string, unknown> | undefined,
   ): CallOrigin & { flush(): Promise<void> } {
     return callOrigin({
       sessionId: this.id,
+      principal: this.options.principal,
       signal: extra.signal,
       clientCapabilities: this.server.getClientCapabilities(),
       rawMeta: meta,

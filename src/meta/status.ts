@@ -1,4 +1,6 @@
 import type { Aggregator } from "../aggregator.js";
+import type { ServerCallStats } from "../pipeline/middleware/observe.js";
+import { collectSecrets, scrubForClients } from "../secrets.js";
 import type { MetaTool } from "./types.js";
 import { textAndStructured } from "./types.js";
 
@@ -18,15 +20,14 @@ export function statusTool(agg: Aggregator): MetaTool {
     },
     call: async () => {
       const now = Date.now();
+      // Every session sees this: error texts are shown scrubbed (the full text is in the operator's log).
+      const secrets = collectSecrets(agg.config.servers);
       const servers = agg.serverList().map((s) => {
         const c = agg.pool.get(s.name);
         const stats = agg.stats.snapshot(s.name);
         const limiter = c ? agg.limiterFor(s.name) : undefined;
         const retryAt = agg.breakers.retryAt(s.name);
-        const lastError =
-          stats?.lastError && (!c?.lastError || stats.lastError.at > c.lastError.at)
-            ? stats.lastError
-            : c?.lastError;
+        const lastError = shownError(stats, c?.lastError, secrets);
         const since = c ? agg.startup.sinceOf(s.name) : undefined;
         return {
           name: s.name,
@@ -44,9 +45,7 @@ export function statusTool(agg: Aggregator): MetaTool {
           p50Ms: round(stats?.p50Ms ?? 0),
           p99Ms: round(stats?.p99Ms ?? 0),
           ...(c?.connectMs !== undefined ? { connectMs: c.connectMs } : {}),
-          ...(lastError
-            ? { lastError: { message: lastError.message, at: new Date(lastError.at).toISOString() } }
-            : {}),
+          ...(lastError ? { lastError } : {}),
         };
       });
       const cache = agg.cache.stats;
@@ -59,7 +58,7 @@ export function statusTool(agg: Aggregator): MetaTool {
       };
       const lines = servers.map(
         (s) =>
-          `${s.name}: ${s.state}${"skipReason" in s ? ` (${s.skipReason})` : ""}${pending(s, now)}, breaker ${s.breaker}, ${s.tools} tools, ${s.calls} calls, ${s.errors} errors, p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, ${s.inFlight} in flight, ${s.queued} queued, ${s.restarts} restarts${s.lastError ? `; last error: ${s.lastError.message}` : ""}`,
+          `${s.name}: ${s.state}${"skipReason" in s ? ` (${s.skipReason})` : ""}${pending(s, now)}, breaker ${s.breaker}, ${s.tools} tools, ${s.calls} calls, ${s.errors} errors, p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, ${s.inFlight} in flight, ${s.queued} queued, ${s.restarts} restarts${s.lastError ? `; last error (${s.lastError.category}): ${s.lastError.message}` : ""}`,
       );
       lines.push(`cache: ${cache.hits} hits, ${cache.misses} misses (hit rate ${structured.cache.hitRate})`);
       return textAndStructured(lines.join("\n"), structured);
@@ -71,6 +70,31 @@ export function statusTool(agg: Aggregator): MetaTool {
 function pending(s: { state: string; since?: string }, now: number): string {
   if ((s.state !== "starting" && s.state !== "restarting") || s.since === undefined) return "";
   return ` since ${s.since} (${Math.round((now - Date.parse(s.since)) / 1000)} s)`;
+}
+
+/**
+ * The server's latest error as every client may see it: a category (the call's outcome — timeout,
+ * rpc_error, tool_error, unavailable… — or "connection" for a failed start or restart) and the text
+ * scrubbed of secrets and anything token-like. Never the raw text.
+ */
+function shownError(
+  stats: ServerCallStats | undefined,
+  connection: { readonly message: string; readonly at: number } | undefined,
+  secrets: readonly string[],
+): { category: string; message: string; at: string } | undefined {
+  const call = stats?.lastError;
+  const latest =
+    call && (!connection || call.at > connection.at)
+      ? { category: call.outcome ?? "call", message: call.message, at: call.at }
+      : connection
+        ? { category: "connection", message: connection.message, at: connection.at }
+        : undefined;
+  if (!latest) return undefined;
+  return {
+    category: latest.category,
+    message: scrubForClients(latest.message, secrets),
+    at: new Date(latest.at).toISOString(),
+  };
 }
 
 function round(n: number): number {

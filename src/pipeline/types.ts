@@ -47,6 +47,8 @@ export interface CallContext {
   cancel: Cancellation;
   /** Relays downstream progress to the caller; undefined when the caller sent no progressToken. */
   readonly onProgress?: ((update: ProgressUpdate) => void) | undefined;
+  /** The HTTP principal of the caller (CallOrigin.principal); undefined on stdio. */
+  readonly principal?: string | undefined;
   /** The caller's request `_meta` minus progressToken, passed to the downstream untouched. */
   readonly meta?: Record<string, unknown> | undefined;
   /** Child logger bound to request id, server and tool (set by observe). */

@@ -20,6 +20,8 @@ export type Outcome = (typeof OUTCOMES)[number];
 export interface CallEvent {
   readonly server: string;
   readonly tool: string;
+  /** The HTTP principal of the caller; undefined on stdio. */
+  readonly principal?: string | undefined;
   readonly outcome: Outcome;
   readonly durationMs: number;
   readonly attempts: number;
@@ -34,7 +36,9 @@ export interface ServerCallStats {
   /** Over the last `window` calls; 0 before the first. */
   readonly p50Ms: number;
   readonly p99Ms: number;
-  readonly lastError: { readonly message: string; readonly at: number } | undefined;
+  /** The latest failure's text (raw: scrub before showing it to clients) and its outcome. */
+  readonly lastError:
+    { readonly message: string; readonly at: number; readonly outcome?: Outcome } | undefined;
 }
 
 export interface CallStatsOptions {
@@ -56,7 +60,7 @@ class ServerCounters {
   readonly durations: Float64Array;
   next = 0;
   filled = 0;
-  lastError: { message: string; at: number } | undefined;
+  lastError: { message: string; at: number; outcome: Outcome } | undefined;
 
   constructor(window: number) {
     this.durations = new Float64Array(window);
@@ -91,7 +95,7 @@ export class CallStats {
     // A caller's own cancellation is counted (outcomes.cancelled) but is not the server's error.
     if (outcome !== "ok" && outcome !== "cancelled") {
       c.errors++;
-      if (error !== undefined) c.lastError = { message: error, at: this.now() };
+      if (error !== undefined) c.lastError = { message: error, at: this.now(), outcome };
     }
     c.durations[c.next] = durationMs;
     c.next = (c.next + 1) % c.durations.length;
@@ -162,9 +166,10 @@ export function createObserveLayer(
 ): Middleware {
   let counter = 0;
   const newId = nextRequestId ?? (() => `r${++counter}`);
-  // Per-route loggers (server, tool) are made once; the per-call child with the request id only when
-  // debug logging is on — a pino child per call is measurable on the hot path.
-  const routeLoggers = new WeakMap<object, Logger>();
+  // Per-route loggers (server, tool, principal: principals come from the config, so they are few) are
+  // made once; the per-call child with the request id only when debug logging is on — a pino child per
+  // call is measurable on the hot path.
+  const routeLoggers = new WeakMap<object, Map<string | undefined, Logger>>();
   const finish = (
     ctx: CallContext,
     log: Logger,
@@ -179,6 +184,7 @@ export function createObserveLayer(
       stats.onCall({
         server,
         tool,
+        principal: ctx.principal,
         outcome,
         durationMs,
         attempts: attemptsOf(ctx.notes),
@@ -196,8 +202,14 @@ export function createObserveLayer(
     // Not async: the call settles through one `.then` (an async frame and its await cost more per call).
     function observeLayer(ctx): Promise<CallToolResult> {
       const { server, originalName: tool } = ctx.route;
-      let routeLog = routeLoggers.get(ctx.route);
-      if (!routeLog) routeLoggers.set(ctx.route, (routeLog = rootLogger.child({ server, tool })));
+      const principal = ctx.principal;
+      let byPrincipal = routeLoggers.get(ctx.route);
+      if (!byPrincipal) routeLoggers.set(ctx.route, (byPrincipal = new Map()));
+      let routeLog = byPrincipal.get(principal);
+      if (!routeLog) {
+        routeLog = rootLogger.child(principal === undefined ? { server, tool } : { server, tool, principal });
+        byPrincipal.set(principal, routeLog);
+      }
       const log = routeLog.isLevelEnabled("debug")
         ? routeLog.child({ reqId: ctx.requestId || newId() })
         : routeLog;
