@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { configObjectSchema } from "./schema.js";
+import { configSchema } from "./schema.js";
 
 /**
  * The JSON Schema of the config file as written, generated from the zod schema (scripts/schema.mjs
@@ -36,7 +36,7 @@ function dropUnknownFormats(node: unknown): void {
 }
 
 export function configJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(configObjectSchema, { io: "input", target: "draft-7" }) as Record<
+  const schema = z.toJSONSchema(configSchema.in, { io: "input", target: "draft-7" }) as Record<
     string,
     unknown
   >;

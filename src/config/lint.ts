@@ -1,5 +1,5 @@
 import { formatPath } from "./problems.js";
-import { configObjectSchema } from "./schema.js";
+import { configSchema } from "./schema.js";
 
 /**
  * Checks on the file as written (before the schema): what other clients' configs carry that would
@@ -23,7 +23,7 @@ type JsonObject = Record<string, unknown>;
 const isObject = (v: unknown): v is JsonObject => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Keys of the top level we know; `$schema` and `$comment` included. */
-export const TOP_LEVEL_KEYS: readonly string[] = Object.keys(configObjectSchema.shape);
+export const TOP_LEVEL_KEYS: readonly string[] = Object.keys(configSchema.in.shape);
 
 /** `api-key` → `API_KEY`; a name usable as an environment variable. */
 export function envName(text: string): string {

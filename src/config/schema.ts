@@ -77,84 +77,81 @@ export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "
 
 /**
  * Unknown top-level keys are dropped (Claude Desktop files carry other keys); the loader warns about
- * each (lint.ts). The object before the merge of `servers` into `mcpServers` is exported for that.
+ * each (lint.ts). `configSchema.in` is the object as written (lint.ts, jsonSchema.ts).
  */
-export const configObjectSchema = z.object({
-  $schema: z
-    .string()
-    .optional()
-    .describe(
-      "JSON Schema of this file, for editor completion (schema/servers.config.schema.json in the package). Ignored.",
-    ),
-  $comment: z.string().optional().describe("A comment. Ignored."),
-  mcpServers: serverMapSchema().optional().describe("Downstream servers by name (Claude Desktop shape)."),
-  servers: serverMapSchema()
-    .optional()
-    .describe("Alias of mcpServers (VS Code shape); merged, mcpServers wins."),
-  namespaceSeparator: z
-    .string()
-    .regex(/^[a-zA-Z0-9_-]{0,4}$/, "must be 0-4 characters from a-z A-Z 0-9 _ -")
-    .default(DEFAULTS.namespaceSeparator)
-    .describe(`Between a server's prefix and a tool name. Default "${DEFAULTS.namespaceSeparator}".`),
-  maxToolNameLength: z
-    .int()
-    .min(8)
-    .max(64)
-    .default(DEFAULTS.maxToolNameLength)
-    .describe(
-      `Longest exposed tool name (8..64). Default ${DEFAULTS.maxToolNameLength} (mcp__hub__ + 54 = 64).`,
-    ),
-  exposure: z
-    .enum(["all", "search"])
-    .default(DEFAULTS.exposure)
-    .describe(
-      `"all" lists every tool; "search" lists only the search meta-tools. Default "${DEFAULTS.exposure}".`,
-    ),
-  readOnly: z
-    .boolean()
-    .default(DEFAULTS.readOnly)
-    .describe(`Expose only read-only tools of every server. Default ${DEFAULTS.readOnly}.`),
-  logLevel: z
-    .enum(LOG_LEVELS)
-    .default(DEFAULTS.logLevel)
-    .describe(`pino log level. Default "${DEFAULTS.logLevel}".`),
-  workflows: z
-    .record(z.string(), z.unknown())
-    .default(() => ({}))
-    .describe("Composite workflows by name; bodies are validated by the workflows module. Default {}."),
-  builtinWorkflows: z
-    .boolean()
-    .default(DEFAULTS.builtinWorkflows)
-    .describe(
-      `Serve the shipped workflows whose tools are present (docs/workflows.md). Default ${DEFAULTS.builtinWorkflows}.`,
-    ),
-  cache: z
-    .strictObject({
-      maxEntries: z
-        .int()
-        .positive()
-        .default(DEFAULTS.cache.maxEntries)
-        .describe(`Most cached results. Default ${DEFAULTS.cache.maxEntries}.`),
-      maxBytes: z
-        .int()
-        .positive()
-        .default(DEFAULTS.cache.maxBytes)
-        .describe(`Most bytes of cached results. Default ${DEFAULTS.cache.maxBytes}.`),
-    })
-    .prefault({})
-    .describe(
-      "Bounds of the shared result cache (per-tool TTLs are set with tools.overrides.<name>.cacheTtlMs).",
-    ),
-  http: httpSettingsSchema.prefault({}).describe("The HTTP front (serve --transport http)."),
-  defaults: resilienceOverridesSchema
-    .prefault({})
-    .describe("Resilience settings applied under every server's own. Default {}."),
-});
-
-export const configSchema = configObjectSchema.transform(({ servers, mcpServers, ...rest }) => ({
-  ...rest,
-  mcpServers: { ...servers, ...mcpServers },
-}));
+export const configSchema = z
+  .object({
+    $schema: z
+      .string()
+      .optional()
+      .describe(
+        "JSON Schema of this file, for editor completion (schema/servers.config.schema.json in the package). Ignored.",
+      ),
+    $comment: z.string().optional().describe("A comment. Ignored."),
+    mcpServers: serverMapSchema().optional().describe("Downstream servers by name (Claude Desktop shape)."),
+    servers: serverMapSchema()
+      .optional()
+      .describe("Alias of mcpServers (VS Code shape); merged, mcpServers wins."),
+    namespaceSeparator: z
+      .string()
+      .regex(/^[a-zA-Z0-9_-]{0,4}$/, "must be 0-4 characters from a-z A-Z 0-9 _ -")
+      .default(DEFAULTS.namespaceSeparator)
+      .describe(`Between a server's prefix and a tool name. Default "${DEFAULTS.namespaceSeparator}".`),
+    maxToolNameLength: z
+      .int()
+      .min(8)
+      .max(64)
+      .default(DEFAULTS.maxToolNameLength)
+      .describe(
+        `Longest exposed tool name (8..64). Default ${DEFAULTS.maxToolNameLength} (mcp__hub__ + 54 = 64).`,
+      ),
+    exposure: z
+      .enum(["all", "search"])
+      .default(DEFAULTS.exposure)
+      .describe(
+        `"all" lists every tool; "search" lists only the search meta-tools. Default "${DEFAULTS.exposure}".`,
+      ),
+    readOnly: z
+      .boolean()
+      .default(DEFAULTS.readOnly)
+      .describe(`Expose only read-only tools of every server. Default ${DEFAULTS.readOnly}.`),
+    logLevel: z
+      .enum(LOG_LEVELS)
+      .default(DEFAULTS.logLevel)
+      .describe(`pino log level. Default "${DEFAULTS.logLevel}".`),
+    workflows: z
+      .record(z.string(), z.unknown())
+      .default(() => ({}))
+      .describe("Composite workflows by name; bodies are validated by the workflows module. Default {}."),
+    builtinWorkflows: z
+      .boolean()
+      .default(DEFAULTS.builtinWorkflows)
+      .describe(
+        `Serve the shipped workflows whose tools are present (docs/workflows.md). Default ${DEFAULTS.builtinWorkflows}.`,
+      ),
+    cache: z
+      .strictObject({
+        maxEntries: z
+          .int()
+          .positive()
+          .default(DEFAULTS.cache.maxEntries)
+          .describe(`Most cached results. Default ${DEFAULTS.cache.maxEntries}.`),
+        maxBytes: z
+          .int()
+          .positive()
+          .default(DEFAULTS.cache.maxBytes)
+          .describe(`Most bytes of cached results. Default ${DEFAULTS.cache.maxBytes}.`),
+      })
+      .prefault({})
+      .describe(
+        "Bounds of the shared result cache (per-tool TTLs are set with tools.overrides.<name>.cacheTtlMs).",
+      ),
+    http: httpSettingsSchema.prefault({}).describe("The HTTP front (serve --transport http)."),
+    defaults: resilienceOverridesSchema
+      .prefault({})
+      .describe("Resilience settings applied under every server's own. Default {}."),
+  })
+  .transform(({ servers, mcpServers, ...rest }) => ({ ...rest, mcpServers: { ...servers, ...mcpServers } }));
 
 export type Config = z.output<typeof configSchema>;
 export type HttpSettings = z.output<typeof httpSettingsSchema>;
