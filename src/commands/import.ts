@@ -1,6 +1,6 @@
 import { readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { applyEdits, modify } from "jsonc-parser";
+import { applyEdits, findNodeAtLocation, modify, parseTree } from "jsonc-parser";
 import { parseJsonc } from "../config/jsonc.js";
 import { errorMessage } from "../errors.js";
 import {
@@ -139,14 +139,36 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
-/** `text` (JSONC) with the servers added to its mcpServers: comments, formatting and key order kept. */
+/**
+ * `text` (JSONC) with the servers added to its mcpServers: comments, formatting and key order kept. New
+ * entries go after the last existing one (after its comma and same-line comment), at its indentation.
+ */
 function mergeInto(text: string, servers: readonly ImportedServer[]): string {
-  let next = text;
-  for (const s of servers) {
-    const edits = modify(next, ["mcpServers", s.name], s.entry, {
-      formattingOptions: { insertSpaces: true, tabSize: 2, eol: "\n" },
-    });
-    next = applyEdits(next, edits);
+  const map = findNodeAtLocation(parseTree(text) ?? { type: "null", offset: 0, length: 0 }, ["mcpServers"]);
+  const last = map?.type === "object" ? map.children?.at(-1) : undefined;
+  let next: string;
+  if (last === undefined) {
+    // No mcpServers, or an empty one: jsonc-parser writes it, formatted like the file.
+    next = text;
+    for (const s of servers) {
+      const formattingOptions = { insertSpaces: true, tabSize: 2, eol: "\n" };
+      next = applyEdits(next, modify(next, ["mcpServers", s.name], s.entry, { formattingOptions }));
+    }
+  } else {
+    const end = last.offset + last.length;
+    const comma = /^[ \t]*,/.exec(text.slice(end))?.[0];
+    let at = end + (comma?.length ?? 0);
+    at += /^[ \t]*(?:\/\/[^\n]*|\/\*[^\n]*?\*\/[ \t]*)?(?=\r?\n)/.exec(text.slice(at))?.[0].length ?? 0;
+    const lineStart = text.lastIndexOf("\n", last.offset) + 1;
+    const indent = /^[ \t]*/.exec(text.slice(lineStart))?.[0] ?? "  ";
+    const block = servers
+      .map(
+        (s) =>
+          `${indent}${JSON.stringify(s.name)}: ${JSON.stringify(s.entry, null, 2).replaceAll("\n", `\n${indent}`)}`,
+      )
+      .join(",\n");
+    const head = comma === undefined ? `${text.slice(0, end)},${text.slice(end, at)}` : text.slice(0, at);
+    next = `${head}\n${block}${comma === undefined ? "" : ","}${text.slice(at)}`;
   }
   return next.endsWith("\n") ? next : `${next}\n`;
 }

@@ -260,4 +260,114 @@ describe("import", () => {
       expect(lines[0]).toMatch(/no MCP servers found|expected a JSON object/);
     }
   });
+
+  it("converts Cursor's ${env:X} and Windows %X% to ${X}, says so, and the result loads without warnings", async () => {
+    const file = await put(".cursor/mcp.json", {
+      mcpServers: {
+        github: {
+          command: "npx",
+          args: ["-y", "@modelcontextprotocol/server-github"],
+          env: { GITHUB_PERSONAL_ACCESS_TOKEN: "${env:GITHUB_TOKEN}" },
+        },
+        files: {
+          command: "npx",
+          args: ["-y", "@modelcontextprotocol/server-filesystem", "%USERPROFILE%\\Desktop"],
+        },
+      },
+    });
+    const out = path.join(dir, "servers.config.json");
+    expect(await importConfig({ file, out, merge: false, say })).toBe(0);
+    const text = await readFile(out, "utf8");
+    const servers = (JSON.parse(text) as { mcpServers: Record<string, Record<string, unknown>> }).mcpServers;
+    expect(servers["github"]?.["env"]).toEqual({ GITHUB_PERSONAL_ACCESS_TOKEN: "${GITHUB_TOKEN}" });
+    expect(servers["files"]?.["args"]).toEqual([
+      "-y",
+      "@modelcontextprotocol/server-filesystem",
+      "${USERPROFILE}\\Desktop",
+    ]);
+    expect(lines).toEqual([
+      "note: mcpServers.github.env.GITHUB_PERSONAL_ACCESS_TOKEN: converted ${env:GITHUB_TOKEN} to ${GITHUB_TOKEN}",
+      "note: mcpServers.files.args[2]: converted %USERPROFILE% to ${USERPROFILE}",
+      "imported 2 servers from a Cursor config: github, files (env values of github copied as they are; keep the file private)",
+      `wrote ${out}`,
+    ]);
+    const loaded = parseConfig(text, "servers.config.json", {
+      env: { GITHUB_TOKEN: "g", USERPROFILE: "C:\\Users\\me" },
+    });
+    expect(loaded.warnings).toEqual([]);
+  });
+
+  it("warns about placeholders it cannot convert and literal secrets, by path, without echoing secrets", async () => {
+    const file = await put("claude_desktop_config.json", {
+      mcpServers: {
+        a: { command: "run", args: ["$HOME/data", "{{TEAM}}"], env: { API_TOKEN: "tok_0123456789" } },
+        a2: { url: "https://h/mcp", headers: { "X-Org": "${ORG_ID" } },
+      },
+    });
+    const out = path.join(dir, "servers.config.json");
+    expect(await importConfig({ file, out, merge: false, say })).toBe(0);
+    expect(lines.filter((l) => l.startsWith("warning:"))).toEqual([
+      "warning: mcpServers.a.args[0]: $HOME is shell syntax and is not expanded; write ${HOME}",
+      "warning: mcpServers.a.args[1]: {{TEAM}} is template syntax and is not expanded; write ${TEAM}",
+      'warning: mcpServers.a.env.API_TOKEN: looks like a secret written into the file; set it in the environment and write "${API_TOKEN}"',
+      'warning: mcpServers.a2.headers.X-Org: "${" without a closing "}" is passed on as written; write ${ORG_ID}',
+    ]);
+    expect(lines.join("\n")).not.toContain("tok_0123456789");
+    const servers = (await readJson(out))["mcpServers"] as Record<string, Record<string, unknown>>;
+    expect(servers["a"]?.["args"]).toEqual(["$HOME/data", "{{TEAM}}"]);
+  });
+
+  it("converts ${env:X} in a VS Code mcp.json and warns about a duplicated server key in it", async () => {
+    const file = await put(
+      ".vscode/mcp.json",
+      `{
+  "servers": {
+    "api": { "type": "http", "url": "https://h/mcp", "headers": { "Authorization": "Bearer \${env:API_TOKEN}" } },
+    "api": { "type": "http", "url": "https://h2/mcp" },
+  },
+}`,
+    );
+    const out = path.join(dir, "servers.config.json");
+    expect(await importConfig({ file, out, merge: false, say })).toBe(0);
+    expect(lines[0]).toBe(
+      `warning: ${file}: servers.api: duplicate key (line 4, column 5; first at line 3, column 5); the last one is imported`,
+    );
+    expect((await readJson(out))["mcpServers"]).toEqual({ api: { type: "http", url: "https://h2/mcp" } });
+  });
+
+  it("--merge into a JSONC file keeps its comments, formatting and $schema", async () => {
+    const file = await put("claude_desktop_config.json", { mcpServers: { memory: desktopServers.memory } });
+    const before = `{
+  "$schema": "./schema/servers.config.schema.json",
+  // my servers
+  "mcpServers": {
+    "github": { "command": "github-mcp" }, // read-only token
+  },
+  /* keep */ "logLevel": "debug",
+}
+`;
+    const out = await put("servers.config.json", before);
+    expect(await importConfig({ file, out, merge: true, say })).toBe(0);
+    const after = await readFile(out, "utf8");
+    expect(after).toBe(`{
+  "$schema": "./schema/servers.config.schema.json",
+  // my servers
+  "mcpServers": {
+    "github": { "command": "github-mcp" }, // read-only token
+    "memory": {
+      "command": "npx",
+      "args": [
+        "-y",
+        "@modelcontextprotocol/server-memory"
+      ]
+    },
+  },
+  /* keep */ "logLevel": "debug",
+}
+`);
+    const loaded = parseConfig(after, "servers.config.json", { env: {} });
+    expect(loaded.servers.map((s) => s.name)).toEqual(["github", "memory"]);
+    expect(loaded.config.logLevel).toBe("debug");
+    expect(loaded.warnings).toEqual([]);
+  });
 });
