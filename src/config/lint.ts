@@ -49,7 +49,7 @@ const PLACEHOLDERS: readonly Placeholder[] = [
   {
     re: new RegExp(`\\$\\{env:(${VAR})\\}`, "g"),
     fatal: false,
-    say: (m) => `${m[0]} is VS Code/Cursor syntax; write \${${m[1]}} (expanded the same way meanwhile)`,
+    say: (m) => `${m[0]} is VS Code/Cursor syntax; write \${${m[1]}} (expanded the same way)`,
   },
   {
     re: /\$\{input:([^}]*)\}/g,

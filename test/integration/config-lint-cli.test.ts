@@ -76,7 +76,7 @@ describe("validate", () => {
     const r = cli(["validate", "--config", f], { GITHUB_TOKEN: "ghp_x" });
     expect(r.err.split("\n")).toEqual([
       "warning: warn.json: mcpServers.github.args[2]: $HOME is shell syntax and is not expanded; write ${HOME}",
-      "warning: warn.json: mcpServers.github.env.GITHUB_PERSONAL_ACCESS_TOKEN: ${env:GITHUB_TOKEN} is VS Code/Cursor syntax; write ${GITHUB_TOKEN} (expanded the same way meanwhile)",
+      "warning: warn.json: mcpServers.github.env.GITHUB_PERSONAL_ACCESS_TOKEN: ${env:GITHUB_TOKEN} is VS Code/Cursor syntax; write ${GITHUB_TOKEN} (expanded the same way)",
       'warning: warn.json: mcpServers.docs.headers.Authorization: looks like a secret written into the file; set it in the environment and write "Bearer ${DOCS_TOKEN}"',
       `${f}: valid (2 servers)`,
       "",

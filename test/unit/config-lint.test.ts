@@ -42,7 +42,7 @@ describe("foreign placeholders", () => {
     [
       "${env:VAR} (VS Code / Cursor)",
       { command: "x", env: { GITHUB_PERSONAL_ACCESS_TOKEN: "${env:GITHUB_TOKEN}" } },
-      "mcpServers.s.env.GITHUB_PERSONAL_ACCESS_TOKEN: ${env:GITHUB_TOKEN} is VS Code/Cursor syntax; write ${GITHUB_TOKEN} (expanded the same way meanwhile)",
+      "mcpServers.s.env.GITHUB_PERSONAL_ACCESS_TOKEN: ${env:GITHUB_TOKEN} is VS Code/Cursor syntax; write ${GITHUB_TOKEN} (expanded the same way)",
     ],
     [
       "$VAR (shell)",
@@ -106,7 +106,7 @@ describe("foreign placeholders", () => {
       mcpServers: { b: { command: "${env:BIN}" } },
     });
     expect(load(text, { BIN: "bin" }).warnings).toEqual([
-      `${SOURCE}: mcpServers.b.command: \${env:BIN} is VS Code/Cursor syntax; write \${BIN} (expanded the same way meanwhile)`,
+      `${SOURCE}: mcpServers.b.command: \${env:BIN} is VS Code/Cursor syntax; write \${BIN} (expanded the same way)`,
       `${SOURCE}: servers.a.args[0]: $HOME is shell syntax and is not expanded; write \${HOME}`,
       `${SOURCE}: servers.a.args[1]: %APPDATA% is Windows syntax and is not expanded; write \${APPDATA}`,
     ]);
@@ -177,7 +177,7 @@ describe("literal secrets", () => {
       headers: { Authorization: "Bearer ${T}" },
     };
     expect(load(withEntry(entry), { GITHUB_TOKEN: "g", OTHER_TOKEN: "o", T: "t" }).warnings).toEqual([
-      `${SOURCE}: mcpServers.s.env.OTHER_TOKEN: \${env:OTHER_TOKEN} is VS Code/Cursor syntax; write \${OTHER_TOKEN} (expanded the same way meanwhile)`,
+      `${SOURCE}: mcpServers.s.env.OTHER_TOKEN: \${env:OTHER_TOKEN} is VS Code/Cursor syntax; write \${OTHER_TOKEN} (expanded the same way)`,
     ]);
   });
 });
