@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import * as z from "zod";
 import { configSchema } from "./schema.js";
 
@@ -9,6 +10,11 @@ import { configSchema } from "./schema.js";
 
 /** Where the generated schema lives, relative to the package root (and shipped in the package). */
 export const SCHEMA_FILE = "schema/servers.config.schema.json";
+
+/** Absolute path of the schema in this installation (for a `$schema` written by `init`). */
+export function installedSchemaPath(): string {
+  return fileURLToPath(new URL(`../../${SCHEMA_FILE}`, import.meta.url));
+}
 
 /** JSON Schema formats; zod also writes its own (`starts_with` next to the equivalent `pattern`). */
 const STANDARD_FORMATS = new Set([

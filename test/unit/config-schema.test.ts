@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { parseJsonc } from "../../src/config/jsonc.js";
-import { configJsonSchema, SCHEMA_FILE } from "../../src/config/jsonSchema.js";
+import { configJsonSchema, installedSchemaPath, SCHEMA_FILE } from "../../src/config/jsonSchema.js";
 import { parseConfig } from "../../src/config/load.js";
 
 /**
@@ -53,6 +53,7 @@ describe("published JSON Schema", () => {
 
   it("is the file the build wrote, referenced by the shipped servers.config.json", () => {
     const built = path.join(ROOT, SCHEMA_FILE);
+    expect(installedSchemaPath()).toBe(built);
     if (existsSync(built)) expect(JSON.parse(readFileSync(built, "utf8"))).toEqual(configJsonSchema());
     const shipped = read(path.join(ROOT, "servers.config.json")) as Record<string, unknown>;
     expect(path.resolve(ROOT, String(shipped["$schema"]))).toBe(built);
