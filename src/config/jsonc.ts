@@ -1,4 +1,4 @@
-import { createScanner, printParseErrorCode, visit, type JSONPath } from "jsonc-parser";
+import { createScanner, printParseErrorCode, SyntaxKind, visit, type JSONPath } from "jsonc-parser";
 import { formatPath } from "./problems.js";
 
 /**
@@ -43,12 +43,13 @@ const at = (line: number, character: number): string => `line ${line + 1}, colum
 function tooDeep(text: string): string | undefined {
   const scanner = createScanner(text, true);
   let depth = 0;
-  for (let token = scanner.scan(); token !== 17 /* EOF */; token = scanner.scan()) {
-    if (token === 1 /* { */ || token === 3 /* [ */) {
+  for (let token = scanner.scan(); token !== SyntaxKind.EOF; token = scanner.scan()) {
+    if (token === SyntaxKind.OpenBraceToken || token === SyntaxKind.OpenBracketToken) {
       depth++;
       if (depth > MAX_JSON_DEPTH)
         return `invalid JSON at ${at(scanner.getTokenStartLine(), scanner.getTokenStartCharacter())}: nested deeper than ${MAX_JSON_DEPTH} levels`;
-    } else if (token === 2 /* } */ || token === 4 /* ] */) depth = Math.max(0, depth - 1);
+    } else if (token === SyntaxKind.CloseBraceToken || token === SyntaxKind.CloseBracketToken)
+      depth = Math.max(0, depth - 1);
   }
   return undefined;
 }
