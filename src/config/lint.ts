@@ -44,6 +44,22 @@ interface Placeholder {
 const VAR = "[A-Za-z_][A-Za-z0-9_]*";
 const UPPER = "[A-Z_][A-Z0-9_]*";
 
+/** VS Code's predefined variables that look like `${VAR}` (https://code.visualstudio.com/docs/reference/variables-reference). */
+const VSCODE_VARIABLES = [
+  "workspaceFolder",
+  "workspaceFolderBasename",
+  "workspaceRoot",
+  "userHome",
+  "cwd",
+  "file",
+  "fileDirname",
+  "fileBasename",
+  "fileBasenameNoExtension",
+  "relativeFile",
+  "pathSeparator",
+  "execPath",
+];
+
 /** Foreign placeholder forms, each with its message (which names the `${VAR}` form to write). */
 const PLACEHOLDERS: readonly Placeholder[] = [
   {
@@ -63,6 +79,12 @@ const PLACEHOLDERS: readonly Placeholder[] = [
     fatal: true,
     say: (m) =>
       `${m[0]} is VS Code syntax and cannot be resolved here (it would reach the server as written); set an environment variable and write \${${envName(m[2] ?? "")}}`,
+  },
+  {
+    re: new RegExp(`\\$\\{(${VSCODE_VARIABLES.join("|")})\\}`, "g"),
+    fatal: false,
+    say: (m) =>
+      `${m[0]} is a VS Code variable, read here as an environment variable of that name; write ${m[1] === "userHome" ? "${HOME}" : "an absolute path or ${VAR}"}`,
   },
   {
     re: new RegExp(`\\$\\{(${VAR})?[^}]*$`, "g"),

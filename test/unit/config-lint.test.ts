@@ -60,6 +60,16 @@ describe("foreign placeholders", () => {
       'mcpServers.s.headers.X-Org: "${" without a closing "}" is passed on as written; write ${ORG_ID}',
     ],
     [
+      "${workspaceFolder} (VS Code variable)",
+      { command: "x", args: ["${workspaceFolder}/src"] },
+      "mcpServers.s.args[0]: ${workspaceFolder} is a VS Code variable, read here as an environment variable of that name; write an absolute path or ${VAR}",
+    ],
+    [
+      "${userHome} (VS Code variable)",
+      { command: "x", cwd: "${userHome}/mcp" },
+      "mcpServers.s.cwd: ${userHome} is a VS Code variable, read here as an environment variable of that name; write ${HOME}",
+    ],
+    [
       "{{VAR}} (templates)",
       { url: "https://h/mcp?team={{TEAM}}" },
       "mcpServers.s.url: {{TEAM}} is template syntax and is not expanded; write ${TEAM}",
