@@ -235,21 +235,23 @@ export function lintConfig(raw: unknown): Lint {
   return out;
 }
 
-/** Rewrites `${env:X}` and `%X%` as `${X}` in the expanded fields of an entry (for import). */
+/** Rewrites `${env:X}` and `%X%` as `${X}`, `${userHome}` as `${HOME}`, in the expanded fields of an entry (for import). */
 export function convertPlaceholders(entry: JsonObject, at: Path): { entry: JsonObject; notes: string[] } {
   const notes: string[] = [];
-  const convert = (value: string, path: Path): string => {
-    const next = value
-      .replace(new RegExp(`\\$\\{env:(${VAR})\\}`, "g"), (m, n: string) => {
-        notes.push(`${formatPath(path)}: converted ${m} to \${${n}}`);
-        return `\${${n}}`;
-      })
-      .replace(new RegExp(`%(?![0-9A-F]{2}%)(${UPPER})%`, "g"), (m, n: string) => {
-        notes.push(`${formatPath(path)}: converted ${m} to \${${n}}`);
-        return `\${${n}}`;
-      });
-    return next;
-  };
+  const rules: [RegExp, (name: string) => string][] = [
+    [new RegExp(`\\$\\{env:(${VAR})\\}`, "g"), (n) => n],
+    [new RegExp(`%(?![0-9A-F]{2}%)(${UPPER})%`, "g"), (n) => n],
+    [/\$\{(userHome)\}/g, () => "HOME"],
+  ];
+  const convert = (value: string, path: Path): string =>
+    rules.reduce(
+      (text, [re, name]) =>
+        text.replace(re, (m, n: string) => {
+          notes.push(`${formatPath(path)}: converted ${m} to \${${name(n)}}`);
+          return `\${${name(n)}}`;
+        }),
+      value,
+    );
   const out: JsonObject = { ...entry };
   for (const field of EXPANDED_STRINGS) {
     const v = entry[field];

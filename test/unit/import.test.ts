@@ -273,6 +273,7 @@ describe("import", () => {
           command: "npx",
           args: ["-y", "@modelcontextprotocol/server-filesystem", "%USERPROFILE%\\Desktop"],
         },
+        notes: { command: "notes-mcp", cwd: "${userHome}/notes" },
       },
     });
     const out = path.join(dir, "servers.config.json");
@@ -288,13 +289,15 @@ describe("import", () => {
     expect(lines).toEqual([
       "note: mcpServers.github.env.GITHUB_PERSONAL_ACCESS_TOKEN: converted ${env:GITHUB_TOKEN} to ${GITHUB_TOKEN}",
       "note: mcpServers.files.args[2]: converted %USERPROFILE% to ${USERPROFILE}",
-      "imported 2 servers from a Cursor config: github, files (env values of github copied as they are; keep the file private)",
+      "note: mcpServers.notes.cwd: converted ${userHome} to ${HOME}",
+      "imported 3 servers from a Cursor config: github, files, notes (env values of github copied as they are; keep the file private)",
       `wrote ${out}`,
     ]);
     const loaded = parseConfig(text, "servers.config.json", {
-      env: { GITHUB_TOKEN: "g", USERPROFILE: "C:\\Users\\me" },
+      env: { GITHUB_TOKEN: "g", USERPROFILE: "C:\\Users\\me", HOME: "/home/me" },
     });
     expect(loaded.warnings).toEqual([]);
+    expect(loaded.servers.find((s) => s.name === "notes")?.cwd).toBe("/home/me/notes");
   });
 
   it("warns about placeholders it cannot convert and literal secrets, by path, without echoing secrets", async () => {
