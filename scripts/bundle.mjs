@@ -89,6 +89,9 @@ const result = await build({
     js: 'import { createRequire as __amcpCreateRequire } from "node:module"; const require = __amcpCreateRequire(import.meta.url);',
   },
   plugins: [keepModuleUrls],
+  // jsonc-parser's "main" is a UMD build whose factory require()s its own files at run time, which a
+  // bundle cannot follow ("Cannot find module './impl/format'"): bundle its ES module build instead.
+  alias: { "jsonc-parser": "jsonc-parser/lib/esm/main.js" },
   write: false,
 });
 

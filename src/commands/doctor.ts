@@ -1,5 +1,6 @@
 import { Aggregator } from "../aggregator.js";
 import type { LoadedConfig, ResolvedServer } from "../config/load.js";
+import { DISABLED_REASON } from "../config/resolve.js";
 import type { DownstreamConnection } from "../downstream/connection.js";
 import type { Logger } from "../logger.js";
 
@@ -53,7 +54,7 @@ export async function doctor(
 
 function rowOf(s: ResolvedServer, c: DownstreamConnection | undefined, since: number | undefined): DoctorRow {
   if (s.skipReason !== undefined) {
-    const disabled = s.skipReason === "disabled";
+    const disabled = s.skipReason === DISABLED_REASON;
     return {
       server: s.name,
       transport: s.type,
@@ -61,7 +62,9 @@ function rowOf(s: ResolvedServer, c: DownstreamConnection | undefined, since: nu
       tools: 0,
       connectMs: null,
       lastError: null,
-      hint: disabled ? null : `missing credential: ${s.skipReason.replace(/^set /, "export ")} and run again`,
+      hint: disabled
+        ? DISABLED_REASON
+        : `missing credential: ${s.skipReason.replace(/^set /, "export ")} and run again`,
     };
   }
   if (c?.state === "starting" || c?.state === "restarting") {

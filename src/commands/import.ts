@@ -1,12 +1,12 @@
 import { readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { jsonSyntaxLine } from "../config/problems.js";
+import { applyEdits, findNodeAtLocation, modify, parseTree } from "jsonc-parser";
+import { parseJsonc } from "../config/jsonc.js";
 import { errorMessage } from "../errors.js";
 import {
   detectShape,
   extractServers,
   isObject,
-  stripJsonComments,
   type ImportedServer,
   type JsonObject,
 } from "./importShapes.js";
@@ -36,8 +36,10 @@ const BAD_INPUT = 2;
 export async function importConfig(opts: ImportOptions): Promise<number> {
   const { say } = opts;
   const out = path.resolve(opts.out ?? DEFAULT_IMPORT_OUT);
-  const doc = await readJson(opts.file, say, true);
-  if (doc === undefined) return BAD_INPUT;
+  const input = await readJson(opts.file, say);
+  if (input === undefined) return BAD_INPUT;
+  const doc = input.doc;
+  for (const d of input.duplicates) say(`warning: ${opts.file}: ${d}; the last one is imported`);
   const shape = detectShape(doc, opts.file);
   if (shape === undefined) {
     say(`${opts.file}: no MCP servers found (expected "mcpServers", "servers", or Claude Code "projects")`);
@@ -50,13 +52,16 @@ export async function importConfig(opts: ImportOptions): Promise<number> {
   }
 
   let base: JsonObject | undefined;
+  let baseText = "";
   if (await exists(out)) {
     if (!opts.merge) {
       say(`${out} already exists; use --merge to add to it, or --out FILE to write elsewhere`);
       return BAD_INPUT;
     }
-    base = await readJson(out, say, false);
-    if (base === undefined) return BAD_INPUT;
+    const existing = await readJson(out, say);
+    if (existing === undefined) return BAD_INPUT;
+    base = existing.doc;
+    baseText = existing.text;
     if (base["mcpServers"] !== undefined && !isObject(base["mcpServers"])) {
       say(`${out}: "mcpServers" is not an object; not touching it`);
       return BAD_INPUT;
@@ -68,8 +73,7 @@ export async function importConfig(opts: ImportOptions): Promise<number> {
   const skipped = extraction.servers.filter((s) => present.has(s.name)).map((s) => s.name);
   const addedNames = new Set(added.map((s) => s.name));
   for (const note of extraction.notes) say(`note: ${note}`);
-  for (const w of extraction.warnings)
-    if (addedNames.has(w.server)) say(`warning: ${w.server}: ${w.message}`);
+  for (const w of extraction.warnings) if (addedNames.has(w.server)) say(`warning: ${w.message}`);
 
   const from = `from a ${shape} config`;
   if (added.length === 0) {
@@ -79,15 +83,14 @@ export async function importConfig(opts: ImportOptions): Promise<number> {
     return 0;
   }
   const entries = Object.fromEntries(added.map((s) => [s.name, s.entry]));
-  const next: JsonObject =
-    base === undefined
-      ? { mcpServers: entries }
-      : "mcpServers" in base
-        ? { ...base, mcpServers: { ...(base["mcpServers"] as JsonObject), ...entries } }
-        : { mcpServers: entries, ...base };
   const write = opts.write ?? ((file: string, text: string) => writeFile(file, text, { mode: 0o600 }));
   try {
-    await write(out, `${JSON.stringify(next, null, 2)}\n`);
+    await write(
+      out,
+      base === undefined
+        ? `${JSON.stringify({ mcpServers: entries }, null, 2)}\n`
+        : mergeInto(baseText, added),
+    );
   } catch (error) {
     say(`cannot write ${out}: ${errorMessage(error)}`);
     return BAD_INPUT;
@@ -136,12 +139,45 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
-/** The file's top-level object (JSONC accepted when `lenient`), or undefined after saying why not. */
+/**
+ * `text` (JSONC) with the servers added to its mcpServers: comments, formatting and key order kept. New
+ * entries go after the last existing one (after its comma and same-line comment), at its indentation.
+ */
+function mergeInto(text: string, servers: readonly ImportedServer[]): string {
+  const map = findNodeAtLocation(parseTree(text) ?? { type: "null", offset: 0, length: 0 }, ["mcpServers"]);
+  const last = map?.type === "object" ? map.children?.at(-1) : undefined;
+  let next: string;
+  if (last === undefined) {
+    // No mcpServers, or an empty one: jsonc-parser writes it, formatted like the file.
+    next = text;
+    for (const s of servers) {
+      const formattingOptions = { insertSpaces: true, tabSize: 2, eol: "\n" };
+      next = applyEdits(next, modify(next, ["mcpServers", s.name], s.entry, { formattingOptions }));
+    }
+  } else {
+    const end = last.offset + last.length;
+    const comma = /^[ \t]*,/.exec(text.slice(end))?.[0];
+    let at = end + (comma?.length ?? 0);
+    at += /^[ \t]*(?:\/\/[^\n]*|\/\*[^\n]*?\*\/[ \t]*)?(?=\r?\n)/.exec(text.slice(at))?.[0].length ?? 0;
+    const lineStart = text.lastIndexOf("\n", last.offset) + 1;
+    const indent = /^[ \t]*/.exec(text.slice(lineStart))?.[0] ?? "  ";
+    const block = servers
+      .map(
+        (s) =>
+          `${indent}${JSON.stringify(s.name)}: ${JSON.stringify(s.entry, null, 2).replaceAll("\n", `\n${indent}`)}`,
+      )
+      .join(",\n");
+    const head = comma === undefined ? `${text.slice(0, end)},${text.slice(end, at)}` : text.slice(0, at);
+    next = `${head}\n${block}${comma === undefined ? "" : ","}${text.slice(at)}`;
+  }
+  return next.endsWith("\n") ? next : `${next}\n`;
+}
+
+/** The file's top-level object (JSONC: comments and trailing commas accepted), or undefined after saying why not. */
 async function readJson(
   file: string,
   say: (line: string) => void,
-  lenient: boolean,
-): Promise<JsonObject | undefined> {
+): Promise<{ doc: JsonObject; text: string; duplicates: readonly string[] } | undefined> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -150,21 +186,14 @@ async function readJson(
     say(`${file}: ${code === "ENOENT" ? "not found" : `cannot read (${code ?? errorMessage(error)})`}`);
     return undefined;
   }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (error) {
-    try {
-      if (!lenient) throw error;
-      doc = JSON.parse(stripJsonComments(text));
-    } catch {
-      say(`${file}: ${jsonSyntaxLine(text, error)}`);
-      return undefined;
-    }
+  const parsed = parseJsonc(text);
+  if (parsed.syntax !== undefined) {
+    say(`${file}: ${parsed.syntax}`);
+    return undefined;
   }
-  if (!isObject(doc)) {
+  if (!isObject(parsed.value)) {
     say(`${file}: expected a JSON object at the top level`);
     return undefined;
   }
-  return doc;
+  return { doc: parsed.value, text, duplicates: parsed.duplicates };
 }

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { convertPlaceholders, lintEntry } from "../config/lint.js";
 import { issueLines } from "../config/problems.js";
 import { serverEntrySchema } from "../config/serverSchema.js";
 
@@ -19,9 +20,12 @@ export interface ImportedServer {
 export interface Extraction {
   readonly shape: ConfigShape;
   readonly servers: readonly ImportedServer[];
-  /** Problems of one imported (or skipped) entry, by its final name. */
+  /**
+   * Problems of one imported (or skipped) entry, by its final name; `message` is a whole line
+   * (`github: dropped keys ...`, `mcpServers.github.env.TOKEN: ...`).
+   */
   readonly warnings: readonly { readonly server: string; readonly message: string }[];
-  /** Notes about renames and merged duplicates (not problems). */
+  /** Notes about renames, merged duplicates and converted placeholders (not problems). */
   readonly notes: readonly string[];
 }
 
@@ -63,12 +67,12 @@ export function extractServers(doc: JsonObject, shape: ConfigShape): Extraction 
     if (!isObject(map)) continue;
     for (const [wanted, raw] of Object.entries(map)) {
       if (!isObject(raw)) {
-        warnings.push({ server: wanted, message: `(${where}) not an object, skipped` });
+        warnings.push({ server: wanted, message: `${wanted}: (${where}) not an object, skipped` });
         continue;
       }
-      const { entry, problems } = cleanEntry(raw);
+      const cleaned = cleanEntry(raw);
       const earlier = seen.get(wanted) ?? [];
-      if (earlier.some((e) => sameJson(e, entry))) {
+      if (earlier.some((e) => sameJson(e, cleaned.entry))) {
         notes.push(`${wanted} (${where}): same entry as an earlier "${wanted}", imported once`);
         continue;
       }
@@ -76,20 +80,19 @@ export function extractServers(doc: JsonObject, shape: ConfigShape): Extraction 
       for (let n = 2; taken.has(name); n++) name = `${wanted}-${n}`;
       if (name !== wanted) notes.push(`${wanted} (${where}): name already used, imported as "${name}"`);
       taken.add(name);
-      seen.set(wanted, [...earlier, entry]);
-      for (const message of problems) warnings.push({ server: name, message });
-      servers.push({ name, entry });
-    }
-  }
-  if (shape === "VS Code") {
-    for (const s of servers) {
-      const inputs = [...new Set(JSON.stringify(s.entry).match(/\$\{input:[^}]*\}/g) ?? [])];
-      if (inputs.length > 0) {
+      seen.set(wanted, [...earlier, cleaned.entry]);
+      for (const message of cleaned.problems) warnings.push({ server: name, message: `${name}: ${message}` });
+      const at = ["mcpServers", name];
+      const { entry, notes: converted } = convertPlaceholders(cleaned.entry, at);
+      notes.push(...converted);
+      const lint = lintEntry(name, entry, at);
+      for (const line of lint.errors)
         warnings.push({
-          server: s.name,
-          message: `${inputs.join(", ")} cannot be resolved outside VS Code and is kept as written; replace it with a value or a \${ENV_VAR} reference`,
+          server: name,
+          message: `${line}; validate and serve refuse it until it is replaced`,
         });
-      }
+      for (const line of lint.warnings) warnings.push({ server: name, message: line });
+      servers.push({ name, entry });
     }
   }
   return { shape, servers, warnings, notes };
@@ -102,9 +105,8 @@ function cleanEntry(raw: JsonObject): { entry: JsonObject; problems: string[] } 
   const entry: JsonObject = {};
   const dropped: string[] = [];
   for (const [key, value] of Object.entries(raw)) {
-    if (KNOWN_KEYS.has(key)) entry[key] = value;
-    else if (key === "disabled" && typeof value === "boolean" && !("enabled" in raw))
-      entry["enabled"] = !value;
+    if (key === "disabled" && typeof value === "boolean" && !("enabled" in raw)) entry["enabled"] = !value;
+    else if (KNOWN_KEYS.has(key)) entry[key] = value;
     else dropped.push(key);
   }
   const problems =
@@ -116,55 +118,4 @@ function cleanEntry(raw: JsonObject): { entry: JsonObject; problems: string[] } 
 
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
-}
-
-/**
- * JSON with comments and trailing commas (VS Code writes mcp.json as JSONC) made plain JSON: comments
- * and commas before `}`/`]` removed outside strings; strings are copied untouched.
- */
-export function stripJsonComments(text: string): string {
-  const noComments = scan(text, (c, i, src) => {
-    if (c === "/" && src[i + 1] === "/") {
-      const end = src.indexOf("\n", i);
-      return { skipTo: end === -1 ? src.length : end };
-    }
-    if (c === "/" && src[i + 1] === "*") {
-      const end = src.indexOf("*/", i + 2);
-      return { skipTo: end === -1 ? src.length : end + 2 };
-    }
-    return undefined;
-  });
-  return scan(noComments, (c, i, src) => {
-    if (c !== ",") return undefined;
-    let j = i + 1;
-    while (/\s/.test(src[j] ?? "")) j++;
-    return src[j] === "}" || src[j] === "]" ? { skipTo: i + 1 } : undefined;
-  });
-}
-
-/** Copies `text`, letting `skip` drop a range at any position outside a string literal. */
-function scan(
-  text: string,
-  skip: (c: string, i: number, src: string) => { skipTo: number } | undefined,
-): string {
-  let out = "";
-  let i = 0;
-  while (i < text.length) {
-    const c = text[i] ?? "";
-    if (c === '"') {
-      let j = i + 1;
-      while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
-      out += text.slice(i, j + 1);
-      i = j + 1;
-      continue;
-    }
-    const range = skip(c, i, text);
-    if (range) {
-      i = range.skipTo;
-      continue;
-    }
-    out += c;
-    i++;
-  }
-  return out;
 }

@@ -4,7 +4,8 @@ import type { ServerEntry } from "./schema.js";
 
 /**
  * `${VAR}` and `${VAR:-default}` expansion. VAR is `[A-Za-z_][A-Za-z0-9_]*`; the default is plain text
- * (possibly empty, no `}` and no nested `${`). Anything else, `$$` included, is left as written.
+ * (possibly empty, no `}` and no nested `${`). VS Code/Cursor's `${env:VAR}` is read as `${VAR}` (the
+ * loader warns: lint.ts). Anything else, `$$` included, is left as written.
  * A variable that is set but empty counts as unset (like the shell's `:-`).
  */
 
@@ -15,7 +16,7 @@ export const EXPANDED_FIELDS = ["command", "args", "env", "cwd", "url", "headers
 
 export type ExpandableFields = Pick<ServerEntry, (typeof EXPANDED_FIELDS)[number]>;
 
-const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+const REFERENCE = /\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /** The value of `name`, or undefined when unset or empty. HOME falls back to os.homedir() (Windows). */
 export function lookupEnv(env: EnvSource, name: string): string | undefined {

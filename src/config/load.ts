@@ -4,7 +4,9 @@ import type * as z from "zod";
 import { AggregatorError } from "../errorCore.js";
 import { DEFAULTS, deepFreeze } from "./defaults.js";
 import type { EnvSource } from "./expand.js";
-import { issueLines, jsonSyntaxLine } from "./problems.js";
+import { parseJsonc } from "./jsonc.js";
+import { lintConfig } from "./lint.js";
+import { issueLines } from "./problems.js";
 import { resolveServer, type ResolvedServer } from "./resolve.js";
 import { configSchema, type Config } from "./schema.js";
 
@@ -103,35 +105,35 @@ function dropKeys(root: unknown, issue: z.core.$ZodIssue & { keys?: string[] }):
   if (isRecord(node)) for (const key of issue.keys ?? []) delete node[key];
 }
 
-function validate(
-  raw: unknown,
-  prefix: (line: string) => string,
-  where: string,
-): { config: Config; warnings: string[] } {
+/** The schema's verdict: unknown keys inside server entries are warnings (and dropped), the rest problems. */
+function validate(raw: unknown): { config?: Config; problems: string[]; warnings: string[] } {
   const first = configSchema.safeParse(raw, { reportInput: true });
-  if (first.success) return { config: first.data, warnings: [] };
+  if (first.success) return { config: first.data, problems: [], warnings: [] };
   const unknown = first.error.issues.filter(isServerUnknownKey);
-  const warnings = unknown.flatMap(issueLines).map((line) => prefix(`${line} (ignored)`));
+  const warnings = unknown.flatMap(issueLines).map((line) => `${line} (ignored)`);
   let issues = first.error.issues;
   if (unknown.length > 0) {
     const cleaned = structuredClone(raw);
     for (const issue of unknown) dropKeys(cleaned, issue);
     const second = configSchema.safeParse(cleaned, { reportInput: true });
-    if (second.success) return { config: second.data, warnings };
+    if (second.success) return { config: second.data, problems: [], warnings };
     issues = second.error.issues;
   }
-  throw invalid(issues.flatMap(issueLines).map(prefix), where);
+  return { problems: issues.flatMap(issueLines), warnings };
 }
 
 function build(text: string, source: string, where: string, env: EnvSource): LoadedConfig {
   const prefix = (line: string): string => `${source}: ${line}`;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text.replace(/^\uFEFF/, ""));
-  } catch (error) {
-    throw invalid([prefix(jsonSyntaxLine(text.replace(/^\uFEFF/, ""), error))], where, error);
-  }
-  const { config, warnings } = validate(raw, prefix, where);
+  const parsed = parseJsonc(text);
+  if (parsed.syntax !== undefined) throw invalid([prefix(parsed.syntax)], where);
+  const raw = parsed.value;
+  const lint = lintConfig(raw);
+  const checked = validate(raw);
+  const shapeProblems = [...parsed.duplicates, ...checked.problems, ...lint.errors];
+  if (checked.config === undefined || shapeProblems.length > 0)
+    throw invalid(shapeProblems.map(prefix), where);
+  const config = checked.config;
+  const warnings = [...lint.warnings, ...checked.warnings].map(prefix);
 
   const rawMaps = isRecord(raw) ? raw : {};
   const fromMcp = isRecord(rawMaps["mcpServers"]) ? rawMaps["mcpServers"] : {};

@@ -1,8 +1,9 @@
 import type * as z from "zod";
 
 /**
- * Turns zod issues and JSON syntax errors into the one-line problems of CONFIG_INVALID, e.g.
+ * Turns zod issues into the one-line problems of CONFIG_INVALID, e.g.
  * `mcpServers.github.args[1]: expected string, got number` (the caller prefixes the source name).
+ * JSON syntax errors and duplicate keys: jsonc.ts.
  */
 
 type Issue = z.core.$ZodIssue;
@@ -92,59 +93,4 @@ export function issueLines(issue: Issue): string[] {
   const where = formatPath(issue.path);
   const what = describeIssue(issue);
   return [where === "" ? what : `${where}: ${what}`];
-}
-
-// ---- JSON syntax errors ----
-
-function offsetOf(message: string): number | undefined {
-  const m = /at position (\d+)/.exec(message);
-  return m?.[1] === undefined ? undefined : Number(m[1]);
-}
-
-/** True when `prefix` is a valid start of a JSON text (it parses, or fails only because it ends early). */
-function validSoFar(prefix: string): boolean {
-  try {
-    JSON.parse(prefix);
-    return true;
-  } catch (error) {
-    const message = (error as Error).message;
-    if (/end of JSON input|Unterminated string/.test(message)) return true;
-    const at = offsetOf(message);
-    return at !== undefined && at >= prefix.length;
-  }
-}
-
-/** Offset of the first offending character (Node 20 omits it for "Unexpected token" errors). */
-function errorOffset(text: string, message: string): number {
-  const given = offsetOf(message);
-  if (given !== undefined) return given;
-  if (validSoFar(text)) return text.length;
-  let lo = 0; // invariant: text.slice(0, lo) is valid so far, text.slice(0, hi) is not
-  let hi = text.length;
-  while (hi - lo > 1) {
-    const mid = (lo + hi) >> 1;
-    if (validSoFar(text.slice(0, mid))) lo = mid;
-    else hi = mid;
-  }
-  return hi - 1;
-}
-
-function lineColumn(text: string, offset: number): { line: number; column: number } {
-  const before = text.slice(0, offset).split("\n");
-  return { line: before.length, column: (before[before.length - 1] ?? "").length + 1 };
-}
-
-/** `invalid JSON at line 3, column 5: expected double-quoted property name`. Never echoes file content. */
-export function jsonSyntaxLine(text: string, error: unknown): string {
-  const raw = error instanceof Error ? error.message : String(error);
-  const lc = /\(line (\d+) column (\d+)\)/.exec(raw);
-  const { line, column } = lc
-    ? { line: Number(lc[1]), column: Number(lc[2]) }
-    : lineColumn(text, errorOffset(text, raw));
-  const reason = raw
-    .replace(/\s*\(line \d+ column \d+\)/, "")
-    .replace(/ in JSON at position \d+/, "")
-    .replace(/^(Unexpected token '.+?'),.*is not valid JSON$/s, "$1")
-    .replace(/^Unexpected end of JSON input$/, "unexpected end of input");
-  return `invalid JSON at line ${line}, column ${column}: ${lowerFirst(reason)}`;
 }

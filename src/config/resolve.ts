@@ -1,3 +1,4 @@
+import { profileFor } from "../profiles/index.js";
 import { DEFAULTS } from "./defaults.js";
 import { expandEntry, lookupEnv, type EnvSource } from "./expand.js";
 import { formatPath } from "./problems.js";
@@ -21,12 +22,22 @@ export type ResolvedServer = Omit<ServerEntry, ResilienceKey | "type" | "prefix"
     readonly prefix: string;
     /** Variables referenced as `${VAR}` (no default) that are unset or empty. */
     readonly unresolvedEnv: readonly string[];
-    /** Set when the server must not be started: "disabled" or "set NAME1, NAME2". */
+    /** Set when the server must not be started: DISABLED_REASON or "set NAME1, NAME2". */
     readonly skipReason?: string;
   };
 
-/** DEFAULTS.resilience < `defaults` < `own`, nested objects merged key by key. */
-export function mergeResilience(defaults: ResilienceOverrides, own: ResilienceOverrides): ResilienceSettings {
+/** The skip reason of an entry with `"enabled": false` or `"disabled": true`. */
+export const DISABLED_REASON = "disabled in config";
+
+/**
+ * DEFAULTS.resilience < `defaults` < `own`, nested objects merged key by key. `profile` holds what a
+ * built-in profile needs (server-memory: serializeWrites); it wins over `defaults`, not over `own`.
+ */
+export function mergeResilience(
+  defaults: ResilienceOverrides,
+  own: ResilienceOverrides,
+  profile: Pick<ResilienceOverrides, "serializeWrites"> = {},
+): ResilienceSettings {
   const R = DEFAULTS.resilience;
   return {
     connectTimeoutMs: own.connectTimeoutMs ?? defaults.connectTimeoutMs ?? R.connectTimeoutMs,
@@ -36,7 +47,8 @@ export function mergeResilience(defaults: ResilienceOverrides, own: ResilienceOv
     breaker: { ...R.breaker, ...defaults.breaker, ...own.breaker },
     maxConcurrency: own.maxConcurrency ?? defaults.maxConcurrency ?? R.maxConcurrency,
     maxQueue: own.maxQueue ?? defaults.maxQueue ?? R.maxQueue,
-    serializeWrites: own.serializeWrites ?? defaults.serializeWrites ?? R.serializeWrites,
+    serializeWrites:
+      own.serializeWrites ?? profile.serializeWrites ?? defaults.serializeWrites ?? R.serializeWrites,
     restart: { ...R.restart, ...defaults.restart, ...own.restart },
     healthCheckIntervalMs:
       own.healthCheckIntervalMs ?? defaults.healthCheckIntervalMs ?? R.healthCheckIntervalMs,
@@ -85,7 +97,8 @@ export function resolveServer(
     const after = entry.url?.includes("${") ? " after ${VAR} expansion" : "";
     problems.push(`${where("url")}: not a valid http(s) URL${after}`);
   }
-  const resilience = mergeResilience(defaults, entry);
+  const builtin = profileFor({ profile: entry.profile, command: fields.command, args: fields.args });
+  const resilience = mergeResilience(defaults, entry, builtin?.defaults);
   if (resilience.retry.minTimeoutMs > resilience.retry.maxTimeoutMs) {
     problems.push(
       `${where("retry")}: minTimeoutMs (${resilience.retry.minTimeoutMs}) must be <= maxTimeoutMs (${resilience.retry.maxTimeoutMs})`,
@@ -101,7 +114,8 @@ export function resolveServer(
     declaredType ?? (fields.command !== undefined ? "stdio" : isSseUrl(fields.url ?? "") ? "sse" : "http");
   const missing = entry.requiredEnv.filter((n) => lookupEnv(env, n) === undefined && !fields.env[n]);
   const toSet = [...new Set([...missing, ...expansion.unresolved])];
-  const skipReason = !entry.enabled ? "disabled" : toSet.length > 0 ? `set ${toSet.join(", ")}` : undefined;
+  const off = !entry.enabled || entry.disabled === true;
+  const skipReason = off ? DISABLED_REASON : toSet.length > 0 ? `set ${toSet.join(", ")}` : undefined;
 
   const server: ResolvedServer = {
     name,

@@ -107,9 +107,19 @@ export const httpSettingsSchema = z.strictObject({
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
-/** Unknown top-level keys are dropped silently (Claude Desktop files carry other keys). */
+/**
+ * Unknown top-level keys are dropped (Claude Desktop files carry other keys); the loader warns about
+ * each (lint.ts). `configSchema.in` is the object as written (lint.ts, jsonSchema.ts).
+ */
 export const configSchema = z
   .object({
+    $schema: z
+      .string()
+      .optional()
+      .describe(
+        "JSON Schema of this file, for editor completion (schema/servers.config.schema.json in the package). Ignored.",
+      ),
+    $comment: z.string().optional().describe("A comment. Ignored."),
     mcpServers: serverMapSchema().optional().describe("Downstream servers by name (Claude Desktop shape)."),
     servers: serverMapSchema()
       .optional()

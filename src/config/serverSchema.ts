@@ -174,6 +174,10 @@ export const serverEntrySchema = z
       .boolean()
       .default(S.enabled)
       .describe(`false = keep the entry but never start it. Default ${S.enabled}.`),
+    disabled: z
+      .boolean()
+      .optional()
+      .describe("true = never start it (the Cline/Cursor/Claude Code spelling of enabled: false)."),
     prefix: z
       .string()
       .optional()

@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { ToolOverrideView } from "../catalog/policy.js";
 import type { ResolvedServer } from "../config/load.js";
+import type { ResilienceOverrides } from "../config/schema.js";
 import type { Logger } from "../logger.js";
 import { githubProfile } from "./github.js";
 import { trelloProfile } from "./trello.js";
@@ -14,14 +15,25 @@ import { hints } from "./types.js";
 export interface BuiltinProfile {
   readonly package: string;
   readonly tools?: Readonly<Record<string, ToolOverrideView>>;
+  /**
+   * Settings the package needs, applied when the entry does not set them itself (they win over the
+   * top-level `defaults`): server-memory loses concurrent writes, so it gets serializeWrites.
+   */
+  readonly defaults?: Pick<ResilienceOverrides, "serializeWrites">;
   /** The server reports tool failures (HTTP 404, bad args) as JSON-RPC errors: turn them into isError results. */
   readonly rpcErrorsAreToolErrors?: boolean;
   /** Runs before the server is started (e.g. create its data folder). */
   prepare?(server: ResolvedServer, log: Pick<Logger, "warn">): Promise<void>;
 }
 
+/**
+ * `@modelcontextprotocol/server-memory` rewrites its whole file on every write, unserialized: 30
+ * concurrent `create_entities` all answer success and a few are saved. Writes are serialized unless the
+ * entry says `"serializeWrites": false`.
+ */
 const memoryProfile: BuiltinProfile = {
   package: "@modelcontextprotocol/server-memory",
+  defaults: { serializeWrites: true },
   async prepare(server, log) {
     const file = server.env["MEMORY_FILE_PATH"];
     if (!file) return;
@@ -57,7 +69,9 @@ export const BUILTIN_PROFILES: readonly BuiltinProfile[] = [
 ];
 
 /** The profile named by `profile`, else the one whose package appears in the command or args. */
-export function profileFor(server: ResolvedServer): BuiltinProfile | undefined {
+export function profileFor(
+  server: Pick<ResolvedServer, "profile" | "command" | "args">,
+): BuiltinProfile | undefined {
   if (server.profile !== undefined) {
     return BUILTIN_PROFILES.find(
       (p) => p.package === server.profile || shortName(p.package) === server.profile,

@@ -52,7 +52,10 @@ describe("loading", () => {
       env: { GITHUB_TOKEN: "ghp_x" },
     });
     expect(loaded.path).toBe(path.join(FIXTURES, "claude-desktop.json"));
-    expect(loaded.warnings).toEqual([]);
+    expect(loaded.warnings).toEqual([
+      "claude-desktop.json: globalShortcut: unknown key (ignored)",
+      "claude-desktop.json: preferences: unknown key (ignored)",
+    ]);
     expect(loaded.servers.map((s) => s.name)).toEqual(["github", "memory", "remote"]);
     expect(server(loaded, "github")).toMatchObject({
       type: "stdio",
@@ -312,9 +315,9 @@ describe("skip reasons", () => {
     );
   });
 
-  it("says `disabled` for enabled: false, before anything else", () => {
+  it("says `disabled in config` for enabled: false, before anything else", () => {
     const s = one({ command: "${NOPE}", enabled: false });
-    expect(s.skipReason).toBe("disabled");
+    expect(s.skipReason).toBe("disabled in config");
     expect(s.unresolvedEnv).toEqual(["NOPE"]);
   });
 });
@@ -440,29 +443,16 @@ describe("unknown keys in server entries", () => {
 });
 
 describe("files", () => {
-  it("reports invalid JSON with line and column", async () => {
-    // Written at test time: a fixture with a trailing comma would be "fixed" by prettier.
+  it("reports invalid JSON in a file with line and column", async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "amcp-config-"));
     const file = path.join(dir, "invalid-json.json");
-    await writeFile(file, '{\n  "mcpServers": {\n    "a": { "command": "x", }\n  }\n}\n');
+    await writeFile(file, '{\n  "mcpServers": {\n    "a": { "command" "x" }\n  }\n}\n');
     const problems = await loadConfig(file).then(
       () => [],
       (error: unknown) => (error as AggregatorError).details["problems"] as string[],
     );
     expect(problems).toEqual([
-      "invalid-json.json: invalid JSON at line 3, column 28: expected double-quoted property name",
-    ]);
-  });
-
-  it("locates errors V8 reports without a position", () => {
-    expect(problemsOf(() => parseConfig('{\n  "a": }', SOURCE))).toEqual([
-      `${SOURCE}: invalid JSON at line 2, column 8: unexpected token '}'`,
-    ]);
-    expect(problemsOf(() => parseConfig('{"a": 1', SOURCE))[0]).toMatch(
-      /^servers\.config\.json: invalid JSON at line 1, column 8: /,
-    );
-    expect(problemsOf(() => parseConfig("", SOURCE))).toEqual([
-      `${SOURCE}: invalid JSON at line 1, column 1: unexpected end of input`,
+      "invalid-json.json: invalid JSON at line 3, column 22: expected ':' after the property name",
     ]);
   });
 

@@ -3,7 +3,6 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { importConfig } from "../../src/commands/import.js";
-import { stripJsonComments } from "../../src/commands/importShapes.js";
 import { parseConfig } from "../../src/config/load.js";
 
 let dir: string;
@@ -55,9 +54,10 @@ describe("import", () => {
     expect(await importConfig({ file, out, merge: false, say })).toBe(0);
     const text = await readFile(out, "utf8");
     expect(text).toBe(`${JSON.stringify({ mcpServers: desktopServers }, null, 2)}\n`);
-    expect(lines[0]).toBe(
+    expect(lines.slice(0, 2)).toEqual([
+      'warning: mcpServers.github.env.GITHUB_PERSONAL_ACCESS_TOKEN: looks like a secret written into the file; set it in the environment and write "${GITHUB_PERSONAL_ACCESS_TOKEN}"',
       "imported 3 servers from a Claude Desktop config: github, memory, filesystem (env values of github copied as they are; keep the file private)",
-    );
+    ]);
     expect(lines.join("\n")).not.toContain(SECRET);
     expect(parseConfig(text, "servers.config.json", { env: {} }).servers.map((s) => s.name)).toEqual([
       "filesystem",
@@ -164,9 +164,10 @@ describe("import", () => {
     expect(servers["perplexity"]?.["headers"]).toEqual({ Authorization: "Bearer ${input:api-key}" });
     expect(servers["fetch"]?.["args"]).toEqual(["mcp-server-fetch", "--ua=//not-a-comment"]);
     const warnings = lines.filter((l) => l.startsWith("warning:"));
-    expect(warnings).toHaveLength(2);
-    expect(warnings[0]).toMatch(/^warning: github: \$\{input:github_token\} cannot be resolved/);
-    expect(warnings[1]).toMatch(/^warning: perplexity: \$\{input:api-key\} cannot be resolved/);
+    expect(warnings).toEqual([
+      "warning: mcpServers.github.env.GITHUB_PERSONAL_ACCESS_TOKEN: ${input:github_token} is a VS Code input prompt and cannot be resolved here (it would reach the server as written); set an environment variable and write ${GITHUB_TOKEN}; validate and serve refuse it until it is replaced",
+      "warning: mcpServers.perplexity.headers.Authorization: ${input:api-key} is a VS Code input prompt and cannot be resolved here (it would reach the server as written); set an environment variable and write ${API_KEY}; validate and serve refuse it until it is replaced",
+    ]);
     expect(lines).toContainEqual(
       expect.stringMatching(/^imported 3 servers from a VS Code config: github, perplexity, fetch/),
     );
@@ -260,8 +261,116 @@ describe("import", () => {
     }
   });
 
-  it("strips comments and trailing commas outside strings only", () => {
-    const text = '{"a": "x // y /* z */", // c\n "b": [1, 2,], /* d */ "c": "e,}",}';
-    expect(JSON.parse(stripJsonComments(text))).toEqual({ a: "x // y /* z */", b: [1, 2], c: "e,}" });
+  it("converts Cursor's ${env:X} and Windows %X% to ${X}, says so, and the result loads without warnings", async () => {
+    const file = await put(".cursor/mcp.json", {
+      mcpServers: {
+        github: {
+          command: "npx",
+          args: ["-y", "@modelcontextprotocol/server-github"],
+          env: { GITHUB_PERSONAL_ACCESS_TOKEN: "${env:GITHUB_TOKEN}" },
+        },
+        files: {
+          command: "npx",
+          args: ["-y", "@modelcontextprotocol/server-filesystem", "%USERPROFILE%\\Desktop"],
+        },
+        notes: { command: "notes-mcp", cwd: "${userHome}/notes" },
+      },
+    });
+    const out = path.join(dir, "servers.config.json");
+    expect(await importConfig({ file, out, merge: false, say })).toBe(0);
+    const text = await readFile(out, "utf8");
+    const servers = (JSON.parse(text) as { mcpServers: Record<string, Record<string, unknown>> }).mcpServers;
+    expect(servers["github"]?.["env"]).toEqual({ GITHUB_PERSONAL_ACCESS_TOKEN: "${GITHUB_TOKEN}" });
+    expect(servers["files"]?.["args"]).toEqual([
+      "-y",
+      "@modelcontextprotocol/server-filesystem",
+      "${USERPROFILE}\\Desktop",
+    ]);
+    expect(lines).toEqual([
+      "note: mcpServers.github.env.GITHUB_PERSONAL_ACCESS_TOKEN: converted ${env:GITHUB_TOKEN} to ${GITHUB_TOKEN}",
+      "note: mcpServers.files.args[2]: converted %USERPROFILE% to ${USERPROFILE}",
+      "note: mcpServers.notes.cwd: converted ${userHome} to ${HOME}",
+      "imported 3 servers from a Cursor config: github, files, notes (env values of github copied as they are; keep the file private)",
+      `wrote ${out}`,
+    ]);
+    const loaded = parseConfig(text, "servers.config.json", {
+      env: { GITHUB_TOKEN: "g", USERPROFILE: "C:\\Users\\me", HOME: "/home/me" },
+    });
+    expect(loaded.warnings).toEqual([]);
+    expect(loaded.servers.find((s) => s.name === "notes")?.cwd).toBe("/home/me/notes");
+  });
+
+  it("warns about placeholders it cannot convert and literal secrets, by path, without echoing secrets", async () => {
+    const file = await put("claude_desktop_config.json", {
+      mcpServers: {
+        a: { command: "run", args: ["$HOME/data", "{{TEAM}}"], env: { API_TOKEN: "tok_0123456789" } },
+        a2: { url: "https://h/mcp", headers: { "X-Org": "${ORG_ID" } },
+      },
+    });
+    const out = path.join(dir, "servers.config.json");
+    expect(await importConfig({ file, out, merge: false, say })).toBe(0);
+    expect(lines.filter((l) => l.startsWith("warning:"))).toEqual([
+      "warning: mcpServers.a.args[0]: $HOME is shell syntax and is not expanded; write ${HOME}",
+      "warning: mcpServers.a.args[1]: {{TEAM}} is template syntax and is not expanded; write ${TEAM}",
+      'warning: mcpServers.a.env.API_TOKEN: looks like a secret written into the file; set it in the environment and write "${API_TOKEN}"',
+      'warning: mcpServers.a2.headers.X-Org: "${" without a closing "}" is passed on as written; write ${ORG_ID}',
+    ]);
+    expect(lines.join("\n")).not.toContain("tok_0123456789");
+    const servers = (await readJson(out))["mcpServers"] as Record<string, Record<string, unknown>>;
+    expect(servers["a"]?.["args"]).toEqual(["$HOME/data", "{{TEAM}}"]);
+  });
+
+  it("converts ${env:X} in a VS Code mcp.json and warns about a duplicated server key in it", async () => {
+    const file = await put(
+      ".vscode/mcp.json",
+      `{
+  "servers": {
+    "api": { "type": "http", "url": "https://h/mcp", "headers": { "Authorization": "Bearer \${env:API_TOKEN}" } },
+    "api": { "type": "http", "url": "https://h2/mcp" },
+  },
+}`,
+    );
+    const out = path.join(dir, "servers.config.json");
+    expect(await importConfig({ file, out, merge: false, say })).toBe(0);
+    expect(lines[0]).toBe(
+      `warning: ${file}: servers.api: duplicate key (line 4, column 5; first at line 3, column 5); the last one is imported`,
+    );
+    expect((await readJson(out))["mcpServers"]).toEqual({ api: { type: "http", url: "https://h2/mcp" } });
+  });
+
+  it("--merge into a JSONC file keeps its comments, formatting and $schema", async () => {
+    const file = await put("claude_desktop_config.json", { mcpServers: { memory: desktopServers.memory } });
+    const before = `{
+  "$schema": "./schema/servers.config.schema.json",
+  // my servers
+  "mcpServers": {
+    "github": { "command": "github-mcp" }, // read-only token
+  },
+  /* keep */ "logLevel": "debug",
+}
+`;
+    const out = await put("servers.config.json", before);
+    expect(await importConfig({ file, out, merge: true, say })).toBe(0);
+    const after = await readFile(out, "utf8");
+    expect(after).toBe(`{
+  "$schema": "./schema/servers.config.schema.json",
+  // my servers
+  "mcpServers": {
+    "github": { "command": "github-mcp" }, // read-only token
+    "memory": {
+      "command": "npx",
+      "args": [
+        "-y",
+        "@modelcontextprotocol/server-memory"
+      ]
+    },
+  },
+  /* keep */ "logLevel": "debug",
+}
+`);
+    const loaded = parseConfig(after, "servers.config.json", { env: {} });
+    expect(loaded.servers.map((s) => s.name)).toEqual(["github", "memory"]);
+    expect(loaded.config.logLevel).toBe("debug");
+    expect(loaded.warnings).toEqual([]);
   });
 });
