@@ -59,11 +59,23 @@ export class LineServerTransport implements Transport {
       } as unknown as JSONRPCMessage);
       return;
     }
+    if ("method" in message && "id" in message) this.unanswered++;
     if (this.intercept?.(message)) return;
     this.onmessage?.(message);
   };
 
-  private readonly onEnd = (): void => void this.close();
+  private unanswered = 0;
+
+  /** Requests received and not answered yet (the shutdown waits for them within its grace period). */
+  get pendingRequests(): number {
+    return this.unanswered;
+  }
+
+  /**
+   * End of input: no more requests, but the transport stays open so that the calls still in flight can
+   * be answered; whoever owns it closes it once they are (serve: after the shutdown's grace period).
+   */
+  private readonly onEnd = (): void => this.stopReading();
   private readonly onStreamError = (error: Error): void => this.onerror?.(error);
   private readonly onOutputError = (error: Error): void => {
     if (this.outputLost) return;
@@ -91,6 +103,8 @@ export class LineServerTransport implements Transport {
   );
 
   send(message: JSONRPCMessage): Promise<void> {
+    if (!("method" in message) && "id" in message && message.id !== null && this.unanswered > 0)
+      this.unanswered--;
     if (this.closed || this.outputLost) return Promise.resolve();
     return this.batcher.write(`${JSON.stringify(message)}\n`);
   }
@@ -99,10 +113,14 @@ export class LineServerTransport implements Transport {
     if (this.closed) return;
     if (!this.outputLost) this.batcher.flushNow();
     this.closed = true;
+    this.stopReading();
+    this.onclose?.();
+  }
+
+  private stopReading(): void {
     this.stdin.off("data", this.onData);
     this.stdin.off("error", this.onStreamError);
     this.stdin.off("end", this.onEnd);
     this.buffer.clear();
-    this.onclose?.();
   }
 }
