@@ -168,7 +168,9 @@ describe.skipIf(process.platform === "win32")("stopping the aggregator the hard 
     expect(answer.result?.isError).toBe(true);
     expect(textOf(answer)).toBe("a_hang: autonomous-mcp is shutting down; the call was cancelled");
     expect(await agg.exited).toEqual({ code: 0, signal: null });
-    expect(agg.stderr()).toContain("second signal: cancelling the calls in flight and stopping the servers now");
+    expect(agg.stderr()).toContain(
+      "second signal: cancelling the calls in flight and stopping the servers now",
+    );
     await allGone(pids, "after a double SIGINT");
   });
 
