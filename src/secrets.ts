@@ -28,7 +28,8 @@ export function collectSecrets(
     if (v === undefined || v.length < MIN_SECRET_LENGTH) return;
     out.add(v);
     if (/[\r\n]/.test(v))
-      for (const line of v.split(/\r?\n|\r/)) if (line.trim().length >= MIN_SECRET_LENGTH) out.add(line.trim());
+      for (const line of v.split(/\r?\n|\r/))
+        if (line.trim().length >= MIN_SECRET_LENGTH) out.add(line.trim());
   };
   for (const s of servers) {
     for (const v of Object.values(s.env)) add(v);

@@ -81,7 +81,9 @@ export function guardServe(warn: (message: string) => void): {
 } {
   const shutdown = installShutdown();
   processGroups.onWatchdogLost = () =>
-    warn("the orphan watchdog is not running: if this process is killed, servers that ignore stdin EOF may outlive it");
+    warn(
+      "the orphan watchdog is not running: if this process is killed, servers that ignore stdin EOF may outlive it",
+    );
   processGroups.guard();
   return { shutdown, killServers: () => processGroups.signalAll("SIGKILL") };
 }

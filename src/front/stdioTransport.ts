@@ -66,9 +66,12 @@ export class LineServerTransport implements Transport {
 
   private unanswered = 0;
 
-  /** Requests received and not answered yet (the shutdown waits for them within its grace period). */
+  /**
+   * Requests received and not answered yet (the shutdown waits for them within its grace period); 0
+   * once stdout is lost, since no answer can reach the client any more.
+   */
   get pendingRequests(): number {
-    return this.unanswered;
+    return this.outputLost ? 0 : this.unanswered;
   }
 
   /**
