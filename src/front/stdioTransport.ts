@@ -1,5 +1,5 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
 import { LineBuffer, parseMessage } from "../downstream/lineBuffer.js";
 import { WriteBatcher } from "../downstream/writeBatcher.js";
 
@@ -59,19 +59,24 @@ export class LineServerTransport implements Transport {
       } as unknown as JSONRPCMessage);
       return;
     }
-    if ("method" in message && "id" in message) this.unanswered++;
+    if ("method" in message) {
+      if ("id" in message) this.unanswered.add(message.id);
+      // A cancelled request is not answered (MCP): it no longer waits for anything.
+      else if (message.method === "notifications/cancelled")
+        this.unanswered.delete((message.params as { requestId?: RequestId } | undefined)?.requestId ?? "");
+    }
     if (this.intercept?.(message)) return;
     this.onmessage?.(message);
   };
 
-  private unanswered = 0;
+  private readonly unanswered = new Set<RequestId>();
 
   /**
    * Requests received and not answered yet (the shutdown waits for them within its grace period); 0
    * once stdout is lost, since no answer can reach the client any more.
    */
   get pendingRequests(): number {
-    return this.outputLost ? 0 : this.unanswered;
+    return this.outputLost ? 0 : this.unanswered.size;
   }
 
   /**
@@ -106,8 +111,8 @@ export class LineServerTransport implements Transport {
   );
 
   send(message: JSONRPCMessage): Promise<void> {
-    if (!("method" in message) && "id" in message && message.id !== null && this.unanswered > 0)
-      this.unanswered--;
+    if (!("method" in message) && "id" in message && this.unanswered.size > 0)
+      this.unanswered.delete(message.id as RequestId);
     if (this.closed || this.outputLost) return Promise.resolve();
     return this.batcher.write(`${JSON.stringify(message)}\n`);
   }

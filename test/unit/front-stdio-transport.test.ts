@@ -121,5 +121,9 @@ describe("the stdio front transport", () => {
     await transport.send({ jsonrpc: "2.0", id: 99, method: "sampling/createMessage" } as JSONRPCMessage);
     await transport.send({ jsonrpc: "2.0", id: 1, result: {} } as JSONRPCMessage);
     expect(transport.pendingRequests).toBe(1);
+    // A request the client cancelled gets no answer (MCP): it stops counting.
+    stdin.write('{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":2}}\n');
+    await tick();
+    expect(transport.pendingRequests).toBe(0);
   });
 });
