@@ -11,7 +11,8 @@ const IS_WINDOWS = process.platform === "win32";
  * session, so only the pipe ends it. On a normal shutdown every group was stopped and forgotten first,
  * so it just exits.
  */
-const WATCHDOG_SCRIPT = `trap '' INT HUP TERM QUIT
+const WATCHDOG_SCRIPT = `# autonomous-mcp orphan watchdog: stops the servers' process groups when autonomous-mcp is gone
+trap '' INT HUP TERM QUIT
 g=' '
 while IFS= read -r l; do
   case $l in
