@@ -9,7 +9,7 @@ import type { Logger } from "./logger.js";
 import { prespawn } from "./downstream/prespawn.js";
 import { parseHeapSetting } from "./heap.js";
 import { collectSecrets, createScrubber } from "./secrets.js";
-import { guardServe } from "./shutdown.js";
+import { guardChildren, guardServe } from "./shutdown.js";
 import { VERSION } from "./version.js";
 
 // Only what every command needs is imported statically; the rest (the SDK, the aggregator) loads
@@ -138,6 +138,8 @@ async function main(argv: string[]): Promise<number> {
   const scrub = createScrubber(collectSecrets(loaded.servers, [authToken]));
   const level = (envLevel as LogLevel | undefined) ?? loaded.config.logLevel;
   const newLogger = async (): Promise<Logger> => (await import("./logger.js")).createLogger({ level, scrub });
+  // doctor and tools start the servers too: none may outlive us (src/shutdown.ts).
+  if (command !== "serve") guardChildren(say);
   if (command === "doctor") {
     const [{ doctor }, log] = await Promise.all([import("./commands/doctor.js"), newLogger()]);
     return doctor(loaded, log, {

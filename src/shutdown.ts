@@ -80,10 +80,18 @@ export function guardServe(warn: (message: string) => void): {
   killServers: () => void;
 } {
   const shutdown = installShutdown();
+  guardChildren(warn);
+  return { shutdown, killServers: () => processGroups.signalAll("SIGKILL") };
+}
+
+/**
+ * For the commands that run servers briefly (`doctor`, `tools`): the watchdog only. A signal takes its
+ * default action; the watchdog then stops the servers they had started.
+ */
+export function guardChildren(warn: (message: string) => void): void {
   processGroups.onWatchdogLost = () =>
     warn(
       "the orphan watchdog is not running: if this process is killed, servers that ignore stdin EOF may outlive it",
     );
   processGroups.guard();
-  return { shutdown, killServers: () => processGroups.signalAll("SIGKILL") };
 }

@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { faultServerEntry, type FaultMode } from "../helpers/fault-server.js";
-import { CLI, tempDir, waitFor, writeConfig, type TempDir } from "../helpers/aggregator.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { CLI, startHttp, tempDir, waitFor, writeConfig, type TempDir } from "../helpers/aggregator.js";
 import { descendants, running } from "../helpers/resilience.js";
 
 /**
@@ -174,6 +175,32 @@ describe.skipIf(process.platform === "win32")("stopping the aggregator the hard 
     await allGone(pids, "after a double SIGINT");
   });
 
+  it("a second SIGTERM over HTTP: the call in flight gets the error answer on its own response", async () => {
+    tmp = await tempDir("amcp-stop-");
+    const dir = tmp.dir;
+    const config = await writeConfig(dir, { mcpServers: { a: fault(dir, "a", "ignore_eof") } });
+    const h = await startHttp(config, { env: { HOME: dir } });
+    try {
+      const client = await h.connect();
+      const pending = client.callTool({ name: "a_hang", arguments: {} }, undefined, { timeout: 60_000 });
+      await waitFor(() => received(dir, "a", "hang"), 15_000);
+      const pids = tree(h.child.pid as number);
+      const exited = new Promise<number | null>((resolve) => h.child.once("exit", (code) => resolve(code)));
+      h.child.kill("SIGTERM");
+      await waitFor(() => h.stderr().includes('"msg":"shutting down"'), 10_000);
+      h.child.kill("SIGTERM");
+      const result = (await pending) as CallToolResult;
+      expect(result.isError).toBe(true);
+      expect(result.content).toEqual([
+        { type: "text", text: "a_hang: autonomous-mcp is shutting down; the call was cancelled" },
+      ]);
+      expect(await exited).toBe(0);
+      await allGone(pids, "after a double SIGTERM over HTTP");
+    } finally {
+      if (h.child.exitCode === null) h.child.kill("SIGKILL");
+    }
+  });
+
   it("SIGTERM while HTTP start-up waits for a slow server: the servers started so far stop, exit 0, never listens", async () => {
     tmp = await tempDir("amcp-stop-");
     const dir = tmp.dir;
@@ -224,6 +251,37 @@ describe.skipIf(process.platform === "win32")("stopping the aggregator the hard 
     agg.child.kill("SIGKILL");
     expect(await agg.exited).toEqual({ code: null, signal: "SIGKILL" });
     await allGone(pids, "after SIGKILL of the aggregator");
+  });
+
+  it("Ctrl-C during `doctor` (a server slow to start): the servers it started do not outlive it", async () => {
+    tmp = await tempDir("amcp-stop-");
+    const dir = tmp.dir;
+    const config = await writeConfig(dir, {
+      mcpServers: {
+        slow: {
+          ...fault(dir, "slow", "slow_start", { START_DELAY_MS: "60000", IGNORE_EOF: "1" }),
+          connectTimeoutMs: 120_000,
+        },
+      },
+    });
+    const child = spawn(process.execPath, [CLI, "doctor", "--config", config], {
+      stdio: ["ignore", "ignore", "ignore"],
+      env: { PATH: process.env["PATH"] ?? "", HOME: dir },
+    });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.once("exit", (_c, signal) => resolve(signal)),
+    );
+    try {
+      await waitFor(() => tree(child.pid as number).some((p) => cmdline(p).includes("fault-server")), 15_000);
+      // The watchdog is spawned right after the server: wait until the aggregator has both children.
+      await waitFor(() => tree(child.pid as number).length >= 2, 15_000);
+      const pids = tree(child.pid as number);
+      child.kill("SIGINT");
+      expect(await exited).toBe("SIGINT");
+      await allGone(pids, "after Ctrl-C during doctor");
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
   });
 
   it("stdin EOF while a call runs: its answer, finished within the grace period, is written before exit", async () => {
