@@ -22,6 +22,7 @@ import { CallStats } from "./pipeline/middleware/observe.js";
 import type { Metrics } from "./metrics.js";
 import { profileFor, type BuiltinProfile } from "./profiles/index.js";
 import { RequestRelay } from "./relay.js";
+import { waitWhile } from "./shutdown.js";
 import { Router, type WorkflowExecutor } from "./router.js";
 import { VERSION } from "./version.js";
 import {
@@ -378,14 +379,13 @@ export class Aggregator implements FrontBackend {
     await this.close();
   }
 
-  /** Waits up to `graceMs` for calls in flight, then cancels the rest (they answer with a clear error). */
-  async drain(graceMs = 5_000): Promise<void> {
-    const until = Date.now() + graceMs;
-    while (this.inflight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+  /** Waits up to `graceMs` (less if `hurry` aborts) for calls in flight and `busy`, then cancels the rest. */
+  async drain(graceMs = 5_000, options: { hurry?: AbortSignal; busy?: () => boolean } = {}): Promise<void> {
+    const busy = (): boolean => this.inflight > 0 || options.busy?.() === true;
+    await waitWhile(() => busy() && !options.hurry?.aborted, graceMs, 25);
     this.shutdownController.abort(new Error("autonomous-mcp is shutting down"));
     // Let the cancelled calls' answers reach the fronts before they close.
-    const settle = Date.now() + 1_000;
-    while (this.inflight > 0 && Date.now() < settle) await new Promise((r) => setTimeout(r, 10));
+    await waitWhile(busy, 1_000, 10);
   }
 
   /** Stops every server (process groups terminated). */

@@ -10,6 +10,7 @@ import { prespawn } from "./downstream/prespawn.js";
 import { parseHeapSetting } from "./heap.js";
 import { collectSecrets, createScrubber } from "./secrets.js";
 import { principalTokens } from "./front/principals.js";
+import { guardChildren, guardServe } from "./shutdown.js";
 import { VERSION } from "./version.js";
 
 // Only what every command needs is imported statically; the rest (the SDK, the aggregator) loads
@@ -140,6 +141,8 @@ async function main(argv: string[]): Promise<number> {
   );
   const level = (envLevel as LogLevel | undefined) ?? loaded.config.logLevel;
   const newLogger = async (): Promise<Logger> => (await import("./logger.js")).createLogger({ level, scrub });
+  // doctor and tools start the servers too: none may outlive us (src/shutdown.ts).
+  if (command !== "serve") guardChildren(say);
   if (command === "doctor") {
     const [{ doctor }, log] = await Promise.all([import("./commands/doctor.js"), newLogger()]);
     return doctor(loaded, log, {
@@ -158,6 +161,8 @@ async function main(argv: string[]): Promise<number> {
 
   // The servers boot while the rest loads: pino (their lines wait in `early` until it exists), the SDK, us.
   const early = deferredLogger();
+  // Before anything starts: signals stop what has started, at any moment (src/shutdown.ts).
+  const { shutdown, killServers } = guardServe((message) => early.logger.warn(message));
   const prespawned = await prespawn(loaded.servers, early.logger);
   const log = await newLogger();
   early.attach(log);
@@ -175,6 +180,8 @@ async function main(argv: string[]): Promise<number> {
       metricsPort,
       say,
       progress: process.stderr.isTTY === true,
+      shutdown,
+      killServers,
     });
   } catch (error) {
     // Nothing started may outlive a failed start: stop the pre-spawned processes (their groups).
@@ -185,12 +192,6 @@ async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  const stop = async (signal: string) => {
-    log.info({ signal }, "shutting down");
-    await running.stop();
-  };
-  process.once("SIGINT", () => void stop("SIGINT"));
-  process.once("SIGTERM", () => void stop("SIGTERM"));
   await running.ended;
   log.flush?.();
   return 0;

@@ -4,8 +4,20 @@ import type { ResolvedServer } from "./config/load.js";
 const MIN_SECRET_LENGTH = 6;
 
 /**
+ * Appended where a text was cut to a length bound (a child's over-long stderr line, a dropped stdout
+ * line's excerpt): the scrubber also redacts a secret's beginning left right before it.
+ */
+export const CUT_MARK = "…[cut]";
+
+/** `text` cut to at most `max` characters, CUT_MARK appended when something was cut off. */
+export function cutText(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}${CUT_MARK}`;
+}
+
+/**
  * Every value that must never reach a log line: the config's env values and header values (after
  * expansion), credentials in URLs (user:password@, token-like query parameters), and Bearer tokens.
+ * A multi-line value counts line by line too (a child writes it to stderr, which is logged per line).
  */
 export function collectSecrets(
   servers: readonly ResolvedServer[],
@@ -13,7 +25,11 @@ export function collectSecrets(
 ): string[] {
   const out = new Set<string>();
   const add = (v: string | undefined): void => {
-    if (v !== undefined && v.length >= MIN_SECRET_LENGTH) out.add(v);
+    if (v === undefined || v.length < MIN_SECRET_LENGTH) return;
+    out.add(v);
+    if (/[\r\n]/.test(v))
+      for (const line of v.split(/\r?\n|\r/))
+        if (line.trim().length >= MIN_SECRET_LENGTH) out.add(line.trim());
   };
   for (const s of servers) {
     for (const v of Object.values(s.env)) add(v);
@@ -38,13 +54,48 @@ export function collectSecrets(
   return [...out].sort((a, b) => b.length - a.length);
 }
 
-/** Replaces every known secret (and any credential redactCredentials recognises) in a string. */
+/** A string's form inside a JSON string literal (what a log line holds): `"` → `\"`, `\` → `\\`, … */
+const jsonEscaped = (s: string): string => JSON.stringify(s).slice(1, -1);
+
+/**
+ * The forms a secret can take in a line: as written, JSON-escaped (a log field), and escaped twice (a
+ * JSON text quoted in a log field, e.g. an error message holding a JSON-RPC body).
+ */
+function formsOf(secret: string): string[] {
+  const once = jsonEscaped(secret);
+  return once === secret ? [secret] : [secret, once, jsonEscaped(once)];
+}
+
+/**
+ * Replaces every known secret (in each of its forms, and any Bearer token) in a string. Where a text
+ * was cut (CUT_MARK), a secret's beginning just before the cut is replaced too.
+ */
 export function createScrubber(secrets: readonly string[]): (text: string) => string {
+  const forms = [...new Set(secrets.flatMap(formsOf))].sort((a, b) => b.length - a.length);
   return (text) => {
     let out = text;
-    for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join("[redacted]");
+    for (const form of forms) if (out.includes(form)) out = out.split(form).join("[redacted]");
+    if (out.includes(CUT_MARK)) out = redactBeforeCuts(out, forms);
     return redactCredentials(out);
   };
+}
+
+/** Before each CUT_MARK: the longest beginning of any secret form that ends there becomes [redacted]. */
+function redactBeforeCuts(text: string, forms: readonly string[]): string {
+  let out = "";
+  let from = 0;
+  for (let at = text.indexOf(CUT_MARK); at !== -1; at = text.indexOf(CUT_MARK, at + CUT_MARK.length)) {
+    let longest = 0;
+    for (const form of forms)
+      for (let k = Math.min(form.length - 1, at - from); k > longest; k--)
+        if (form.charCodeAt(k - 1) === text.charCodeAt(at - 1) && text.startsWith(form.slice(0, k), at - k)) {
+          longest = k;
+          break;
+        }
+    out += `${text.slice(from, at - longest)}${longest > 0 ? "[redacted]" : ""}${CUT_MARK}`;
+    from = at + CUT_MARK.length;
+  }
+  return out + text.slice(from);
 }
 
 /** `Bearer|Basic|Token <credential>` (HTTP auth schemes), the scheme kept. */

@@ -8,11 +8,16 @@ import { isLoopbackHost } from "./front/hostCheck.js";
 import { releaseStartupHeap } from "./heap.js";
 import type { HttpFront } from "./front/http.js";
 import { serveStdio } from "./front/stdio.js";
+import type { LineServerTransport } from "./front/stdioTransport.js";
+import { whenAborted, type Shutdown } from "./shutdown.js";
 import type { CreatedTransport } from "./downstream/transports.js";
 import type { Logger } from "./logger.js";
 import { ConfigReloader } from "./reload.js";
 import { registerMetaTools } from "./meta/index.js";
 import { registerWorkflows } from "./workflows/register.js";
+
+/** How long calls in flight get to finish once a shutdown begins. */
+const SHUTDOWN_GRACE_MS = 5_000;
 
 export interface ServeOptions {
   readonly loaded: LoadedConfig;
@@ -38,6 +43,13 @@ export interface ServeOptions {
   readonly progressOut?: (text: string) => void;
   /** Watch the config file and reload on change / SIGHUP. Default true. */
   readonly watch?: boolean;
+  /**
+   * SIGINT/SIGTERM, installed by the CLI before anything started (src/shutdown.ts): `requested` stops
+   * serving gracefully, at any moment of start-up too; `hurry` skips what is left of the grace period.
+   */
+  readonly shutdown?: Pick<Shutdown, "requested" | "hurry">;
+  /** SIGKILLs every server's process group at once (a hurried shutdown does not wait for SIGTERM). */
+  readonly killServers?: () => void;
 }
 
 export interface Running {
@@ -76,10 +88,10 @@ export async function serve(options: ServeOptions): Promise<Running> {
   let stopping: Promise<void> | undefined;
   let endFront: () => void = () => undefined;
   const ended = new Promise<void>((resolve) => (endFront = resolve));
-  const fronts: { http?: HttpFront; ops?: HttpFront } = {};
+  const fronts: { http?: HttpFront; ops?: HttpFront; stdio?: LineServerTransport } = {};
   let reloader: ConfigReloader | undefined;
   const startWatching = (): void => {
-    if (options.watch === false) return;
+    if (options.watch === false || stopping) return;
     reloader = new ConfigReloader({
       aggregator,
       path: loaded.path,
@@ -93,16 +105,39 @@ export async function serve(options: ServeOptions): Promise<Running> {
     });
     reloader.start();
   };
+  const hurry = options.shutdown?.hurry;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       reloader?.stop();
-      // Calls in flight get their grace period while the fronts are still up to deliver the answers.
-      await aggregator.drain();
+      // Calls in flight (and, over stdio, requests not answered yet) get their grace period while the
+      // fronts are still up to deliver the answers; a second signal ends it at once.
+      await aggregator.drain(SHUTDOWN_GRACE_MS, {
+        ...(hurry ? { hurry } : {}),
+        busy: () => (fronts.stdio?.pendingRequests ?? 0) > 0,
+      });
       await fronts.ops?.close();
       await fronts.http?.close();
-      await aggregator.close();
+      await fronts.stdio?.close();
+      const closing = aggregator.close();
+      const undo = hurry && options.killServers ? whenAborted(hurry, options.killServers) : undefined;
+      await closing;
+      undo?.();
       endFront();
     })());
+  if (options.shutdown) {
+    const { requested } = options.shutdown;
+    whenAborted(requested, () => {
+      log.info({ signal: requested.reason as unknown }, "shutting down");
+      void stop();
+    });
+    if (hurry)
+      whenAborted(hurry, () =>
+        log.warn(
+          { signal: hurry.reason as unknown },
+          "second signal: cancelling the calls in flight and stopping the servers now",
+        ),
+      );
+  }
 
   if (options.transport === "stdio") {
     const configured = loaded.servers.filter((s) => s.skipReason === undefined).map((s) => s.name);
@@ -116,8 +151,10 @@ export async function serve(options: ServeOptions): Promise<Running> {
         pageSize: aggregator.pageSize,
         stdin: options.stdin,
         stdout: options.stdout,
+        onTransport: (transport) => (fronts.stdio = transport),
         onClientInitialize: async (caps: ClientCapabilities) => {
           const summary = await aggregator.start(caps, loaded.config.startup.graceMs);
+          if (stopping) return;
           releaseStartupHeap();
           say(summaryLine(summary, "serving the MCP client on stdin"));
           sayWhenSettled(aggregator, summary, say);
@@ -165,10 +202,14 @@ export async function serve(options: ServeOptions): Promise<Running> {
     },
   });
   aggregator.metrics = metrics;
+  // A signal during start-up stops what started so far (stop() closes the pool, which ends the start);
+  // nothing starts listening after it.
+  if (stopping) return { aggregator, ended, stop };
   const summary = await aggregator.start(
     { sampling: {}, elicitation: {}, roots: { listChanged: true } },
     loaded.config.startup.graceMs,
   );
+  if (stopping) return { aggregator, ended, stop };
   releaseStartupHeap();
   // Every server has its series from the first scrape, not only after its first change.
   for (const c of aggregator.pool.all()) {
@@ -204,8 +245,14 @@ export async function serve(options: ServeOptions): Promise<Running> {
     pageSize: aggregator.pageSize,
     maxBodyBytes: h.maxBodyBytes,
   });
-  fronts.http = http;
   const url = `${baseUrl(await http.listen())}${h.path}`;
+  // Each front is handed to stop() once it listens; one that began listening after stop() closed the
+  // fronts is closed here.
+  if (stopping) {
+    await http.close();
+    return { aggregator, ended, stop };
+  }
+  fronts.http = http;
   let opsUrl = "";
   if (options.metricsPort !== undefined) {
     // Only /healthz, /readyz and /metrics: no MCP endpoint, no sessions, no request bodies.
@@ -216,8 +263,12 @@ export async function serve(options: ServeOptions): Promise<Running> {
       pageSize: 0,
       maxBodyBytes: 0,
     });
-    fronts.ops = ops;
     opsUrl = `; metrics on ${baseUrl(await ops.listen())}/metrics`;
+    if (stopping) {
+      await ops.close();
+      return { aggregator, ended, stop };
+    }
+    fronts.ops = ops;
   }
   say(summaryLine(summary, `listening on ${url}${opsUrl}`));
   sayWhenSettled(aggregator, summary, say);

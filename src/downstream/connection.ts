@@ -2,6 +2,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { CallToolResult, Implementation, ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
 import { AggregatorError, errorMessage } from "../errors.js";
+import { cutText } from "../secrets.js";
 import { RestartBudget } from "./backoff.js";
 import { EMPTY_CATALOG, fetchCatalog, LooseResult, sameCatalog, type DownstreamCatalog } from "./listing.js";
 import type { LaunchPlan } from "./launch.js";
@@ -79,7 +80,7 @@ export class DownstreamConnection {
     const started = this.now();
     this.setState(this.restarts === 0 && this.state !== "restarting" ? "starting" : "restarting");
     const onStderrLine = (line: string): void => {
-      this.stderrTail.push(line.slice(0, 500));
+      this.stderrTail.push(cutText(line, 500));
       if (this.stderrTail.length > 20) this.stderrTail.shift();
     };
     // The first start may adopt a process the CLI spawned while the aggregator was still loading.
@@ -90,6 +91,8 @@ export class DownstreamConnection {
     const { transport, launch } =
       prespawned ?? (await createTransport(this.settings, this.deps.log, onStderrLine));
     this.launch = launch;
+    // Stopped (shutdown) while the transport was being made: it must not start a process now.
+    if (this.stopping) return void (await transport.close().catch(() => undefined));
     const client = this.newClient();
     const timeout = this.settings.connectTimeoutMs;
     this.connecting = transport;

@@ -20,6 +20,7 @@ export interface PoolOptions {
 /** One connection per configured server, shared by every front session. */
 export class ConnectionPool {
   private readonly connections = new Map<string, DownstreamConnection>();
+  private closed = false;
 
   constructor(private readonly options: PoolOptions) {}
 
@@ -46,6 +47,11 @@ export class ConnectionPool {
         return created;
       },
     });
+    // Shut down meanwhile (a signal during start-up): nothing may be started any more.
+    if (this.closed) {
+      await connection.close();
+      return connection;
+    }
     this.connections.set(settings.name, connection);
     await connection.start();
     return connection;
@@ -64,6 +70,7 @@ export class ConnectionPool {
   }
 
   async closeAll(): Promise<void> {
+    this.closed = true;
     // Pre-spawned processes never adopted (their server was removed by a reload) are stopped too.
     const orphans = [...(this.options.prespawned?.values() ?? [])];
     this.options.prespawned?.clear();

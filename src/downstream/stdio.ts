@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { LineBuffer, parseMessage } from "./lineBuffer.js";
+import { processGroups, type ProcessGroups } from "./processGroups.js";
+import { StderrLines } from "./stderrLines.js";
 import { deliverInOrder } from "./ordering.js";
 import { WriteBatcher } from "./writeBatcher.js";
 
@@ -11,14 +13,19 @@ export interface StdioSpawnOptions {
   /** The child's whole environment (already built from the base + the entry's env). */
   readonly env: Readonly<Record<string, string>>;
   readonly cwd?: string | undefined;
-  /** Called with each chunk of the child's stderr, already decoded. */
-  readonly onStderr?: ((text: string) => void) | undefined;
+  /**
+   * Called with each whole line of the child's stderr (decoded, trailing space trimmed, blank lines
+   * skipped; a line split across reads is joined first, an over-long one is cut: see StderrLines).
+   */
+  readonly onStderr?: ((line: string) => void) | undefined;
   /** Called for each stdout line that is not JSON-RPC (a misbehaving server); the line is dropped. */
   readonly onGarbage?: ((line: string, error: unknown) => void) | undefined;
   /** SIGTERM → SIGKILL grace in ms. */
   readonly killGraceMs?: number;
   /** Largest single message accepted from the child; a larger one ends the connection. */
   readonly maxMessageBytes?: number;
+  /** Where the child's process group is recorded while it may live (default: this process's registry). */
+  readonly groups?: ProcessGroups;
 }
 
 const IS_WINDOWS = process.platform === "win32";
@@ -38,6 +45,8 @@ export class ProcessGroupStdioTransport implements Transport {
   private readonly buffer: LineBuffer;
   private exited: Promise<void> | undefined;
   private closing = false;
+  /** SIGKILLs the child's group and forgets it; set once spawned. */
+  private stopGroup: (() => void) | undefined;
 
   constructor(private readonly options: StdioSpawnOptions) {
     this.buffer = new LineBuffer(options.maxMessageBytes ?? 64 * 1024 * 1024);
@@ -83,6 +92,15 @@ export class ProcessGroupStdioTransport implements Transport {
         shell: IS_WINDOWS && /\.(cmd|bat)$|^npx$|^npm$/i.test(this.options.command),
       });
       this.child = child;
+      const groups = this.options.groups ?? processGroups;
+      const pgid = IS_WINDOWS ? undefined : child.pid;
+      if (pgid !== undefined) groups.add(pgid);
+      /** The group's last SIGKILL is sent: the watchdog may forget it (its pid may be reused later). */
+      const groupStopped = (): void => {
+        signalTree(child, "SIGKILL");
+        if (pgid !== undefined) groups.remove(pgid);
+      };
+      this.stopGroup = groupStopped;
       let finished = false;
       let markExited: () => void = () => undefined;
       this.exited = new Promise((done) => (markExited = done));
@@ -107,7 +125,7 @@ export class ProcessGroupStdioTransport implements Transport {
         const grace = this.options.killGraceMs ?? 2_000;
         if (!this.closing) {
           signalTree(child, "SIGTERM");
-          setTimeout(() => signalTree(child, "SIGKILL"), grace).unref();
+          setTimeout(groupStopped, grace).unref();
         }
         fallback = setTimeout(finish, grace + 500);
         fallback.unref();
@@ -117,8 +135,10 @@ export class ProcessGroupStdioTransport implements Transport {
         if (!this.closing) this.onerror?.(err);
       });
       child.stdout?.on("data", (chunk: Buffer) => this.onData(chunk));
+      const lines = new StderrLines((line) => this.options.onStderr?.(line));
       child.stderr?.setEncoding("utf8");
-      child.stderr?.on("data", (text: string) => this.options.onStderr?.(text));
+      child.stderr?.on("data", (text: string) => lines.push(text));
+      child.stderr?.once("end", () => lines.flush());
     });
   }
 
@@ -175,7 +195,7 @@ export class ProcessGroupStdioTransport implements Transport {
     await this.exited;
     clearTimeout(timer);
     // The leader is gone; make sure nothing it started outlives it.
-    signalTree(child, "SIGKILL");
+    this.stopGroup?.();
   }
 }
 

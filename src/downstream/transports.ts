@@ -1,5 +1,6 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { Logger } from "../logger.js";
+import { cutText } from "../secrets.js";
 import { childEnvironment } from "./env.js";
 import { defaultSearchRoots, planLaunch, type LaunchPlan } from "./launch.js";
 import { ProcessGroupStdioTransport } from "./stdio.js";
@@ -37,16 +38,13 @@ export function createStdioTransport(
     args: launch.args,
     env: childEnvironment(spec.env),
     cwd: spec.cwd,
-    onStderr: (text) => {
-      for (const line of text.split("\n")) {
-        if (!line.trim()) continue;
-        log.debug({ stderr: line.trimEnd() }, "server stderr");
-        transport.onStderrLine?.(line.trimEnd());
-      }
+    onStderr: (line) => {
+      log.debug({ stderr: line }, "server stderr");
+      transport.onStderrLine?.(line);
     },
     onGarbage: (line, error) =>
       log.warn(
-        { line: line.slice(0, 200), reason: String(error) },
+        { line: cutText(line, 200), reason: String(error) },
         "dropped a non-JSON-RPC line from the server's stdout",
       ),
   });

@@ -18,12 +18,18 @@ export interface StdioFrontOptions {
   readonly onClientInitialize: (capabilities: ClientCapabilities) => Promise<void>;
   readonly stdin?: NodeJS.ReadableStream;
   readonly stdout?: NodeJS.WritableStream;
+  /**
+   * Given the front's transport as soon as it exists. stdin EOF does not close it (calls in flight can
+   * still be answered): the owner closes it when its shutdown is over.
+   */
+  readonly onTransport?: (transport: LineServerTransport) => void;
 }
 
 /** Serves one MCP client on stdin/stdout. Resolves once the session is connected. */
 export async function serveStdio(options: StdioFrontOptions, onEnd: () => void): Promise<FrontSession> {
   const stdin = (options.stdin ?? process.stdin) as NodeJS.ReadStream;
   const inner = new LineServerTransport(stdin, options.stdout ?? process.stdout);
+  options.onTransport?.(inner);
   const held: JSONRPCMessage[] = [];
   let firstMessage: (message: JSONRPCMessage) => void = () => undefined;
   const first = new Promise<JSONRPCMessage>((resolve) => (firstMessage = resolve));

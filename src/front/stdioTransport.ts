@@ -1,5 +1,5 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
 import { LineBuffer, parseMessage } from "../downstream/lineBuffer.js";
 import { WriteBatcher } from "../downstream/writeBatcher.js";
 
@@ -59,11 +59,31 @@ export class LineServerTransport implements Transport {
       } as unknown as JSONRPCMessage);
       return;
     }
+    if ("method" in message) {
+      if ("id" in message) this.unanswered.add(message.id);
+      // A cancelled request is not answered (MCP): it no longer waits for anything.
+      else if (message.method === "notifications/cancelled")
+        this.unanswered.delete((message.params as { requestId?: RequestId } | undefined)?.requestId ?? "");
+    }
     if (this.intercept?.(message)) return;
     this.onmessage?.(message);
   };
 
-  private readonly onEnd = (): void => void this.close();
+  private readonly unanswered = new Set<RequestId>();
+
+  /**
+   * Requests received and not answered yet (the shutdown waits for them within its grace period); 0
+   * once stdout is lost, since no answer can reach the client any more.
+   */
+  get pendingRequests(): number {
+    return this.outputLost ? 0 : this.unanswered.size;
+  }
+
+  /**
+   * End of input: no more requests, but the transport stays open so that the calls still in flight can
+   * be answered; whoever owns it closes it once they are (serve: after the shutdown's grace period).
+   */
+  private readonly onEnd = (): void => this.stopReading();
   private readonly onStreamError = (error: Error): void => this.onerror?.(error);
   private readonly onOutputError = (error: Error): void => {
     if (this.outputLost) return;
@@ -91,6 +111,8 @@ export class LineServerTransport implements Transport {
   );
 
   send(message: JSONRPCMessage): Promise<void> {
+    if (!("method" in message) && "id" in message && this.unanswered.size > 0)
+      this.unanswered.delete(message.id as RequestId);
     if (this.closed || this.outputLost) return Promise.resolve();
     return this.batcher.write(`${JSON.stringify(message)}\n`);
   }
@@ -99,10 +121,14 @@ export class LineServerTransport implements Transport {
     if (this.closed) return;
     if (!this.outputLost) this.batcher.flushNow();
     this.closed = true;
+    this.stopReading();
+    this.onclose?.();
+  }
+
+  private stopReading(): void {
     this.stdin.off("data", this.onData);
     this.stdin.off("error", this.onStreamError);
     this.stdin.off("end", this.onEnd);
     this.buffer.clear();
-    this.onclose?.();
   }
 }

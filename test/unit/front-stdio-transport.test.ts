@@ -86,13 +86,44 @@ describe("the stdio front transport", () => {
     expect(received.some((m) => "id" in m && m.id === 3)).toBe(true);
   });
 
-  it("closes on end of input", async () => {
-    const { stdin, transport } = wire();
+  it("end of input stops reading but still writes answers until closed", async () => {
+    const { stdin, transport, received, written } = wire();
     let closed = false;
     transport.onclose = () => void (closed = true);
     await transport.start();
-    stdin.end();
+    stdin.end('{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"slow"}}\n');
     await tick();
+    expect(received).toHaveLength(1);
+    expect(closed).toBe(false);
+    expect(transport.pendingRequests).toBe(1);
+    // The call finishes after EOF: its answer is written.
+    await transport.send({ jsonrpc: "2.0", id: 7, result: { content: [] } } as JSONRPCMessage);
+    await tick();
+    expect(written).toEqual([{ jsonrpc: "2.0", id: 7, result: { content: [] } }]);
+    expect(transport.pendingRequests).toBe(0);
+    await transport.close();
     expect(closed).toBe(true);
+    // After close nothing more is written.
+    await transport.send({ jsonrpc: "2.0", id: 8, result: {} } as JSONRPCMessage);
+    await tick();
+    expect(written).toHaveLength(1);
+  });
+
+  it("counts requests until they are answered; notifications and parse errors do not count", async () => {
+    const { stdin, transport } = wire();
+    await transport.start();
+    stdin.write('{"jsonrpc":"2.0","method":"notifications/initialized"}\n');
+    stdin.write("not json\n");
+    stdin.write('{"jsonrpc":"2.0","id":1,"method":"ping"}\n{"jsonrpc":"2.0","id":2,"method":"ping"}\n');
+    await tick();
+    expect(transport.pendingRequests).toBe(2);
+    // A request of ours to the client (sampling) is not an answer.
+    await transport.send({ jsonrpc: "2.0", id: 99, method: "sampling/createMessage" } as JSONRPCMessage);
+    await transport.send({ jsonrpc: "2.0", id: 1, result: {} } as JSONRPCMessage);
+    expect(transport.pendingRequests).toBe(1);
+    // A request the client cancelled gets no answer (MCP): it stops counting.
+    stdin.write('{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":2}}\n');
+    await tick();
+    expect(transport.pendingRequests).toBe(0);
   });
 });
