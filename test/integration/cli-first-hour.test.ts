@@ -4,6 +4,7 @@
  * formats on a pipe and on a terminal.
  */
 import { spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import path from "node:path";
@@ -231,6 +232,14 @@ describe("init and the config lookup", () => {
     const local = await writeConfig(tmp.dir, { mcpServers: {} });
     const localFirst = await run(["validate"], env, tmp.dir);
     expect(localFirst.stderr).toContain(`${local}: valid (0 servers)`);
+  });
+
+  it("init --print prints the starter on stdout and writes nothing", async () => {
+    const home = path.join(tmp.dir, "print-home");
+    const res = await run(["init", "--print"], { HOME: home }, tmp.dir);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toBe(await readFile(path.join(ROOT, "servers.config.json"), "utf8"));
+    expect(existsSync(path.join(home, ".config"))).toBe(false);
   });
 
   it("uses ~/.config when XDG_CONFIG_HOME is unset", async () => {
