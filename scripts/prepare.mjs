@@ -21,6 +21,9 @@ function installed(name) {
   }
 }
 
+// `npm pack` / `npm publish` run prepack (which builds) and then prepare: build once.
+if (process.env["npm_command"] === "pack" || process.env["npm_command"] === "publish") process.exit(0);
+
 const missing = ["typescript", "esbuild"].filter((name) => !installed(name));
 if (missing.length > 0) {
   process.stderr.write(
