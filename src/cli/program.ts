@@ -269,7 +269,12 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
     (text) => (printed += text),
   );
   const word = commandWord(argv);
-  const globalOnly = argv.length === 1 && ["-h", "--help", "-v", "--version"].includes(argv[0] ?? "");
+  // `help <word>` for a word that is no command: the unknown-command answer, with its suggestion.
+  const topic = argv[1];
+  if (word === "help" && topic !== undefined && !COMMANDS.some((c) => c === topic) && topic !== "help") {
+    return parseCommandLine([topic]);
+  }
+  const globalOnly = ["-h", "--help", "-v", "--version"].includes(argv[0] ?? "");
   // No command word: serve is the default (`autonomous-mcp --port 3000`); `--help` alone is the overview.
   const args = word === undefined && !globalOnly ? ["serve", ...argv] : [...argv];
   const current = word ?? (globalOnly ? undefined : "serve");

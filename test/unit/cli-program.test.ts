@@ -172,6 +172,14 @@ describe("command line", () => {
         for (const o of options) expect(body, `${argv.join(" ")} names ${o}`).toContain(o);
       }
     }
+    // `--help` first is the overview whatever follows; `help <unknown>` answers like an unknown command.
+    const first = parseCommandLine(["--help", "doctor"]);
+    expect(first.kind === "print" ? first.out : "").toMatch(/^Usage: autonomous-mcp \[command\]/);
+    expect(parseCommandLine(["help", "doctr"])).toEqual({
+      kind: "usage",
+      message:
+        'autonomous-mcp: unknown command "doctr" (did you mean doctor?); the commands are serve, validate, tools, doctor, import, init; see autonomous-mcp --help',
+    });
     // Options of other commands are not listed in a command's help.
     const doctorHelp = parseCommandLine(["doctor", "--help"]);
     expect(doctorHelp.kind === "print" ? doctorHelp.out : "").not.toContain("--port");
