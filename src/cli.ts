@@ -1,113 +1,127 @@
 #!/usr/bin/env node
 import "./heapInit.js"; // first: bounds the heap before anything else is loaded (src/heap.ts)
-import { parseArgs } from "node:util";
-import { loadConfig, resolveConfigPath } from "./config/load.js";
+import { parseCommandLine, type ReportArgs, type ServeArgs } from "./cli/program.js";
+import { createTerminal, progressWriter, style } from "./cli/terminal.js";
+import { loadConfig, type LoadedConfig } from "./config/load.js";
+import { locateConfig } from "./config/locate.js";
 import { LOG_LEVELS, type LogLevel } from "./config/schema.js";
 import { isAggregatorError, errorMessage } from "./errorCore.js";
 import { deferredLogger } from "./deferredLogger.js";
-import type { Logger } from "./logger.js";
+import type { Logger, LogFormat } from "./logger.js";
 import { prespawn } from "./downstream/prespawn.js";
 import { parseHeapSetting } from "./heap.js";
 import { collectSecrets, createScrubber } from "./secrets.js";
 import { principalTokens } from "./front/principals.js";
 import { guardChildren, guardServe } from "./shutdown.js";
-import { VERSION } from "./version.js";
 
-// Only what every command needs is imported statically; the rest (the SDK, the aggregator) loads
+// Only what every command needs is imported statically; the rest (the SDK, the aggregator, pino) loads
 // when a command needs it, so `serve` can spawn its servers first and let them boot meanwhile.
+// The command line itself is parsed in cli/program.ts (commander); this file runs what it asks for.
 
-const HELP = `autonomous-mcp ${VERSION} — one MCP server in front of all your MCP servers
-
-Usage:
-  autonomous-mcp [serve] [--config FILE] [--transport stdio|http] [--port N] [--host H] [--auth-token T] [--metrics-port N]
-  autonomous-mcp doctor [--config FILE] [--json]
-  autonomous-mcp import FILE [--out FILE] [--merge]
-  autonomous-mcp validate [--config FILE]
-  autonomous-mcp tools [--config FILE] [--json]
-  autonomous-mcp --help | --version
-
-HTTP: binds 127.0.0.1 by default; any other host needs --auth-token (or $AUTONOMOUS_MCP_TOKEN).
-Config: --config FILE, else $AUTONOMOUS_MCP_CONFIG, else ./servers.config.json.
-Logs go to stderr (level: $AUTONOMOUS_MCP_LOG_LEVEL or the config's logLevel).
-Exit codes: 0 ok, 1 runtime failure, 2 invalid config or usage.
-`;
-
-const say = (line: string): void => void process.stderr.write(`${line}\n`);
 // stderr is only for people: if whoever started us stops reading it (EPIPE), the protocol on stdout
 // goes on and the messages are dropped, instead of an unhandled 'error' event ending the process.
 process.stderr.on("error", () => undefined);
+/** Messages, logs and the progress line share stderr through this (cli/terminal.ts). */
+const terminal = createTerminal(process.stderr, process.env);
+const say = (line: string): void => terminal.line(line);
 
 async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: "string", short: "c" },
-        transport: { type: "string", short: "t" },
-        port: { type: "string", short: "p" },
-        host: { type: "string" },
-        "auth-token": { type: "string" },
-        "metrics-port": { type: "string" },
-        out: { type: "string", short: "o" },
-        merge: { type: "boolean" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "v" },
-      },
-    });
-  } catch (error) {
-    say(`autonomous-mcp: ${errorMessage(error)}\n\n${HELP}`);
+  const parsed = parseCommandLine(argv);
+  if (parsed.kind === "print") {
+    process.stdout.write(parsed.out);
+    return 0;
+  }
+  if (parsed.kind === "usage") {
+    say(parsed.message);
     return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (values.version) {
-    process.stdout.write(`${VERSION}\n`);
-    return 0;
   }
   const heap = parseHeapSetting(process.env["AUTONOMOUS_MCP_HEAP"]);
   if (heap instanceof Error) {
     say(`autonomous-mcp: ${heap.message}`);
     return 2;
   }
-  const command = positionals[0] ?? "serve";
   // Report commands: a reader that stops early (`autonomous-mcp tools | head`) ends the output, not the
   // command, which still stops its servers and exits 0. (serve's stdout is the protocol: its front
   // transport handles a closed stdout itself.)
-  if (command !== "serve") process.stdout.on("error", () => undefined);
-  if (command === "import") {
-    const file = positionals[1];
-    if (!file) {
-      say(
-        "autonomous-mcp: import needs a FILE (a Claude Desktop, Claude Code, Cursor or VS Code MCP config)",
-      );
-      return 2;
-    }
+  if (parsed.kind !== "serve") process.stdout.on("error", () => undefined);
+  if (parsed.kind === "import") {
     const { importConfig } = await import("./commands/import.js");
-    return importConfig({ file, out: values.out, merge: values.merge === true, say });
+    return importConfig({ file: parsed.file, out: parsed.out, merge: parsed.merge, say });
   }
-  if (!["serve", "validate", "tools", "doctor"].includes(command)) {
-    say(`autonomous-mcp: unknown command "${command}"\n\n${HELP}`);
-    return 2;
+  if (parsed.kind === "init") {
+    const { initConfig } = await import("./commands/init.js");
+    const out = (text: string): void => void process.stdout.write(text);
+    return initConfig({ force: parsed.force, print: parsed.print, env: process.env, say, out });
   }
-  const transport = values.transport ?? "stdio";
-  if (transport !== "stdio" && transport !== "http") {
-    say(`autonomous-mcp: --transport must be stdio or http, got "${transport}"`);
-    return 2;
-  }
-  const port = portOption("--port", values.port);
-  const metricsPort = portOption("--metrics-port", values["metrics-port"]);
-  if (port === null || metricsPort === null) return 2;
 
-  const path = resolveConfigPath({ config: values.config }, process.env);
-  let loaded;
+  const args = parsed.kind === "validate" ? { config: parsed.config } : parsed.args;
+  const loaded = await readConfig(args.config);
+  if (typeof loaded === "number") return loaded;
+
+  if (parsed.kind === "validate") {
+    for (const w of loaded.warnings) say(`warning: ${w}`);
+    const { validateWorkflowDefinitions } = await import("./workflows/register.js");
+    const workflows = validateWorkflowDefinitions(loaded);
+    for (const p of workflows.problems) say(p);
+    if (workflows.problems.length > 0) return 2;
+    say(
+      `${loaded.path}: valid (${loaded.servers.length} servers${workflows.count ? `, ${workflows.count} workflows` : ""})`,
+    );
+    return 0;
+  }
+
+  const authToken =
+    (parsed.kind === "serve" ? parsed.args.authToken : undefined) ||
+    process.env["AUTONOMOUS_MCP_TOKEN"] ||
+    undefined;
+  const logging = logSettings(loaded);
+  if (typeof logging === "number") return logging;
+  const scrub = createScrubber(
+    collectSecrets(loaded.servers, [authToken, ...principalTokens(loaded.config.http)]),
+  );
+  const newLogger = async (level: LogLevel): Promise<Logger> =>
+    (await import("./logger.js")).createLogger({
+      level,
+      scrub,
+      format: logging.format,
+      colour: terminal.colour,
+      // On a terminal every line goes through `terminal`, synchronously, so none lands inside the progress line.
+      ...(terminal.isTTY
+        ? logging.format === "pretty"
+          ? { write: (text: string) => terminal.line(text) }
+          : { destination: { write: (line: string) => terminal.line(line) } }
+        : {}),
+    });
+
+  if (parsed.kind === "doctor" || parsed.kind === "tools") {
+    // doctor and tools start the servers too: none may outlive us (src/shutdown.ts).
+    guardChildren(say);
+    return report(
+      parsed.kind,
+      parsed.args,
+      loaded,
+      await newLogger(quiet(parsed.args, logging.level)),
+      scrub,
+    );
+  }
+  return runServe(parsed.args, loaded, () => newLogger(logging.level), authToken);
+}
+
+/** The config the lookup finds (cli/locate.ts), loaded; or the exit code after saying why not. */
+async function readConfig(flag: string | undefined): Promise<LoadedConfig | number> {
+  const location = locateConfig({ config: flag }, process.env);
+  if (!location.found) {
+    const named = location.source === "--config" || location.source === "AUTONOMOUS_MCP_CONFIG";
+    say(
+      named
+        ? `autonomous-mcp: the config file ${location.path} (from ${location.source}) does not exist`
+        : `autonomous-mcp: no config file found. Looked at:\n${location.searched.map((p) => `  ${p}\n`).join("")}` +
+            "Run `autonomous-mcp init` to write a starter config to the second place, or pass --config FILE.",
+    );
+    return 2;
+  }
   try {
-    loaded = await loadConfig(path, { env: process.env });
+    return await loadConfig(location.path, { env: process.env });
   } catch (error) {
     if (isAggregatorError(error, "CONFIG_INVALID") || isAggregatorError(error, "CONFIG_NOT_FOUND")) {
       say(error.message);
@@ -115,20 +129,10 @@ async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
+}
 
-  if (command === "validate") {
-    for (const w of loaded.warnings) say(`warning: ${w}`);
-    const { validateWorkflowDefinitions } = await import("./workflows/register.js");
-    const workflows = validateWorkflowDefinitions(loaded);
-    for (const p of workflows.problems) say(p);
-    if (workflows.problems.length > 0) return 2;
-    say(
-      `${path}: valid (${loaded.servers.length} servers${workflows.count ? `, ${workflows.count} workflows` : ""})`,
-    );
-    return 0;
-  }
-
-  const authToken = values["auth-token"] || process.env["AUTONOMOUS_MCP_TOKEN"] || undefined;
+/** Log level ($AUTONOMOUS_MCP_LOG_LEVEL, else the config's) and format ($AUTONOMOUS_MCP_LOG_FORMAT, else pretty on a TTY). */
+function logSettings(loaded: LoadedConfig): { level: LogLevel; format: LogFormat } | number {
   const envLevel = process.env["AUTONOMOUS_MCP_LOG_LEVEL"]?.trim() || undefined;
   if (envLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(envLevel)) {
     say(
@@ -136,29 +140,65 @@ async function main(argv: string[]): Promise<number> {
     );
     return 2;
   }
-  const scrub = createScrubber(
-    collectSecrets(loaded.servers, [authToken, ...principalTokens(loaded.config.http)]),
-  );
-  const level = (envLevel as LogLevel | undefined) ?? loaded.config.logLevel;
-  const newLogger = async (): Promise<Logger> => (await import("./logger.js")).createLogger({ level, scrub });
-  // doctor and tools start the servers too: none may outlive us (src/shutdown.ts).
-  if (command !== "serve") guardChildren(say);
-  if (command === "doctor") {
-    const [{ doctor }, log] = await Promise.all([import("./commands/doctor.js"), newLogger()]);
-    return doctor(loaded, log, {
-      json: values.json === true,
-      out: (s) => void process.stdout.write(scrub(s)),
-    });
+  const envFormat = process.env["AUTONOMOUS_MCP_LOG_FORMAT"]?.trim() || undefined;
+  if (envFormat !== undefined && envFormat !== "json" && envFormat !== "pretty") {
+    say(`autonomous-mcp: AUTONOMOUS_MCP_LOG_FORMAT must be json or pretty, got "${envFormat}"`);
+    return 2;
   }
-  if (command === "tools") {
-    const [{ listTools }, log] = await Promise.all([import("./commands/tools.js"), newLogger()]);
-    return listTools(loaded, log, {
-      json: values.json === true,
-      say,
-      out: (s) => void process.stdout.write(s),
-    });
-  }
+  return {
+    level: (envLevel as LogLevel | undefined) ?? loaded.config.logLevel,
+    format: envFormat ?? (terminal.isTTY ? "pretty" : "json"),
+  };
+}
 
+/** doctor and tools print a table that says what matters: their logs only with --verbose. */
+function quiet(args: ReportArgs, level: LogLevel): LogLevel {
+  return args.verbose ? level : "silent";
+}
+
+async function report(
+  kind: "doctor" | "tools",
+  args: ReportArgs,
+  loaded: LoadedConfig,
+  log: Logger,
+  scrub: (text: string) => string,
+): Promise<number> {
+  const total = loaded.servers.filter((s) => s.skipReason === undefined).length;
+  if (total > 0) terminal.progress(`autonomous-mcp: connecting ${total} server${total === 1 ? "" : "s"}…`);
+  const io = {
+    json: args.json,
+    style: style(colourOnStdout()),
+    out: (text: string): void => {
+      terminal.clear();
+      process.stdout.write(kind === "doctor" ? scrub(text) : text);
+    },
+    onSettled: (n: number, of: number, server: string, state: string): void =>
+      terminal.progress(`autonomous-mcp: servers connected ${n}/${of} (${server}: ${state})`),
+  };
+  try {
+    if (kind === "doctor") {
+      const { doctor } = await import("./commands/doctor.js");
+      return await doctor(loaded, log, io);
+    }
+    const { listTools } = await import("./commands/tools.js");
+    return await listTools(loaded, log, { ...io, say });
+  } finally {
+    terminal.clear();
+  }
+}
+
+/** Tables go to stdout: coloured when stdout is a terminal (and NO_COLOR is not set). */
+function colourOnStdout(): boolean {
+  return createTerminal(process.stdout, process.env).colour;
+}
+
+async function runServe(
+  args: ServeArgs,
+  configured: LoadedConfig,
+  newLogger: () => Promise<Logger>,
+  authToken: string | undefined,
+): Promise<number> {
+  const loaded = withAllowedHosts(configured, args.allowedHosts);
   // The servers boot while the rest loads: pino (their lines wait in `early` until it exists), the SDK, us.
   const early = deferredLogger();
   // Before anything starts: signals stop what has started, at any moment (src/shutdown.ts).
@@ -173,13 +213,14 @@ async function main(argv: string[]): Promise<number> {
       prespawned,
       loaded,
       log,
-      transport,
-      host: values.host,
-      port,
+      transport: args.transport,
+      host: args.host,
+      port: args.port,
       authToken,
-      metricsPort,
+      metricsPort: args.metricsPort,
       say,
-      progress: process.stderr.isTTY === true,
+      progress: terminal.isTTY,
+      progressOut: progressWriter(terminal),
       shutdown,
       killServers,
     });
@@ -197,13 +238,14 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** undefined when absent, null (after saying why) when invalid. */
-function portOption(name: string, value: string | undefined): number | undefined | null {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (Number.isInteger(n) && n >= 0 && n <= 65535) return n;
-  say(`autonomous-mcp: ${name} must be a whole number from 0 to 65535, got "${value}"`);
-  return null;
+/** `--allowed-host H` (repeatable) adds to the config's http.allowedHosts. */
+function withAllowedHosts(loaded: LoadedConfig, hosts: readonly string[]): LoadedConfig {
+  if (hosts.length === 0) return loaded;
+  const http = loaded.config.http;
+  return {
+    ...loaded,
+    config: { ...loaded.config, http: { ...http, allowedHosts: [...http.allowedHosts, ...hosts] } },
+  };
 }
 
 main(process.argv.slice(2)).then(

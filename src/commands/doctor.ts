@@ -2,6 +2,8 @@ import { Aggregator } from "../aggregator.js";
 import type { LoadedConfig, ResolvedServer } from "../config/load.js";
 import { DISABLED_REASON } from "../config/resolve.js";
 import type { DownstreamConnection } from "../downstream/connection.js";
+import { renderTable } from "../cli/table.js";
+import { style as plainStyle, type Style } from "../cli/terminal.js";
 import type { Logger } from "../logger.js";
 
 export interface DoctorRow {
@@ -22,16 +24,19 @@ export interface DoctorRow {
  * server, transport, state, tools, connect ms, last error and a hint for the fix. Exit 1 if an
  * enabled server fails.
  */
-export async function doctor(
-  loaded: LoadedConfig,
-  log: Logger,
-  io: {
-    json: boolean;
-    out: (text: string) => void;
-    /** Report after this long even if servers are still starting (default: wait for every server). */
-    waitMs?: number;
-  },
-): Promise<number> {
+export interface ReportIo {
+  readonly json: boolean;
+  /** The report (stdout in the CLI). */
+  readonly out: (text: string) => void;
+  /** Colours for the table (default none). */
+  readonly style?: Style;
+  /** Start-up progress: called once per server as it settles (the CLI draws it on a TTY). */
+  readonly onSettled?: (settled: number, total: number, server: string, state: string) => void;
+  /** Report after this long even if servers are still starting (default: wait for every server). */
+  readonly waitMs?: number;
+}
+
+export async function doctor(loaded: LoadedConfig, log: Logger, io: ReportIo): Promise<number> {
   const once: LoadedConfig = {
     ...loaded,
     servers: loaded.servers.map((s) => ({
@@ -41,11 +46,12 @@ export async function doctor(
     })),
   };
   const agg = new Aggregator(once, { log });
+  watchProgress(agg, once, io.onSettled);
   try {
     await agg.start({}, io.waitMs ?? Infinity);
     const rows = once.servers.map((s) => rowOf(s, agg.pool.get(s.name), agg.startup.sinceOf(s.name)));
     if (io.json) io.out(`${JSON.stringify({ servers: rows }, null, 2)}\n`);
-    else io.out(table(rows));
+    else io.out(table(rows, io.style ?? plainStyle(false)));
     return rows.some((r) => r.state === "failed") ? 1 : 0;
   } finally {
     await agg.shutdown(0);
@@ -118,22 +124,38 @@ export function hintFor(s: ResolvedServer, error: string, stderr: readonly strin
   return `see the error above.${tail}`;
 }
 
-function table(rows: readonly DoctorRow[]): string {
-  const head = ["SERVER", "TRANSPORT", "STATE", "TOOLS", "CONNECT MS", "LAST ERROR"];
-  const body = rows.map((r) => [
-    r.server,
-    r.transport,
-    r.state,
-    String(r.tools),
-    r.connectMs === null ? "-" : String(r.connectMs),
-    r.lastError ?? "-",
-  ]);
-  const widths = head.map((h, i) =>
-    Math.min(60, Math.max(h.length, ...body.map((b) => (b[i] ?? "").length))),
+/** Reports each server's first ready/failed to `onSettled` with the running count. */
+export function watchProgress(agg: Aggregator, loaded: LoadedConfig, onSettled: ReportIo["onSettled"]): void {
+  if (!onSettled) return;
+  const total = loaded.servers.filter((s) => s.skipReason === undefined).length;
+  let settled = 0;
+  agg.startup.onSettled = (server, state) => onSettled(++settled, total, server, state);
+}
+
+const STATE_COLOURS: Record<string, keyof Style> = {
+  ready: "green",
+  failed: "red",
+  skipped: "yellow",
+  disabled: "dim",
+};
+
+function table(rows: readonly DoctorRow[], s: Style): string {
+  const text = renderTable(
+    rows,
+    [
+      { head: "SERVER", cell: (r) => r.server },
+      { head: "TRANSPORT", cell: (r) => r.transport },
+      {
+        head: "STATE",
+        cell: (r) => r.state,
+        paint: (t, r) => s[STATE_COLOURS[r.state] ?? "bold"](t),
+      },
+      { head: "TOOLS", cell: (r) => String(r.tools) },
+      { head: "CONNECT MS", cell: (r) => (r.connectMs === null ? "-" : String(r.connectMs)) },
+      { head: "LAST ERROR", cell: (r) => r.lastError ?? "-" },
+    ],
+    s,
   );
-  const line = (cells: readonly string[]): string =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ");
-  const out = [line(head), ...body.map(line)];
-  for (const r of rows) if (r.hint) out.push(`  ${r.server}: ${r.hint}`);
-  return `${out.join("\n")}\n`;
+  const hints = rows.filter((r) => r.hint).map((r) => `  ${s.bold(r.server)}: ${r.hint ?? ""}\n`);
+  return text + hints.join("");
 }

@@ -1,13 +1,15 @@
 import { Aggregator } from "../aggregator.js";
 import type { LoadedConfig } from "../config/load.js";
+import { renderTable } from "../cli/table.js";
+import { style as plainStyle } from "../cli/terminal.js";
 import type { Logger } from "../logger.js";
 import { registerMetaTools } from "../meta/index.js";
 import { registerWorkflows } from "../workflows/register.js";
+import { watchProgress, type ReportIo } from "./doctor.js";
 
-export interface ToolsCommandIo {
-  readonly json: boolean;
+export interface ToolsCommandIo extends ReportIo {
+  /** Lines about skipped and failed servers (stderr in the CLI). */
   readonly say: (line: string) => void;
-  readonly out: (text: string) => void;
 }
 
 /** `autonomous-mcp tools`: connect, print public name / server / original name, exit. */
@@ -15,6 +17,7 @@ export async function listTools(loaded: LoadedConfig, log: Logger, io: ToolsComm
   const aggregator = new Aggregator(loaded, { log });
   registerMetaTools(aggregator);
   registerWorkflows(aggregator, loaded, log);
+  watchProgress(aggregator, loaded, io.onSettled);
   try {
     const summary = await aggregator.start({});
     const rows = [...aggregator.catalog().tools.entries()].map(([name, t]) =>
@@ -35,13 +38,22 @@ export async function listTools(loaded: LoadedConfig, log: Logger, io: ToolsComm
     if (io.json) {
       io.out(`${JSON.stringify({ tools: rows, servers: summary }, null, 2)}\n`);
     } else {
-      const w1 = Math.max(11, ...rows.map((r) => r.name.length));
-      const w2 = Math.max(6, ...rows.map((r) => r.server.length));
-      io.out(`${"PUBLIC NAME".padEnd(w1)}  ${"SERVER".padEnd(w2)}  ORIGINAL NAME\n`);
-      for (const r of rows)
-        io.out(
-          `${r.name.padEnd(w1)}  ${r.server.padEnd(w2)}  ${r.original}${r.readOnly ? "  (read-only)" : ""}\n`,
-        );
+      const s = io.style ?? plainStyle(false);
+      io.out(
+        renderTable(
+          rows,
+          [
+            { head: "PUBLIC NAME", cell: (r) => r.name, paint: (t) => s.bold(t) },
+            { head: "SERVER", cell: (r) => r.server },
+            {
+              head: "ORIGINAL NAME",
+              cell: (r) => `${r.original}${r.readOnly ? "  (read-only)" : ""}`,
+              paint: (t, r) => (r.readOnly ? s.green(t) : t),
+            },
+          ],
+          s,
+        ),
+      );
       for (const s of summary.skipped) io.say(`${s.name}: skipped (${s.reason})`);
       for (const f of summary.failed) io.say(`${f.name}: failed (${f.reason})`);
     }

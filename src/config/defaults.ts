@@ -23,6 +23,10 @@ const defaults = {
   configFile: "servers.config.json",
   /** Environment variable naming the config file. */
   configEnvVar: "AUTONOMOUS_MCP_CONFIG",
+  /** The per-user config folder under $HOME when XDG_CONFIG_HOME is unset (config/locate.ts). */
+  userConfigDir: ".config",
+  /** Our folder inside the user config folder: $XDG_CONFIG_HOME/autonomous-mcp/servers.config.json. */
+  appDirName: "autonomous-mcp",
 
   namespaceSeparator: "_",
   /** 54 leaves room for Claude's `mcp__hub__` prefix (10 characters) under its 64-character limit. */

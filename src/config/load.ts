@@ -2,10 +2,11 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type * as z from "zod";
 import { AggregatorError } from "../errorCore.js";
-import { DEFAULTS, deepFreeze } from "./defaults.js";
+import { deepFreeze } from "./defaults.js";
 import type { EnvSource } from "./expand.js";
 import { parseJsonc } from "./jsonc.js";
 import { lintConfig } from "./lint.js";
+import { locateConfig } from "./locate.js";
 import { issueLines } from "./problems.js";
 import { resolveServer, type ResolvedServer } from "./resolve.js";
 import { configSchema, type Config } from "./schema.js";
@@ -42,14 +43,17 @@ export interface LoadOptions {
   readonly env?: EnvSource;
 }
 
-/** `--config FILE`, else $AUTONOMOUS_MCP_CONFIG, else ./servers.config.json; absolute, against `cwd`. */
+/**
+ * `--config FILE`, else $AUTONOMOUS_MCP_CONFIG, else ./servers.config.json if it exists, else the user
+ * config ($XDG_CONFIG_HOME/autonomous-mcp/servers.config.json) if it exists, else ./servers.config.json;
+ * absolute, against `cwd`. The whole lookup (with the places searched) is locateConfig in locate.ts.
+ */
 export function resolveConfigPath(
   argv: { readonly config?: string | undefined },
   env: EnvSource = process.env,
   cwd: string = process.cwd(),
 ): string {
-  const chosen = argv.config || env[DEFAULTS.configEnvVar] || DEFAULTS.configFile;
-  return path.resolve(cwd, chosen);
+  return locateConfig(argv, env, cwd).path;
 }
 
 /** Reads, parses, validates, expands and deep-freezes the config file. */

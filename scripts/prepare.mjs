@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+/**
+ * `prepare` (npm runs it after `npm install` / `npm ci` in a clone, and when installing from git): builds
+ * dist/ when the build tools are installed, and does nothing otherwise. Without this guard
+ * `npm ci --omit=dev` and installs from a clone without dev dependencies failed with `tsc: not found`.
+ * Packing builds through `prepack` (`npm run build`), so a published tarball always holds dist/.
+ *
+ *   node scripts/prepare.mjs
+ */
+import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+
+function installed(name) {
+  try {
+    require.resolve(`${name}/package.json`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// `npm pack` / `npm publish` run prepack (which builds) and then prepare: build once.
+if (process.env["npm_command"] === "pack" || process.env["npm_command"] === "publish") process.exit(0);
+
+const missing = ["typescript", "esbuild"].filter((name) => !installed(name));
+if (missing.length > 0) {
+  process.stderr.write(
+    `autonomous-mcp: prepare: ${missing.join(" and ")} not installed (dev dependencies omitted): not building; dist/ is used as it is\n`,
+  );
+  process.exit(0);
+}
+const npm = process.env["npm_execpath"];
+const result = npm
+  ? spawnSync(process.execPath, [npm, "run", "build"], { stdio: "inherit" })
+  : spawnSync("npm", ["run", "build"], { stdio: "inherit", shell: process.platform === "win32" });
+process.exit(result.status ?? 1);
