@@ -39,6 +39,7 @@ export class Router {
       requestId: `${this.prefix}-${++this.seq}`,
       route: target.route,
       args,
+      client: origin.principal ?? origin.sessionId,
       cancel: origin.cancel ?? fromSignal(origin.signal),
       onProgress: origin.sendProgress
         ? (p) => origin.sendProgress?.(p.progress, p.total, p.message)

@@ -16,6 +16,11 @@ export type ClientRequester = (
 /** Who made a call, so that server→client requests and progress go back to the right client. */
 export interface CallOrigin {
   readonly sessionId: string;
+  /**
+   * The authenticated principal behind the session (HTTP bearer tokens), when there is one. The limiter
+   * queues are fair per `principal ?? sessionId`.
+   */
+  readonly principal?: string | undefined;
   readonly signal: AbortSignal;
   /**
    * The same cancellation as `signal` without EventTarget costs (the pipeline uses it when present). A copy
