@@ -171,6 +171,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
     authToken: options.authToken,
     rateLimit: h.rateLimit,
     sessionIdleMs: h.sessionIdleMs,
+    resumeGraceMs: h.resumeGraceMs,
     allowedHosts: [...h.allowedHosts, ...boundName],
     allowedOrigins: h.allowedOrigins,
     routes: operationalRoutes(aggregator, metrics, (): number => http.sessionCount),

@@ -42,6 +42,7 @@ const defaults = {
     maxBodyBytes: 4_194_304,
     sessionIdleMs: 1_800_000,
     maxSessions: 100,
+    resumeGraceMs: 10_000,
     rateLimit: { requestsPerSecond: 50, burst: 100 },
   },
 

@@ -58,6 +58,11 @@ export const httpSettingsSchema = z.strictObject({
     .default(H.sessionIdleMs)
     .describe(`Idle time after which a session is closed, ms. Default ${H.sessionIdleMs}.`),
   maxSessions: posInt().default(H.maxSessions).describe(`Concurrent sessions. Default ${H.maxSessions}.`),
+  resumeGraceMs: posInt()
+    .default(H.resumeGraceMs)
+    .describe(
+      `A call whose client dropped its resumable SSE stream is cancelled when not resumed within this many ms (a request dropped before anything was sent is cancelled at once). Default ${H.resumeGraceMs}.`,
+    ),
   rateLimit: z
     .strictObject({
       requestsPerSecond: z

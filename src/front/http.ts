@@ -27,6 +27,8 @@ export interface HttpFrontOptions extends HostPolicy {
   readonly maxBodyBytes: number;
   readonly sessionIdleMs: number;
   readonly maxSessions: number;
+  /** How long a call whose client dropped its resumable stream waits for a resume before it is cancelled. */
+  readonly resumeGraceMs: number;
   /** Required as `Authorization: Bearer <token>` on every route but /healthz when set. */
   readonly authToken?: string | undefined;
   readonly rateLimit: RateLimit;
@@ -141,6 +143,7 @@ export class HttpFront {
         if (body === BODY_REJECTED) return;
         // One tools/call: answered without the SDK transport (JSON, or SSE when needed).
         if (live.front.tryCall(req, res, body)) return;
+        live.front.watchPost(req, res, body);
         return live.transport.handleRequest(req, res, body);
       }
       if (req.method === "GET" && (await live.front.tryResume(req, res))) return;
@@ -175,7 +178,11 @@ export class HttpFront {
       },
     });
     const session = new FrontSession(randomUUID(), o.backend, { pageSize: o.pageSize, log: o.log });
-    const front = new HttpSessionTransport(transport, session, o.backend, { store, retryInterval: RETRY_MS });
+    const front = new HttpSessionTransport(transport, session, o.backend, {
+      store,
+      retryInterval: RETRY_MS,
+      resumeGraceMs: o.resumeGraceMs,
+    });
     front.onclose = () => {
       if (transport.sessionId) this.sessions.delete(transport.sessionId);
     };
