@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { faultServerEntry } from "../helpers/fault-server.js";
-import { startHttp, tempDir, waitFor, writeConfig, type HttpHarness, type TempDir } from "../helpers/aggregator.js";
+import {
+  startHttp,
+  tempDir,
+  waitFor,
+  writeConfig,
+  type HttpHarness,
+  type TempDir,
+} from "../helpers/aggregator.js";
 
 /**
  * Calls whose HTTP request was dropped are cancelled (docs/resilience.md, "Abandoned HTTP requests"):
@@ -141,19 +148,55 @@ describe("HTTP front: abandoned requests are cancelled", () => {
   it.each([
     ["resumable (2025-11-25: cancelled after resumeGraceMs)", "2025-11-25"],
     ["not resumable (2025-03-26: cancelled at once)", "2025-03-26"],
-  ])("the SDK transport's path too, %s", async (_label, version) => {
-    // A batch is left to the SDK transport (the fast path takes one tools/call per POST).
-    // (Its SSE headers may already be out: such a fetch resolved, and the abort then drops its body.)
-    const { before } = await abandon(20, { batch: true, version });
-    await waitFor(async () => {
-      const s = await stats();
-      return s.cancelled.length - before.cancelled.length >= 16;
-    }, 30_000);
-    const echo = await b.callTool({ name: "fault_echo", arguments: { message: "served" } });
-    expect(text(echo)).toBe("served");
-    await waitFor(async () => {
-      const s = await serverStatus();
-      return s.inFlight === 0 && s.queued === 0;
-    }, 30_000);
-  }, 120_000);
+  ])(
+    "the SDK transport's path too, %s",
+    async (_label, version) => {
+      // A batch is left to the SDK transport (the fast path takes one tools/call per POST).
+      // (Its SSE headers may already be out: such a fetch resolved, and the abort then drops its body.)
+      const { before } = await abandon(20, { batch: true, version });
+      await waitFor(async () => {
+        const s = await stats();
+        return s.cancelled.length - before.cancelled.length >= 16;
+      }, 30_000);
+      const echo = await b.callTool({ name: "fault_echo", arguments: { message: "served" } });
+      expect(text(echo)).toBe("served");
+      await waitFor(async () => {
+        const s = await serverStatus();
+        return s.inFlight === 0 && s.queued === 0;
+      }, 30_000);
+    },
+    120_000,
+  );
+  it("a call whose SSE stream was dropped and not resumed is cancelled after resumeGraceMs", async () => {
+    const before = await stats();
+    const sessionId = await openSession(h.url);
+    const ac = new AbortController();
+    const res = await fetch(h.url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: ACCEPT,
+        "mcp-session-id": sessionId,
+        "mcp-protocol-version": "2025-11-25",
+      },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "tools/call",
+        params: {
+          name: "fault_progress",
+          arguments: { steps: 100_000, delayMs: 20 },
+          _meta: { progressToken: "p" },
+        },
+      }),
+      signal: ac.signal,
+    });
+    expect(res.headers.get("content-type")).toBe("text/event-stream");
+    const reader = res.body?.getReader();
+    const first = await reader?.read(); // the priming event: the client could resume from here
+    expect(first?.done).toBe(false);
+    ac.abort();
+    await waitFor(async () => (await stats()).aborted.length > before.aborted.length, 30_000);
+    expect((await stats()).cancelled.length).toBe(before.cancelled.length + 1);
+  }, 60_000);
 });
