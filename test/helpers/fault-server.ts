@@ -13,7 +13,8 @@ export type FaultMode =
   | "ignore_sigterm"
   | "flap"
   | "slow_start"
-  | "spawn_grandchild";
+  | "spawn_grandchild"
+  | "list_changed_flood";
 
 export interface FaultServerEntry {
   command: string;
