@@ -76,11 +76,14 @@ async function createRemoteTransport(spec: TransportSpec): Promise<CreatedTransp
     case "http": {
       const { StreamableHTTPClientTransport } =
         await import("@modelcontextprotocol/sdk/client/streamableHttp.js");
+      const { fetchWithRetryAfter } = await import("./retryAfter.js");
       if (!spec.url) throw new Error(`${spec.name}: http server without a url`);
       return {
         transport: new OrderedTransport(
           new StreamableHTTPClientTransport(new URL(spec.url), {
             requestInit: { headers: { ...spec.headers } },
+            // 429/503 + Retry-After: the retry layer waits as told (docs/resilience.md).
+            fetch: fetchWithRetryAfter(),
             reconnectionOptions: {
               maxRetries: 2,
               initialReconnectionDelay: 500,
