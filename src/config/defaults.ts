@@ -30,6 +30,7 @@ const defaults = {
   exposure: "all" as const,
   readOnly: false,
   builtinWorkflows: true,
+  workflowLimits: { maxForEachItems: 100, maxCallsPerRun: 1_000, maxInFlightPerRun: 16 },
   cache: { maxEntries: 1_000, maxBytes: 16 * 1024 * 1024 },
   logLevel: "info" as const,
 

@@ -118,6 +118,26 @@ export const configSchema = z
       .record(z.string(), z.unknown())
       .default(() => ({}))
       .describe("Composite workflows by name; bodies are validated by the workflows module. Default {}."),
+    workflowLimits: z
+      .strictObject({
+        maxForEachItems: posInt()
+          .default(DEFAULTS.workflowLimits.maxForEachItems)
+          .describe(
+            `Items one forEach may iterate; a literal array over it is refused before any call. Default ${DEFAULTS.workflowLimits.maxForEachItems}.`,
+          ),
+        maxCallsPerRun: posInt()
+          .default(DEFAULTS.workflowLimits.maxCallsPerRun)
+          .describe(
+            `Tool calls one workflow run may make (nested workflows and step retries included). Default ${DEFAULTS.workflowLimits.maxCallsPerRun}.`,
+          ),
+        maxInFlightPerRun: posInt()
+          .default(DEFAULTS.workflowLimits.maxInFlightPerRun)
+          .describe(
+            `Calls of one run in flight at once, across its steps and forEach items. Default ${DEFAULTS.workflowLimits.maxInFlightPerRun}.`,
+          ),
+      })
+      .prefault({})
+      .describe("Fan-out bounds of every workflow run, configured or run_workflow (docs/workflows.md)."),
     builtinWorkflows: z
       .boolean()
       .default(DEFAULTS.builtinWorkflows)
