@@ -89,6 +89,7 @@ export function connectionSettings(s: ResolvedServer): ConnectionSettings {
     connectTimeoutMs: s.connectTimeoutMs,
     restart: s.restart,
     healthCheckIntervalMs: s.healthCheckIntervalMs,
+    maxWriteQueueBytes: s.maxWriteQueueBytes,
   };
 }
 

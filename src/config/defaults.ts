@@ -74,6 +74,7 @@ const defaults = {
     maxConcurrency: 16,
     maxQueue: 64,
     serializeWrites: false,
+    maxWriteQueueBytes: 16 * 1024 * 1024,
     restart: { maxRestarts: 5, windowMs: 60_000, initialDelayMs: 500, maxDelayMs: 30_000 },
     healthCheckIntervalMs: 30_000,
   },

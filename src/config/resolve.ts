@@ -37,6 +37,7 @@ export function mergeResilience(defaults: ResilienceOverrides, own: ResilienceOv
     maxConcurrency: own.maxConcurrency ?? defaults.maxConcurrency ?? R.maxConcurrency,
     maxQueue: own.maxQueue ?? defaults.maxQueue ?? R.maxQueue,
     serializeWrites: own.serializeWrites ?? defaults.serializeWrites ?? R.serializeWrites,
+    maxWriteQueueBytes: own.maxWriteQueueBytes ?? defaults.maxWriteQueueBytes ?? R.maxWriteQueueBytes,
     restart: { ...R.restart, ...defaults.restart, ...own.restart },
     healthCheckIntervalMs:
       own.healthCheckIntervalMs ?? defaults.healthCheckIntervalMs ?? R.healthCheckIntervalMs,

@@ -14,6 +14,8 @@ export interface TransportSpec {
   readonly cwd?: string | undefined;
   readonly url?: string | undefined;
   readonly headers: Readonly<Record<string, string>>;
+  /** stdio: most bytes of unread input before new requests are refused (undefined: no bound). */
+  readonly maxWriteQueueBytes?: number | undefined;
 }
 
 export interface CreatedTransport {
@@ -37,6 +39,8 @@ export function createStdioTransport(
     args: launch.args,
     env: childEnvironment(spec.env),
     cwd: spec.cwd,
+    name: spec.name,
+    maxWriteQueueBytes: spec.maxWriteQueueBytes,
     onStderr: (text) => {
       for (const line of text.split("\n")) {
         if (!line.trim()) continue;

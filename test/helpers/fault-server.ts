@@ -14,7 +14,8 @@ export type FaultMode =
   | "flap"
   | "slow_start"
   | "spawn_grandchild"
-  | "list_changed_flood";
+  | "list_changed_flood"
+  | "stop_reading";
 
 export interface FaultServerEntry {
   command: string;
