@@ -258,13 +258,12 @@ export class Aggregator implements FrontBackend {
 
   private buildCatalog(): Catalog {
     const sources: CatalogSource[] = [];
+    const order = Object.keys(this.loaded.config.mcpServers); // settles equal claims to a name (ADR 0001)
     for (const connection of this.pool.all()) {
       const server = this.servers.get(connection.name);
-      if (server)
-        sources.push({
-          server: catalogView(server, this.profileOf(server)?.tools),
-          catalog: connection.catalog,
-        });
+      if (!server) continue;
+      const view = catalogView(server, this.profileOf(server)?.tools);
+      sources.push({ server: view, catalog: connection.catalog, order: order.indexOf(server.name) });
     }
     const builtins: BuiltinTool[] = [
       ...[...this.meta.values()].map((m) => ({ definition: m.definition, kind: "meta" as const })),
