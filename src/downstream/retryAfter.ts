@@ -57,7 +57,27 @@ export function fetchWithRetryAfter(base: typeof fetch = fetch): typeof fetch {
       return response;
     const wait = parseRetryAfter(response.headers.get("retry-after"));
     if (wait === undefined) return response;
-    const body = await response.text().catch(() => "");
-    throw new RetryAfterError(response.status, wait, body.trim());
+    throw new RetryAfterError(response.status, wait, (await head(response)).trim());
   };
+}
+
+/** The first 4 kB of a body (for the message), the rest left unread: a refusal needs no more. */
+async function head(response: Response, limit = 4096): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < limit) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+  } catch {
+    // A body that fails half-way: what we have is enough.
+  } finally {
+    void reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString("utf8");
 }
