@@ -91,6 +91,7 @@ export function connectionSettings(s: ResolvedServer): ConnectionSettings {
     connectTimeoutMs: s.connectTimeoutMs,
     restart: s.restart,
     healthCheckIntervalMs: s.healthCheckIntervalMs,
+    maxWriteQueueBytes: s.maxWriteQueueBytes,
   };
 }
 
@@ -181,10 +182,12 @@ export function assembleCatalog(
   loaded: LoadedConfig,
 ): Catalog {
   const sources: CatalogSource[] = [];
+  const order = Object.keys(loaded.config.mcpServers); // settles equal claims to a name (ADR 0001)
   for (const connection of pool.all()) {
     const server = servers.get(connection.name);
-    if (server)
-      sources.push({ server: catalogView(server, profileTools(server)), catalog: connection.catalog });
+    if (!server) continue;
+    const view = catalogView(server, profileTools(server));
+    sources.push({ server: view, catalog: connection.catalog, order: order.indexOf(server.name) });
   }
   const config = loaded.config;
   return new Catalog(sources, builtins, {

@@ -10,6 +10,7 @@ import { fromSignal } from "./pipeline/cancel.js";
 import { invoke } from "./pipeline/compose.js";
 import type { CallContext, Handler } from "./pipeline/types.js";
 import type { RequestRelay } from "./relay.js";
+import { ANONYMOUS } from "./front/principals.js";
 
 export interface WorkflowExecutor {
   run(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult>;
@@ -44,6 +45,11 @@ export class Router {
       requestId: `${this.prefix}-${++this.seq}`,
       route: target.route,
       args,
+      // Fair per principal; the unauthenticated "anonymous" principal is every tokenless client, so per session there.
+      client:
+        origin.principal !== undefined && origin.principal !== ANONYMOUS
+          ? origin.principal
+          : origin.sessionId,
       cancel: origin.cancel ?? fromSignal(origin.signal),
       onProgress: origin.sendProgress
         ? (p) => origin.sendProgress?.(p.progress, p.total, p.message)

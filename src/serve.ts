@@ -227,6 +227,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
     maxSessions: h.maxSessions,
     rateLimit: h.rateLimit,
     sessionIdleMs: h.sessionIdleMs,
+    resumeGraceMs: h.resumeGraceMs,
     allowedHosts: [...h.allowedHosts, ...boundName],
     allowedOrigins: h.allowedOrigins,
     routes: operationalRoutes(

@@ -3,7 +3,7 @@ import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
 import type { DownstreamCatalog } from "../downstream/listing.js";
 import type { ToolRoute } from "../pipeline/types.js";
 import { AbsentNames, NO_ABSENT, type AbsentOwner, type AbsentServer } from "./absent.js";
-import { assignNames, publicName, type NameCandidate, type NameRules } from "./names.js";
+import { assignNames, isExact, publicName, type NameCandidate, type NameRules } from "./names.js";
 import {
   actedAnnotations,
   effectiveAnnotations,
@@ -36,6 +36,8 @@ export interface ResourceRoute {
 export interface CatalogSource {
   readonly server: CatalogServerView;
   readonly catalog: DownstreamCatalog;
+  /** The server's position in the config file: the earlier keeps a name two servers claim equally. */
+  readonly order?: number;
 }
 
 export interface CatalogOptions extends NameRules {
@@ -116,20 +118,21 @@ export class Catalog {
     builtins: readonly BuiltinTool[],
     options: CatalogOptions,
   ): void {
-    type Item = { def: Tool; target: (name: string, def: Tool) => ToolTarget };
+    type Item = { def: Tool; owner: string; target: (name: string, def: Tool) => ToolTarget };
     const candidates: NameCandidate<Item>[] = builtins.map((b) => ({
       wanted: b.definition.name,
       identity: `\u0000${b.kind}\u0000${b.definition.name}`,
       builtin: true,
       item: {
         def: b.definition,
+        owner: `the aggregator's ${b.kind === "meta" ? "meta-tool" : "workflow"}`,
         target: (name, def) => ({ kind: b.kind, name: b.definition.name, definition: def }),
       },
     }));
-    for (const { server, catalog } of sources) {
+    for (const { server, catalog, order } of sources) {
       const allow = globMatcher(server.tools.allow);
       const deny = globMatcher(server.tools.deny);
-      for (const tool of catalog.tools) {
+      for (const tool of this.named(server.name, "tool", catalog.tools)) {
         if (server.tools.allow.length > 0 && !allow(tool.name)) continue;
         if (deny(tool.name)) continue;
         const annotations = effectiveAnnotations(tool, server);
@@ -143,10 +146,10 @@ export class Catalog {
           ...(annotations === undefined ? {} : { annotations }),
         };
         candidates.push({
-          wanted: publicName(server.prefix, tool.name, options),
-          identity: `${server.name}\u0000${tool.name}`,
+          ...this.nameClaim(server, tool.name, options, order, "tool"),
           item: {
             def,
+            owner: server.name,
             target: (name, d) => ({
               kind: "downstream",
               definition: d,
@@ -170,9 +173,10 @@ export class Catalog {
       const target = assigned.item.target(assigned.name, definition);
       this.tools.set(assigned.name, target);
       if (options.exposure !== "search" || target.kind !== "downstream") this.toolList.push(definition);
-      if (assigned.collidedWith !== undefined) {
+      const kept = assigned.collidedWith;
+      if (kept !== undefined) {
         this.warnings.push({
-          message: `tool name collision: "${assigned.item.def.name}" exposed as "${assigned.name}"`,
+          message: `tool name collision: ${assigned.item.owner}'s "${assigned.item.def.name}" is exposed as "${assigned.name}"; the name it wanted belongs to ${kept.owner}'s "${kept.def.name}" (docs/adr/0001-naming-scheme.md)`,
         });
       }
     }
@@ -180,11 +184,10 @@ export class Catalog {
 
   private buildPrompts(sources: readonly CatalogSource[], options: CatalogOptions): void {
     const candidates: NameCandidate<{ prompt: Prompt; server: string }>[] = [];
-    for (const { server, catalog } of sources) {
-      for (const prompt of catalog.prompts) {
+    for (const { server, catalog, order } of sources) {
+      for (const prompt of this.named(server.name, "prompt", catalog.prompts)) {
         candidates.push({
-          wanted: publicName(server.prefix, prompt.name, options),
-          identity: `${server.name}\u0000${prompt.name}`,
+          ...this.nameClaim(server, prompt.name, options, order, "prompt"),
           item: { prompt, server: server.name },
         });
       }
@@ -196,10 +199,50 @@ export class Catalog {
       );
       if (a.collidedWith !== undefined) {
         this.warnings.push({
-          message: `prompt name collision: "${a.item.prompt.name}" exposed as "${a.name}"`,
+          message: `prompt name collision: ${a.item.server}'s "${a.item.prompt.name}" is exposed as "${a.name}"; the name it wanted belongs to ${a.collidedWith.server}'s "${a.collidedWith.prompt.name}"`,
         });
       }
     }
+  }
+
+  /** Items with a usable name; each server that sent nameless ones gets a warning (they cannot be called). */
+  private named<T extends { name?: unknown }>(server: string, kind: string, items: readonly T[]): T[] {
+    const ok = items.filter((i) => typeof i.name === "string" && i.name.length > 0);
+    const dropped = items.length - ok.length;
+    if (dropped > 0)
+      this.warnings.push({
+        message: `${server}: dropped ${dropped} ${kind}${dropped === 1 ? "" : "s"} with an empty or missing name`,
+      });
+    return ok;
+  }
+
+  /** A downstream name's claim (names.ts) and a warning when it is not exposed as written. */
+  private nameClaim(
+    server: CatalogServerView,
+    original: string,
+    rules: NameRules,
+    order: number | undefined,
+    kind: string,
+  ): Omit<NameCandidate<never>, "item"> {
+    const wanted = publicName(server.prefix, original, rules);
+    const exact = isExact(server.prefix, original, rules, wanted);
+    if (!exact) {
+      const joined = server.prefix === "" ? original : `${server.prefix}${rules.separator}${original}`;
+      const why = [
+        ...(/[^a-zA-Z0-9_-]/.test(joined) ? ["characters clients reject were replaced"] : []),
+        ...(joined.length > rules.maxLength ? [`shortened to maxToolNameLength ${rules.maxLength}`] : []),
+      ].join("; ");
+      this.warnings.push({
+        message: `${server.name}: ${kind} "${original}" is exposed as "${wanted}" (${why})`,
+      });
+    }
+    return {
+      wanted,
+      identity: `${server.name}\u0000${original}`,
+      exact,
+      prefixLength: server.prefix === "" ? 0 : server.prefix.length,
+      ...(order === undefined ? {} : { order }),
+    };
   }
 
   private buildResources(sources: readonly CatalogSource[]): void {

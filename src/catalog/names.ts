@@ -39,46 +39,74 @@ export function withSuffix(base: string, identity: string, maxLength: number): s
   return base.slice(0, Math.max(1, maxLength - suffix.length)) + suffix;
 }
 
+/** True when `name` is prefix + separator + original exactly as written: nothing replaced, nothing cut. */
+export function isExact(prefix: string, original: string, rules: NameRules, name: string): boolean {
+  return name === (prefix === "" ? original : `${prefix}${rules.separator}${original}`);
+}
+
 export interface NameCandidate<T> {
   readonly wanted: string;
-  /** Identity used for deterministic ordering and the disambiguating hash, e.g. "server\0tool". */
+  /** Identity used for the disambiguating hash and the last tie-break, e.g. "server\0tool". */
   readonly identity: string;
   /** Built-in names (meta-tools, workflows) win collisions. */
   readonly builtin?: boolean;
+  /** `wanted` is the name as written (isExact): it beats a name that only became `wanted` by sanitising. */
+  readonly exact?: boolean;
+  /** Length of the server prefix inside `wanted` (0 unprefixed): the longer, exact namespace wins. */
+  readonly prefixLength?: number;
+  /** The server's position in the config file: on an otherwise equal claim the earlier one wins. */
+  readonly order?: number;
   readonly item: T;
 }
 
 export interface AssignedName<T> {
   readonly name: string;
   readonly item: T;
-  /** Set when the wanted name was taken and this one was renamed. */
-  readonly collidedWith?: string;
+  /** Set when the wanted name was taken: the candidate that kept it. */
+  readonly collidedWith?: T;
 }
 
 /**
- * Gives every candidate a unique name. On a collision the built-in wins, else the smallest identity;
- * the others get `<wanted>_<hash of identity>`. The result is sorted by name (deterministic lists).
+ * Which of two candidates for the same name keeps it (negative: `a`). Depends only on the two candidates,
+ * never on which other servers exist: built-in first; then the name valid as written over one that became
+ * it by sanitising or cutting; then the longer server prefix (`a_b` + `echo` over `a` + `b_echo`: the
+ * name reads as that server's); then the server listed first in the config; then the identity.
+ */
+function claim<T>(a: NameCandidate<T>, b: NameCandidate<T>): number {
+  return (
+    Number(b.builtin ?? false) - Number(a.builtin ?? false) ||
+    Number(b.exact ?? false) - Number(a.exact ?? false) ||
+    (b.prefixLength ?? 0) - (a.prefixLength ?? 0) ||
+    (a.order ?? 0) - (b.order ?? 0) ||
+    compare(a.identity, b.identity)
+  );
+}
+
+/**
+ * Gives every candidate a unique name. For each wanted name the candidate with the best claim keeps it
+ * (see `claim`); every other one gets `<wanted>_<hash of its identity>`, a name that depends only on its
+ * own server and tool. Plain names are given out first, so a suffixed name never takes a name some tool
+ * wants as written (a clash there adds `#n` to the hashed identity). The result is sorted by name.
  */
 export function assignNames<T>(
   candidates: readonly NameCandidate<T>[],
   maxLength: number,
 ): AssignedName<T>[] {
-  const ordered = [...candidates].sort(
-    (a, b) => Number(b.builtin ?? false) - Number(a.builtin ?? false) || compare(a.identity, b.identity),
-  );
-  const taken = new Map<string, string>();
-  const out: AssignedName<T>[] = [];
-  for (const c of ordered) {
-    const owner = taken.get(c.wanted);
-    if (owner === undefined) {
-      taken.set(c.wanted, c.identity);
-      out.push({ name: c.wanted, item: c.item });
-      continue;
-    }
+  const best = new Map<string, NameCandidate<T>>();
+  for (const c of candidates) {
+    const held = best.get(c.wanted);
+    if (held === undefined || claim(c, held) < 0) best.set(c.wanted, c);
+  }
+  const taken = new Set(best.keys());
+  const out: AssignedName<T>[] = [...best.values()].map((c) => ({ name: c.wanted, item: c.item }));
+  const losers = candidates
+    .filter((c) => best.get(c.wanted) !== c)
+    .sort((a, b) => compare(a.identity, b.identity));
+  for (const c of losers) {
     let name = withSuffix(c.wanted, c.identity, maxLength);
     for (let n = 1; taken.has(name); n++) name = withSuffix(c.wanted, `${c.identity}#${n}`, maxLength);
-    taken.set(name, c.identity);
-    out.push({ name, item: c.item, collidedWith: owner });
+    taken.add(name);
+    out.push({ name, item: c.item, collidedWith: (best.get(c.wanted) as NameCandidate<T>).item });
   }
   return out.sort((a, b) => compare(a.name, b.name));
 }

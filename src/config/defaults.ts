@@ -34,6 +34,7 @@ const defaults = {
   exposure: "all" as const,
   readOnly: false,
   builtinWorkflows: true,
+  workflowLimits: { maxForEachItems: 100, maxCallsPerRun: 1_000, maxInFlightPerRun: 16 },
   cache: { maxEntries: 1_000, maxBytes: 16 * 1024 * 1024 },
   logLevel: "info" as const,
   /**
@@ -58,6 +59,7 @@ const defaults = {
      */
     maxSessionsPerPrincipal: undefined as number | undefined,
     principals: [] as { name: string; token: string; maxSessions?: number }[],
+    resumeGraceMs: 10_000,
     rateLimit: { requestsPerSecond: 50, burst: 100 },
   },
 
@@ -88,6 +90,7 @@ const defaults = {
     maxConcurrency: 16,
     maxQueue: 64,
     serializeWrites: false,
+    maxWriteQueueBytes: 16 * 1024 * 1024,
     restart: { maxRestarts: 5, windowMs: 60_000, initialDelayMs: 500, maxDelayMs: 30_000 },
     healthCheckIntervalMs: 30_000,
   },

@@ -49,6 +49,7 @@ export function mergeResilience(
     maxQueue: own.maxQueue ?? defaults.maxQueue ?? R.maxQueue,
     serializeWrites:
       own.serializeWrites ?? profile.serializeWrites ?? defaults.serializeWrites ?? R.serializeWrites,
+    maxWriteQueueBytes: own.maxWriteQueueBytes ?? defaults.maxWriteQueueBytes ?? R.maxWriteQueueBytes,
     restart: { ...R.restart, ...defaults.restart, ...own.restart },
     healthCheckIntervalMs:
       own.healthCheckIntervalMs ?? defaults.healthCheckIntervalMs ?? R.healthCheckIntervalMs,

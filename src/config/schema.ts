@@ -74,6 +74,11 @@ export const httpSettingsSchema = z.strictObject({
   sessionIdleMs: posInt()
     .default(H.sessionIdleMs)
     .describe(`Idle time after which a session is closed, ms. Default ${H.sessionIdleMs}.`),
+  resumeGraceMs: posInt()
+    .default(H.resumeGraceMs)
+    .describe(
+      `A call whose client dropped its resumable SSE stream is cancelled when not resumed within this many ms (a request dropped before anything was sent is cancelled at once). Default ${H.resumeGraceMs}.`,
+    ),
   maxSessions: posInt()
     .default(H.maxSessions)
     .describe(
@@ -155,6 +160,26 @@ export const configSchema = z
       .record(z.string(), z.unknown())
       .default(() => ({}))
       .describe("Composite workflows by name; bodies are validated by the workflows module. Default {}."),
+    workflowLimits: z
+      .strictObject({
+        maxForEachItems: posInt()
+          .default(DEFAULTS.workflowLimits.maxForEachItems)
+          .describe(
+            `Items one forEach may iterate; a literal array over it is refused before any call. Default ${DEFAULTS.workflowLimits.maxForEachItems}.`,
+          ),
+        maxCallsPerRun: posInt()
+          .default(DEFAULTS.workflowLimits.maxCallsPerRun)
+          .describe(
+            `Tool calls one workflow run may make (nested workflows and step retries included). Default ${DEFAULTS.workflowLimits.maxCallsPerRun}.`,
+          ),
+        maxInFlightPerRun: posInt()
+          .default(DEFAULTS.workflowLimits.maxInFlightPerRun)
+          .describe(
+            `Calls of one run in flight at once, across its steps and forEach items. Default ${DEFAULTS.workflowLimits.maxInFlightPerRun}.`,
+          ),
+      })
+      .prefault({})
+      .describe("Fan-out bounds of every workflow run, configured or run_workflow (docs/workflows.md)."),
     builtinWorkflows: z
       .boolean()
       .default(DEFAULTS.builtinWorkflows)

@@ -76,6 +76,9 @@ export const resilienceSettingsSchema = z.strictObject({
   serializeWrites: z
     .boolean()
     .describe(`Run non-read-only calls one at a time. Default ${R.serializeWrites}.`),
+  maxWriteQueueBytes: posInt().describe(
+    `stdio: bytes of requests waiting for the server to read its stdin before new calls fail at once (SERVER_BUSY). Default ${R.maxWriteQueueBytes} (16 MiB).`,
+  ),
   restart: restartSettingsSchema.describe("Restart policy of a crashed stdio server or dropped connection."),
   healthCheckIntervalMs: nonNegInt().describe(
     `Ping interval, ms; 0 = off. Default ${R.healthCheckIntervalMs}.`,

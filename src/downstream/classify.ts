@@ -1,6 +1,7 @@
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
-import { AggregatorError, errorMessage } from "../errors.js";
+import { AggregatorError, errorMessage, isAggregatorError } from "../errors.js";
+import { RetryAfterError } from "./retryAfter.js";
 
 export interface FailureContext {
   readonly server: string;
@@ -30,7 +31,15 @@ export function classifyFailure(error: unknown, ctx: FailureContext): unknown {
   }
   const what =
     ctx.method === "tools/call" && typeof ctx.params["name"] === "string" ? ctx.params["name"] : ctx.method;
+  // Already ours (the stdio transport refused a request: SERVER_BUSY, the server's input is full).
+  if (isAggregatorError(error)) return error;
   const code = (error as { code?: unknown }).code;
+  if (error instanceof RetryAfterError) {
+    return new AggregatorError("SERVER_UNAVAILABLE", `${server}: ${what} was refused: ${error.message}`, {
+      cause: error,
+      details: { server, httpStatus: error.status, retryAfterMs: error.retryAfterMs },
+    });
+  }
   if (error instanceof StreamableHTTPError) {
     if (code === 404) {
       // Reconnect once: only if this request's session is still the current one. Callers may retry.

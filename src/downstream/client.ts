@@ -12,12 +12,17 @@ import {
 import { errorMessage } from "../errors.js";
 import { LazyJsonSchemaValidator } from "../lazyValidator.js";
 import type { ConnectionDeps, ServerRequestKind } from "./connection.js";
+import type { ListKind } from "./listing.js";
 
 /**
  * One SDK Client for a downstream: declares sampling / elicitation / roots only when we relay them,
  * relays those requests, and wires list_changed, resources/updated and log messages to the hooks.
  */
-export function createDownstreamClient(server: string, deps: ConnectionDeps, refresh: () => void): Client {
+export function createDownstreamClient(
+  server: string,
+  deps: ConnectionDeps,
+  refresh: (kind: ListKind) => void,
+): Client {
   const capabilities = deps.clientCapabilities();
   const client = new Client(
     { name: deps.clientInfo.name, version: deps.clientInfo.version },
@@ -33,9 +38,9 @@ export function createDownstreamClient(server: string, deps: ConnectionDeps, ref
   if (capabilities.sampling) client.setRequestHandler(CreateMessageRequestSchema, relay("sampling"));
   if (capabilities.elicitation) client.setRequestHandler(ElicitRequestSchema, relay("elicitation"));
   if (capabilities.roots) client.setRequestHandler(ListRootsRequestSchema, relay("roots"));
-  client.setNotificationHandler(ToolListChangedNotificationSchema, refresh);
-  client.setNotificationHandler(ResourceListChangedNotificationSchema, refresh);
-  client.setNotificationHandler(PromptListChangedNotificationSchema, refresh);
+  client.setNotificationHandler(ToolListChangedNotificationSchema, () => refresh("tools"));
+  client.setNotificationHandler(ResourceListChangedNotificationSchema, () => refresh("resources"));
+  client.setNotificationHandler(PromptListChangedNotificationSchema, () => refresh("prompts"));
   client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) =>
     hooks.onResourceUpdated?.(server, n.params.uri),
   );

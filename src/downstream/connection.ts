@@ -4,7 +4,8 @@ import type { CallToolResult, Implementation, ServerCapabilities } from "@modelc
 import { AggregatorError, errorMessage } from "../errors.js";
 import { cutText } from "../secrets.js";
 import { RestartBudget } from "./backoff.js";
-import { EMPTY_CATALOG, fetchCatalog, LooseResult, sameCatalog, type DownstreamCatalog } from "./listing.js";
+import { EMPTY_CATALOG, fetchCatalog, fetchKind, LooseResult, Relister, sameCatalog } from "./listing.js";
+import type { DownstreamCatalog } from "./listing.js";
 import type { LaunchPlan } from "./launch.js";
 import { classifyFailure, isPermanent } from "./classify.js";
 import { attachRawRequests, type RawRequests } from "./rawRequests.js";
@@ -128,23 +129,23 @@ export class DownstreamConnection {
   }
 
   private newClient(): Client {
-    return createDownstreamClient(this.name, this.deps, () => void this.refreshCatalog());
+    return createDownstreamClient(this.name, this.deps, (kind) => void this.relister.request(kind));
   }
 
-  /** Re-lists after list_changed; tells the catalog only when something really changed. */
-  async refreshCatalog(): Promise<void> {
+  /** list_changed, coalesced per kind (10,000 notifications are not 10,000 lists); real changes are told. */
+  private readonly relister = new Relister(async (kind) => {
     const client = this.client;
     if (!client || this.state !== "ready") return;
-    try {
-      const catalog = await fetchCatalog(client, this.capabilities, this.settings.connectTimeoutMs);
-      if (!sameCatalog(this.catalog, catalog)) {
-        this.catalog = catalog;
-        this.deps.hooks.onCatalogChanged?.(this.name);
-      }
-    } catch (error) {
-      this.deps.log.warn({ err: errorMessage(error) }, "could not refresh the server's lists");
-    }
-  }
+    const part = await fetchKind(client, this.capabilities, kind, this.settings.connectTimeoutMs).catch(
+      (error: unknown) =>
+        void this.deps.log.warn({ err: errorMessage(error) }, "could not refresh the server's lists"),
+    );
+    if (!part || this.client !== client) return; // failed, or reconnected meanwhile (that connect listed all)
+    const catalog = { ...this.catalog, ...part };
+    if (sameCatalog(this.catalog, catalog)) return;
+    this.catalog = catalog;
+    this.deps.hooks.onCatalogChanged?.(this.name);
+  });
 
   private onConnectFailure(error: unknown): void {
     this.recordError(error);

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { AggregatorError } from "../errorCore.js";
 import { LineBuffer, parseMessage } from "./lineBuffer.js";
 import { processGroups, type ProcessGroups } from "./processGroups.js";
 import { StderrLines } from "./stderrLines.js";
@@ -26,6 +27,14 @@ export interface StdioSpawnOptions {
   readonly maxMessageBytes?: number;
   /** Where the child's process group is recorded while it may live (default: this process's registry). */
   readonly groups?: ProcessGroups;
+  /**
+   * Most bytes waiting for the child's stdin (our queue + the pipe's buffer) before a new request is refused
+   * (SERVER_BUSY) instead of queued: a server that stops reading must not make us hold its input forever.
+   * Notifications and answers are always queued. Undefined: no bound.
+   */
+  readonly maxWriteQueueBytes?: number | undefined;
+  /** The server's name, for messages. */
+  readonly name?: string | undefined;
 }
 
 const IS_WINDOWS = process.platform === "win32";
@@ -168,14 +177,34 @@ export class ProcessGroupStdioTransport implements Transport {
   send(message: JSONRPCMessage): Promise<void> {
     const stdin = this.child?.stdin;
     if (!stdin || stdin.destroyed) return Promise.reject(new Error("Not connected"));
-    return this.batcher.write(`${JSON.stringify(message)}\n`);
+    const line = `${JSON.stringify(message)}\n`;
+    const full = this.inputFull(message, line);
+    if (full) return Promise.reject(full);
+    return this.batcher.write(line);
   }
 
   /** send() for callers that do not wait for the write (raw requests): no promise; throws when not connected. */
   post(message: JSONRPCMessage): void {
     const stdin = this.child?.stdin;
     if (!stdin || stdin.destroyed) throw new Error("Not connected");
-    this.batcher.post(`${JSON.stringify(message)}\n`);
+    const line = `${JSON.stringify(message)}\n`;
+    const full = this.inputFull(message, line);
+    if (full) throw full;
+    this.batcher.post(line);
+  }
+
+  /** SERVER_BUSY when a request would grow the server's unread input past maxWriteQueueBytes. */
+  private inputFull(message: JSONRPCMessage, line: string): AggregatorError | undefined {
+    const max = this.options.maxWriteQueueBytes;
+    if (max === undefined || !("method" in message) || !("id" in message)) return undefined;
+    const pending = this.batcher.pendingBytes;
+    if (pending === 0 || pending + line.length <= max) return undefined;
+    const server = this.options.name ?? "the server";
+    return new AggregatorError(
+      "SERVER_BUSY",
+      `${server} is not reading its input: ${pending} bytes already wait for its stdin (maxWriteQueueBytes ${max}); ${message.method} was not sent`,
+      { details: { server, pendingBytes: pending, maxWriteQueueBytes: max, inputFull: true } },
+    );
   }
 
   /** Close stdin, SIGTERM the group right away, SIGKILL after the grace period. Resolves when the child is gone. */

@@ -15,6 +15,8 @@ export interface TransportSpec {
   readonly cwd?: string | undefined;
   readonly url?: string | undefined;
   readonly headers: Readonly<Record<string, string>>;
+  /** stdio: most bytes of unread input before new requests are refused (undefined: no bound). */
+  readonly maxWriteQueueBytes?: number | undefined;
 }
 
 export interface CreatedTransport {
@@ -38,6 +40,8 @@ export function createStdioTransport(
     args: launch.args,
     env: childEnvironment(spec.env),
     cwd: spec.cwd,
+    name: spec.name,
+    maxWriteQueueBytes: spec.maxWriteQueueBytes,
     onStderr: (line) => {
       log.debug({ stderr: line }, "server stderr");
       transport.onStderrLine?.(line);
@@ -74,11 +78,14 @@ async function createRemoteTransport(spec: TransportSpec): Promise<CreatedTransp
     case "http": {
       const { StreamableHTTPClientTransport } =
         await import("@modelcontextprotocol/sdk/client/streamableHttp.js");
+      const { fetchWithRetryAfter } = await import("./retryAfter.js");
       if (!spec.url) throw new Error(`${spec.name}: http server without a url`);
       return {
         transport: new OrderedTransport(
           new StreamableHTTPClientTransport(new URL(spec.url), {
             requestInit: { headers: { ...spec.headers } },
+            // 429/503 + Retry-After: the retry layer waits as told (docs/resilience.md).
+            fetch: fetchWithRetryAfter(),
             reconnectionOptions: {
               maxRetries: 2,
               initialReconnectionDelay: 500,

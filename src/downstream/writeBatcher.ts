@@ -19,6 +19,8 @@ const WRITTEN = Promise.resolve();
 
 export class WriteBatcher {
   private lines: string[] = [];
+  /** Characters queued in `lines` (not yet handed to the stream). */
+  private queuedChars = 0;
   private batchDone: Promise<void> | undefined;
   private releaseBatch: (() => void) | undefined;
   private scheduled = false;
@@ -50,8 +52,15 @@ export class WriteBatcher {
     return this.lines.length === 0 && this.worthWaiting?.(0) === false;
   }
 
+  /** What waits for the stream: characters queued here (about bytes for JSON) plus the stream's own buffer. */
+  get pendingBytes(): number {
+    const stream = this.stream() as { writableLength?: number } | undefined;
+    return this.queuedChars + (stream?.writableLength ?? 0);
+  }
+
   private queue(line: string): void {
     this.lines.push(line);
+    this.queuedChars += line.length;
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.flush);
@@ -85,6 +94,7 @@ export class WriteBatcher {
     const data = this.lines.length === 1 ? (this.lines[0] ?? "") : this.lines.join("");
     const release = this.releaseBatch;
     this.lines = [];
+    this.queuedChars = 0;
     this.batchDone = undefined;
     this.releaseBatch = undefined;
     const stream = this.stream();

@@ -6,6 +6,7 @@ import type {
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Catalog } from "../catalog/catalog.js";
 import type { Cancellation } from "../pipeline/cancel.js";
+import type { CallBudget } from "../workflows/limits.js";
 
 /** Sends a request to the front client of this call (the SDK's extra.sendRequest, schema-free). */
 export type ClientRequester = (
@@ -16,7 +17,10 @@ export type ClientRequester = (
 /** Who made a call, so that server→client requests and progress go back to the right client. */
 export interface CallOrigin {
   readonly sessionId: string;
-  /** The HTTP principal that made the call (a name from the config, "default" or "anonymous"); none on stdio. */
+  /**
+   * The HTTP principal that made the call (a name from the config, "default" or "anonymous"); none on
+   * stdio. The limiter queues are fair per client (see CallContext.client).
+   */
   readonly principal?: string | undefined;
   readonly signal: AbortSignal;
   /**
@@ -29,6 +33,8 @@ export interface CallOrigin {
   readonly meta?: Record<string, unknown> | undefined;
   readonly sendProgress?: ((progress: number, total?: number, message?: string) => void) | undefined;
   readonly requestClient?: ClientRequester | undefined;
+  /** Set on the calls of a workflow run: a nested workflow spends the same call budget. */
+  readonly workflowBudget?: CallBudget | undefined;
 }
 
 /** Everything a front session needs from the aggregator; front/ never touches downstreams itself. */

@@ -31,6 +31,8 @@ export interface HttpFrontOptions extends HostPolicy {
   readonly sessionIdleMs: number;
   /** Hard ceiling on open sessions over all principals (past it new sessions are refused). */
   readonly maxSessions: number;
+  /** How long a call whose client dropped its resumable stream waits for a resume before it is cancelled. */
+  readonly resumeGraceMs: number;
   /** Who may call, by bearer token; without it, `authToken` (or nothing: the "anonymous" principal). */
   readonly auth?: PrincipalAuth | undefined;
   /** One token, the principal "default" (when `auth` is not given). */
@@ -170,6 +172,7 @@ export class HttpFront {
         if (body === BODY_REJECTED) return;
         // One tools/call: answered without the SDK transport (JSON, or SSE when needed).
         if (live.front.tryCall(req, res, body)) return;
+        live.front.watchPost(req, res, body);
         return live.transport.handleRequest(req, res, body);
       }
       if (req.method === "GET" && (await live.front.tryResume(req, res))) return;
@@ -241,7 +244,11 @@ export class HttpFront {
       log: o.log,
       principal: owner,
     });
-    const front = new HttpSessionTransport(transport, session, o.backend, { store, retryInterval: RETRY_MS });
+    const front = new HttpSessionTransport(transport, session, o.backend, {
+      store,
+      retryInterval: RETRY_MS,
+      resumeGraceMs: o.resumeGraceMs,
+    });
     front.onclose = () => {
       if (transport.sessionId) this.forget(transport.sessionId, "transport closed");
     };

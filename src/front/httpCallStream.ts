@@ -11,6 +11,8 @@ export interface StreamHost {
   readonly store: EventStore;
   readonly retryInterval: number;
   readonly keepAliveMs: number;
+  /** How long a call whose SSE stream lost its client waits for a resume before it is cancelled. */
+  readonly resumeGraceMs: number;
   /** Streams still waiting to answer in JSON, and how they are watched for `sseAfterMs`. */
   readonly pending: Set<CallStream>;
   readonly watch: (stream: CallStream) => void;
@@ -35,8 +37,15 @@ export class CallStream {
   /** What went out on the stream, for a client that resumes (SSE only). */
   private events: (readonly [id: string, frame: string])[] | undefined;
   private keepAlive: NodeJS.Timeout | undefined;
+  private graceTimer: NodeJS.Timeout | undefined;
   private res: ServerResponse | undefined;
   readonly born = Date.now();
+  /**
+   * Called once the answer can no longer be delivered: the client closed the POST before anything was
+   * sent (it holds no event id to come back with), or closed the SSE stream and did not resume it within
+   * `resumeGraceMs`. The call's owner cancels the call.
+   */
+  onAbandoned: ((reason: string) => void) | undefined;
 
   constructor(
     private readonly host: StreamHost,
@@ -45,6 +54,14 @@ export class CallStream {
   ) {
     this.res = res;
     host.watch(this);
+    res.once("close", () => {
+      if (this.state !== PENDING || this.res !== res) return;
+      // Closed before anything was written: nobody can receive the answer.
+      this.unwatch();
+      this.state = DONE;
+      this.res = undefined;
+      this.onAbandoned?.("the client closed its HTTP request before the answer");
+    });
   }
 
   /** Still running after sseAfterMs: answer as the SDK does (SSE, priming event, keep-alives). */
@@ -94,6 +111,8 @@ export class CallStream {
 
   /** A client came back with Last-Event-ID: replay what followed it, then continue on this response. */
   resume(res: ServerResponse, lastEventId: string): void {
+    clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
     this.attach(res);
     const events = this.events ?? [];
     const at = events.findIndex(([id]) => id === lastEventId);
@@ -153,9 +172,21 @@ export class CallStream {
       "x-accel-buffering": "no",
       ...(sessionId === undefined ? {} : { "mcp-session-id": sessionId }),
     });
-    // The client went away: the call goes on (as with the SDK) and its events stay resumable.
+    // The client went away: the call goes on and its events stay resumable for resumeGraceMs; a client
+    // that has not come back by then has abandoned the call.
     res.on("close", () => {
-      if (this.res === res) this.detach();
+      if (this.res !== res) return;
+      this.detach();
+      if (this.state === SSE && this.graceTimer === undefined) {
+        this.graceTimer = setTimeout(() => {
+          this.graceTimer = undefined;
+          if (this.state === SSE && this.res === undefined)
+            this.onAbandoned?.(
+              `the client closed the call's event stream and did not resume it within ${this.host.resumeGraceMs} ms`,
+            );
+        }, this.host.resumeGraceMs);
+        this.graceTimer.unref();
+      }
     });
     this.keepAlive = setInterval(() => this.res?.write(": keepalive\n\n"), this.host.keepAliveMs);
     this.keepAlive.unref();
@@ -170,6 +201,8 @@ export class CallStream {
 
   private forget(): void {
     this.state = DONE;
+    clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
     if (this.streamId !== undefined && this.host.resumable.get(this.streamId) === this)
       this.host.resumable.delete(this.streamId);
   }
@@ -239,6 +272,7 @@ export function streamHost(init: {
   readonly retryInterval: number;
   readonly keepAliveMs: number;
   readonly sseAfterMs: number;
+  readonly resumeGraceMs: number;
 }): StreamHost {
   const { sseAfterMs } = init;
   const pending = new Set<CallStream>();
@@ -256,6 +290,7 @@ export function streamHost(init: {
     store: init.store,
     retryInterval: init.retryInterval,
     keepAliveMs: init.keepAliveMs,
+    resumeGraceMs: init.resumeGraceMs,
     resumable: new Map(),
     open: new Set(),
     pending,

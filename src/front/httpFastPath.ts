@@ -37,7 +37,15 @@ export interface HttpFastPathOptions {
    */
   readonly sseAfterMs?: number;
   readonly keepAliveMs?: number;
+  /**
+   * A call whose client closed its resumable SSE stream is cancelled when the client has not resumed it
+   * within this many ms; a request closed before anything was sent is cancelled at once.
+   */
+  readonly resumeGraceMs: number;
 }
+
+/** Why a call whose answer can no longer be delivered was cancelled (notifications/cancelled reason). */
+const CLOSED_BEFORE_ANSWER = "the client closed its HTTP request before the answer";
 
 interface ToolCall {
   readonly id: RequestId;
@@ -63,6 +71,10 @@ export class HttpSessionTransport implements Transport {
   private readonly calls = new Map<RequestId, { readonly cancel: CallCancel; readonly stream: CallStream }>();
   private readonly host: StreamHost;
   private closed = false;
+  /** Requests of POSTs the SDK transport answers, until their answer goes out (see watchPost). */
+  private readonly sdkPending = new Set<RequestId>();
+  /** When a client last came back with Last-Event-ID (keeps SDK-path calls of a dropped stream alive). */
+  private lastResume = 0;
 
   constructor(
     private readonly inner: StreamableHTTPServerTransport,
@@ -76,6 +88,7 @@ export class HttpSessionTransport implements Transport {
       retryInterval: options.retryInterval,
       keepAliveMs: options.keepAliveMs ?? KEEP_ALIVE_MS,
       sseAfterMs: options.sseAfterMs ?? 1_000,
+      resumeGraceMs: options.resumeGraceMs,
     });
     inner.onmessage = (message, extra) => {
       if (!this.cancelled(message)) this.onmessage?.(message, extra);
@@ -101,6 +114,8 @@ export class HttpSessionTransport implements Transport {
 
   /** Messages the SDK Server sends for a fast-path call (server→client requests) go on that call's stream. */
   send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    if (this.sdkPending.size > 0 && ("result" in message || "error" in message))
+      this.sdkPending.delete(message.id as RequestId);
     const related = options?.relatedRequestId;
     if (related !== undefined && this.calls.size > 0 && !("result" in message) && !("error" in message)) {
       const call = this.calls.get(related);
@@ -137,11 +152,51 @@ export class HttpSessionTransport implements Transport {
   }
 
   /**
+   * A POST the SDK transport answers: when its response closes before the answers to its requests went
+   * out, those requests are cancelled (as if the client had sent notifications/cancelled), at once when
+   * the client cannot resume (no priming event: protocol before 2025-11-25), else after resumeGraceMs
+   * unless a client of this session came back with Last-Event-ID meanwhile.
+   */
+  watchPost(req: IncomingMessage, res: ServerResponse, body: unknown): void {
+    const ids: RequestId[] = [];
+    for (const m of Array.isArray(body) ? (body as unknown[]) : [body]) {
+      if (!isObject(m) || typeof m["method"] !== "string" || m["method"] === "initialize") continue;
+      const id = m["id"];
+      if (typeof id === "string" || Number.isSafeInteger(id)) ids.push(id as RequestId);
+    }
+    if (ids.length === 0) return;
+    for (const id of ids) this.sdkPending.add(id);
+    const version = req.headers["mcp-protocol-version"];
+    const resumable = typeof version === "string" && version >= "2025-11-25";
+    res.once("close", () => {
+      const open = ids.filter((id) => this.sdkPending.has(id));
+      if (open.length === 0 || this.closed) return;
+      if (!resumable) return this.cancelSdk(open, CLOSED_BEFORE_ANSWER);
+      const closedAt = Date.now();
+      setTimeout(() => {
+        if (this.lastResume >= closedAt) return;
+        this.cancelSdk(
+          open.filter((id) => this.sdkPending.has(id)),
+          `the client closed the request's event stream and did not resume it within ${this.host.resumeGraceMs} ms`,
+        );
+      }, this.host.resumeGraceMs).unref();
+    });
+  }
+
+  private cancelSdk(ids: readonly RequestId[], reason: string): void {
+    for (const requestId of ids) {
+      if (!this.sdkPending.delete(requestId) || this.closed) continue;
+      this.onmessage?.({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId, reason } });
+    }
+  }
+
+  /**
    * A GET with Last-Event-ID for the SSE stream of a fast-path call that is still running: replay what
    * the client missed and carry on there (the SDK replays the streams of finished calls from the store).
    */
   async tryResume(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const last = req.headers["last-event-id"];
+    if (typeof last === "string") this.lastResume = Date.now();
     if (typeof last !== "string" || this.host.resumable.size === 0) return false;
     if (!req.headers.accept?.includes("text/event-stream")) return false;
     const version = req.headers["mcp-protocol-version"];
@@ -164,6 +219,7 @@ export class HttpSessionTransport implements Transport {
   private async run(call: ToolCall, caps: ClientCapabilities, stream: CallStream): Promise<void> {
     const { id } = call;
     const cancel = new CallCancel();
+    stream.onAbandoned = (reason) => cancel.abort(reason);
     const entry = { cancel, stream };
     this.calls.set(id, entry);
     try {
@@ -214,6 +270,7 @@ export class HttpSessionTransport implements Transport {
       stream.close();
     }
     this.calls.clear();
+    this.sdkPending.clear();
     for (const stream of [...this.host.open]) stream.close();
     this.host.resumable.clear();
   }

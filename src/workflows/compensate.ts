@@ -24,7 +24,7 @@ export async function compensate(run: RunState): Promise<string[]> {
       const scope = scopeOf(run, unit ? { results, item: unit.item, index: unit.index } : { results });
       try {
         const args = resolveValue(action.args, scope) as Record<string, unknown>;
-        await callOnce(run.invoker, action.tool, args, {
+        await callOnce(run.undoInvoker, action.tool, args, {
           signal: new AbortController().signal,
           timeoutMs: action.timeoutMs,
           requestId: run.requestId,

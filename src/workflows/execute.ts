@@ -2,6 +2,7 @@ import { errorMessage } from "../errors.js";
 import { callWithRetry, StepCallError } from "./call.js";
 import type { CompiledStep } from "./compile.js";
 import { evaluateCondition } from "./condition.js";
+import { checkItems } from "./limits.js";
 import { scopeOf, stopping, type ItemDone, type RunState, type StepTrace } from "./state.js";
 import { resolveValue } from "./template.js";
 
@@ -74,6 +75,7 @@ export async function executeStep(run: RunState, step: CompiledStep): Promise<St
         throw new Error(`forEach must resolve to an array, got ${items === null ? "null" : typeof items}`);
       }
       trace.items = items.length;
+      checkItems(items.length, run.limits);
       run.results.set(step.id, await runItems(run, step, items, trace, done));
       run.completions.push({ step, items: done });
     } else {

@@ -8,7 +8,8 @@ import type { Logger } from "../logger.js";
 import type { WorkflowExecutor } from "../router.js";
 import type { CompiledWorkflow } from "./compile.js";
 import { planResult, planWorkflow, workflowHints, type ToolLookup } from "./plan.js";
-import { runWorkflow } from "./runner.js";
+import type { WorkflowLimits } from "./limits.js";
+import { DEFAULT_WORKFLOW_LIMITS, runWorkflow } from "./runner.js";
 import { validateWorkflows } from "./validate.js";
 import { runWorkflowTool } from "../meta/runWorkflow.js";
 import { BUILTIN_HELPERS, BUILTIN_WORKFLOWS } from "./builtins/index.js";
@@ -29,6 +30,7 @@ export class WorkflowHost implements WorkflowExecutor {
     private definitions: Readonly<Record<string, unknown>>,
     private readonly log: Logger,
     private readonly builtins: Readonly<Record<string, unknown>> | undefined = BUILTIN_WORKFLOWS,
+    private readonly limits: WorkflowLimits = DEFAULT_WORKFLOW_LIMITS,
   ) {}
 
   /** Re-validates against the current catalog and republishes the workflow tools. */
@@ -130,8 +132,11 @@ export class WorkflowHost implements WorkflowExecutor {
 
   /** Runs a compiled workflow; every step goes through the router and pipeline like a client's call. */
   async execute(wf: CompiledWorkflow, input: unknown, origin: CallOrigin): Promise<CallToolResult> {
+    const budget = origin.workflowBudget ?? { used: 0, max: this.limits.maxCallsPerRun };
     try {
       return await runWorkflow(wf, input, {
+        limits: this.limits,
+        budget,
         signal: origin.signal,
         log: this.log.child({ workflow: wf.name }),
         onProgress: origin.sendProgress
@@ -146,6 +151,7 @@ export class WorkflowHost implements WorkflowExecutor {
               progressToken: undefined,
               sendProgress: undefined,
               meta: undefined,
+              workflowBudget: budget,
             }),
         },
       });
@@ -182,6 +188,7 @@ export function registerWorkflows(agg: Aggregator, loaded: LoadedConfig, log: Lo
     loaded.config.workflows as Record<string, unknown>,
     log,
     loaded.config.builtinWorkflows ? BUILTIN_WORKFLOWS : undefined,
+    loaded.config.workflowLimits,
   );
   agg.workflowExecutor = host;
   agg.workflowHost = host;

@@ -1,4 +1,6 @@
+import { setMaxListeners } from "node:events";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { DEFAULTS } from "../config/defaults.js";
 import { AggregatorError, errorMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { ProgressUpdate } from "../pipeline/types.js";
@@ -6,6 +8,7 @@ import type { StepInvoker } from "./call.js";
 import { compensate } from "./compensate.js";
 import type { CompiledStep, CompiledWorkflow } from "./compile.js";
 import { executeStep } from "./execute.js";
+import { checkFanOut, limitedInvoker, type CallBudget, type WorkflowLimits } from "./limits.js";
 import { outcomeResult, type WorkflowOutcome } from "./report.js";
 import { scopeOf, stopping, type RunState, type StepTrace, type WorkflowStatus } from "./state.js";
 import { resolveValue } from "./template.js";
@@ -22,7 +25,13 @@ export interface RunOptions {
   readonly log?: Logger | undefined;
   /** Passed to every step call (log correlation). */
   readonly requestId?: string | undefined;
+  /** Fan-out bounds; default DEFAULT_WORKFLOW_LIMITS. */
+  readonly limits?: WorkflowLimits | undefined;
+  /** The call budget of the run this one is nested in (else a fresh one of limits.maxCallsPerRun). */
+  readonly budget?: CallBudget | undefined;
 }
+
+export const DEFAULT_WORKFLOW_LIMITS: WorkflowLimits = DEFAULTS.workflowLimits;
 
 function notifier(run: RunState, options: RunOptions): (t: StepTrace) => void {
   let finished = 0;
@@ -113,8 +122,13 @@ export async function runWorkflow(
 ): Promise<CallToolResult> {
   const checked = wf.checkInput(input);
   if (!checked.ok) throw new AggregatorError("INVALID_ARGUMENTS", `${wf.name}: ${checked.error}`);
+  const limits = options.limits ?? DEFAULT_WORKFLOW_LIMITS;
+  const budget = options.budget ?? { used: 0, max: limits.maxCallsPerRun };
+  checkFanOut(wf, limits, budget);
 
   const ctl = new AbortController();
+  // Every waiting step, item and attempt listens to it (up to maxConcurrency × forEachConcurrency): not a leak.
+  setMaxListeners(0, ctl.signal);
   const cancelled = new AggregatorError("CANCELLED", "cancelled by the caller");
   const onCancel = (): void => ctl.abort(cancelled);
   if (options.signal?.aborted) onCancel();
@@ -130,7 +144,11 @@ export async function runWorkflow(
   const run: RunState = {
     wf,
     input: checked.value,
-    invoker: options.invoker,
+    invoker: limitedInvoker(options.invoker, limits, budget, (message) => {
+      run.failure ??= { step: "workflow", error: message };
+    }),
+    undoInvoker: options.invoker,
+    limits,
     requestId: options.requestId,
     log: options.log,
     signal: ctl.signal,

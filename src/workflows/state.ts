@@ -1,6 +1,7 @@
 import type { Logger } from "../logger.js";
 import type { StepInvoker } from "./call.js";
 import type { CompiledStep, CompiledWorkflow } from "./compile.js";
+import type { WorkflowLimits } from "./limits.js";
 import type { TemplateScope } from "./template.js";
 
 export type StepStatus = "ok" | "error" | "skipped" | "compensated" | "cancelled";
@@ -40,7 +41,11 @@ export interface Completion {
 export interface RunState {
   readonly wf: CompiledWorkflow;
   readonly input: unknown;
+  /** Steps call through this one: it spends the run's call budget and bounds its calls in flight. */
   readonly invoker: StepInvoker;
+  /** Compensations call through this one: undoing is never refused for lack of budget. */
+  readonly undoInvoker: StepInvoker;
+  readonly limits: WorkflowLimits;
   readonly requestId?: string | undefined;
   readonly log?: Logger | undefined;
   /** Aborted by the caller's cancellation or the workflow timeout. */

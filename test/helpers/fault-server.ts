@@ -14,7 +14,9 @@ export type FaultMode =
   | "flap"
   | "slow_start"
   | "hold_initialize"
-  | "spawn_grandchild";
+  | "spawn_grandchild"
+  | "list_changed_flood"
+  | "stop_reading";
 
 export interface FaultServerEntry {
   command: string;

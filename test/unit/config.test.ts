@@ -146,6 +146,7 @@ describe("loading", () => {
       maxConcurrency: 16,
       maxQueue: 64,
       serializeWrites: false,
+      maxWriteQueueBytes: 16_777_216,
       restart: { maxRestarts: 5, windowMs: 60_000, initialDelayMs: 500, maxDelayMs: 30_000 },
       healthCheckIntervalMs: 30_000,
       unresolvedEnv: [],

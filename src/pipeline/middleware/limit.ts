@@ -11,17 +11,23 @@ export interface ServerLimiterOptions extends LimiterSettings {
 }
 
 interface Waiter {
+  readonly key: string;
   readonly write: boolean;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
   stopWatching: () => void;
 }
 
+/** Fairness key of calls that name no client (internal calls). */
+const NO_CLIENT = "";
+
 /**
- * Per-server concurrency: `maxConcurrency` slots and a bounded FIFO queue of `maxQueue` waiters.
- * With `serializeWrites`, a write never overlaps another write (server-memory loses concurrent writes);
- * reads keep running beside a write. A read may pass a queued write only while that write waits for
- * another write to finish, so writes are never starved by reads.
+ * Per-server concurrency: `maxConcurrency` slots and a bounded queue of `maxQueue` waiters in all.
+ * The queue is fair between clients: each client (the call's principal, else its session) has its own
+ * FIFO, and a free slot goes to the clients in turn (round robin), so one client with many queued calls
+ * cannot make another wait behind all of them. With `serializeWrites`, a write never overlaps another
+ * write (server-memory loses concurrent writes); reads keep running beside a write. A read may pass a
+ * queued write only while that write waits for another write to finish, so writes are never starved.
  */
 export class ServerLimiter {
   readonly server: string;
@@ -30,7 +36,9 @@ export class ServerLimiter {
   private readonly serializeWrites: boolean;
   private running = 0;
   private writing = 0;
-  private readonly queue: Waiter[] = [];
+  /** Waiters by client, FIFO each; the Map's order is the round robin (a client served goes last). */
+  private readonly queues = new Map<string, Waiter[]>();
+  private waiting = 0;
 
   constructor(options: ServerLimiterOptions) {
     this.server = options.server;
@@ -44,7 +52,7 @@ export class ServerLimiter {
   }
 
   get queued(): number {
-    return this.queue.length;
+    return this.waiting;
   }
 
   /**
@@ -58,21 +66,35 @@ export class ServerLimiter {
     return true;
   }
 
-  /** Waits in the queue for a slot; SERVER_BUSY when the queue is full, CANCELLED when the signal aborts. */
-  acquire(write: boolean, cancel: Cancellation): Promise<void> {
+  /**
+   * Waits in the client's queue for a slot; SERVER_BUSY when the queue is full, CANCELLED when the signal
+   * aborts. `client` is the fairness key (principal or session); calls without one share a queue.
+   */
+  acquire(write: boolean, cancel: Cancellation, client: string = NO_CLIENT): Promise<void> {
     if (this.tryAcquire(write)) return Promise.resolve();
     if (cancel.aborted) return Promise.reject(this.cancelled(cancel.reason));
-    if (this.queue.length >= this.maxQueue) return Promise.reject(this.busy());
+    if (this.waiting >= this.maxQueue) return Promise.reject(this.busy());
     return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { write, resolve, reject, stopWatching: noop };
+      const waiter: Waiter = { key: client, write, resolve, reject, stopWatching: noop };
       waiter.stopWatching = cancel.onAbort(() => {
-        const i = this.queue.indexOf(waiter);
-        if (i >= 0) this.queue.splice(i, 1);
+        this.remove(waiter);
         reject(this.cancelled(cancel.reason));
         this.drain(); // a write that left may unblock reads queued behind it
       });
-      this.queue.push(waiter);
+      const list = this.queues.get(client);
+      if (list) list.push(waiter);
+      else this.queues.set(client, [waiter]);
+      this.waiting++;
     });
+  }
+
+  private remove(waiter: Waiter): void {
+    const list = this.queues.get(waiter.key);
+    const i = list ? list.indexOf(waiter) : -1;
+    if (!list || i < 0) return;
+    list.splice(i, 1);
+    this.waiting--;
+    if (list.length === 0) this.queues.delete(waiter.key);
   }
 
   /**
@@ -102,7 +124,7 @@ export class ServerLimiter {
   release(write: boolean): void {
     this.running--;
     if (write && this.serializeWrites) this.writing--;
-    if (this.queue.length > 0) this.drain();
+    if (this.waiting > 0) this.drain();
   }
 
   private canRun(write: boolean): boolean {
@@ -114,26 +136,39 @@ export class ServerLimiter {
     if (write && this.serializeWrites) this.writing++;
   }
 
-  /** Starts queued calls in FIFO order, skipping writes that must wait for the write in flight. */
+  /**
+   * Starts queued calls while slots are free: one call per client in turn (the client served moves to the
+   * back of the round robin), each client's calls in FIFO order, skipping writes that must wait for the
+   * write in flight.
+   */
   private drain(): void {
-    for (let i = 0; i < this.queue.length && this.running < this.maxConcurrency;) {
-      const waiter = this.queue[i] as Waiter;
-      if (!this.canRun(waiter.write)) {
-        i++;
-        continue;
+    while (this.waiting > 0 && this.running < this.maxConcurrency) {
+      const waiter = this.nextRunnable();
+      if (!waiter) return;
+      this.remove(waiter);
+      const rest = this.queues.get(waiter.key);
+      if (rest) {
+        this.queues.delete(waiter.key);
+        this.queues.set(waiter.key, rest);
       }
-      this.queue.splice(i, 1);
       waiter.stopWatching();
       this.take(waiter.write);
       waiter.resolve();
     }
   }
 
+  /** The first waiter that may run now, taking clients in round-robin order. */
+  private nextRunnable(): Waiter | undefined {
+    for (const list of this.queues.values())
+      for (const waiter of list) if (this.canRun(waiter.write)) return waiter;
+    return undefined;
+  }
+
   private busy(): AggregatorError {
     return new AggregatorError(
       "SERVER_BUSY",
-      `${this.server} is busy: ${this.running} calls in flight and ${this.queue.length} queued (maxConcurrency ${this.maxConcurrency}, maxQueue ${this.maxQueue}); try again shortly`,
-      { details: { server: this.server, inFlight: this.running, queued: this.queue.length } },
+      `${this.server} is busy: ${this.running} calls in flight and ${this.waiting} queued (maxConcurrency ${this.maxConcurrency}, maxQueue ${this.maxQueue}); try again shortly`,
+      { details: { server: this.server, inFlight: this.running, queued: this.waiting } },
     );
   }
 
@@ -154,7 +189,7 @@ export function createLimitLayer(limiterFor: (server: string) => ServerLimiter):
       return invoke(next, ctx).then(released, failed);
     };
     const queued = async (limiter: ServerLimiter, write: boolean, ctx: CallContext) => {
-      await limiter.acquire(write, ctx.cancel);
+      await limiter.acquire(write, ctx.cancel, ctx.client);
       return holding(limiter, write, ctx);
     };
     return function limitLayer(ctx): Promise<CallToolResult> {

@@ -2,6 +2,7 @@ import pRetry, { type RetryContext } from "p-retry";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { AggregatorError, isAggregatorError } from "../../errors.js";
 import { invoke } from "../compose.js";
+import { formatWait } from "../../downstream/retryAfter.js";
 import { isTransportFailure } from "../failure.js";
 import type { RetrySettings } from "../settings.js";
 import type { CallContext, Handler, Middleware } from "../types.js";
@@ -31,8 +32,32 @@ function notRetried(error: unknown, ctx: CallContext): unknown {
   );
 }
 
+/** The wait a remote server asked for (HTTP 429/503 Retry-After, classify.ts), if any. */
+function retryAfterOf(error: unknown): number | undefined {
+  if (!isAggregatorError(error)) return undefined;
+  const ms = error.details["retryAfterMs"];
+  return typeof ms === "number" && ms >= 0 ? ms : undefined;
+}
+
+/** Sleeps ms unless the call is cancelled first (then resolves early: the caller checks ctx.cancel). */
+function pause(ms: number, ctx: CallContext): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = ctx.cancel.onAbort(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    const timer = setTimeout(() => {
+      stop();
+      resolve();
+    }, ms);
+  });
+}
+
 /**
  * Retries transport failures (SERVER_UNAVAILABLE, DOWNSTREAM_TIMEOUT) of retry-safe tools with p-retry.
+ * A failure that carries the server's Retry-After (HTTP 429/503) waits exactly that long instead of the
+ * backoff, still spending one retry; when the wait would cross the call's deadline, the call fails at once
+ * with an error naming the wait and the budget left.
  * Never retried: isError results (they are returns), JSON-RPC errors from the tool, CANCELLED, BREAKER_OPEN,
  * SERVER_BUSY. The backoff sleep ends at once when ctx.cancel aborts (→ CANCELLED) and is never started when
  * it could cross ctx.deadlineAt (→ the last error). When a failure leaves the server's breaker open, the loop
@@ -54,14 +79,44 @@ export function createRetryLayer(
       const server = ctx.route.server;
       let breakerPass = false;
       let sleeping = true;
+      /** Retry-After of the failure being decided on; those retries p-retry neither sleeps nor counts. */
+      let told: number | undefined;
+      let toldRetries = 0;
       const shouldConsumeRetry = ({ error }: RetryContext): boolean => {
         // One free, immediate pass when the breaker just opened: it fails fast in the breaker layer.
         sleeping = breakerPass || !isTransportFailure(error) || !isBreakerOpen(server);
         if (!sleeping) breakerPass = true;
+        told = sleeping ? retryAfterOf(error) : undefined;
+        if (told !== undefined) sleeping = false;
         return sleeping;
       };
-      const shouldRetry = ({ error, retriesConsumed }: RetryContext): boolean => {
+      const waitAsTold = async (wait: number, error: unknown, retriesConsumed: number): Promise<boolean> => {
+        if (retriesConsumed + toldRetries >= s.retries) return false;
+        const deadlineAt = ctx.deadlineAt;
+        const left = deadlineAt > 0 && Number.isFinite(deadlineAt) ? deadlineAt - now() : Infinity;
+        if (wait >= left) {
+          throw new AggregatorError(
+            "SERVER_UNAVAILABLE",
+            `${(error as Error).message}; not retried: ${server} asked to wait ${formatWait(wait)} (Retry-After) but only ${formatWait(Math.max(0, left))} of the call's budget (totalTimeoutMs) is left`,
+            { cause: error, details: { ...(error as AggregatorError).details, retried: false } },
+          );
+        }
+        ctx.log.debug(
+          { attempt: ctx.attempt, retryAfterMs: wait },
+          "retrying when the server said (Retry-After)",
+        );
+        toldRetries++;
+        await pause(wait, ctx);
+        if (ctx.cancel.aborted)
+          throw new AggregatorError("CANCELLED", "the call was cancelled", {
+            cause: ctx.cancel.reason,
+            details: { server },
+          });
+        return true;
+      };
+      const shouldRetry = ({ error, retriesConsumed }: RetryContext): boolean | Promise<boolean> => {
         if (ctx.cancel.aborted || !isTransportFailure(error)) return false;
+        if (told !== undefined) return waitAsTold(told, error, retriesConsumed);
         const wait = sleeping ? maxBackoffMs(s, retriesConsumed) : 0;
         const deadlineAt = ctx.deadlineAt;
         if (deadlineAt > 0 && Number.isFinite(deadlineAt) && now() + wait >= deadlineAt) return false;

@@ -176,4 +176,71 @@ describe("limit layer", () => {
     expect(limiter.inFlight).toBe(0);
     await expect(h(makeCtx(write))).rejects.toThrow("boom");
   });
+  it("serves queued clients in turn: B's single call runs before A's backlog drains", async () => {
+    const limiter = new ServerLimiter({
+      server: "memory",
+      maxConcurrency: 1,
+      maxQueue: 100,
+      serializeWrites: false,
+    });
+    const { handler, pending } = gated();
+    const h = compose([createLimitLayer(() => limiter)], handler);
+    const as = (n: string): CallContext => ({ ...makeCtx(read, { n }), client: "principal-a" });
+    const calls = [h(as("a0"))];
+    for (let i = 1; i <= 20; i++) calls.push(h(as(`a${i}`)));
+    await flush();
+    calls.push(h({ ...makeCtx(read, { n: "b" }), client: "principal-b" }));
+    await flush();
+    expect(limiter.queued).toBe(21);
+    // a0 holds the only slot; when it ends, B (one call) is next, not a1..a20.
+    pending[0]?.gate.resolve(textResult("a0"));
+    await flush();
+    expect(pending.map((p) => p.ctx.args["n"])).toEqual(["a0", "a1"]);
+    pending[1]?.gate.resolve(textResult("a1"));
+    await flush();
+    expect(pending.map((p) => p.ctx.args["n"])).toEqual(["a0", "a1", "b"]);
+    expect(limiter.queued).toBe(19);
+    // Then A's backlog, in its own FIFO order.
+    for (let i = 2; i < 22; i++) {
+      pending[i]?.gate.resolve(textResult("x"));
+      await flush();
+    }
+    expect(pending.map((p) => p.ctx.args["n"])).toEqual([
+      "a0",
+      "a1",
+      "b",
+      ...Array.from({ length: 19 }, (_, i) => `a${i + 2}`),
+    ]);
+    for (const p of pending) p.gate.resolve(textResult("x"));
+    await Promise.all(calls);
+    expect([limiter.inFlight, limiter.queued]).toEqual([0, 0]);
+  });
+
+  it("round robin across three clients; a cancelled waiter leaves its client's queue only", async () => {
+    const limiter = new ServerLimiter({
+      server: "memory",
+      maxConcurrency: 1,
+      maxQueue: 100,
+      serializeWrites: false,
+    });
+    const { handler, pending } = gated();
+    const h = compose([createLimitLayer(() => limiter)], handler);
+    const first = h({ ...makeCtx(read, { n: "x" }), client: "x" });
+    const ac = new AbortController();
+    const calls: Promise<unknown>[] = [];
+    for (const n of ["a1", "a2", "a3"]) calls.push(h({ ...makeCtx(read, { n }), client: "a" }));
+    const cancelled = h({ ...makeCtx(read, { n: "b1" }, ac.signal), client: "b" }).catch((e: unknown) => e);
+    calls.push(h({ ...makeCtx(read, { n: "b2" }), client: "b" }));
+    calls.push(h({ ...makeCtx(read, { n: "c1" }), client: "c" }));
+    await flush();
+    ac.abort();
+    expect(isAggregatorError(await cancelled, "CANCELLED")).toBe(true);
+    expect(limiter.queued).toBe(5);
+    for (let i = 0; i < 6; i++) {
+      pending[i]?.gate.resolve(textResult("x"));
+      await flush();
+    }
+    expect(pending.map((p) => p.ctx.args["n"])).toEqual(["x", "a1", "b2", "c1", "a2", "a3"]);
+    await Promise.all([first, ...calls]);
+  });
 });
