@@ -6,6 +6,7 @@ import type { DownstreamConnection, ServerState } from "./downstream/connection.
 import { AggregatorError, isAggregatorError } from "./errors.js";
 import type { CallOrigin } from "./front/backend.js";
 import { fromSignal } from "./pipeline/cancel.js";
+import { DISABLED_REASON } from "./config/resolve.js";
 
 /**
  * Start-up bookkeeping (docs/adr/0003): since when each server is in its state, which servers have
@@ -124,7 +125,7 @@ export async function awaitAbsent(
       details: { server: s.name },
     });
   if (s.skipReason !== undefined) {
-    if (s.skipReason === "disabled")
+    if (s.skipReason === DISABLED_REASON)
       throw unavailable("is disabled in the config: enable it there (a saved config is reloaded)");
     if (s.skipReason.startsWith("set "))
       throw unavailable(`was skipped: ${s.skipReason} and restart (or reload the config)`);

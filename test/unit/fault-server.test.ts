@@ -200,8 +200,10 @@ describe("fault-server fixture", () => {
     expect(textOf(result)).toBe("progressed 3");
     // The SDK's own client may drop the last notification when it arrives in the same chunk as the
     // result (it dispatches notifications a microtask late); our downstream transport keeps it — see
-    // test/unit/stdio-transport.test.ts. Here: what arrives is in order and starts at 1.
-    expect(seen.map((p) => p.progress).slice(0, 2)).toEqual([1, 2]);
+    // test/unit/stdio-transport.test.ts; on a loaded machine the last two can share the result's chunk.
+    // Here: something arrives, in order, starting at 1.
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.map((p) => p.progress)).toEqual([1, 2, 3].slice(0, seen.length));
     expect(seen[0]?.total).toBe(3);
   });
 
