@@ -16,7 +16,8 @@ export interface WorkflowExecutor {
 }
 
 export interface RouterDeps {
-  readonly catalog: () => Catalog;
+  /** The catalog a client session sees (its own when per-client connections changed its tool list). */
+  readonly catalog: (sessionId: string) => Catalog;
   readonly pipeline: Handler;
   readonly meta: ReadonlyMap<string, MetaTool>;
   readonly workflows: () => WorkflowExecutor | undefined;
@@ -33,12 +34,13 @@ export class Router {
 
   /** Never throws: an unknown tool or a failed call is a rejection or an isError result. */
   callTool(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult> {
-    const target = this.deps.catalog().resolveTool(name);
+    const target = this.deps.catalog(origin.sessionId).resolveTool(name);
     if (target?.kind !== "downstream") return this.callOther(target, name, args, origin);
     const ctx: CallContext = {
       requestId: `${this.prefix}-${++this.seq}`,
       route: target.route,
       args,
+      sessionId: origin.sessionId,
       cancel: origin.cancel ?? fromSignal(origin.signal),
       onProgress: origin.sendProgress
         ? (p) => origin.sendProgress?.(p.progress, p.total, p.message)

@@ -155,7 +155,8 @@ export async function serve(options: ServeOptions): Promise<Running> {
     },
   });
   aggregator.metrics = metrics;
-  const summary = await aggregator.start({ sampling: {}, elicitation: {}, roots: { listChanged: true } });
+  // Shared connections declare no sampling / elicitation / roots: no single client stands behind them.
+  const summary = await aggregator.start({}, "http");
   releaseStartupHeap();
   // Every server has its series from the first scrape, not only after its first change.
   for (const c of aggregator.pool.all()) {

@@ -43,6 +43,8 @@ export interface CallContext {
   readonly requestId: string;
   readonly route: ToolRoute;
   readonly args: Record<string, unknown>;
+  /** The front client session of the call (forward picks that session's connection for per-client servers). */
+  readonly sessionId?: string | undefined;
   /** The caller's cancellation (client cancel, shutdown); deadline replaces it with one that also fires at the total budget. */
   cancel: Cancellation;
   /** Relays downstream progress to the caller; undefined when the caller sent no progressToken. */
