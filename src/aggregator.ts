@@ -41,7 +41,6 @@ import {
 export interface AggregatorOptions {
   readonly loaded: LoadedConfig;
   readonly log: Logger;
-  readonly pageSize: number;
   /** Page size of our list results (0 = never paginate). */
   readonly pageSize?: number;
 }
@@ -100,6 +99,7 @@ export class Aggregator implements FrontBackend {
   private inflight = 0;
   private clientCaps: ClientCapabilities = {};
   readonly log: Logger;
+  readonly pageSize: number;
 
   constructor(
     private loaded: LoadedConfig,
