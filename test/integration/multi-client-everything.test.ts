@@ -84,12 +84,12 @@ describe("multi-client isolation with server-everything", () => {
   it("gives A and B, sampling at the same time, each their own prompt and their own answer", async () => {
     const a = await h.connect({ sampling: {} });
     const b = await h.connect({ sampling: {} });
-    const prompts: Record<string, string[]> = { A: [], B: [] };
+    const prompts: { A: string[]; B: string[] } = { A: [], B: [] };
     // Each model answers only once both have been asked (or after 5 s): both requests are in flight together.
     const answer = (client: Client, name: "A" | "B"): void =>
       client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
         const content = request.params.messages[0]?.content;
-        prompts[name]?.push(content && "text" in content ? String(content.text) : "");
+        prompts[name].push(content && "text" in content ? String(content.text) : "");
         await waitFor(() => prompts.A.length > 0 && prompts.B.length > 0, 5_000).catch(() => undefined);
         return { model: name, role: "assistant", content: { type: "text", text: `answer-from-${name}` } };
       });
