@@ -7,7 +7,7 @@ import type {
 } from "@modelcontextprotocol/sdk/types.js";
 import { Catalog, type BuiltinTool } from "./catalog/catalog.js";
 import type { LoadedConfig, ResolvedServer } from "./config/load.js";
-import type { ConnectionHooks, ServerState } from "./downstream/connection.js";
+import type { ServerState } from "./downstream/connection.js";
 import { ConnectionPool } from "./downstream/pool.js";
 import type { CreatedTransport } from "./downstream/transports.js";
 import type { CallOrigin, FrontBackend, FrontSessionHandle } from "./front/backend.js";
@@ -78,14 +78,6 @@ export class Aggregator implements FrontBackend {
   private servers: Map<string, ResolvedServer>;
   private readonly profiles = new Map<string, BuiltinProfile | undefined>();
   private readonly limiters = new Map<string, ServerLimiter>();
-  /** Resource updates, logs and server→client requests of shared (and template) connections. */
-  private isolationHooks(): ConnectionHooks {
-    return {
-      onResourceUpdated: (server, uri) => this.isolation.deliverResourceUpdated(server, uri),
-      onLog: (server, params) => this.isolation.deliverLog(server, params),
-      onServerRequest: (server, kind, request, signal) => this.relay.relay(server, kind, request, signal),
-    };
-  }
   private readonly subscriptions = new Subscriptions(
     (uri) => this.current.resolveResource(uri),
     (server) => this.pool.get(server)?.capabilities?.resources?.subscribe === true,
@@ -126,7 +118,10 @@ export class Aggregator implements FrontBackend {
       hooks: {
         onStateChange: (server, state, reason) => this.onServerState(server, state, reason),
         onCatalogChanged: () => this.rebuild(),
-        ...this.isolationHooks(),
+        // Resource updates, logs and server→client requests of shared (and template) connections.
+        onResourceUpdated: (server, uri) => this.isolation.deliverResourceUpdated(server, uri),
+        onLog: (server, params) => this.isolation.deliverLog(server, params),
+        onServerRequest: (server, kind, req, signal) => this.relay.relay(server, kind, req, signal),
         onHealthFailure: (server, error) => this.breakers.recordFailure(server, error),
       },
     });
@@ -162,6 +157,7 @@ export class Aggregator implements FrontBackend {
       workflows: () => this.workflowExecutor,
       relay: this.relay,
       log: this.log,
+      prepare: (sessionId) => this.isolation.prepareSession(sessionId),
     });
     this.current = this.buildCatalog();
   }
@@ -312,8 +308,8 @@ export class Aggregator implements FrontBackend {
     return sessionId === undefined ? this.current : this.isolation.catalogFor(sessionId);
   }
 
-  prepareSession(sessionId: string): Promise<void> {
-    return this.isolation.prepareSession(sessionId);
+  async prepareSession(sessionId: string): Promise<void> {
+    await this.isolation.prepareSession(sessionId);
   }
 
   capabilities(): ServerCapabilities {

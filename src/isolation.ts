@@ -216,15 +216,16 @@ export class ClientIsolation {
   /**
    * Before a session lists tools: a client that declared sampling, elicitation or roots gets its own
    * connection to each per-client server now, so the tools those servers offer only to such clients
-   * appear in its list (the template connections declare none of them).
+   * appear in its list (the template connections declare none of them). True when it started any.
    */
-  async prepareSession(sessionId: string): Promise<void> {
-    if (this.front === "stdio") return;
+  async prepareSession(sessionId: string): Promise<boolean> {
+    if (this.front === "stdio") return false;
     const caps = this.capabilitiesOf(sessionId);
-    if (!caps.sampling && !caps.elicitation && !caps.roots) return;
+    if (!caps.sampling && !caps.elicitation && !caps.roots) return false;
     const waits: Promise<unknown>[] = [];
     for (const template of this.deps.pool.all()) {
       if (template.state !== "ready" || !this.isPerClient(template.name)) continue;
+      if (this.connections.get(template.name, sessionId)) continue;
       try {
         const c = this.connections.acquire(template.name, sessionId);
         if (c.state !== "ready") {
@@ -240,6 +241,7 @@ export class ClientIsolation {
       }
     }
     await Promise.all(waits);
+    return waits.length > 0;
   }
 
   /** The catalog of one session: the common one unless its own connections list something else. */

@@ -23,6 +23,11 @@ export interface RouterDeps {
   readonly workflows: () => WorkflowExecutor | undefined;
   readonly relay: RequestRelay;
   readonly log: Logger;
+  /**
+   * A tool unknown to the session: may make the session's per-client connections (a client that declared
+   * sampling/elicitation/roots and called before listing); true when that may have changed its catalog.
+   */
+  readonly prepare?: (sessionId: string) => Promise<boolean>;
 }
 
 /** Public tool name → downstream (through the pipeline), meta-tool or workflow. Never parses names. */
@@ -74,7 +79,10 @@ export class Router {
     args: Record<string, unknown>,
     origin: CallOrigin,
   ): Promise<CallToolResult> {
-    if (!target) throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    if (!target) {
+      if (await this.deps.prepare?.(origin.sessionId)) return this.callTool(name, args, origin);
+      throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    }
     if (target.kind === "meta") {
       const meta = this.deps.meta.get(target.name);
       if (!meta) throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
