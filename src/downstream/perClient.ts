@@ -80,7 +80,8 @@ export class PerClientConnections {
       const c = sessions.get(sessionId);
       if (!c) continue;
       sessions.delete(sessionId);
-      closing.push(c.close());
+      // An HTTP server's MCP session is ended (DELETE) first, waiting at most 2 s for it.
+      closing.push(settleWithin(c.endSession(), 2_000).then(() => c.close()));
     }
     await Promise.all(closing);
   }
@@ -97,4 +98,14 @@ export class PerClientConnections {
     this.byServer.clear();
     await Promise.all(all.map((c) => c.close()));
   }
+}
+
+/** Waits for `work` (its failure ignored), but no longer than `ms`. */
+async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    work.catch(() => undefined),
+    new Promise((resolve) => (timer = setTimeout(resolve, ms))),
+  ]);
+  clearTimeout(timer);
 }

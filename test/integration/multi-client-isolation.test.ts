@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -28,6 +29,7 @@ import {
  */
 
 const FIXTURE = path.join(ROOT, "test", "fixtures", "client-aware-server.mjs");
+const FORGETFUL = path.join(ROOT, "test", "fixtures", "forgetful-http-server.mjs");
 
 function fixtureEntry(gateDir: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { command: process.execPath, args: [FIXTURE], env: { GATE_DIR: gateDir }, ...extra };
@@ -205,6 +207,14 @@ describe("multi-client isolation on the HTTP front: per-client server (the defau
     expect(updates.b).toEqual([]);
   });
 
+  it("gives a connection made after setLevel that session's level", async () => {
+    const a = await h.connect({});
+    await a.setLoggingLevel("critical");
+    expect((await whoami(a)).level).toBe("critical");
+    const b = await h.connect({});
+    expect((await whoami(b)).level).toBeNull();
+  });
+
   it("closes a client's own connection when its session ends", async () => {
     const a = await h.connect({});
     const { pid } = await whoami(a);
@@ -280,6 +290,48 @@ describe("multi-client isolation on the HTTP front: shared server", () => {
     await a.callTool({ name: "fx_log", arguments: { level: "info", message: "A-quiet" } });
     await logBarrier(a, aLogs, "A-loud");
     expect(aLogs).not.toContain("A-quiet");
+  });
+});
+
+describe("per-client HTTP downstream", () => {
+  let tmp: TempDir;
+  let h: HttpHarness;
+  let downstream: ChildProcess;
+
+  beforeAll(async () => {
+    tmp = await tempDir();
+    downstream = spawn(process.execPath, [FORGETFUL], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    const url = await new Promise<string>((resolve, reject) => {
+      downstream.stdout?.on("data", (c: Buffer) => {
+        out += c.toString("utf8");
+        const m = /listening on (http:\/\/\S+)/.exec(out);
+        if (m?.[1]) resolve(m[1]);
+      });
+      downstream.once("exit", (code) => reject(new Error(`downstream exited with ${code}`)));
+    });
+    const config = await writeConfig(tmp.dir, { mcpServers: { remote: { url } } });
+    h = await startHttp(config);
+  });
+
+  afterAll(async () => {
+    await h?.close();
+    downstream?.kill("SIGTERM");
+    await tmp?.cleanup();
+  });
+
+  it("gives each client session its own MCP session on the remote server", async () => {
+    const stats = async (client: Client): Promise<{ initializations: number; sessions: number }> =>
+      JSON.parse(textOf(await client.callTool({ name: "remote_stats", arguments: {} }))) as never;
+    const a = await h.connect({});
+    const b = await h.connect({});
+    const c = await h.connect({});
+    await stats(a);
+    await stats(b);
+    // The template connection (the catalog) plus one MCP session per client session.
+    expect(await stats(c)).toMatchObject({ initializations: 4, sessions: 4 });
+    await (b.transport as StreamableHTTPClientTransport).terminateSession();
+    await waitFor(async () => (await stats(a)).sessions === 3);
   });
 });
 
