@@ -363,6 +363,13 @@ describe("per-client connection bound", () => {
     expect(textOf(refused)).toContain("already has 2 per-client connections (maxClientConnections)");
     // A and B are not affected.
     expect((await whoami(a)).pid).toBeGreaterThan(0);
+    const status = (await a.callTool({ name: "status", arguments: {} })).structuredContent as {
+      servers: { name: string; sessionMode?: string; clientConnections?: number }[];
+    };
+    expect(status.servers.find((s) => s.name === "fx")).toMatchObject({
+      sessionMode: "per-client",
+      clientConnections: 2,
+    });
     await (a.transport as StreamableHTTPClientTransport).terminateSession();
     await waitFor(async () => !(await c.callTool({ name: "fx_whoami", arguments: {} })).isError);
   });
