@@ -2,9 +2,9 @@ import type {
   CallToolResult,
   ClientCapabilities,
   Implementation,
+  LoggingLevel,
   ServerCapabilities,
 } from "@modelcontextprotocol/sdk/types.js";
-import { fromSignal } from "./pipeline/cancel.js";
 import type { BuiltinTool, Catalog } from "./catalog/catalog.js";
 import type { LoadedConfig, ResolvedServer } from "./config/load.js";
 import type { ServerState } from "./downstream/connection.js";
@@ -23,15 +23,17 @@ import type { Metrics } from "./metrics.js";
 import { profileFor, type BuiltinProfile } from "./profiles/index.js";
 import { RequestRelay } from "./relay.js";
 import { waitWhile } from "./shutdown.js";
+import { ClientIsolation } from "./isolation.js";
 import { Router, type WorkflowExecutor } from "./router.js";
 import { VERSION } from "./version.js";
 import {
-  assembleCatalog,
+  buildCatalog,
   catalogChanges,
   connectionSettings,
   diffServers,
   internalOrigin,
   pickRelayCapabilities,
+  reportServerState,
   startSummary,
   Subscriptions,
   type StartSummary,
@@ -83,11 +85,15 @@ export class Aggregator implements FrontBackend {
     (server) => this.pool.get(server)?.capabilities?.resources?.subscribe === true,
     (server, method, uri, sessionId) =>
       this.forward(server, method, { uri }, internalOrigin(sessionId)).then(() => undefined),
+    (server) => this.isolation.isPerClient(server),
   );
+  /** Per-client connections, log levels and per-session tool lists (src/isolation.ts). */
+  readonly isolation: ClientIsolation;
   private readonly shutdownController = new AbortController();
   private inflight = 0;
   private clientCaps: ClientCapabilities = {};
   readonly log: Logger;
+  readonly pageSize: number;
 
   constructor(
     private loaded: LoadedConfig,
@@ -114,17 +120,23 @@ export class Aggregator implements FrontBackend {
       hooks: {
         onStateChange: (server, state, reason) => this.onServerState(server, state, reason),
         onCatalogChanged: () => (this.serving ? this.refreshWorkflows() : this.rebuild()),
-        onResourceUpdated: (_server, uri) => {
-          for (const s of this.relay.sessionList()) s.notifyResourceUpdated(uri);
-        },
-        onLog: (server, params) => {
-          const data = params["data"];
-          const logger = typeof params["logger"] === "string" ? `${server}/${params["logger"]}` : server;
-          for (const s of this.relay.sessionList()) s.sendLog({ ...params, logger, data });
-        },
+        // Resource updates, logs and server→client requests of shared (and template) connections.
+        onResourceUpdated: (server, uri) => this.isolation.deliverResourceUpdated(server, uri),
+        onLog: (server, params) => this.isolation.deliverLog(server, params),
+        onServerRequest: (server, kind, req, signal) => this.relay.relay(server, kind, req, signal),
         onHealthFailure: (server, error) => this.breakers.recordFailure(server, error),
-        onServerRequest: (server, kind, request, signal) => this.relay.relay(server, kind, request, signal),
       },
+    });
+    this.isolation = new ClientIsolation({
+      log: this.log,
+      pool: this.pool,
+      relay: this.relay,
+      clientInfo: this.serverInfo,
+      serverOf: (name) => this.servers.get(name),
+      profileMode: (s) => this.profileOf(s)?.sessionMode,
+      buildCatalog: (sessionId) => this.buildCatalog(sessionId),
+      current: () => this.current,
+      shutdown: this.shutdownController.signal,
     });
     const pipeline = buildPipeline({
       log: this.log,
@@ -137,10 +149,11 @@ export class Aggregator implements FrontBackend {
       forward: createForward(this.pool, {
         rpcErrorsAreToolErrors: (server) =>
           this.profileOf(this.serverOf(server))?.rpcErrorsAreToolErrors === true,
+        connectionFor: (server, sessionId) => this.isolation.connectionFor(server, sessionId),
       }),
     });
     this.router = new Router({
-      catalog: () => this.current,
+      catalog: (sessionId) => this.isolation.catalogFor(sessionId),
       pipeline,
       meta: this.meta,
       workflows: () => this.workflowExecutor,
@@ -151,11 +164,10 @@ export class Aggregator implements FrontBackend {
         const s = owner && this.servers.get(owner.server);
         return s && awaitAbsent(s, this.pool.get(s.name), this.startup.sinceOf(s.name), origin);
       },
+      prepare: (sessionId) => this.isolation.prepareSession(sessionId),
     });
     this.current = this.buildCatalog();
   }
-
-  readonly pageSize: number;
 
   get config(): LoadedConfig {
     return this.loaded;
@@ -193,12 +205,19 @@ export class Aggregator implements FrontBackend {
 
   /**
    * Connects every enabled server in parallel. `clientCapabilities` is what we declare downstream for
-   * sampling / elicitation / roots (the front client's, in stdio mode). Resolves when every server is
-   * ready or failed, or after `graceMs` (default: no limit); servers still starting then join later
-   * (catalog rebuilt, list_changed sent) and `started` resolves once all have settled.
+   * sampling / elicitation / roots: the one client's on the stdio front; nothing on the HTTP front,
+   * where per-client connections declare their own client's (src/isolation.ts). Resolves when every
+   * server is ready or failed, or after `graceMs` (default: no limit); servers still starting then join
+   * later (catalog rebuilt, list_changed sent) and `started` resolves once all have settled.
    */
-  async start(clientCapabilities: ClientCapabilities = {}, graceMs = Infinity): Promise<StartSummary> {
-    this.clientCaps = pickRelayCapabilities(clientCapabilities);
+  async start(
+    clientCapabilities: ClientCapabilities = {},
+    options: { readonly graceMs?: number; readonly front?: "stdio" | "http" } = {},
+  ): Promise<StartSummary> {
+    const front = options.front ?? "stdio";
+    const graceMs = options.graceMs ?? Infinity;
+    this.isolation.front = front;
+    this.clientCaps = front === "http" ? {} : pickRelayCapabilities(clientCapabilities);
     const runnable = this.serverList().filter((s) => s.skipReason === undefined);
     for (const s of runnable) await this.profileOf(s)?.prepare?.(s, this.log);
     for (const s of runnable) this.startup.begin(s.name);
@@ -236,6 +255,7 @@ export class Aggregator implements FrontBackend {
       this.limiters.delete(name);
       this.breakers.reset(name);
       this.cache.invalidateServer(name);
+      await this.isolation.forget(name);
       await this.pool.remove(name);
     }
     const toStart = [...added, ...restarted]
@@ -263,6 +283,7 @@ export class Aggregator implements FrontBackend {
     const before = this.current;
     const next = this.buildCatalog();
     this.current = next;
+    this.isolation.invalidate();
     for (const w of next.warnings)
       if (!before.warnings.some((b) => b.message === w.message)) this.log.warn(w.message);
     const sessions = this.relay.sessionList();
@@ -276,34 +297,36 @@ export class Aggregator implements FrontBackend {
     }
   }
 
-  private buildCatalog(): Catalog {
-    const builtins: BuiltinTool[] = [
-      ...[...this.meta.values()].map((m) => ({ definition: m.definition, kind: "meta" as const })),
-      ...this.workflowTools,
-    ];
-    return assembleCatalog(this.servers, this.pool, (s) => this.profileOf(s)?.tools, builtins, this.loaded);
+  /** The common catalog; with `sessionId`, that session's own connections' lists replace their templates'. */
+  private buildCatalog(sessionId?: string): Catalog {
+    return buildCatalog({
+      connections: this.pool.all(),
+      serverOf: (name) => this.servers.get(name),
+      profileOf: (server) => this.profileOf(server),
+      own: (server) => (sessionId === undefined ? undefined : this.isolation.ownCatalog(server, sessionId)),
+      builtins: [
+        ...[...this.meta.values()].map((m) => ({ definition: m.definition, kind: "meta" as const })),
+        ...this.workflowTools,
+      ],
+      config: this.loaded.config,
+      servers: this.servers.values(),
+      connectionOf: (name) => this.pool.get(name),
+    });
   }
 
   private onServerState(server: string, state: ServerState, reason: string | undefined): void {
     this.startup.changed(server, state);
-    const log = this.log.child({ server });
-    this.metrics?.setServerUp(server, state === "ready");
-    if (state === "restarting") this.metrics?.incRestarts(server);
-    if (state === "failed") {
-      this.breakers.forceOpen(server, reason ?? "server failed");
-      log.error({ reason }, "server failed");
-    } else if (state === "ready") {
-      this.breakers.reset(server);
-      log.info("server ready");
-    } else if (state === "restarting") {
-      log.warn({ reason }, "server restarting");
-    }
+    reportServerState(this, server, state, reason);
   }
 
   // ---- FrontBackend ----
 
-  catalog(): Catalog {
-    return this.current;
+  catalog(sessionId?: string): Catalog {
+    return sessionId === undefined ? this.current : this.isolation.catalogFor(sessionId);
+  }
+
+  async prepareSession(sessionId: string): Promise<void> {
+    await this.isolation.prepareSession(sessionId);
   }
 
   capabilities(): ServerCapabilities {
@@ -328,20 +351,7 @@ export class Aggregator implements FrontBackend {
     params: Record<string, unknown>,
     origin: CallOrigin,
   ): Promise<Record<string, unknown>> {
-    const connection = this.pool.get(server);
-    const s = this.serverOf(server);
-    if (!connection) throw new Error(`${server} is not running`);
-    this.relay.track(server, origin);
-    try {
-      return await connection.send(
-        method,
-        params,
-        { cancel: origin.cancel ?? fromSignal(origin.signal), timeoutMs: s.timeoutMs },
-        Date.now() + s.timeoutMs,
-      );
-    } finally {
-      this.relay.untrack(server, origin);
-    }
+    return this.isolation.forward(server, method, params, origin, this.serverOf(server).timeoutMs);
   }
 
   subscribe(uri: string, sessionId: string): Promise<void> {
@@ -356,8 +366,12 @@ export class Aggregator implements FrontBackend {
     return this.pool.broadcast(method, params, capability, this.shutdownController.signal);
   }
 
-  rootsChanged(): void {
-    for (const c of this.pool.all()) void c.notify("notifications/roots/list_changed");
+  setLogLevel(sessionId: string, level: LoggingLevel): Promise<void> {
+    return this.isolation.setLogLevel(sessionId, level);
+  }
+
+  rootsChanged(sessionId?: string): void {
+    this.isolation.rootsChanged(sessionId);
   }
 
   sessionOpened(session: FrontSessionHandle): void {
@@ -365,8 +379,9 @@ export class Aggregator implements FrontBackend {
   }
 
   sessionClosed(sessionId: string): void {
-    this.relay.removeSession(sessionId);
     this.subscriptions.dropSession(sessionId);
+    this.relay.removeSession(sessionId);
+    void this.isolation.sessionClosed(sessionId);
   }
 
   get inflightCalls(): number {
@@ -391,7 +406,7 @@ export class Aggregator implements FrontBackend {
   /** Stops every server (process groups terminated). */
   async close(): Promise<void> {
     this.shutdownController.abort(new Error("autonomous-mcp is shutting down"));
-    await this.pool.closeAll();
+    await Promise.all([this.pool.closeAll(), this.isolation.connections.closeAll()]);
     this.breakers.shutdown();
   }
 }

@@ -1,16 +1,20 @@
 import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
 import { Catalog, type BuiltinTool, type CatalogSource, type ResourceRoute } from "./catalog/catalog.js";
+import type { Config, ResolvedServer } from "./config/load.js";
+import type { DownstreamCatalog } from "./downstream/listing.js";
+import type { BuiltinProfile } from "./profiles/index.js";
 import type { CatalogServerView, ToolOverrideView } from "./catalog/policy.js";
-import type { DownstreamConnection } from "./downstream/connection.js";
-import type { LoadedConfig, ResolvedServer } from "./config/load.js";
-import type { ConnectionPool } from "./downstream/pool.js";
+import type { ConnectionSettings, DownstreamConnection, ServerState } from "./downstream/connection.js";
+import type { Logger } from "./logger.js";
+import type { Metrics } from "./metrics.js";
+import type { BreakerRegistry } from "./pipeline/middleware/breaker.js";
 import { absentServers } from "./startup.js";
-import type { ConnectionSettings } from "./downstream/connection.js";
 import type { CallOrigin } from "./front/backend.js";
 
 /**
- * resources/subscribe across sessions: the downstream is subscribed when the first session subscribes
- * to a URI and unsubscribed when the last one leaves (or closes).
+ * resources/subscribe across sessions. On a shared connection the downstream is subscribed when the first
+ * session subscribes to a URI and unsubscribed when the last one leaves (or closes). A per-client server
+ * gets each session's subscribe and unsubscribe on that session's own connection.
  */
 export class Subscriptions {
   private readonly subscribers = new Map<string, Set<string>>();
@@ -19,32 +23,36 @@ export class Subscriptions {
     private readonly resolve: (uri: string) => ResourceRoute | undefined,
     private readonly canSubscribe: (server: string) => boolean,
     private readonly send: (server: string, method: string, uri: string, sessionId: string) => Promise<void>,
+    private readonly perClient: (server: string) => boolean = () => false,
   ) {}
 
   async subscribe(uri: string, sessionId: string): Promise<void> {
     let set = this.subscribers.get(uri);
     if (!set) this.subscribers.set(uri, (set = new Set()));
     const first = set.size === 0;
+    const fresh = !set.has(sessionId);
     set.add(sessionId);
     const route = this.resolve(uri);
-    if (first && route && this.canSubscribe(route.server)) {
+    if (!route || !this.canSubscribe(route.server)) return;
+    if (this.perClient(route.server) ? fresh : first) {
       await this.send(route.server, "resources/subscribe", route.uri, sessionId);
     }
   }
 
-  async unsubscribe(uri: string, sessionId: string): Promise<void> {
+  async unsubscribe(uri: string, sessionId: string, closing = false): Promise<void> {
     const set = this.subscribers.get(uri);
-    if (!set?.delete(sessionId) || set.size > 0) return;
-    this.subscribers.delete(uri);
+    if (!set?.delete(sessionId)) return;
+    if (set.size === 0) this.subscribers.delete(uri);
     const route = this.resolve(uri);
-    if (route && this.canSubscribe(route.server)) {
-      await this.send(route.server, "resources/unsubscribe", route.uri, sessionId);
-    }
+    if (!route || !this.canSubscribe(route.server)) return;
+    // A closing session's own connection is closed with it: nothing to tell.
+    const last = this.perClient(route.server) ? !closing : set.size === 0;
+    if (last) await this.send(route.server, "resources/unsubscribe", route.uri, sessionId);
   }
 
   dropSession(sessionId: string): void {
     for (const [uri, set] of this.subscribers) {
-      if (set.has(sessionId)) void this.unsubscribe(uri, sessionId).catch(() => undefined);
+      if (set.has(sessionId)) void this.unsubscribe(uri, sessionId, true).catch(() => undefined);
     }
   }
 }
@@ -173,28 +181,56 @@ function listKeys(c: Catalog): { tools: string; resources: string; prompts: stri
   return k;
 }
 
-/** One catalog from the servers' current lists, the built-in tools and the servers not listed yet. */
-export function assembleCatalog(
-  servers: ReadonlyMap<string, ResolvedServer>,
-  pool: ConnectionPool,
-  profileTools: (s: ResolvedServer) => Readonly<Record<string, ToolOverrideView>> | undefined,
-  builtins: readonly BuiltinTool[],
-  loaded: LoadedConfig,
-): Catalog {
-  const sources: CatalogSource[] = [];
-  const order = Object.keys(loaded.config.mcpServers); // settles equal claims to a name (ADR 0001)
-  for (const connection of pool.all()) {
-    const server = servers.get(connection.name);
-    if (!server) continue;
-    const view = catalogView(server, profileTools(server));
-    sources.push({ server: view, catalog: connection.catalog, order: order.indexOf(server.name) });
+/** A server's state change: metrics, its breaker (forced open while failed) and one log line. */
+export function reportServerState(
+  agg: { readonly log: Logger; readonly metrics: Metrics | undefined; readonly breakers: BreakerRegistry },
+  server: string,
+  state: ServerState,
+  reason: string | undefined,
+): void {
+  const log = agg.log.child({ server });
+  agg.metrics?.setServerUp(server, state === "ready");
+  if (state === "restarting") agg.metrics?.incRestarts(server);
+  if (state === "failed") {
+    agg.breakers.forceOpen(server, reason ?? "server failed");
+    log.error({ reason }, "server failed");
+  } else if (state === "ready") {
+    agg.breakers.reset(server);
+    log.info("server ready");
+  } else if (state === "restarting") {
+    log.warn({ reason }, "server restarting");
   }
-  const config = loaded.config;
-  return new Catalog(sources, builtins, {
+}
+
+/** The catalog from the servers' lists (`own(server)`, when set, replaces a template connection's list). */
+export function buildCatalog(from: {
+  readonly connections: readonly DownstreamConnection[];
+  readonly serverOf: (name: string) => ResolvedServer | undefined;
+  readonly profileOf: (server: ResolvedServer) => BuiltinProfile | undefined;
+  readonly own: (server: string) => DownstreamCatalog | undefined;
+  readonly builtins: readonly BuiltinTool[];
+  readonly config: Config;
+  /** Every configured server: those without a listed catalog become the catalog's absent names. */
+  readonly servers: Iterable<ResolvedServer>;
+  readonly connectionOf: (name: string) => DownstreamConnection | undefined;
+}): Catalog {
+  const sources: CatalogSource[] = [];
+  const order = Object.keys(from.config.mcpServers); // settles equal claims to a name (ADR 0001)
+  for (const connection of from.connections) {
+    const server = from.serverOf(connection.name);
+    if (!server) continue;
+    sources.push({
+      server: catalogView(server, from.profileOf(server)?.tools),
+      catalog: from.own(connection.name) ?? connection.catalog,
+      order: order.indexOf(server.name),
+    });
+  }
+  const config = from.config;
+  return new Catalog(sources, from.builtins, {
     separator: config.namespaceSeparator,
     maxLength: config.maxToolNameLength,
     readOnly: config.readOnly,
     exposure: config.exposure,
-    absent: absentServers(servers.values(), (name) => pool.get(name), profileTools),
+    absent: absentServers(from.servers, from.connectionOf, (s) => from.profileOf(s)?.tools),
   });
 }

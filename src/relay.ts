@@ -4,10 +4,19 @@ import { ErrorCode } from "@modelcontextprotocol/sdk/types.js";
 import type { ServerRequestKind } from "./downstream/connection.js";
 import type { CallOrigin, FrontSessionHandle } from "./front/backend.js";
 
+type Request = { method: string; params?: unknown };
+
 /**
  * Routes a downstream's server→client request (sampling, elicitation, roots) to the front client whose
- * call caused it: the newest in-flight call to that server from a client that has the capability.
- * With no call in flight (e.g. roots/list right after initialize) the newest capable session answers.
+ * call caused it, and never to anyone else (docs/security.md, "Isolation between clients"):
+ *
+ * - a per-client connection belongs to one session: the request goes to that session (on the stream
+ *   of its newest call in flight to the server when there is one);
+ * - a shared connection cannot say which call caused a request: it is routed only when every call in
+ *   flight to that server comes from one single session, or, with no call in flight, when exactly one
+ *   session is open (the stdio front); otherwise it fails with a JSON-RPC error naming the reason.
+ *
+ * The client must have declared the capability; no other client's is ever used instead.
  */
 export class RequestRelay {
   private readonly inflight = new Map<string, Set<CallOrigin>>();
@@ -37,31 +46,118 @@ export class RequestRelay {
     this.sessions.delete(id);
   }
 
+  session(id: string): FrontSessionHandle | undefined {
+    return this.sessions.get(id);
+  }
+
   sessionList(): FrontSessionHandle[] {
     return [...this.sessions.values()];
   }
 
-  async relay(
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /**
+   * The one session whose calls are in flight to `server`: undefined when there are none or when they come
+   * from more than one session (a shared connection's message cannot be attributed then).
+   */
+  soleCaller(server: string): string | undefined {
+    let sole: string | undefined;
+    for (const origin of this.inflight.get(server) ?? []) {
+      if (sole === undefined) sole = origin.sessionId;
+      else if (sole !== origin.sessionId) return undefined;
+    }
+    return sole;
+  }
+
+  /** A request from a connection that belongs to `sessionId` alone (sessionMode "per-client"). */
+  relayToSession(
     server: string,
+    sessionId: string,
     kind: ServerRequestKind,
-    request: { method: string; params?: unknown },
+    request: Request,
     signal: AbortSignal,
   ): Promise<Record<string, unknown>> {
-    // The most recent call first (a Set keeps insertion order).
+    const session = this.sessions.get(sessionId);
+    if (!session) {
+      return Promise.reject(
+        wireError(
+          ErrorCode.InvalidRequest,
+          `${kind} request from ${server} refused by autonomous-mcp: the client session it belongs to has closed`,
+        ),
+      );
+    }
+    return this.send(server, sessionId, session, kind, request, signal);
+  }
+
+  /** A request from a connection shared by every session: routed only when its caller is certain. */
+  relay(
+    server: string,
+    kind: ServerRequestKind,
+    request: Request,
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown>> {
+    const calls = this.inflight.get(server);
+    let sessionId: string | undefined;
+    if (calls && calls.size > 0) {
+      sessionId = this.soleCaller(server);
+      if (sessionId === undefined) {
+        const count = new Set([...calls].map((c) => c.sessionId)).size;
+        return Promise.reject(
+          wireError(
+            ErrorCode.InvalidRequest,
+            `${kind} request from ${server} refused by autonomous-mcp: calls from ${count} client sessions are in flight on this shared connection, so the client that caused the request cannot be told; set "sessionMode": "per-client" for ${server}`,
+          ),
+        );
+      }
+    } else if (this.sessions.size === 1) {
+      sessionId = this.sessions.keys().next().value;
+    } else {
+      return Promise.reject(
+        wireError(
+          ErrorCode.InvalidRequest,
+          `${kind} request from ${server} refused by autonomous-mcp: no call to ${server} is in flight, so no client caused it`,
+        ),
+      );
+    }
+    const session = sessionId === undefined ? undefined : this.sessions.get(sessionId);
+    if (!session || sessionId === undefined) {
+      return Promise.reject(
+        wireError(
+          ErrorCode.InvalidRequest,
+          `${kind} request from ${server} refused by autonomous-mcp: the client session that caused it has closed`,
+        ),
+      );
+    }
+    return this.send(server, sessionId, session, kind, request, signal);
+  }
+
+  private send(
+    server: string,
+    sessionId: string,
+    session: FrontSessionHandle,
+    kind: ServerRequestKind,
+    request: Request,
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown>> {
+    if (!supports(session.clientCapabilities(), kind)) {
+      return Promise.reject(
+        wireError(
+          ErrorCode.MethodNotFound,
+          `${kind} request from ${server} refused by autonomous-mcp: the client whose call caused it does not support ${kind}`,
+        ),
+      );
+    }
+    // On the stream of that session's newest call to the server (HTTP: the call's own SSE stream).
     const calls = [...(this.inflight.get(server) ?? [])];
     for (let i = calls.length - 1; i >= 0; i--) {
       const origin = calls[i];
-      if (origin?.requestClient && supports(origin.clientCapabilities, kind)) {
+      if (origin?.sessionId === sessionId && origin.requestClient) {
         return origin.requestClient(request, AbortSignal.any([signal, origin.signal]));
       }
     }
-    const sessions = [...this.sessions.values()].reverse();
-    const session = sessions.find((s) => supports(s.clientCapabilities(), kind));
-    if (session) return session.request(request, signal);
-    throw wireError(
-      ErrorCode.MethodNotFound,
-      `${kind} is not supported by any connected client of autonomous-mcp`,
-    );
+    return session.request(request, signal);
   }
 }
 

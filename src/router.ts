@@ -17,7 +17,8 @@ export interface WorkflowExecutor {
 }
 
 export interface RouterDeps {
-  readonly catalog: () => Catalog;
+  /** The catalog a client session sees (its own when per-client connections changed its tool list). */
+  readonly catalog: (sessionId: string) => Catalog;
   readonly pipeline: Handler;
   readonly meta: ReadonlyMap<string, MetaTool>;
   readonly workflows: () => WorkflowExecutor | undefined;
@@ -28,6 +29,11 @@ export interface RouterDeps {
    * resolves once that server is ready (the name is resolved again) or rejects with the reason.
    */
   readonly unlisted?: (name: string, origin: CallOrigin) => Promise<void> | undefined;
+  /**
+   * A tool unknown to the session: may make the session's per-client connections (a client that declared
+   * sampling/elicitation/roots and called before listing); true when that may have changed its catalog.
+   */
+  readonly prepare?: (sessionId: string) => Promise<boolean>;
 }
 
 /** Public tool name → downstream (through the pipeline), meta-tool or workflow. Never parses names. */
@@ -39,7 +45,7 @@ export class Router {
 
   /** Never throws: an unknown tool or a failed call is a rejection or an isError result. */
   callTool(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult> {
-    const target = this.deps.catalog().resolveTool(name);
+    const target = this.deps.catalog(origin.sessionId).resolveTool(name);
     if (target?.kind !== "downstream") return this.callOther(target, name, args, origin);
     const ctx: CallContext = {
       requestId: `${this.prefix}-${++this.seq}`,
@@ -50,6 +56,7 @@ export class Router {
         origin.principal !== undefined && origin.principal !== ANONYMOUS
           ? origin.principal
           : origin.sessionId,
+      sessionId: origin.sessionId,
       cancel: origin.cancel ?? fromSignal(origin.signal),
       onProgress: origin.sendProgress
         ? (p) => origin.sendProgress?.(p.progress, p.total, p.message)
@@ -85,6 +92,9 @@ export class Router {
     origin: CallOrigin,
   ): Promise<CallToolResult> {
     if (!target) {
+      // Per-client connections may add tools for this session (made on its first use); then a server
+      // that is configured but not listed (skipped, disabled, starting, failed) answers why.
+      if (await this.deps.prepare?.(origin.sessionId)) return this.callTool(name, args, origin);
       const waiting = this.deps.unlisted?.(name, origin);
       if (!waiting) throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
       try {
@@ -92,7 +102,7 @@ export class Router {
       } catch (error) {
         return toolErrorToResult(error, name);
       }
-      const late = this.deps.catalog().resolveTool(name);
+      const late = this.deps.catalog(origin.sessionId).resolveTool(name);
       if (!late) throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
       return this.callTool(name, args, origin);
     }

@@ -153,7 +153,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
         stdout: options.stdout,
         onTransport: (transport) => (fronts.stdio = transport),
         onClientInitialize: async (caps: ClientCapabilities) => {
-          const summary = await aggregator.start(caps, loaded.config.startup.graceMs);
+          const summary = await aggregator.start(caps, { graceMs: loaded.config.startup.graceMs });
           if (stopping) return;
           releaseStartupHeap();
           say(summaryLine(summary, "serving the MCP client on stdin"));
@@ -205,10 +205,8 @@ export async function serve(options: ServeOptions): Promise<Running> {
   // A signal during start-up stops what started so far (stop() closes the pool, which ends the start);
   // nothing starts listening after it.
   if (stopping) return { aggregator, ended, stop };
-  const summary = await aggregator.start(
-    { sampling: {}, elicitation: {}, roots: { listChanged: true } },
-    loaded.config.startup.graceMs,
-  );
+  // Shared connections declare no sampling / elicitation / roots: no single client stands behind them.
+  const summary = await aggregator.start({}, { graceMs: loaded.config.startup.graceMs, front: "http" });
   if (stopping) return { aggregator, ended, stop };
   releaseStartupHeap();
   // Every server has its series from the first scrape, not only after its first change.

@@ -48,7 +48,7 @@ export async function doctor(loaded: LoadedConfig, log: Logger, io: ReportIo): P
   const agg = new Aggregator(once, { log });
   watchProgress(agg, once, io.onSettled);
   try {
-    await agg.start({}, io.waitMs ?? Infinity);
+    await agg.start({}, { graceMs: io.waitMs ?? Infinity });
     const rows = once.servers.map((s) => rowOf(s, agg.pool.get(s.name), agg.startup.sinceOf(s.name)));
     if (io.json) io.out(`${JSON.stringify({ servers: rows }, null, 2)}\n`);
     else io.out(table(rows, io.style ?? plainStyle(false)));

@@ -73,6 +73,8 @@ const defaults = {
     trustAnnotations: true,
     readOnly: false,
     tools: { allow: [] as string[], deny: [] as string[] },
+    /** Per-client downstream connections one server may have at once (HTTP front, sessionMode "per-client"). */
+    maxClientConnections: 32,
   },
 
   /** Per-server resilience settings; top-level `defaults` may override any of them for every server. */

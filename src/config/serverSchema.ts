@@ -203,6 +203,17 @@ export const serverEntrySchema = z
     profile: text()
       .optional()
       .describe("Name of a built-in safety profile (otherwise detected from the command)."),
+    sessionMode: z
+      .enum(["shared", "per-client"])
+      .optional()
+      .describe(
+        'HTTP front: "shared" = one downstream connection for every client session; "per-client" = one connection (own process for stdio, own MCP session for http) per client session, so roots, log level, subscriptions, sampling and elicitation stay with that client. Default: what the built-in profile declares (memory, github, trello, postman: "shared"), else "per-client". The stdio front has one client: every server is shared there.',
+      ),
+    maxClientConnections: posInt()
+      .default(S.maxClientConnections)
+      .describe(
+        `sessionMode "per-client": at most this many client sessions may have their own connection to this server at once; one more gets a SERVER_BUSY error. Default ${S.maxClientConnections}.`,
+      ),
     ...resilienceOverridesSchema.shape,
   })
   .refine((v: EntryShape) => has(v, "command") || has(v, "url"), {

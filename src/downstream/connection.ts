@@ -70,6 +70,10 @@ export class DownstreamConnection {
   get pid(): number | undefined {
     return (this.transport as { pid?: number } | undefined)?.pid;
   }
+  /** Ends an HTTP server's MCP session (DELETE) where it can: per-client connections, before close. */
+  async endSession(): Promise<void> {
+    await (this.transport as { terminateSession?: () => Promise<void> } | undefined)?.terminateSession?.();
+  }
 
   /** First connection. Resolves when ready or failed (never rejects); a failure schedules restarts. */
   async start(): Promise<void> {

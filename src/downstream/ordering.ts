@@ -39,6 +39,11 @@ export class OrderedTransport implements Transport {
     return this.inner.close();
   }
 
+  /** Ends the MCP session on the server (HTTP DELETE) where the inner transport can. */
+  async terminateSession(): Promise<void> {
+    await (this.inner as { terminateSession?: () => Promise<void> }).terminateSession?.();
+  }
+
   setProtocolVersion(version: string): void {
     this.inner.setProtocolVersion?.(version);
   }

@@ -3,7 +3,7 @@ import type {
   Implementation,
   ServerCapabilities,
 } from "@modelcontextprotocol/sdk/types.js";
-import { fromSignal } from "../pipeline/cancel.js";
+import { CallCancel } from "../pipeline/cancel.js";
 import type { Logger } from "../logger.js";
 import { DownstreamConnection, type ConnectionHooks, type ConnectionSettings } from "./connection.js";
 import type { CreatedTransport } from "./transports.js";
@@ -88,15 +88,7 @@ export class ConnectionPool {
     signal: AbortSignal,
   ): Promise<void> {
     const targets = this.all().filter((c) => c.state === "ready" && c.capabilities?.[capability]);
-    await Promise.all(
-      targets.map((c) =>
-        c
-          .send(method, params, { cancel: fromSignal(signal), timeoutMs: 10_000 }, Date.now() + 10_000)
-          .catch((error: unknown) =>
-            this.options.log.debug({ server: c.name, err: String(error) }, `${method} failed`),
-          ),
-      ),
-    );
+    await Promise.all(targets.map((c) => sendScoped(c, method, params, signal, this.options.log)));
   }
 
   /** What the front may advertise: only what some connected server has. */
@@ -116,5 +108,32 @@ export class ConnectionPool {
       if (own.completions) caps.completions = {};
     }
     return caps;
+  }
+}
+
+/**
+ * One short request under a long-lived signal (shutdown). The SDK adds an abort listener to the signal it
+ * is given and never removes it: handing it the shutdown signal itself leaked one listener per request
+ * (Node warned after 11 logging/setLevel calls). The request gets its own cancellation, tied to `signal`
+ * only while it runs.
+ */
+export async function sendScoped(
+  connection: DownstreamConnection,
+  method: string,
+  params: Record<string, unknown>,
+  signal: AbortSignal,
+  log: Logger,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const cancel = new CallCancel();
+  const onAbort = (): void => cancel.abort(signal.reason);
+  if (signal.aborted) return;
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    await connection.send(method, params, { cancel, timeoutMs }, Date.now() + timeoutMs);
+  } catch (error) {
+    log.debug({ server: connection.name, err: String(error) }, `${method} failed`);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
   }
 }

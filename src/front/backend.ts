@@ -1,6 +1,7 @@
 import type {
   CallToolResult,
   ClientCapabilities,
+  LoggingLevel,
   ServerCapabilities,
   Implementation,
 } from "@modelcontextprotocol/sdk/types.js";
@@ -41,7 +42,10 @@ export interface CallOrigin {
 export interface FrontBackend {
   readonly serverInfo: Implementation;
   readonly instructions?: string | undefined;
-  catalog(): Catalog;
+  /** The catalog (with `sessionId`: the one that session sees; per-client servers may list more to it). */
+  catalog(sessionId?: string): Catalog;
+  /** Before a session lists tools: its per-client connections are made, so their lists are its own. */
+  prepareSession?(sessionId: string): Promise<void>;
   capabilities(): ServerCapabilities;
   callTool(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult>;
   /** Any routed request (resources/read, prompts/get, completion/complete, subscribe...). Result verbatim. */
@@ -53,10 +57,12 @@ export interface FrontBackend {
   ): Promise<Record<string, unknown>>;
   subscribe(uri: string, sessionId: string): Promise<void>;
   unsubscribe(uri: string, sessionId: string): Promise<void>;
-  /** logging/setLevel and other fan-out requests to every server that supports them. */
+  /** Fan-out requests to every server that supports them. */
   broadcast(method: string, params: Record<string, unknown>, capability: "logging"): Promise<void>;
-  /** The front client's roots changed: tell every downstream. */
-  rootsChanged(): void;
+  /** logging/setLevel of one session (its own connections; shared ones get the most verbose level asked). */
+  setLogLevel?(sessionId: string, level: LoggingLevel): Promise<void>;
+  /** The session's client changed its roots: tell the downstreams that asked it for them. */
+  rootsChanged(sessionId?: string): void;
   sessionOpened(session: FrontSessionHandle): void;
   sessionClosed(sessionId: string): void;
 }

@@ -57,7 +57,8 @@ type Extra = Parameters<Parameters<Server["setRequestHandler"]>[1]>[1];
 
 /**
  * One front client: an SDK low-level Server whose handlers delegate to the backend. Stdio has one;
- * Streamable HTTP has one per session. All sessions share the same downstream connections.
+ * Streamable HTTP has one per session. Sessions share a server's connection unless it is per-client
+ * (src/isolation.ts).
  */
 export class FrontSession implements FrontSessionHandle {
   readonly server: Server;
@@ -132,15 +133,20 @@ export class FrontSession implements FrontSessionHandle {
       await origin.flush();
       return result;
     });
-    s.setRequestHandler(ListToolsRequestSchema, (request) => {
-      const { page, nextCursor } = paginate(backend.catalog().toolList, request.params?.cursor, pageSize);
+    s.setRequestHandler(ListToolsRequestSchema, async (request) => {
+      await backend.prepareSession?.(this.id);
+      const { page, nextCursor } = paginate(
+        backend.catalog(this.id).toolList,
+        request.params?.cursor,
+        pageSize,
+      );
       return { tools: page, ...(nextCursor ? { nextCursor } : {}) };
     });
 
     if (caps?.resources) {
       s.setRequestHandler(ListResourcesRequestSchema, (request) => {
         const { page, nextCursor } = paginate(
-          backend.catalog().resourceList,
+          backend.catalog(this.id).resourceList,
           request.params?.cursor,
           pageSize,
         );
@@ -148,7 +154,7 @@ export class FrontSession implements FrontSessionHandle {
       });
       s.setRequestHandler(ListResourceTemplatesRequestSchema, (request) => {
         const { page, nextCursor } = paginate(
-          backend.catalog().templateList,
+          backend.catalog(this.id).templateList,
           request.params?.cursor,
           pageSize,
         );
@@ -156,7 +162,7 @@ export class FrontSession implements FrontSessionHandle {
       });
       s.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
         const uri = request.params.uri;
-        const route = backend.catalog().resolveResource(uri);
+        const route = backend.catalog(this.id).resolveResource(uri);
         if (!route) throw wireError(ErrorCode.InvalidParams, `Unknown resource: ${uri}`);
         const result = await this.guard(() =>
           backend.forward(
@@ -189,11 +195,15 @@ export class FrontSession implements FrontSessionHandle {
 
     if (caps?.prompts) {
       s.setRequestHandler(ListPromptsRequestSchema, (request) => {
-        const { page, nextCursor } = paginate(backend.catalog().promptList, request.params?.cursor, pageSize);
+        const { page, nextCursor } = paginate(
+          backend.catalog(this.id).promptList,
+          request.params?.cursor,
+          pageSize,
+        );
         return { prompts: page, ...(nextCursor ? { nextCursor } : {}) };
       });
       s.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
-        const route = backend.catalog().resolvePrompt(request.params.name);
+        const route = backend.catalog(this.id).resolvePrompt(request.params.name);
         if (!route) throw wireError(ErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}`);
         return (await this.guard(() =>
           backend.forward(
@@ -209,7 +219,7 @@ export class FrontSession implements FrontSessionHandle {
     if (caps?.completions) {
       s.setRequestHandler(CompleteRequestSchema, async (request, extra) => {
         const ref = request.params.ref;
-        const catalog = backend.catalog();
+        const catalog = backend.catalog(this.id);
         let server: string | undefined;
         let params: Record<string, unknown> = request.params;
         if (ref.type === "ref/prompt") {
@@ -231,14 +241,17 @@ export class FrontSession implements FrontSessionHandle {
     if (caps?.logging) {
       s.setRequestHandler(SetLevelRequestSchema, async (request) => {
         this.logLevel = request.params.level;
+        const level = request.params.level;
         await this.guard(() =>
-          backend.broadcast("logging/setLevel", { level: request.params.level }, "logging"),
+          backend.setLogLevel
+            ? backend.setLogLevel(this.id, level)
+            : backend.broadcast("logging/setLevel", { level }, "logging"),
         );
         return {};
       });
     }
 
-    s.setNotificationHandler(RootsListChangedNotificationSchema, () => backend.rootsChanged());
+    s.setNotificationHandler(RootsListChangedNotificationSchema, () => backend.rootsChanged(this.id));
     s.oninitialized = () => backend.sessionOpened(this);
     s.onclose = () => backend.sessionClosed(this.id);
   }

@@ -45,6 +45,10 @@ export function statusTool(agg: Aggregator): MetaTool {
           p50Ms: round(stats?.p50Ms ?? 0),
           p99Ms: round(stats?.p99Ms ?? 0),
           ...(c?.connectMs !== undefined ? { connectMs: c.connectMs } : {}),
+          // HTTP front, per-client servers: how many client sessions have their own connection.
+          ...(agg.isolation.isPerClient(s.name)
+            ? { sessionMode: "per-client", clientConnections: agg.isolation.connections.count(s.name) }
+            : {}),
           ...(lastError ? { lastError } : {}),
         };
       });

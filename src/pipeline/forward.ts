@@ -1,4 +1,5 @@
 import { McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { DownstreamConnection } from "../downstream/connection.js";
 import type { ConnectionPool } from "../downstream/pool.js";
 import { AggregatorError } from "../errors.js";
 import type { Handler } from "./types.js";
@@ -7,6 +8,14 @@ export interface ForwardOptions {
   /** Servers whose JSON-RPC errors are really tool failures (server-github reports a 404 as -32603). */
   readonly rpcErrorsAreToolErrors?: (server: string) => boolean;
   readonly now?: () => number;
+  /**
+   * The connection for (server, client session): the session's own for sessionMode "per-client" servers
+   * (may throw SERVER_BUSY past the per-server bound); default: the pool's shared one.
+   */
+  readonly connectionFor?: (
+    server: string,
+    sessionId: string | undefined,
+  ) => DownstreamConnection | undefined;
 }
 
 const ignoreProgress = (): void => undefined;
@@ -15,9 +24,15 @@ const ignoreProgress = (): void => undefined;
 export function createForward(pool: ConnectionPool, options: ForwardOptions = {}): Handler {
   const now = options.now ?? Date.now;
   const asToolError = options.rpcErrorsAreToolErrors ?? (() => false);
+  const connectionFor = options.connectionFor ?? ((server: string) => pool.get(server));
   // Not async: the downstream request's own promise (a catch only for servers whose RPC errors are tool errors).
   return function forward(ctx) {
-    const connection = pool.get(ctx.route.server);
+    let connection: DownstreamConnection | undefined;
+    try {
+      connection = connectionFor(ctx.route.server, ctx.sessionId);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (!connection) {
       return Promise.reject(
         new AggregatorError("SERVER_UNAVAILABLE", `${ctx.route.server} is not running`, {

@@ -45,6 +45,8 @@ export interface CallContext {
   readonly args: Record<string, unknown>;
   /** Who the call is for (the authenticated HTTP principal, else the front session): the limiter queue's fairness key. */
   readonly client?: string | undefined;
+  /** The front client session of the call (forward picks that session's connection for per-client servers). */
+  readonly sessionId?: string | undefined;
   /** The caller's cancellation (client cancel, shutdown); deadline replaces it with one that also fires at the total budget. */
   cancel: Cancellation;
   /** Relays downstream progress to the caller; undefined when the caller sent no progressToken. */

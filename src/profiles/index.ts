@@ -22,6 +22,12 @@ export interface BuiltinProfile {
   readonly defaults?: Pick<ResilienceOverrides, "serializeWrites">;
   /** The server reports tool failures (HTTP 404, bad args) as JSON-RPC errors: turn them into isError results. */
   readonly rpcErrorsAreToolErrors?: boolean;
+  /**
+   * How HTTP front sessions share the server (docs/configuration.md, sessionMode): "shared" for servers
+   * whose behaviour does not depend on the client (no roots, sampling, elicitation, log level or
+   * per-session subscriptions). Servers without a profile default to "per-client".
+   */
+  readonly sessionMode?: "shared" | "per-client";
   /** Runs before the server is started (e.g. create its data folder). */
   prepare?(server: ResolvedServer, log: Pick<Logger, "warn">): Promise<void>;
 }
@@ -34,6 +40,8 @@ export interface BuiltinProfile {
 const memoryProfile: BuiltinProfile = {
   package: "@modelcontextprotocol/server-memory",
   defaults: { serializeWrites: true },
+  // One knowledge-graph file: one process must own it (per-client processes would lose each other's writes).
+  sessionMode: "shared",
   async prepare(server, log) {
     const file = server.env["MEMORY_FILE_PATH"];
     if (!file) return;
@@ -56,14 +64,15 @@ const memoryProfile: BuiltinProfile = {
  */
 const postmanProfile: BuiltinProfile = {
   package: "@postman/postman-mcp-server",
+  sessionMode: "shared",
   tools: {
     runCollection: hints({ readOnlyHint: false, idempotentHint: false, destructiveHint: true }),
   },
 };
 
 export const BUILTIN_PROFILES: readonly BuiltinProfile[] = [
-  { ...githubProfile, rpcErrorsAreToolErrors: true },
-  trelloProfile,
+  { ...githubProfile, rpcErrorsAreToolErrors: true, sessionMode: "shared" },
+  { ...trelloProfile, sessionMode: "shared" },
   memoryProfile,
   postmanProfile,
 ];

@@ -196,7 +196,12 @@ describe("HTTP front: tools/call fast path", () => {
   beforeAll(async () => {
     tmp = await tempDir();
     const config = await writeConfig(tmp.dir, {
-      mcpServers: { fault: faultServerEntry("normal"), everything: everythingEntry() },
+      // fault: one connection for every session (the tests read its stats from another session);
+      // everything: per-client by default, so sampling and elicitation reach the calling session.
+      mcpServers: {
+        fault: { ...faultServerEntry("normal"), sessionMode: "shared" },
+        everything: everythingEntry(),
+      },
     });
     h = await startHttp(config);
     raw = await RawSession.open(h.url);

@@ -80,7 +80,8 @@ describe("HTTP front: request bodies, paths and the JSON answer", () => {
   beforeAll(async () => {
     tmp = await tempDir();
     const config = await writeConfig(tmp.dir, {
-      mcpServers: { fault: faultServerEntry("normal") },
+      // One connection for every session: these tests are about the HTTP front, not per-client isolation.
+      mcpServers: { fault: { ...faultServerEntry("normal"), sessionMode: "shared" } },
       http: { maxBodyBytes: LIMIT },
     });
     h = await startHttp(config);

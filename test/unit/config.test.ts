@@ -133,6 +133,7 @@ describe("loading", () => {
       trustAnnotations: true,
       readOnly: false,
       tools: { allow: [], deny: [], overrides: {} },
+      maxClientConnections: 32,
       connectTimeoutMs: 30_000,
       timeoutMs: 60_000,
       totalTimeoutMs: 180_000,
