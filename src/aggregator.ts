@@ -28,7 +28,7 @@ import { Router, type WorkflowExecutor } from "./router.js";
 import { VERSION } from "./version.js";
 import {
   buildCatalog,
-  catalogChanges,
+  notifyListChanges,
   connectionSettings,
   diffServers,
   internalOrigin,
@@ -39,13 +39,6 @@ import {
   type StartSummary,
 } from "./aggregatorSupport.js";
 import { awaitAbsent, StartupState, withinGrace, withPendingCapabilities } from "./startup.js";
-
-export interface AggregatorOptions {
-  readonly loaded: LoadedConfig;
-  readonly log: Logger;
-  /** Page size of our list results (0 = never paginate). */
-  readonly pageSize?: number;
-}
 
 export type { StartSummary } from "./aggregatorSupport.js";
 
@@ -286,15 +279,7 @@ export class Aggregator implements FrontBackend {
     this.isolation.invalidate();
     for (const w of next.warnings)
       if (!before.warnings.some((b) => b.message === w.message)) this.log.warn(w.message);
-    const sessions = this.relay.sessionList();
-    // Nobody to tell (start-up: sessions open after initialize): no comparison of the lists at all.
-    if (sessions.length === 0) return;
-    const changed = catalogChanges(before, next);
-    for (const session of sessions) {
-      if (changed.tools) session.notifyListChanged("tools");
-      if (changed.resources) session.notifyListChanged("resources");
-      if (changed.prompts) session.notifyListChanged("prompts");
-    }
+    notifyListChanges(before, next, this.relay.sessionList());
   }
 
   /** The common catalog; with `sessionId`, that session's own connections' lists replace their templates'. */

@@ -9,7 +9,7 @@ import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 import type { BreakerRegistry } from "./pipeline/middleware/breaker.js";
 import { absentServers } from "./startup.js";
-import type { CallOrigin } from "./front/backend.js";
+import type { CallOrigin, FrontSessionHandle } from "./front/backend.js";
 
 /**
  * resources/subscribe across sessions. On a shared connection the downstream is subscribed when the first
@@ -233,4 +233,20 @@ export function buildCatalog(from: {
     exposure: config.exposure,
     absent: absentServers(from.servers, from.connectionOf, (s) => from.profileOf(s)?.tools),
   });
+}
+
+/** Tells every session which lists changed between two catalogs (nothing compared when nobody listens). */
+export function notifyListChanges(
+  before: Catalog,
+  next: Catalog,
+  sessions: readonly FrontSessionHandle[],
+): void {
+  // Nobody to tell (start-up: sessions open after initialize): no comparison of the lists at all.
+  if (sessions.length === 0) return;
+  const changed = catalogChanges(before, next);
+  for (const session of sessions) {
+    if (changed.tools) session.notifyListChanged("tools");
+    if (changed.resources) session.notifyListChanged("resources");
+    if (changed.prompts) session.notifyListChanged("prompts");
+  }
 }
