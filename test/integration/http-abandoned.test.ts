@@ -75,8 +75,9 @@ describe("HTTP front: abandoned requests are cancelled", () => {
   beforeAll(async () => {
     tmp = await tempDir();
     const config = await writeConfig(tmp.dir, {
-      // The defaults: 16 slots and 64 queued per server; 80 calls fill them all.
-      mcpServers: { fault: faultServerEntry("normal") },
+      // The defaults: 16 slots and 64 queued per server; 80 calls fill them all. Shared: the other client
+      // reads the same process's stats (per-client, the default for unknown servers, would give it its own).
+      mcpServers: { fault: { ...faultServerEntry("normal"), sessionMode: "shared" } },
       http: { rateLimit: { requestsPerSecond: 1_000, burst: 1_000 }, resumeGraceMs: 300 },
     });
     h = await startHttp(config);
