@@ -89,6 +89,8 @@ export function connectionSettings(s: ResolvedServer): ConnectionSettings {
     connectTimeoutMs: s.connectTimeoutMs,
     restart: s.restart,
     healthCheckIntervalMs: s.healthCheckIntervalMs,
+    maxResultBytes: s.maxResultBytes,
+    maxJsonDepth: s.maxJsonDepth,
   };
 }
 

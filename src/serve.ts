@@ -111,6 +111,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
         backend: aggregator,
         log,
         pageSize: aggregator.pageSize,
+        maxJsonDepth: loaded.config.maxJsonDepth,
         stdin: options.stdin,
         stdout: options.stdout,
         onClientInitialize: async (caps: ClientCapabilities) => {
@@ -182,6 +183,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
     pageSize: aggregator.pageSize,
     maxBodyBytes: h.maxBodyBytes,
     maxSessions: h.maxSessions,
+    maxJsonDepth: loaded.config.maxJsonDepth,
   });
   fronts.http = http;
   const url = `${baseUrl(await http.listen())}${h.path}`;

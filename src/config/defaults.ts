@@ -32,6 +32,10 @@ const defaults = {
   builtinWorkflows: true,
   cache: { maxEntries: 1_000, maxBytes: 16 * 1024 * 1024 },
   logLevel: "info" as const,
+  /** Deepest nesting accepted in any JSON message from a client or a server (src/jsonrpc/depth.ts). */
+  maxJsonDepth: 512,
+  /** Largest inputSchema (objects + arrays in it) compiled for argument validation (validate.ts). */
+  maxSchemaNodes: 500,
 
   http: {
     host: "127.0.0.1",
@@ -74,6 +78,8 @@ const defaults = {
     serializeWrites: false,
     restart: { maxRestarts: 5, windowMs: 60_000, initialDelayMs: 500, maxDelayMs: 30_000 },
     healthCheckIntervalMs: 30_000,
+    /** 8 MiB: under the 10 MB a 1.x SDK stdio client accepts in one message. */
+    maxResultBytes: 8 * 1024 * 1024,
   },
 };
 

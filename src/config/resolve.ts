@@ -23,6 +23,8 @@ export type ResolvedServer = Omit<ServerEntry, ResilienceKey | "type" | "prefix"
     readonly unresolvedEnv: readonly string[];
     /** Set when the server must not be started: "disabled" or "set NAME1, NAME2". */
     readonly skipReason?: string;
+    /** The top-level maxJsonDepth, for the server's transport (set by the loader). */
+    readonly maxJsonDepth?: number;
   };
 
 /** DEFAULTS.resilience < `defaults` < `own`, nested objects merged key by key. */
@@ -40,6 +42,7 @@ export function mergeResilience(defaults: ResilienceOverrides, own: ResilienceOv
     restart: { ...R.restart, ...defaults.restart, ...own.restart },
     healthCheckIntervalMs:
       own.healthCheckIntervalMs ?? defaults.healthCheckIntervalMs ?? R.healthCheckIntervalMs,
+    maxResultBytes: own.maxResultBytes ?? defaults.maxResultBytes ?? R.maxResultBytes,
   };
 }
 

@@ -2,6 +2,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { CallToolResult, Implementation, ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
 import { AggregatorError, errorMessage } from "../errors.js";
+import { invalidResult, rejectedError, toolResultProblem } from "../jsonrpc/rejected.js";
 import { RestartBudget } from "./backoff.js";
 import { EMPTY_CATALOG, fetchCatalog, LooseResult, sameCatalog, type DownstreamCatalog } from "./listing.js";
 import type { LaunchPlan } from "./launch.js";
@@ -296,7 +297,9 @@ export class DownstreamConnection {
           resetTimeoutOnProgress: true,
           onprogress: options.onprogress,
         }) as Promise<Record<string, unknown>>);
-    return sent.catch((error: unknown) => {
+    // The raw path checks tools/call results where it reads them; the SDK path (remote servers) here.
+    const checked = method === "tools/call" && !raw ? sent.then(checkToolResult) : sent;
+    return checked.catch((error: unknown) => {
       throw classifyFailure(error, {
         server: this.name,
         current: this.client === client,
@@ -394,3 +397,9 @@ export class DownstreamConnection {
 }
 
 const HEALTH_FAILURES_BEFORE_RECONNECT = 2;
+
+function checkToolResult(result: Record<string, unknown>): Record<string, unknown> {
+  const problem = toolResultProblem(result);
+  if (problem !== undefined) throw rejectedError(invalidResult(problem));
+  return result;
+}

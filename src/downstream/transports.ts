@@ -14,6 +14,10 @@ export interface TransportSpec {
   readonly cwd?: string | undefined;
   readonly url?: string | undefined;
   readonly headers: Readonly<Record<string, string>>;
+  /** Largest message accepted from the server, bytes (stdio: a longer line fails its request alone). */
+  readonly maxResultBytes?: number | undefined;
+  /** Deepest nesting accepted in a message from the server. */
+  readonly maxJsonDepth?: number | undefined;
 }
 
 export interface CreatedTransport {
@@ -44,6 +48,10 @@ export function createStdioTransport(
         transport.onStderrLine?.(line.trimEnd());
       }
     },
+    maxMessageBytes: spec.maxResultBytes,
+    maxJsonDepth: spec.maxJsonDepth,
+    onRefused: (reason, details) => log.warn(details, reason),
+    onDropped: (reason, details) => log.debug(details, reason),
     onGarbage: (line, error) =>
       log.warn(
         { line: line.slice(0, 200), reason: String(error) },

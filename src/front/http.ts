@@ -14,6 +14,8 @@ import { hostAllowed, originAllowed, type HostPolicy } from "./hostCheck.js";
 import { BoundedEventStore } from "./eventStore.js";
 import { jsonError } from "./httpErrors.js";
 import { HttpSessionTransport } from "./httpFastPath.js";
+import { DEFAULT_MAX_JSON_DEPTH, depthMessage, parsedTooDeep } from "../jsonrpc/depth.js";
+import { errorAnswer, screenDepth, screenShape, type Refusal } from "../jsonrpc/screen.js";
 import { FrontSession } from "./session.js";
 
 export interface HttpFrontOptions extends HostPolicy {
@@ -25,6 +27,8 @@ export interface HttpFrontOptions extends HostPolicy {
   readonly path: string | undefined;
   readonly pageSize: number;
   readonly maxBodyBytes: number;
+  /** Deepest nesting accepted in a request body (maxJsonDepth). */
+  readonly maxJsonDepth?: number;
   readonly sessionIdleMs: number;
   readonly maxSessions: number;
   /** Required as `Authorization: Bearer <token>` on every route but /healthz when set. */
@@ -141,6 +145,9 @@ export class HttpFront {
         if (body === BODY_REJECTED) return;
         // One tools/call: answered without the SDK transport (JSON, or SSE when needed).
         if (live.front.tryCall(req, res, body)) return;
+        // A request the SDK would not recognise gets -32600 with its id (the SDK's answer has none).
+        const malformed = isRecord(body) ? screenShape(body) : undefined;
+        if (malformed) return this.refuse(res, malformed);
         return live.transport.handleRequest(req, res, body);
       }
       if (req.method === "GET" && (await live.front.tryResume(req, res))) return;
@@ -213,12 +220,20 @@ export class HttpFront {
         done();
         const text =
           chunks !== undefined ? Buffer.concat(chunks).toString("utf8") : (first?.toString("utf8") ?? "");
+        let value: unknown;
         try {
-          resolve(JSON.parse(text));
+          value = JSON.parse(text);
         } catch {
           jsonError(res, 400, -32700, "Parse error: the body is not valid JSON");
           resolve(BODY_REJECTED);
+          return;
         }
+        // Nothing walks a body (the SDK's zod, our handlers) before its depth is known to be bounded.
+        const refused = this.screenBody(value, text.length);
+        if (refused) {
+          this.refuse(res, refused);
+          resolve(BODY_REJECTED);
+        } else resolve(value);
       };
       // As `for await` did: a request that fails or closes before its end rejects.
       const onError = (error: Error): void => {
@@ -240,6 +255,22 @@ export class HttpFront {
       req.on("error", onError);
       req.on("close", onClose);
     });
+  }
+
+  private screenBody(value: unknown, length: number): Refusal | undefined {
+    const limit = this.options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+    if (!Array.isArray(value)) return typeof value === "object" ? screenDepth(value, length, limit) : undefined;
+    if (!parsedTooDeep(value, length, limit)) return undefined;
+    const why = `Invalid Request: ${depthMessage(limit)}`;
+    return { reply: errorAnswer(null, -32600, why), reason: why };
+  }
+
+  /** Answers a refused body: an isError tools/call result (200) or a JSON-RPC error with its id (400). */
+  private refuse(res: ServerResponse, refused: Refusal): void {
+    this.options.log.warn({ reason: refused.reason }, "http front: refused a request");
+    const reply = refused.reply ?? errorAnswer(null, -32600, `Invalid Request: ${refused.reason}`);
+    res.writeHead(refused.isResult ? 200 : 400, { "content-type": "application/json" });
+    res.end(JSON.stringify(reply));
   }
 
   private async expireIdle(): Promise<void> {
@@ -279,6 +310,10 @@ const BODY_REJECTED = Symbol("body rejected");
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 function isInitialize(body: unknown): boolean {

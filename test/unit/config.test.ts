@@ -142,6 +142,8 @@ describe("loading", () => {
       },
       maxConcurrency: 16,
       maxQueue: 64,
+      maxResultBytes: 8 * 1024 * 1024,
+      maxJsonDepth: 512,
       serializeWrites: false,
       restart: { maxRestarts: 5, windowMs: 60_000, initialDelayMs: 500, maxDelayMs: 30_000 },
       healthCheckIntervalMs: 30_000,
