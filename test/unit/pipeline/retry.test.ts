@@ -120,7 +120,7 @@ describe("retry layer", () => {
     const next = scripted([err, textResult("never")]);
     const p = settle(pipeline(next)(makeCtx(makeRoute({ readOnly: true }))));
     await vi.advanceTimersByTimeAsync(300);
-    expect(await p).toBe(err);
+    expect((await p).error).toBe(err);
     expect(next.calls).toBe(1);
   });
 
