@@ -44,7 +44,7 @@ export function hostileScenarios(driver: () => HostileDriver): void {
     const before = await stats(d);
     for (let i = 0; i < 6; i++) {
       const id = `deep-args-${i}`;
-      const body = `{"jsonrpc":"2.0","id":"${id}","method":"tools/call","params":{"name":"h_echo","arguments":{"message":${deepArrayText(6_000)}}}}`;
+      const body = `{"jsonrpc":"2.0","id":"${id}","method":"tools/call","params":{"name":"h_echo","arguments":{"message":"x","extra":${deepArrayText(6_000)}}}}`;
       const m = await d.exchange(body, id);
       const result = m?.["result"] as CallResult | undefined;
       expect(result?.isError).toBe(true);
