@@ -1,7 +1,7 @@
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { AggregatorError, errorMessage } from "../errors.js";
-import { rejectionOf } from "../jsonrpc/rejected.js";
+import { rejectionOf } from "../jsonrpc/rejectedError.js";
 import { UnserializableMessage } from "../jsonrpc/serialize.js";
 
 export interface FailureContext {

@@ -1,6 +1,7 @@
 import { ErrorCode, McpError, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { invalidResult, rejectedError, toolResultProblem } from "../jsonrpc/rejected.js";
+import { invalidResult, toolResultProblem } from "../jsonrpc/rejected.js";
+import { rejectedError } from "../jsonrpc/rejectedError.js";
 import { Deadlines } from "../pipeline/deadlines.js";
 import { ProcessGroupStdioTransport } from "./stdio.js";
 import type { ForwardOptions } from "./types.js";

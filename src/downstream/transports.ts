@@ -2,7 +2,8 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { Logger } from "../logger.js";
 import { childEnvironment } from "./env.js";
 import { defaultSearchRoots, planLaunch, type LaunchPlan } from "./launch.js";
-import { ProcessGroupStdioTransport } from "./stdio.js";
+import { DEFAULT_MAX_RESULT_BYTES, ProcessGroupStdioTransport } from "./stdio.js";
+import { sizeLimitedFetch } from "./sizeLimitedFetch.js";
 
 /** The part of a resolved server entry that says how to reach it. */
 export interface TransportSpec {
@@ -89,6 +90,7 @@ async function createRemoteTransport(spec: TransportSpec): Promise<CreatedTransp
         transport: new OrderedTransport(
           new StreamableHTTPClientTransport(new URL(spec.url), {
             requestInit: { headers: { ...spec.headers } },
+            fetch: sizeLimitedFetch(spec.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES),
             reconnectionOptions: {
               maxRetries: 2,
               initialReconnectionDelay: 500,
@@ -96,6 +98,7 @@ async function createRemoteTransport(spec: TransportSpec): Promise<CreatedTransp
               reconnectionDelayGrowFactor: 2,
             },
           }),
+          spec.maxJsonDepth,
         ),
       };
     }
@@ -115,6 +118,7 @@ async function createRemoteTransport(spec: TransportSpec): Promise<CreatedTransp
                 }),
             },
           }),
+          spec.maxJsonDepth,
         ),
       };
     }

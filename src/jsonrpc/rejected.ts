@@ -1,4 +1,7 @@
-import { ErrorCode, McpError, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+
+/** JSON-RPC InternalError; a literal so this module loads no SDK code (stdio.ts is on the pre-spawn path). */
+const INTERNAL_ERROR = -32603;
 
 /**
  * A downstream answer we refuse to forward (too large, nested too deep, not a tools/call result) is
@@ -23,32 +26,11 @@ export function rejectedAnswer(id: string | number, rejection: Rejection): JSONR
     jsonrpc: "2.0",
     id,
     error: {
-      code: ErrorCode.InternalError,
+      code: INTERNAL_ERROR,
       message: rejection.detail,
       data: { [REJECTED_KEY]: rejection.kind, detail: rejection.detail },
     },
   } as JSONRPCMessage;
-}
-
-/** The same, as the error a pending request is rejected with. */
-export function rejectedError(rejection: Rejection): McpError {
-  const error = new McpError(ErrorCode.InternalError, rejection.detail, {
-    [REJECTED_KEY]: rejection.kind,
-    detail: rejection.detail,
-  });
-  error.message = rejection.detail;
-  return error;
-}
-
-/** The rejection an error stands for, if it is one of ours. */
-export function rejectionOf(error: unknown): Rejection | undefined {
-  if (!(error instanceof McpError)) return undefined;
-  const data = error.data as Record<string, unknown> | undefined;
-  const kind = data?.[REJECTED_KEY];
-  const detail = data?.["detail"];
-  if ((kind === "tooLarge" || kind === "tooDeep" || kind === "invalidResult") && typeof detail === "string")
-    return { kind, detail };
-  return undefined;
 }
 
 export function tooLarge(bytes: number, limit: number): Rejection {
