@@ -17,8 +17,12 @@ export function schemaNodes(schema: unknown, budget: number): number {
     const node = stack.pop();
     if (typeof node !== "object" || node === null) continue;
     if (++count > budget) return count;
-    for (const child of Array.isArray(node) ? node : Object.values(node))
-      if (typeof child === "object" && child !== null) stack.push(child);
+    for (const key in node) {
+      const child = (node as Record<string, unknown>)[key];
+      if (typeof child !== "object" || child === null) continue;
+      // Every node still stacked will be counted: stop as soon as the total is known to be over.
+      if (count + stack.push(child) > budget) return count + stack.length;
+    }
   }
   return count;
 }
