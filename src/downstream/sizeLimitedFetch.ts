@@ -17,7 +17,10 @@ export function sizeLimitedFetch(maxBytes: number): typeof fetch {
     const headers = new Headers({ "content-type": "application/json" });
     const session = res.headers.get("mcp-session-id");
     if (session !== null) headers.set("mcp-session-id", session);
-    return new Response(JSON.stringify(answers.length === 1 ? answers[0] : answers), { status: 200, headers });
+    return new Response(JSON.stringify(answers.length === 1 ? answers[0] : answers), {
+      status: 200,
+      headers,
+    });
   };
 }
 

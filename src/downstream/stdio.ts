@@ -2,13 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { DEFAULT_MAX_JSON_DEPTH, parsedTooDeep, readableId } from "../jsonrpc/depth.js";
-import {
-  idFromEdges,
-  rejectedAnswer,
-  tooDeepResult,
-  tooLarge,
-  type Rejection,
-} from "../jsonrpc/rejected.js";
+import { idFromEdges, rejectedAnswer, tooDeepResult, tooLarge, type Rejection } from "../jsonrpc/rejected.js";
 import { LineBuffer, parseMessage, type OversizeLine } from "./lineBuffer.js";
 import { serialize } from "../jsonrpc/serialize.js";
 import { deliverInOrder } from "./ordering.js";

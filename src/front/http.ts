@@ -259,7 +259,8 @@ export class HttpFront {
 
   private screenBody(value: unknown, length: number): Refusal | undefined {
     const limit = this.options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
-    if (!Array.isArray(value)) return typeof value === "object" ? screenDepth(value, length, limit) : undefined;
+    if (!Array.isArray(value))
+      return typeof value === "object" ? screenDepth(value, length, limit) : undefined;
     if (!parsedTooDeep(value, length, limit)) return undefined;
     const why = `Invalid Request: ${depthMessage(limit)}`;
     return { reply: errorAnswer(null, -32600, why), reason: why };

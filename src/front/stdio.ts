@@ -25,7 +25,12 @@ export interface StdioFrontOptions {
 /** Serves one MCP client on stdin/stdout. Resolves once the session is connected. */
 export async function serveStdio(options: StdioFrontOptions, onEnd: () => void): Promise<FrontSession> {
   const stdin = (options.stdin ?? process.stdin) as NodeJS.ReadStream;
-  const inner = new LineServerTransport(stdin, options.stdout ?? process.stdout, undefined, options.maxJsonDepth);
+  const inner = new LineServerTransport(
+    stdin,
+    options.stdout ?? process.stdout,
+    undefined,
+    options.maxJsonDepth,
+  );
   const held: JSONRPCMessage[] = [];
   let firstMessage: (message: JSONRPCMessage) => void = () => undefined;
   const first = new Promise<JSONRPCMessage>((resolve) => (firstMessage = resolve));

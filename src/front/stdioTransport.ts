@@ -57,7 +57,10 @@ export class LineServerTransport implements Transport {
   private readonly onLine = (line: string): void => {
     const message = parseMessage(line);
     if (message instanceof Error && !(message instanceof NotJsonRpc)) {
-      this.refuse({ reply: errorAnswer(null, -32700, `Parse error: ${message.message}`), reason: message.message });
+      this.refuse({
+        reply: errorAnswer(null, -32700, `Parse error: ${message.message}`),
+        reason: message.message,
+      });
       return;
     }
     const value = message instanceof NotJsonRpc ? message.value : message;

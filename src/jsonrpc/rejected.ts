@@ -65,7 +65,8 @@ export function toolResultProblem(result: unknown): string | undefined {
   if (Array.isArray(result)) return "the result is an array";
   const content = (result as { content?: unknown }).content;
   if (content === undefined) return undefined;
-  if (!Array.isArray(content)) return `content is ${content === null ? "null" : `a ${typeof content}`}, not an array`;
+  if (!Array.isArray(content))
+    return `content is ${content === null ? "null" : `a ${typeof content}`}, not an array`;
   for (let i = 0; i < content.length; i++) {
     const item: unknown = content[i];
     if (typeof item !== "object" || item === null || Array.isArray(item))
@@ -82,7 +83,9 @@ export function toolResultProblem(result: unknown): string | undefined {
 export function idFromEdges(head: string, tail: string): string | number | undefined {
   const raw =
     /"id"\s*:\s*("(?:[^"\\]|\\.){0,200}"|-?\d{1,20})\s*\}\s*$/.exec(tail)?.[1] ??
-    /^\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*("(?:[^"\\]|\\.){0,200}"|-?\d{1,20})\s*[,}]/.exec(head)?.[1];
+    /^\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*("(?:[^"\\]|\\.){0,200}"|-?\d{1,20})\s*[,}]/.exec(
+      head,
+    )?.[1];
   if (raw === undefined) return undefined;
   try {
     const id: unknown = JSON.parse(raw);

@@ -38,10 +38,16 @@ export function screenDepth(value: unknown, textLength: number, limit: number): 
   if (!parsedTooDeep(value, textLength, limit)) return undefined;
   const id = readableId(value);
   const why = depthMessage(limit);
-  if (id === undefined) return { reply: undefined, reason: `a message ${why} without a readable id was dropped` };
+  if (id === undefined)
+    return { reply: undefined, reason: `a message ${why} without a readable id was dropped` };
   const m = value as Record<string, unknown>;
   const params = m["params"];
-  if (m["method"] === "tools/call" && typeof params === "object" && params !== null && !Array.isArray(params)) {
+  if (
+    m["method"] === "tools/call" &&
+    typeof params === "object" &&
+    params !== null &&
+    !Array.isArray(params)
+  ) {
     const { arguments: args, ...rest } = params as Record<string, unknown>;
     if (!tooDeep(rest, limit - 1) && typeof (rest as { name?: unknown }).name === "string") {
       const name = (rest as { name: string }).name.slice(0, 200);

@@ -85,9 +85,11 @@ export class RawStdio {
     for (;;) {
       const found = this.answersFor(id)[0];
       if (found) return found;
-      if (!this.alive) throw new Error(`the aggregator exited (${this.child.exitCode}); stderr:\n${this.err}`);
+      if (!this.alive)
+        throw new Error(`the aggregator exited (${this.child.exitCode}); stderr:\n${this.err}`);
       const left = until - Date.now();
-      if (left <= 0) throw new Error(`no answer for id ${JSON.stringify(id)}; stderr:\n${this.err.slice(-3000)}`);
+      if (left <= 0)
+        throw new Error(`no answer for id ${JSON.stringify(id)}; stderr:\n${this.err.slice(-3000)}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, left);
         function done(): void {
@@ -157,7 +159,11 @@ export class RawHttp {
         jsonrpc: "2.0",
         id: 0,
         method: "initialize",
-        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+        params: {
+          protocolVersion: "2025-06-18",
+          capabilities: {},
+          clientInfo: { name: "raw", version: "1" },
+        },
       }),
     });
     await res.text();

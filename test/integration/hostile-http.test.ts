@@ -51,7 +51,9 @@ describe("hostile input, HTTP front", () => {
       ] as const) {
         const { status, messages } = await raw.post(body);
         expect(status).toBe(400);
-        expect(messages).toEqual([expect.objectContaining({ id, error: expect.objectContaining({ code: -32600 }) })]);
+        expect(messages).toEqual([
+          expect.objectContaining({ id, error: expect.objectContaining({ code: -32600 }) }),
+        ]);
       }
     });
   });
@@ -66,9 +68,14 @@ describe("hostile input, HTTP front", () => {
     });
 
     it("a deep result does not hang the request; -32000 is forwarded; malformed notifications are dropped", async () => {
-      const deep = (await client.callTool({ name: "h_deep_result", arguments: { depth: 10_000 } })) as CallResult;
+      const deep = (await client.callTool({
+        name: "h_deep_result",
+        arguments: { depth: 10_000 },
+      })) as CallResult;
       expect(deep.isError).toBe(true);
-      expect(textOf(await client.callTool({ name: "h_bad_notify", arguments: {} }) as CallResult)).toBe("ok");
+      expect(textOf((await client.callTool({ name: "h_bad_notify", arguments: {} })) as CallResult)).toBe(
+        "ok",
+      );
       await expect(client.callTool({ name: "h_rpc_error", arguments: { code: -32000 } })).rejects.toThrow(
         "rpc error on purpose",
       );

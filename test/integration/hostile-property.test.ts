@@ -29,15 +29,31 @@ const METHODS = [
   "notifications/initialized",
   "no/such/method",
 ];
-const TOOLS = ["h_echo", "h_stats", "h_invalid_result", "h_deep_result", "h_rpc_error", "h_bad_notify", "nope"];
+const TOOLS = [
+  "h_echo",
+  "h_stats",
+  "h_invalid_result",
+  "h_deep_result",
+  "h_rpc_error",
+  "h_bad_notify",
+  "nope",
+];
 
 const nested = (depth: number, inner: string, object: boolean): string =>
-  object ? `${'{"a":'.repeat(depth)}${inner}${"}".repeat(depth)}` : `${"[".repeat(depth)}${inner}${"]".repeat(depth)}`;
+  object
+    ? `${'{"a":'.repeat(depth)}${inner}${"}".repeat(depth)}`
+    : `${"[".repeat(depth)}${inner}${"]".repeat(depth)}`;
 
-const depthArb = fc.oneof(fc.integer({ min: 0, max: 8 }), fc.integer({ min: 400, max: 700 }), fc.integer({ min: 1000, max: 3000 }));
+const depthArb = fc.oneof(
+  fc.integer({ min: 0, max: 8 }),
+  fc.integer({ min: 400, max: 700 }),
+  fc.integer({ min: 1000, max: 3000 }),
+);
 const valueText = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
-  fc.tuple(depthArb, fc.boolean(), fc.jsonValue({ maxDepth: 1 })).map(([d, o, v]) => nested(d, JSON.stringify(v) ?? "null", o)),
+  fc
+    .tuple(depthArb, fc.boolean(), fc.jsonValue({ maxDepth: 1 }))
+    .map(([d, o, v]) => nested(d, JSON.stringify(v) ?? "null", o)),
 );
 
 /** A message; `n` keeps ids unique within a run so answers can be counted. */
@@ -60,22 +76,34 @@ function messageArb(n: number, run: number): fc.Arbitrary<Sample> {
     fc.constant(undefined),
   );
   const callParams = fc
-    .tuple(fc.constantFrom(...TOOLS), fc.oneof(valueText, fc.constant('{"message":"hi"}'), fc.constant('{"kind":"null"}')))
+    .tuple(
+      fc.constantFrom(...TOOLS),
+      fc.oneof(valueText, fc.constant('{"message":"hi"}'), fc.constant('{"kind":"null"}')),
+    )
     .map(([name, args]) => `{"name":"${name}","arguments":${args}}`);
   const paramsArb = fc.oneof(fc.constant(undefined), valueText, callParams);
-  const jsonrpcArb = fc.oneof({ weight: 8, arbitrary: fc.constant('"2.0"') }, { weight: 1, arbitrary: fc.constant('"1.0"') }, { weight: 1, arbitrary: fc.constant(undefined) });
-  const extraArb = fc.oneof({ weight: 6, arbitrary: fc.constant("") }, { weight: 1, arbitrary: valueText.map((v) => `,"result":${v}`) });
-  return fc.tuple(jsonrpcArb, idArb, methodArb, paramsArb, extraArb).map(([jsonrpc, id, method, params, extra]) => {
-    const parts: string[] = [];
-    if (jsonrpc !== undefined) parts.push(`"jsonrpc":${jsonrpc}`);
-    if (id.text !== undefined) parts.push(`"id":${id.text}`);
-    if (method !== undefined) parts.push(`"method":${method}`);
-    if (params !== undefined) parts.push(`"params":${params}`);
-    const body = `{${parts.join(",")}${parts.length > 0 ? extra : extra.slice(1)}}`;
-    // A request: a readable id, and a method (or nothing that makes it a response).
-    const isResponse = method === undefined && extra !== "";
-    return { body, expectId: id.id !== undefined && !isResponse ? id.id : undefined };
-  });
+  const jsonrpcArb = fc.oneof(
+    { weight: 8, arbitrary: fc.constant('"2.0"') },
+    { weight: 1, arbitrary: fc.constant('"1.0"') },
+    { weight: 1, arbitrary: fc.constant(undefined) },
+  );
+  const extraArb = fc.oneof(
+    { weight: 6, arbitrary: fc.constant("") },
+    { weight: 1, arbitrary: valueText.map((v) => `,"result":${v}`) },
+  );
+  return fc
+    .tuple(jsonrpcArb, idArb, methodArb, paramsArb, extraArb)
+    .map(([jsonrpc, id, method, params, extra]) => {
+      const parts: string[] = [];
+      if (jsonrpc !== undefined) parts.push(`"jsonrpc":${jsonrpc}`);
+      if (id.text !== undefined) parts.push(`"id":${id.text}`);
+      if (method !== undefined) parts.push(`"method":${method}`);
+      if (params !== undefined) parts.push(`"params":${params}`);
+      const body = `{${parts.join(",")}${parts.length > 0 ? extra : extra.slice(1)}}`;
+      // A request: a readable id, and a method (or nothing that makes it a response).
+      const isResponse = method === undefined && extra !== "";
+      return { body, expectId: id.id !== undefined && !isResponse ? id.id : undefined };
+    });
 }
 
 function batchArb(run: number): fc.Arbitrary<Sample[]> {
@@ -115,7 +143,11 @@ describe("hostile input, property-based", () => {
           const probe = await raw.request("ping");
           expect(probe["result"]).toEqual({});
           for (const s of samples)
-            if (s.expectId !== undefined) expect([s.body.slice(0, 200), raw.answersFor(s.expectId).length]).toEqual([s.body.slice(0, 200), 1]);
+            if (s.expectId !== undefined)
+              expect([s.body.slice(0, 200), raw.answersFor(s.expectId).length]).toEqual([
+                s.body.slice(0, 200),
+                1,
+              ]);
           expect(raw.alive).toBe(true);
           expect(textOf(await raw.call("h_echo", { message: "after" }))).toBe("after");
         }),
@@ -139,7 +171,10 @@ describe("hostile input, property-based", () => {
           for (const s of samples.filter((x) => !x.body.includes('"initialize"'))) {
             const { messages } = await raw.post(s.body);
             if (s.expectId !== undefined)
-              expect([s.body.slice(0, 200), messages.filter((m) => m.id === s.expectId).length]).toEqual([s.body.slice(0, 200), 1]);
+              expect([s.body.slice(0, 200), messages.filter((m) => m.id === s.expectId).length]).toEqual([
+                s.body.slice(0, 200),
+                1,
+              ]);
           }
           expect(agg.child.exitCode).toBeNull();
           expect(textOf(await raw.call("h_echo", { message: "after" }))).toBe("after");

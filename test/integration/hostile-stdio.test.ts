@@ -74,15 +74,22 @@ describe("hostile input, stdio front, SDK client", () => {
   it("a 20 MB result at the default maxResultBytes is an isError, and the SDK client's connection survives", async () => {
     const r = (await agg.client.callTool({ name: "d_big", arguments: { bytes: 20_000_000 } })) as CallResult;
     expect(r.isError).toBe(true);
-    expect(textOf(r)).toMatch(/returned 200000\d\d bytes, over the limit of 8388608 bytes \(maxResultBytes\)/);
+    expect(textOf(r)).toMatch(
+      /returned 200000\d\d bytes, over the limit of 8388608 bytes \(maxResultBytes\)/,
+    );
     const ok = (await agg.client.callTool({ name: "d_echo", arguments: { message: "alive" } })) as CallResult;
     expect(textOf(ok)).toBe("alive");
   });
 
   it("deep results, malformed notifications and -32000 do not end the session", async () => {
-    const deep = (await agg.client.callTool({ name: "h_deep_result", arguments: { depth: 10_000 } })) as CallResult;
+    const deep = (await agg.client.callTool({
+      name: "h_deep_result",
+      arguments: { depth: 10_000 },
+    })) as CallResult;
     expect(deep.isError).toBe(true);
-    expect(textOf(await agg.client.callTool({ name: "h_bad_notify", arguments: {} }) as CallResult)).toBe("ok");
+    expect(textOf((await agg.client.callTool({ name: "h_bad_notify", arguments: {} })) as CallResult)).toBe(
+      "ok",
+    );
     await expect(agg.client.callTool({ name: "h_rpc_error", arguments: { code: -32000 } })).rejects.toThrow(
       "rpc error on purpose",
     );

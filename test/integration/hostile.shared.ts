@@ -34,7 +34,9 @@ export function hostileScenarios(driver: () => HostileDriver): void {
     const slow = d.call("h_slow", { ms: 300 });
     const r = await d.call("h_deep_result", { depth: 10_000 });
     expect(r.isError).toBe(true);
-    expect(textOf(r)).toMatch(/^h_deep_result: h: deep_result returned an answer nested deeper than 512 levels \(maxJsonDepth\)/);
+    expect(textOf(r)).toMatch(
+      /^h_deep_result: h: deep_result returned an answer nested deeper than 512 levels \(maxJsonDepth\)/,
+    );
     expect(textOf(await slow)).toBe("slow done");
     await stillServing(d);
   });
@@ -48,7 +50,9 @@ export function hostileScenarios(driver: () => HostileDriver): void {
       const m = await d.exchange(body, id);
       const result = m?.["result"] as CallResult | undefined;
       expect(result?.isError).toBe(true);
-      expect(textOf(result as CallResult)).toBe("Invalid arguments for h_echo: (root): nested deeper than 512 levels (maxJsonDepth)");
+      expect(textOf(result as CallResult)).toBe(
+        "Invalid arguments for h_echo: (root): nested deeper than 512 levels (maxJsonDepth)",
+      );
     }
     const after = await stats(d);
     expect(after.calls["echo"] ?? 0).toBe(before.calls["echo"] ?? 0);
@@ -58,10 +62,19 @@ export function hostileScenarios(driver: () => HostileDriver): void {
 
   it("a request with a 6,000-deep id is dropped; a deep request with a readable id gets -32600 with that id", async () => {
     const d = driver();
-    await d.exchange(`{"jsonrpc":"2.0","id":${deepArrayText(6_000)},"method":"tools/call","params":{"name":"h_echo","arguments":{"message":"x"}}}`, undefined);
+    await d.exchange(
+      `{"jsonrpc":"2.0","id":${deepArrayText(6_000)},"method":"tools/call","params":{"name":"h_echo","arguments":{"message":"x"}}}`,
+      undefined,
+    );
     await stillServing(d);
-    const m = await d.exchange(`{"jsonrpc":"2.0","id":77,"method":"resources/read","params":{"uri":${deepArrayText(6_000)}}}`, 77);
-    expect(m).toMatchObject({ id: 77, error: { code: -32600, message: "Invalid Request: nested deeper than 512 levels (maxJsonDepth)" } });
+    const m = await d.exchange(
+      `{"jsonrpc":"2.0","id":77,"method":"resources/read","params":{"uri":${deepArrayText(6_000)}}}`,
+      77,
+    );
+    expect(m).toMatchObject({
+      id: 77,
+      error: { code: -32600, message: "Invalid Request: nested deeper than 512 levels (maxJsonDepth)" },
+    });
     await stillServing(d);
   });
 
@@ -82,7 +95,15 @@ export function hostileScenarios(driver: () => HostileDriver): void {
     const before = await stats(d);
     for (let i = 0; i < 6; i++) {
       const id = `e${i}`;
-      const m = await d.exchange(JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "h_rpc_error", arguments: { code: -32000 } } }), id);
+      const m = await d.exchange(
+        JSON.stringify({
+          jsonrpc: "2.0",
+          id,
+          method: "tools/call",
+          params: { name: "h_rpc_error", arguments: { code: -32000 } },
+        }),
+        id,
+      );
       expect(m).toMatchObject({ id, error: { code: -32000, message: "rpc error on purpose" } });
     }
     const after = await stats(d);
@@ -97,7 +118,9 @@ export function hostileScenarios(driver: () => HostileDriver): void {
       const d = driver();
       const r = await d.call("h_invalid_result", { kind });
       expect(r.isError).toBe(true);
-      expect(textOf(r)).toMatch(/^h_invalid_result: h: invalid_result returned an invalid tools\/call result \(.+\); it was not forwarded$/);
+      expect(textOf(r)).toMatch(
+        /^h_invalid_result: h: invalid_result returned an invalid tools\/call result \(.+\); it was not forwarded$/,
+      );
       await stillServing(d);
     },
   );
@@ -108,7 +131,9 @@ export function hostileScenarios(driver: () => HostileDriver): void {
     for (const idFirst of [false, true]) {
       const r = await d.call("h_big", { bytes: 3_000_000, idFirst });
       expect(r.isError).toBe(true);
-      expect(textOf(r)).toMatch(/^h_big: h: big returned 30000\d\d bytes, over the limit of 2097152 bytes \(maxResultBytes\)/);
+      expect(textOf(r)).toMatch(
+        /^h_big: h: big returned 30000\d\d bytes, over the limit of 2097152 bytes \(maxResultBytes\)/,
+      );
     }
     const after = await stats(d);
     expect((after.calls["big"] ?? 0) - (before.calls["big"] ?? 0)).toBe(2);
@@ -133,7 +158,9 @@ export function hostileScenarios(driver: () => HostileDriver): void {
     const d = driver();
     const missing = await d.call("h_huge_schema", {});
     expect(missing.isError).toBe(true);
-    expect(textOf(missing)).toBe("Invalid arguments for h_huge_schema: (root): must have required property 'p0'");
+    expect(textOf(missing)).toBe(
+      "Invalid arguments for h_huge_schema: (root): must have required property 'p0'",
+    );
     expect(textOf(await d.call("h_huge_schema", { p0: "x" }))).toBe("ok");
     expect(d.stderr()).toContain("inputSchema is over maxSchemaNodes");
     await stillServing(d);

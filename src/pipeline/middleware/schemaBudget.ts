@@ -55,7 +55,10 @@ export function re2Engine(onUnsupported: UnsupportedPattern): RegExpEngine {
  * The check an over-budget schema gets instead of ajv: the arguments are an object and carry the
  * schema's top-level `required` keys. Undefined when they pass, else the violation text.
  */
-export function structuralViolation(schema: Readonly<Record<string, unknown>>, args: unknown): string | undefined {
+export function structuralViolation(
+  schema: Readonly<Record<string, unknown>>,
+  args: unknown,
+): string | undefined {
   if (typeof args !== "object" || args === null || Array.isArray(args)) return "(root): must be object";
   const required = schema["required"];
   if (!Array.isArray(required)) return undefined;

@@ -181,7 +181,10 @@ export function createValidateLayer(
       let validate;
       try {
         if (tooDeep(ctx.args, maxDepth))
-          return invalidArguments(ctx, `Invalid arguments for ${ctx.route.publicName}: (root): ${depthMessage(maxDepth)}`);
+          return invalidArguments(
+            ctx,
+            `Invalid arguments for ${ctx.route.publicName}: (root): ${depthMessage(maxDepth)}`,
+          );
         validate = compiler.validatorFor(ctx.route, ctx.log);
         if (validate === OVER_BUDGET) {
           const violation = structuralViolation(ctx.route.inputSchema, ctx.args);

@@ -49,18 +49,36 @@ describe("depth guards (src/jsonrpc/depth.ts)", () => {
 
 describe("client message screens (src/jsonrpc/screen.ts)", () => {
   it("a deep tools/call argument is an isError result; any other deep message -32600 with its id; no id: dropped", () => {
-    const call = { jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "t", arguments: { x: deepArray(600) } } };
+    const call = {
+      jsonrpc: "2.0",
+      id: 3,
+      method: "tools/call",
+      params: { name: "t", arguments: { x: deepArray(600) } },
+    };
     expect(screenDepth(call, 5_000, 512)).toMatchObject({
       isResult: true,
-      reply: { id: 3, result: { isError: true, content: [{ text: "Invalid arguments for t: (root): nested deeper than 512 levels (maxJsonDepth)" }] } },
+      reply: {
+        id: 3,
+        result: {
+          isError: true,
+          content: [
+            { text: "Invalid arguments for t: (root): nested deeper than 512 levels (maxJsonDepth)" },
+          ],
+        },
+      },
     });
     const other = { jsonrpc: "2.0", id: "x", method: "ping", params: { a: deepArray(600) } };
     expect(screenDepth(other, 5_000, 512)?.reply).toMatchObject({ id: "x", error: { code: -32600 } });
-    expect(screenDepth({ jsonrpc: "2.0", id: deepArray(600), method: "ping" }, 5_000, 512)?.reply).toBeUndefined();
+    expect(
+      screenDepth({ jsonrpc: "2.0", id: deepArray(600), method: "ping" }, 5_000, 512)?.reply,
+    ).toBeUndefined();
   });
 
   it("a request the SDK would not recognise gets -32600 with its id; notifications and responses pass", () => {
-    expect(screenShape({ jsonrpc: "2.0", id: 1, method: "tools/list", params: "x" })?.reply).toMatchObject({ id: 1, error: { code: -32600 } });
+    expect(screenShape({ jsonrpc: "2.0", id: 1, method: "tools/list", params: "x" })?.reply).toMatchObject({
+      id: 1,
+      error: { code: -32600 },
+    });
     expect(screenShape({ jsonrpc: "2.0", id: 2 })?.reply).toMatchObject({ id: 2, error: { code: -32600 } });
     expect(screenShape({ jsonrpc: "2.0", id: true, method: "ping" })?.reply).toMatchObject({ id: null });
     expect(screenShape({ jsonrpc: "2.0", method: "notifications/progress" })).toBeUndefined();
@@ -76,7 +94,12 @@ describe("line reader over the limit (src/downstream/lineBuffer.ts)", () => {
     const over: OversizeLine[] = [];
     const big = `{"result":{"text":"${"x".repeat(5_000)}"},"jsonrpc":"2.0","id":"amcp-7"}`;
     const data = Buffer.from(`{"a":1}\n${big}\n{"b":2}\n`);
-    for (let i = 0; i < data.length; i += 333) buffer.push(data.subarray(i, i + 333), (l) => lines.push(l), (o) => over.push(o));
+    for (let i = 0; i < data.length; i += 333)
+      buffer.push(
+        data.subarray(i, i + 333),
+        (l) => lines.push(l),
+        (o) => over.push(o),
+      );
     expect(lines).toEqual(['{"a":1}', '{"b":2}']);
     expect(over).toHaveLength(1);
     expect(over[0]?.bytes).toBe(big.length);
@@ -97,7 +120,9 @@ describe("tools/call result shape (toolResultProblem)", () => {
     expect(toolResultProblem({ content: "nope" })).toBe("content is a string, not an array");
     expect(toolResultProblem({ content: [{ text: "x" }] })).toBe("content[0] has no type");
     expect(toolResultProblem({ content: ["x"] })).toBe("content[0] is not an object");
-    expect(toolResultProblem({ content: [{ type: "text", text: "x", extra: 1 }], other: true })).toBeUndefined();
+    expect(
+      toolResultProblem({ content: [{ type: "text", text: "x", extra: 1 }], other: true }),
+    ).toBeUndefined();
     expect(toolResultProblem({ structuredContent: {} })).toBeUndefined();
   });
 });
@@ -108,7 +133,10 @@ describe("classification of hostile failures (src/downstream/classify.ts)", () =
     expect(e).toBeInstanceOf(McpError);
     expect(isTransportFailure(e)).toBe(false);
     expect(countsForBreaker(e)).toBe(false);
-    const lost = classifyFailure(new McpError(ErrorCode.ConnectionClosed, "Connection closed"), ctx({ current: false }));
+    const lost = classifyFailure(
+      new McpError(ErrorCode.ConnectionClosed, "Connection closed"),
+      ctx({ current: false }),
+    );
     expect(isAggregatorError(lost, "SERVER_UNAVAILABLE")).toBe(true);
     expect(isTransportFailure(lost)).toBe(true);
   });
@@ -141,8 +169,16 @@ describe("raw requests and hostile messages (src/downstream/rawRequests.ts)", ()
   it("a progress notification without params or with odd params is not taken and does not throw", () => {
     const raw = new RawRequests(() => undefined);
     void raw.request("tools/call", { name: "a" }, opts).catch(() => undefined);
-    for (const params of [undefined, "odd", null, { progressToken: "amcp-1" }, { progressToken: 5, progress: 1 }])
-      expect(() => raw.route({ jsonrpc: "2.0", method: "notifications/progress", params } as unknown as JSONRPCMessage)).not.toThrow();
+    for (const params of [
+      undefined,
+      "odd",
+      null,
+      { progressToken: "amcp-1" },
+      { progressToken: 5, progress: 1 },
+    ])
+      expect(() =>
+        raw.route({ jsonrpc: "2.0", method: "notifications/progress", params } as unknown as JSONRPCMessage),
+      ).not.toThrow();
     raw.failAll();
   });
 
@@ -151,10 +187,20 @@ describe("raw requests and hostile messages (src/downstream/rawRequests.ts)", ()
     const raw = new RawRequests((m) => void sent.push(m));
     const bad = raw.request("tools/call", { name: "a" }, opts);
     const good = raw.request("tools/call", { name: "b" }, opts);
-    raw.route({ jsonrpc: "2.0", id: (sent[0] as { id: string }).id, result: null } as unknown as JSONRPCMessage);
-    raw.route({ jsonrpc: "2.0", id: (sent[1] as { id: string }).id, result: { content: [] } } as JSONRPCMessage);
+    raw.route({
+      jsonrpc: "2.0",
+      id: (sent[0] as { id: string }).id,
+      result: null,
+    } as unknown as JSONRPCMessage);
+    raw.route({
+      jsonrpc: "2.0",
+      id: (sent[1] as { id: string }).id,
+      result: { content: [] },
+    } as JSONRPCMessage);
     const e = classifyFailure(await bad.catch((x: unknown) => x), ctx());
-    expect((e as Error).message).toBe("h: echo returned an invalid tools/call result (the result is null); it was not forwarded");
+    expect((e as Error).message).toBe(
+      "h: echo returned an invalid tools/call result (the result is null); it was not forwarded",
+    );
     expect(await good).toEqual({ content: [] });
   });
 });

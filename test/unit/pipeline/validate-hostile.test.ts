@@ -1,14 +1,19 @@
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
+import type { Logger } from "../../../src/logger.js";
 import { compose } from "../../../src/pipeline/compose.js";
-import { createValidateLayer, SchemaCompiler, OVER_BUDGET } from "../../../src/pipeline/middleware/validate.js";
+import {
+  createValidateLayer,
+  SchemaCompiler,
+  OVER_BUDGET,
+} from "../../../src/pipeline/middleware/validate.js";
 import { schemaNodes } from "../../../src/pipeline/middleware/schemaBudget.js";
 import { makeCtx, makeRoute, scripted, silentLogger, textResult } from "../../helpers/pipeline.js";
 
-function capture(): { log: ReturnType<typeof pino>; lines: () => Record<string, unknown>[] } {
+function capture(): { log: Logger; lines: () => Record<string, unknown>[] } {
   const out: string[] = [];
-  const log = pino(
+  const log: Logger = pino(
     { level: "warn" },
     new Writable({
       write(chunk: Buffer, _enc, cb) {
@@ -62,11 +67,16 @@ describe("validate layer against hostile schemas and arguments (issue #14)", () 
     const { log, lines } = capture();
     const route = makeRoute({
       publicName: "h_lookahead",
-      inputSchema: { type: "object", properties: { s: { type: "string", pattern: "(?=a)a" }, n: { type: "number" } } },
+      inputSchema: {
+        type: "object",
+        properties: { s: { type: "string", pattern: "(?=a)a" }, n: { type: "number" } },
+      },
     });
     const handler = compose([createValidateLayer()], scripted([textResult("ok")]));
     expect((await handler(makeCtx(route, { s: "b" }, undefined, { log }))).isError).toBeFalsy();
-    expect(text(await handler(makeCtx(route, { s: "b", n: "x" }, undefined, { log })))).toContain("/n: must be number");
+    expect(text(await handler(makeCtx(route, { s: "b", n: "x" }, undefined, { log })))).toContain(
+      "/n: must be number",
+    );
     const warnings = lines().filter((l) => String(l["msg"]).includes("linear-time regex engine"));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ tool: route.originalName, pattern: "(?=a)a" });
@@ -76,7 +86,10 @@ describe("validate layer against hostile schemas and arguments (issue #14)", () 
     const { log, lines } = capture();
     const properties: Record<string, unknown> = {};
     for (let i = 0; i < 40_000; i++) properties[`p${i}`] = { type: "string" };
-    const route = makeRoute({ publicName: "h_huge", inputSchema: { type: "object", properties, required: ["p0"] } });
+    const route = makeRoute({
+      publicName: "h_huge",
+      inputSchema: { type: "object", properties, required: ["p0"] },
+    });
     const compiler = new SchemaCompiler(500);
     expect(compiler.validatorFor(route, log)).toBe(OVER_BUDGET);
     const handler = compose([createValidateLayer(compiler)], scripted([textResult("ok")]));
@@ -95,12 +108,18 @@ describe("validate layer against hostile schemas and arguments (issue #14)", () 
   it("refuses arguments nested deeper than maxJsonDepth before ajv and before any I/O", async () => {
     const next = scripted([textResult("never")]);
     const handler = compose([createValidateLayer(undefined, { maxJsonDepth: 64 })], next);
-    const ctx = makeCtx(makeRoute({ publicName: "h_echo", inputSchema: { type: "object" } }), { x: deep(6_000) });
+    const ctx = makeCtx(makeRoute({ publicName: "h_echo", inputSchema: { type: "object" } }), {
+      x: deep(6_000),
+    });
     const r = await handler(ctx);
     expect(text(r)).toBe("Invalid arguments for h_echo: (root): nested deeper than 64 levels (maxJsonDepth)");
     expect(ctx.notes["invalid"]).toBe(true);
     expect(next.calls).toBe(0);
-    const ok = await handler(makeCtx(makeRoute({ inputSchema: { type: "object" } }, ), { x: deep(60) }, undefined, { log: silentLogger }));
+    const ok = await handler(
+      makeCtx(makeRoute({ inputSchema: { type: "object" } }), { x: deep(60) }, undefined, {
+        log: silentLogger,
+      }),
+    );
     expect(ok).toEqual(textResult("never"));
   });
 });
