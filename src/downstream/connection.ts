@@ -2,8 +2,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { CallToolResult, Implementation, ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
 import { AggregatorError, errorMessage } from "../errors.js";
-import { invalidResult, toolResultProblem } from "../jsonrpc/rejected.js";
-import { rejectedError } from "../jsonrpc/rejectedError.js";
+import { checkToolResult } from "../jsonrpc/rejectedError.js";
 import { RestartBudget } from "./backoff.js";
 import { EMPTY_CATALOG, fetchCatalog, LooseResult, sameCatalog, type DownstreamCatalog } from "./listing.js";
 import type { LaunchPlan } from "./launch.js";
@@ -398,9 +397,3 @@ export class DownstreamConnection {
 }
 
 const HEALTH_FAILURES_BEFORE_RECONNECT = 2;
-
-function checkToolResult(result: Record<string, unknown>): Record<string, unknown> {
-  const problem = toolResultProblem(result);
-  if (problem !== undefined) throw rejectedError(invalidResult(problem));
-  return result;
-}

@@ -1,5 +1,5 @@
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
-import { REJECTED_KEY, type Rejection } from "./rejected.js";
+import { invalidResult, REJECTED_KEY, toolResultProblem, type Rejection } from "./rejected.js";
 
 /** A refused answer (rejected.ts) as the error its pending request is rejected with. */
 export function rejectedError(rejection: Rejection): McpError {
@@ -20,4 +20,11 @@ export function rejectionOf(error: unknown): Rejection | undefined {
   if ((kind === "tooLarge" || kind === "tooDeep" || kind === "invalidResult") && typeof detail === "string")
     return { kind, detail };
   return undefined;
+}
+
+/** Passes a tools/call result on, or throws its rejection when it is not one (toolResultProblem). */
+export function checkToolResult(result: Record<string, unknown>): Record<string, unknown> {
+  const problem = toolResultProblem(result);
+  if (problem !== undefined) throw rejectedError(invalidResult(problem));
+  return result;
 }
