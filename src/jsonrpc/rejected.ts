@@ -33,10 +33,11 @@ export function rejectedAnswer(id: string | number, rejection: Rejection): JSONR
   } as JSONRPCMessage;
 }
 
-export function tooLarge(bytes: number, limit: number): Rejection {
+/** `atLeast`: the answer was not read to its end (`bytes` is how far it got). */
+export function tooLarge(bytes: number, limit: number, atLeast = false): Rejection {
   return {
     kind: "tooLarge",
-    detail: `returned ${bytes} bytes, over the limit of ${limit} bytes (maxResultBytes); it was not forwarded: ask for less (a narrower query, a page) or raise maxResultBytes for this server`,
+    detail: `returned ${atLeast ? "more than " : ""}${bytes} bytes, over the limit of ${limit} bytes (maxResultBytes); it was not forwarded: ask for less (a narrower query, a page) or raise maxResultBytes for this server`,
   };
 }
 
