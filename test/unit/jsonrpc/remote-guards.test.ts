@@ -33,7 +33,9 @@ describe("remote downstreams: size and depth bounds (issue #14)", () => {
     expect(res.headers.get("mcp-session-id")).toBe("s1");
     const body = (await res.json()) as { id: number; error: { code: number; data: Record<string, unknown> } };
     expect(body).toMatchObject({ id: 5, error: { code: -32603, data: { [REJECTED_KEY]: "tooLarge" } } });
-    expect(String(body.error.data["detail"])).toMatch(/^returned more than 1000 bytes, over the limit of 1000 bytes \(maxResultBytes\)/);
+    expect(String(body.error.data["detail"])).toMatch(
+      /^returned more than 1000 bytes, over the limit of 1000 bytes \(maxResultBytes\)/,
+    );
   });
 
   it("an answer under the limit passes untouched", async () => {
