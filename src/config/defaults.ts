@@ -35,7 +35,7 @@ const defaults = {
   /** Deepest nesting accepted in any JSON message from a client or a server (src/jsonrpc/depth.ts). */
   maxJsonDepth: 512,
   /** Largest inputSchema (objects + arrays in it) compiled for argument validation (validate.ts). */
-  maxSchemaNodes: 400,
+  maxSchemaNodes: 250,
 
   http: {
     host: "127.0.0.1",

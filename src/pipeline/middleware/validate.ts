@@ -32,7 +32,7 @@ const AJV_OPTIONS: Options = {
 let unsupportedPattern: ((pattern: string, reason: string) => void) | undefined;
 
 /** Default of maxSchemaNodes (config/defaults.ts holds the same value). */
-export const DEFAULT_MAX_SCHEMA_NODES = 400;
+export const DEFAULT_MAX_SCHEMA_NODES = 250;
 
 type AjvInstance = Pick<Ajv, "compile">;
 type Dialect = "07" | "2019" | "2020";
