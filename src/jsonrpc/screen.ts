@@ -48,23 +48,23 @@ export function screenDepth(value: unknown, textLength: number, limit: number): 
     params !== null &&
     !Array.isArray(params)
   ) {
-    const { arguments: args, ...rest } = params as Record<string, unknown>;
-    if (!tooDeep(rest, limit - 1) && typeof (rest as { name?: unknown }).name === "string") {
-      const name = (rest as { name: string }).name.slice(0, 200);
+    // Too deep because of its arguments alone: a client fault the model can act on.
+    const rest: Record<string, unknown> = { ...(params as Record<string, unknown>), arguments: undefined };
+    const name = rest["name"];
+    if (typeof name === "string" && !tooDeep(rest, limit - 1)) {
       return {
         reply: {
           jsonrpc: "2.0",
           id,
           result: {
             isError: true,
-            content: [{ type: "text", text: `Invalid arguments for ${name}: (root): ${why}` }],
+            content: [{ type: "text", text: `Invalid arguments for ${name.slice(0, 200)}: (root): ${why}` }],
           },
         } as JSONRPCMessage,
         reason: `tools/call arguments ${why}`,
         isResult: true,
       };
     }
-    void args;
   }
   return invalid(id, why);
 }
