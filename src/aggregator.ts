@@ -139,6 +139,8 @@ export class Aggregator implements FrontBackend {
       limiterFor: (server) => this.limiterFor(server),
       retryFor: (server) => this.serverOf(server).retry,
       shutdown: this.shutdownController.signal,
+      maxJsonDepth: loaded.config.maxJsonDepth,
+      maxSchemaNodes: loaded.config.maxSchemaNodes,
       forward: createForward(this.pool, {
         rpcErrorsAreToolErrors: (server) =>
           this.profileOf(this.serverOf(server))?.rpcErrorsAreToolErrors === true,

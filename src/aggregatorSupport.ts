@@ -100,6 +100,8 @@ export function connectionSettings(s: ResolvedServer): ConnectionSettings {
     restart: s.restart,
     healthCheckIntervalMs: s.healthCheckIntervalMs,
     maxWriteQueueBytes: s.maxWriteQueueBytes,
+    maxResultBytes: s.maxResultBytes,
+    maxJsonDepth: s.maxJsonDepth,
   };
 }
 

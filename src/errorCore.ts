@@ -12,6 +12,8 @@ export type ErrorCode =
   | "BREAKER_OPEN"
   | "DOWNSTREAM_TIMEOUT"
   | "DOWNSTREAM_ERROR"
+  /** A live server's answer we refuse to forward: too large, nested too deep, not a tools/call result. */
+  | "INVALID_RESULT"
   | "CANCELLED"
   | "WORKFLOW_INVALID"
   | "WORKFLOW_FAILED"

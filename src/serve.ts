@@ -149,6 +149,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
         backend: aggregator,
         log,
         pageSize: aggregator.pageSize,
+        maxJsonDepth: loaded.config.maxJsonDepth,
         stdin: options.stdin,
         stdout: options.stdout,
         onTransport: (transport) => (fronts.stdio = transport),
@@ -243,6 +244,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
     path: h.path,
     pageSize: aggregator.pageSize,
     maxBodyBytes: h.maxBodyBytes,
+    maxJsonDepth: loaded.config.maxJsonDepth,
   });
   const url = `${baseUrl(await http.listen())}${h.path}`;
   // Each front is handed to stop() once it listens; one that began listening after stop() closed the

@@ -42,6 +42,10 @@ const defaults = {
    * starting; later ones join with list_changed (docs/adr/0003).
    */
   startup: { graceMs: 3_000 },
+  /** Deepest nesting accepted in any JSON message from a client or a server (src/jsonrpc/depth.ts). */
+  maxJsonDepth: 512,
+  /** Largest inputSchema (objects + arrays in it) compiled for argument validation (validate.ts). */
+  maxSchemaNodes: 250,
 
   http: {
     host: "127.0.0.1",
@@ -95,6 +99,8 @@ const defaults = {
     maxWriteQueueBytes: 16 * 1024 * 1024,
     restart: { maxRestarts: 5, windowMs: 60_000, initialDelayMs: 500, maxDelayMs: 30_000 },
     healthCheckIntervalMs: 30_000,
+    /** 8 MiB: under the 10 MB a 1.x SDK stdio client accepts in one message. */
+    maxResultBytes: 8 * 1024 * 1024,
   },
 };
 

@@ -157,7 +157,7 @@ function build(text: string, source: string, where: string, env: EnvSource): Loa
     const origin = Object.hasOwn(fromMcp, name) ? "mcpServers" : "servers";
     const resolution = resolveServer(name, entry, config.defaults, env, [origin, name]);
     problems.push(...resolution.problems.map(prefix));
-    servers.push(resolution.server);
+    servers.push({ ...resolution.server, maxJsonDepth: config.maxJsonDepth });
   }
   if (problems.length > 0) throw invalid(problems, where);
   return deepFreeze({ config, servers, warnings, path: where });

@@ -24,6 +24,8 @@ export type ResolvedServer = Omit<ServerEntry, ResilienceKey | "type" | "prefix"
     readonly unresolvedEnv: readonly string[];
     /** Set when the server must not be started: DISABLED_REASON or "set NAME1, NAME2". */
     readonly skipReason?: string;
+    /** The top-level maxJsonDepth, for the server's transport (set by the loader). */
+    readonly maxJsonDepth?: number;
   };
 
 /** The skip reason of an entry with `"enabled": false` or `"disabled": true`. */
@@ -53,6 +55,7 @@ export function mergeResilience(
     restart: { ...R.restart, ...defaults.restart, ...own.restart },
     healthCheckIntervalMs:
       own.healthCheckIntervalMs ?? defaults.healthCheckIntervalMs ?? R.healthCheckIntervalMs,
+    maxResultBytes: own.maxResultBytes ?? defaults.maxResultBytes ?? R.maxResultBytes,
   };
 }
 

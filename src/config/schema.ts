@@ -156,6 +156,19 @@ export const configSchema = z
       .enum(LOG_LEVELS)
       .default(DEFAULTS.logLevel)
       .describe(`pino log level. Default "${DEFAULTS.logLevel}".`),
+    maxJsonDepth: z
+      .int()
+      .min(16)
+      .max(2_000)
+      .default(DEFAULTS.maxJsonDepth)
+      .describe(
+        `Deepest nesting (objects/arrays) accepted in a JSON message from a client or a server (16..2000); deeper ones are refused with an error for that message alone. Default ${DEFAULTS.maxJsonDepth}.`,
+      ),
+    maxSchemaNodes: posInt()
+      .default(DEFAULTS.maxSchemaNodes)
+      .describe(
+        `Largest tool inputSchema (objects and arrays in it) compiled to validate arguments; a larger one is checked only for the object shape and its required keys, with a warning naming the tool. Default ${DEFAULTS.maxSchemaNodes}.`,
+      ),
     workflows: z
       .record(z.string(), z.unknown())
       .default(() => ({}))

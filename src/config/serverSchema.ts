@@ -83,6 +83,9 @@ export const resilienceSettingsSchema = z.strictObject({
   healthCheckIntervalMs: nonNegInt().describe(
     `Ping interval, ms; 0 = off. Default ${R.healthCheckIntervalMs}.`,
   ),
+  maxResultBytes: posInt().describe(
+    `Largest answer accepted from the server, bytes; a larger tools/call result becomes an isError result naming the size (stdio servers). Default ${R.maxResultBytes} (8 MiB).`,
+  ),
 });
 
 /** Every field optional, nested objects partial too: the shape of top-level `defaults` and of a server's own values. */

@@ -1,6 +1,8 @@
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { AggregatorError, errorMessage, isAggregatorError } from "../errors.js";
+import { rejectionOf } from "../jsonrpc/rejectedError.js";
+import { UnserializableMessage } from "../jsonrpc/serialize.js";
 import { RetryAfterError } from "./retryAfter.js";
 
 export interface FailureContext {
@@ -22,7 +24,9 @@ export interface FailureContext {
  * A failed downstream request → CANCELLED, DOWNSTREAM_TIMEOUT, SERVER_UNAVAILABLE (the link failed), or
  * the server's own JSON-RPC error with its code and its original message. "Connection closed" (-32000)
  * is a lost link only if the request's connection was dropped meanwhile; otherwise -32000 is an ordinary
- * server error code (many servers use it).
+ * server error code (many servers use it), forwarded as the server's answer. A request we could not
+ * serialise is INVALID_ARGUMENTS; an answer we refused (too large, too deep, not a tools/call result)
+ * is INVALID_RESULT. Neither is a transport failure: no retry, no breaker count.
  */
 export function classifyFailure(error: unknown, ctx: FailureContext): unknown {
   const { server } = ctx;
@@ -38,6 +42,21 @@ export function classifyFailure(error: unknown, ctx: FailureContext): unknown {
     return new AggregatorError("SERVER_UNAVAILABLE", `${server}: ${what} was refused: ${error.message}`, {
       cause: error,
       details: { server, httpStatus: error.status, retryAfterMs: error.retryAfterMs },
+    });
+  }
+  if (error instanceof UnserializableMessage) {
+    // Our side could not write this one request (arguments nested too deep, …): the link is fine.
+    return new AggregatorError("INVALID_ARGUMENTS", `${what}: ${error.message}`, {
+      cause: error,
+      details: { server },
+    });
+  }
+  const rejection = rejectionOf(error);
+  if (rejection) {
+    // A live server answered, with something we will not forward: this call fails, nothing else does.
+    return new AggregatorError("INVALID_RESULT", `${server}: ${what} ${rejection.detail}`, {
+      cause: error,
+      details: { server, rejected: rejection.kind },
     });
   }
   if (error instanceof StreamableHTTPError) {

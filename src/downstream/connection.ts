@@ -3,6 +3,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { CallToolResult, Implementation, ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
 import { AggregatorError, errorMessage } from "../errors.js";
 import { cutText } from "../secrets.js";
+import { checkToolResult } from "../jsonrpc/rejectedError.js";
 import { RestartBudget } from "./backoff.js";
 import { EMPTY_CATALOG, fetchCatalog, fetchKind, LooseResult, Relister, sameCatalog } from "./listing.js";
 import type { DownstreamCatalog } from "./listing.js";
@@ -14,6 +15,9 @@ import { createTransport } from "./transports.js";
 import type { ConnectionDeps, ConnectionSettings, ForwardOptions, ServerState } from "./types.js";
 import type { Cancellation } from "../pipeline/cancel.js";
 import { waitForChange } from "./waitForChange.js";
+
+/** Failed health checks in a row after which a server counts as hung and is connected again. */
+const HEALTH_FAILURES = 2;
 
 export type {
   ConnectionDeps,
@@ -84,10 +88,9 @@ export class DownstreamConnection {
   private async connectOnce(): Promise<void> {
     const started = this.now();
     this.setState(this.restarts === 0 && this.state !== "restarting" ? "starting" : "restarting");
-    const onStderrLine = (line: string): void => {
-      this.stderrTail.push(cutText(line, 500));
-      if (this.stderrTail.length > 20) this.stderrTail.shift();
-    };
+    // The last 20 stderr lines (doctor shows them), each cut to 500 characters.
+    const onStderrLine = (line: string): void =>
+      void (this.stderrTail.push(cutText(line, 500)) > 20 && this.stderrTail.shift());
     // The first start may adopt a process the CLI spawned while the aggregator was still loading.
     const prespawned = this.restarts === 0 ? this.deps.takePrespawned?.(this.name) : undefined;
     if (prespawned && "onStderrLine" in prespawned.transport) {
@@ -105,10 +108,7 @@ export class DownstreamConnection {
       await client.connect(transport, { timeout });
       const capabilities = client.getServerCapabilities();
       const catalog = await fetchCatalog(client, capabilities, timeout);
-      if (this.stopping) {
-        await transport.close().catch(() => undefined);
-        return;
-      }
+      if (this.stopping) return void (await transport.close().catch(() => undefined));
       this.client = client;
       this.links.set(client, ++this.linkSeq);
       this.transport = transport;
@@ -233,25 +233,19 @@ export class DownstreamConnection {
   async whenReady(cancel: Cancellation, deadlineAt: number): Promise<Client> {
     for (;;) {
       if (this.state === "ready" && this.client) return this.client;
-      if (this.state === "failed" || this.state === "stopped") {
-        throw new AggregatorError(
-          "SERVER_UNAVAILABLE",
-          `${this.name} is unavailable: ${this.lastError?.message ?? this.state}`,
-          { details: { server: this.name, state: this.state } },
-        );
-      }
+      if (this.state === "failed" || this.state === "stopped")
+        throw this.unavailable(`is unavailable: ${this.lastError?.message ?? this.state}`);
       const wait = deadlineAt - this.now();
-      if (wait <= 0) {
-        throw new AggregatorError(
-          "SERVER_UNAVAILABLE",
-          `${this.name} is ${this.state} and did not come back in time`,
-          { details: { server: this.name, state: this.state } },
-        );
-      }
+      if (wait <= 0) throw this.unavailable(`is ${this.state} and did not come back in time`);
       if (cancel.aborted) throw this.cancelled();
       await waitForChange(this.waiters, wait, cancel, () => this.cancelled());
       if (cancel.aborted) throw this.cancelled();
     }
+  }
+
+  private unavailable(what: string): AggregatorError {
+    const details = { server: this.name, state: this.state };
+    return new AggregatorError("SERVER_UNAVAILABLE", `${this.name} ${what}`, { details });
   }
 
   private cancelled(): AggregatorError {
@@ -304,7 +298,9 @@ export class DownstreamConnection {
           resetTimeoutOnProgress: true,
           onprogress: options.onprogress,
         }) as Promise<Record<string, unknown>>);
-    return sent.catch((error: unknown) => {
+    // The raw path checks tools/call results where it reads them; the SDK path (remote servers) here.
+    const checked = method === "tools/call" && !raw ? sent.then(checkToolResult) : sent;
+    return checked.catch((error: unknown) => {
       throw classifyFailure(error, {
         server: this.name,
         current: this.client === client,
@@ -376,15 +372,14 @@ export class DownstreamConnection {
       this.deps.hooks.onHealthFailure?.(this.name, error);
       // A server that stops answering pings is hung: after two in a row, connect again (for stdio:
       // its process group is stopped and it is started anew, within the restart budget).
-      if (++this.healthFailures >= HEALTH_FAILURES_BEFORE_RECONNECT) {
+      if (++this.healthFailures >= HEALTH_FAILURES) {
         this.healthFailures = 0;
-        void this.restartHung(`${HEALTH_FAILURES_BEFORE_RECONNECT} health checks in a row failed`);
+        void this.restartHung(`${HEALTH_FAILURES} health checks in a row failed`);
       }
     }
   }
 
   private healthFailures = 0;
-
   /** Stops the server for good: no more restarts; the process group is terminated. */
   async close(): Promise<void> {
     this.stopping = true;
@@ -400,5 +395,3 @@ export class DownstreamConnection {
     await Promise.all([transport?.close(), connecting?.close()].map((p) => p?.catch(() => undefined)));
   }
 }
-
-const HEALTH_FAILURES_BEFORE_RECONNECT = 2;

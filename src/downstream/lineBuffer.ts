@@ -1,23 +1,47 @@
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 
+/** What is kept of a line over the limit: its first and last bytes (enough to read its id) and its size. */
+export interface OversizeLine {
+  readonly head: string;
+  readonly tail: string;
+  readonly bytes: number;
+}
+
+const EDGE = 512;
+
 /**
  * Splits a byte stream into newline-delimited JSON-RPC messages.
  *
  * Unlike the SDK's ReadBuffer it does not re-parse each message with zod (the Protocol layer checks what
- * it needs) and does not copy the whole buffer on every chunk, so large results cost O(n).
+ * it needs) and does not copy the whole buffer on every chunk, so large results cost O(n). A line longer
+ * than maxLineBytes is not buffered: its bytes are dropped as they arrive (only its first and last
+ * EDGE bytes are kept) and onOversize is told once its newline arrives; the stream goes on.
  */
 export class LineBuffer {
   private chunks: Buffer[] = [];
   private size = 0;
+  /** Inside a line over the limit: bytes dropped so far, and its edges. */
+  private dropping = false;
+  private dropped = 0;
+  private head: Buffer = Buffer.alloc(0);
+  private tail: Buffer = Buffer.alloc(0);
 
   constructor(private readonly maxLineBytes: number) {}
 
-  /** Feeds a chunk; calls onLine for each complete line. Throws if one line would exceed maxLineBytes. */
-  push(chunk: Buffer, onLine: (line: string) => void): void {
+  /** Feeds a chunk; calls onLine for each complete line and onOversize for each line over the limit. */
+  push(chunk: Buffer, onLine: (line: string) => void, onOversize: (line: OversizeLine) => void): void {
     let start = 0;
     let nl = chunk.indexOf(10);
     while (nl !== -1) {
       const piece = chunk.subarray(start, nl);
+      start = nl + 1;
+      nl = chunk.indexOf(10, start);
+      if (!this.dropping && this.size + piece.length > this.maxLineBytes) this.startDropping();
+      if (this.dropping) {
+        this.drop(piece);
+        onOversize(this.endDropping());
+        continue;
+      }
       let line: string;
       if (this.chunks.length === 0) {
         line = piece.toString("utf8");
@@ -28,24 +52,54 @@ export class LineBuffer {
         this.size = 0;
       }
       if (line.length > 0) onLine(line.endsWith("\r") ? line.slice(0, -1) : line);
-      start = nl + 1;
-      nl = chunk.indexOf(10, start);
     }
     if (start < chunk.length) {
       const rest = chunk.subarray(start);
-      this.size += rest.length;
-      if (this.size > this.maxLineBytes) {
-        this.chunks = [];
-        this.size = 0;
-        throw new Error(`a message exceeded ${this.maxLineBytes} bytes`);
+      if (!this.dropping && this.size + rest.length > this.maxLineBytes) this.startDropping();
+      if (this.dropping) this.drop(rest);
+      else {
+        this.size += rest.length;
+        this.chunks.push(rest);
       }
-      this.chunks.push(rest);
     }
+  }
+
+  private startDropping(): void {
+    const kept = Buffer.concat(this.chunks, this.size);
+    this.chunks = [];
+    this.size = 0;
+    this.dropping = true;
+    this.dropped = 0;
+    this.head = Buffer.alloc(0);
+    this.tail = Buffer.alloc(0);
+    this.drop(kept);
+  }
+
+  private drop(piece: Buffer): void {
+    if (piece.length === 0) return;
+    this.dropped += piece.length;
+    if (this.head.length < EDGE)
+      this.head = Buffer.concat([this.head, piece.subarray(0, EDGE - this.head.length)]);
+    this.tail =
+      piece.length >= EDGE
+        ? Buffer.from(piece.subarray(piece.length - EDGE))
+        : Buffer.concat([this.tail, piece]).subarray(-EDGE);
+  }
+
+  private endDropping(): OversizeLine {
+    const line = { head: this.head.toString("utf8"), tail: this.tail.toString("utf8"), bytes: this.dropped };
+    this.dropping = false;
+    this.dropped = 0;
+    this.head = Buffer.alloc(0);
+    this.tail = Buffer.alloc(0);
+    return line;
   }
 
   clear(): void {
     this.chunks = [];
     this.size = 0;
+    this.dropping = false;
+    this.dropped = 0;
   }
 }
 
@@ -58,7 +112,15 @@ export function parseMessage(line: string): JSONRPCMessage | Error {
     return error instanceof Error ? error : new Error(String(error));
   }
   if (typeof value !== "object" || value === null || (value as { jsonrpc?: unknown }).jsonrpc !== "2.0") {
-    return new Error("not a JSON-RPC 2.0 message");
+    return new NotJsonRpc(value);
   }
   return value as JSONRPCMessage;
+}
+
+/** Valid JSON that is not a JSON-RPC 2.0 message (kept so a front can still answer its id). */
+export class NotJsonRpc extends Error {
+  constructor(readonly value: unknown) {
+    super("not a JSON-RPC 2.0 message");
+    this.name = "NotJsonRpc";
+  }
 }

@@ -1,5 +1,7 @@
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { DEFAULT_MAX_JSON_DEPTH, depthMessage, readableId, tooDeep } from "../jsonrpc/depth.js";
+import { rejectedAnswer, tooDeepResult } from "../jsonrpc/rejected.js";
 
 /**
  * The SDK's Protocol dispatches notifications one microtask late but resolves responses at once, so a
@@ -11,16 +13,32 @@ export function deliverInOrder(message: JSONRPCMessage, deliver: (m: JSONRPCMess
   else deliver(message);
 }
 
-/** Wraps an SDK transport (HTTP, SSE) so its responses keep their order behind notifications. */
+/**
+ * Wraps an SDK transport (HTTP, SSE) so its responses keep their order behind notifications, and so a
+ * message nested deeper than maxJsonDepth fails its own request (or is dropped) instead of reaching
+ * code that walks it recursively (src/jsonrpc/depth.ts).
+ */
 export class OrderedTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
 
-  constructor(private readonly inner: Transport) {
+  constructor(
+    private readonly inner: Transport,
+    maxJsonDepth: number = DEFAULT_MAX_JSON_DEPTH,
+  ) {
     inner.onclose = () => this.onclose?.();
     inner.onerror = (error) => this.onerror?.(error);
-    inner.onmessage = (message) => deliverInOrder(message, (m) => this.onmessage?.(m));
+    inner.onmessage = (message) => {
+      if (tooDeep(message, maxJsonDepth)) {
+        const id = "method" in message ? undefined : readableId(message);
+        this.onerror?.(new Error(`refused a message from the server: ${depthMessage(maxJsonDepth)}`));
+        if (id === undefined) return;
+        deliverInOrder(rejectedAnswer(id, tooDeepResult(maxJsonDepth)), (m) => this.onmessage?.(m));
+        return;
+      }
+      deliverInOrder(message, (m) => this.onmessage?.(m));
+    };
   }
 
   get sessionId(): string | undefined {

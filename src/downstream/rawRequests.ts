@@ -1,5 +1,7 @@
 import { ErrorCode, McpError, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { invalidResult, toolResultProblem } from "../jsonrpc/rejected.js";
+import { rejectedError } from "../jsonrpc/rejectedError.js";
 import { Deadlines } from "../pipeline/deadlines.js";
 import { ProcessGroupStdioTransport } from "./stdio.js";
 import type { ForwardOptions } from "./types.js";
@@ -19,7 +21,9 @@ interface Pending {
  * ("amcp-<n>", which never collides with the SDK's numeric ids on the same pipe), responses and
  * progress routed straight from the transport's line reader, and the same semantics as the SDK's
  * request(): a per-attempt timeout restarted by progress, a total cap, notifications/cancelled on abort
- * or timeout, and McpErrors with the SDK's codes so failures are classified exactly as before.
+ * or timeout, and McpErrors with the SDK's codes so failures are classified exactly as before. Only
+ * tools/call goes this way: each result gets the cheap tools/call shape check (toolResultProblem), and
+ * a malformed one fails its request alone (INVALID_RESULT after classify.ts).
  */
 export class RawRequests {
   private seq = 0;
@@ -36,19 +40,18 @@ export class RawRequests {
   readonly route = (message: JSONRPCMessage): boolean => {
     if ("method" in message) {
       if (message.method !== "notifications/progress") return false;
-      const params = message.params as {
-        progressToken?: unknown;
-        progress: number;
-        total?: number;
-        message?: string;
-      };
-      const p = typeof params.progressToken === "string" ? this.pending.get(params.progressToken) : undefined;
-      if (!p) return false;
-      this.arm(params.progressToken as string, p);
+      // Anything malformed (no params, odd fields) is not ours: the SDK Client drops it with a log.
+      const params = message.params as Record<string, unknown> | undefined;
+      const token = typeof params === "object" && params !== null ? params["progressToken"] : undefined;
+      const p = typeof token === "string" ? this.pending.get(token) : undefined;
+      if (!p || !params) return false;
+      const { progress, total, message: text } = params;
+      if (typeof progress !== "number") return true; // ours, but unusable: dropped
+      this.arm(token as string, p);
       p.onprogress?.({
-        progress: params.progress,
-        ...(params.total === undefined ? {} : { total: params.total }),
-        ...(params.message === undefined ? {} : { message: params.message }),
+        progress,
+        ...(typeof total === "number" ? { total } : {}),
+        ...(typeof text === "string" ? { message: text } : {}),
       });
       return true;
     }
@@ -57,11 +60,16 @@ export class RawRequests {
     if (!p) return false;
     this.settle(id as string, p);
     if ("error" in message) {
-      const e = message.error as { code: number; message: string; data?: unknown };
-      p.reject(new McpError(e.code, e.message, e.data));
-    } else {
-      p.resolve((message as { result: Record<string, unknown> }).result);
+      const e = message.error as { code?: unknown; message?: unknown; data?: unknown } | null;
+      const code = typeof e?.code === "number" ? e.code : ErrorCode.InternalError;
+      const text = typeof e?.message === "string" ? e.message : "the server answered with a malformed error";
+      p.reject(new McpError(code, text, e?.data));
+      return true;
     }
+    const result = (message as { result?: unknown }).result;
+    const problem = toolResultProblem(result);
+    if (problem === undefined) p.resolve(result as Record<string, unknown>);
+    else p.reject(rejectedError(invalidResult(problem)));
     return true;
   };
 

@@ -2,7 +2,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { AggregatorError } from "../errorCore.js";
-import { LineBuffer, parseMessage } from "./lineBuffer.js";
+import { DEFAULT_MAX_JSON_DEPTH, parsedTooDeep, readableId } from "../jsonrpc/depth.js";
+import { idFromEdges, rejectedAnswer, tooDeepResult, tooLarge, type Rejection } from "../jsonrpc/rejected.js";
+import { serialize } from "../jsonrpc/serialize.js";
+import { LineBuffer, parseMessage, type OversizeLine } from "./lineBuffer.js";
 import { processGroups, type ProcessGroups } from "./processGroups.js";
 import { StderrLines } from "./stderrLines.js";
 import { deliverInOrder } from "./ordering.js";
@@ -23,7 +26,10 @@ export interface StdioSpawnOptions {
   readonly onGarbage?: ((line: string, error: unknown) => void) | undefined;
   /** SIGTERM → SIGKILL grace in ms. */
   readonly killGraceMs?: number;
-  /** Largest single message accepted from the child; a larger one ends the connection. */
+  /**
+   * Largest single message accepted from the child (maxResultBytes). A larger one is not forwarded: its
+   * request (id read from the line's edges) fails alone with a "too large" error; the link goes on.
+   */
   readonly maxMessageBytes?: number;
   /** Where the child's process group is recorded while it may live (default: this process's registry). */
   readonly groups?: ProcessGroups;
@@ -35,7 +41,16 @@ export interface StdioSpawnOptions {
   readonly maxWriteQueueBytes?: number | undefined;
   /** The server's name, for messages. */
   readonly name?: string | undefined;
+  /** Deepest nesting accepted in a message from the child (maxJsonDepth); deeper ones fail the same way. */
+  readonly maxJsonDepth?: number;
+  /** Told about each message refused (too large, too deep): its request failed alone. */
+  readonly onRefused?: ((reason: string, details: Record<string, unknown>) => void) | undefined;
+  /** Told about each message dropped because handling it threw (a malformed notification, …). */
+  readonly onDropped?: ((reason: string, details: Record<string, unknown>) => void) | undefined;
 }
+
+/** Default of maxResultBytes (config/defaults.ts holds the same value). */
+export const DEFAULT_MAX_RESULT_BYTES = 8 * 1024 * 1024;
 
 const IS_WINDOWS = process.platform === "win32";
 
@@ -58,8 +73,13 @@ export class ProcessGroupStdioTransport implements Transport {
   private stopGroup: (() => void) | undefined;
 
   constructor(private readonly options: StdioSpawnOptions) {
-    this.buffer = new LineBuffer(options.maxMessageBytes ?? 64 * 1024 * 1024);
+    this.maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_RESULT_BYTES;
+    this.maxDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+    this.buffer = new LineBuffer(this.maxBytes);
   }
+
+  private readonly maxBytes: number;
+  private readonly maxDepth: number;
 
   /** Sees each message before the SDK Client: returns true when it took it (raw tools/call requests). */
   rawRoute?: ((message: JSONRPCMessage) => boolean) | undefined;
@@ -152,19 +172,66 @@ export class ProcessGroupStdioTransport implements Transport {
   }
 
   private onData(chunk: Buffer): void {
+    this.buffer.push(chunk, this.onLine, this.onOversize);
+  }
+
+  /** One message from the child. Nothing it holds may end the link: a bad message fails alone. */
+  private readonly onLine = (line: string): void => {
+    const message = parseMessage(line);
+    if (message instanceof Error) {
+      this.options.onGarbage?.(line, message);
+      return;
+    }
+    if (parsedTooDeep(message, line.length, this.maxDepth)) {
+      this.refuse(readableId(message), "method" in message, tooDeepResult(this.maxDepth), {
+        bytes: line.length,
+      });
+      return;
+    }
+    this.deliver(message);
+  };
+
+  private readonly onOversize = (line: OversizeLine): void => {
+    const id = idFromEdges(line.head, line.tail);
+    const isRequest = /"method"\s*:/.test(line.head) && !/"result"\s*:/.test(line.head);
+    this.refuse(id, isRequest, tooLarge(line.bytes, this.maxBytes), { bytes: line.bytes });
+  };
+
+  private deliver(message: JSONRPCMessage): void {
     try {
-      this.buffer.push(chunk, this.onLine);
+      if (!this.rawRoute?.(message)) deliverInOrder(message, (m) => this.onmessage?.(m));
     } catch (error) {
-      this.onerror?.(error instanceof Error ? error : new Error(String(error)));
-      void this.close();
+      // A handler choked on this message (a malformed notification, …): drop it, keep the link.
+      this.options.onDropped?.("a malformed message from the server was dropped", {
+        err: error instanceof Error ? error.message : String(error),
+        method: "method" in message ? String(message.method).slice(0, 100) : undefined,
+      });
     }
   }
 
-  private readonly onLine = (line: string): void => {
-    const message = parseMessage(line);
-    if (message instanceof Error) this.options.onGarbage?.(line, message);
-    else if (!this.rawRoute?.(message)) deliverInOrder(message, (m) => this.onmessage?.(m));
-  };
+  /**
+   * A message we will not pass on. An answer to one of our requests becomes an error answer for that
+   * request only; a request from the server is answered with an error; anything else is dropped.
+   */
+  private refuse(
+    id: string | number | undefined,
+    isRequest: boolean,
+    rejection: Rejection,
+    details: Record<string, unknown>,
+  ): void {
+    const detail = rejection.detail;
+    this.options.onRefused?.(`refused a message from the server: ${detail}`, { ...details, id });
+    if (id === undefined) return;
+    if (isRequest) {
+      this.send({
+        jsonrpc: "2.0",
+        id,
+        error: { code: -32600, message: `Invalid Request: ${detail}` },
+      } as JSONRPCMessage).catch(() => undefined);
+      return;
+    }
+    this.deliver(rejectedAnswer(id, rejection));
+  }
 
   /** Set by attachRawRequests: whether a write may wait a turn for more (the server is busy anyway). */
   worthWaiting: ((batchSize: number) => boolean) | undefined;
@@ -177,7 +244,12 @@ export class ProcessGroupStdioTransport implements Transport {
   send(message: JSONRPCMessage): Promise<void> {
     const stdin = this.child?.stdin;
     if (!stdin || stdin.destroyed) return Promise.reject(new Error("Not connected"));
-    const line = `${JSON.stringify(message)}\n`;
+    let line: string;
+    try {
+      line = `${serialize(message)}\n`;
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const full = this.inputFull(message, line);
     if (full) return Promise.reject(full);
     return this.batcher.write(line);
@@ -187,7 +259,7 @@ export class ProcessGroupStdioTransport implements Transport {
   post(message: JSONRPCMessage): void {
     const stdin = this.child?.stdin;
     if (!stdin || stdin.destroyed) throw new Error("Not connected");
-    const line = `${JSON.stringify(message)}\n`;
+    const line = `${serialize(message)}\n`;
     const full = this.inputFull(message, line);
     if (full) throw full;
     this.batcher.post(line);

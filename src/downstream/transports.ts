@@ -3,7 +3,8 @@ import type { Logger } from "../logger.js";
 import { cutText } from "../secrets.js";
 import { childEnvironment } from "./env.js";
 import { defaultSearchRoots, planLaunch, type LaunchPlan } from "./launch.js";
-import { ProcessGroupStdioTransport } from "./stdio.js";
+import { DEFAULT_MAX_RESULT_BYTES, ProcessGroupStdioTransport } from "./stdio.js";
+import { sizeLimitedFetch } from "./sizeLimitedFetch.js";
 
 /** The part of a resolved server entry that says how to reach it. */
 export interface TransportSpec {
@@ -17,6 +18,10 @@ export interface TransportSpec {
   readonly headers: Readonly<Record<string, string>>;
   /** stdio: most bytes of unread input before new requests are refused (undefined: no bound). */
   readonly maxWriteQueueBytes?: number | undefined;
+  /** Largest message accepted from the server, bytes (stdio: a longer line fails its request alone). */
+  readonly maxResultBytes?: number | undefined;
+  /** Deepest nesting accepted in a message from the server. */
+  readonly maxJsonDepth?: number | undefined;
 }
 
 export interface CreatedTransport {
@@ -46,6 +51,10 @@ export function createStdioTransport(
       log.debug({ stderr: line }, "server stderr");
       transport.onStderrLine?.(line);
     },
+    maxMessageBytes: spec.maxResultBytes,
+    maxJsonDepth: spec.maxJsonDepth,
+    onRefused: (reason, details) => log.warn(details, reason),
+    onDropped: (reason, details) => log.debug(details, reason),
     onGarbage: (line, error) =>
       log.warn(
         { line: cutText(line, 200), reason: String(error) },
@@ -84,8 +93,8 @@ async function createRemoteTransport(spec: TransportSpec): Promise<CreatedTransp
         transport: new OrderedTransport(
           new StreamableHTTPClientTransport(new URL(spec.url), {
             requestInit: { headers: { ...spec.headers } },
-            // 429/503 + Retry-After: the retry layer waits as told (docs/resilience.md).
-            fetch: fetchWithRetryAfter(),
+            // 429/503 + Retry-After: the retry layer waits as told (docs/resilience.md); answers are size-bounded.
+            fetch: fetchWithRetryAfter(sizeLimitedFetch(spec.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES)),
             reconnectionOptions: {
               maxRetries: 2,
               initialReconnectionDelay: 500,
@@ -93,6 +102,7 @@ async function createRemoteTransport(spec: TransportSpec): Promise<CreatedTransp
               reconnectionDelayGrowFactor: 2,
             },
           }),
+          spec.maxJsonDepth,
         ),
       };
     }
@@ -112,6 +122,7 @@ async function createRemoteTransport(spec: TransportSpec): Promise<CreatedTransp
                 }),
             },
           }),
+          spec.maxJsonDepth,
         ),
       };
     }

@@ -16,6 +16,7 @@ export function toolErrorToResult(error: unknown, publicName: string): CallToolR
       case "SERVER_BUSY":
       case "BREAKER_OPEN":
       case "DOWNSTREAM_TIMEOUT":
+      case "INVALID_RESULT":
       case "CANCELLED":
       case "WORKFLOW_FAILED":
       case "WORKFLOW_INVALID":

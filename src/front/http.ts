@@ -13,9 +13,12 @@ import { methodNotAllowed, RateLimiter, tooManyRequests, unauthorized, type Rate
 import { hostAllowed, originAllowed, type HostPolicy } from "./hostCheck.js";
 import { BoundedEventStore } from "./eventStore.js";
 import { jsonError } from "./httpErrors.js";
+import { BODY_REJECTED, readJsonBody } from "./httpBody.js";
 import { HttpSessionTransport } from "./httpFastPath.js";
 import { pathOf, serveRoute } from "./httpPath.js";
 import { DEFAULT_PRINCIPAL, PrincipalAuth, type Principal } from "./principals.js";
+import { DEFAULT_MAX_JSON_DEPTH, depthMessage, parsedTooDeep } from "../jsonrpc/depth.js";
+import { errorAnswer, screenDepth, screenShape, type Refusal } from "../jsonrpc/screen.js";
 import { FrontSession } from "./session.js";
 import { SessionTable } from "./sessionTable.js";
 
@@ -28,6 +31,8 @@ export interface HttpFrontOptions extends HostPolicy {
   readonly path: string | undefined;
   readonly pageSize: number;
   readonly maxBodyBytes: number;
+  /** Deepest nesting accepted in a request body (maxJsonDepth). */
+  readonly maxJsonDepth?: number;
   readonly sessionIdleMs: number;
   /** Hard ceiling on open sessions over all principals (past it new sessions are refused). */
   readonly maxSessions: number;
@@ -168,10 +173,19 @@ export class HttpFront {
       live.active++;
       res.once("close", () => live.active--);
       if (req.method === "POST") {
-        const body = await this.readBody(req, res);
+        const body = await readJsonBody(
+          req,
+          res,
+          this.options.maxBodyBytes,
+          (v, n) => this.screenBody(v, n),
+          (r, x) => this.refuse(r, x),
+        );
         if (body === BODY_REJECTED) return;
         // One tools/call: answered without the SDK transport (JSON, or SSE when needed).
         if (live.front.tryCall(req, res, body)) return;
+        // A request the SDK would not recognise gets -32600 with its id (the SDK's answer has none).
+        const malformed = isRecord(body) ? screenShape(body) : undefined;
+        if (malformed) return this.refuse(res, malformed);
         live.front.watchPost(req, res, body);
         return live.transport.handleRequest(req, res, body);
       }
@@ -182,7 +196,13 @@ export class HttpFront {
     if (wait > 0) return tooManyRequests(res, wait);
     if (method !== "POST")
       return jsonError(res, 400, -32000, "Bad Request: Mcp-Session-Id header is required");
-    const body = await this.readBody(req, res);
+    const body = await readJsonBody(
+      req,
+      res,
+      this.options.maxBodyBytes,
+      (v, n) => this.screenBody(v, n),
+      (r, x) => this.refuse(r, x),
+    );
     if (body === BODY_REJECTED) return;
     if (!isInitialize(body)) {
       return jsonError(
@@ -266,63 +286,21 @@ export class HttpFront {
     return true;
   }
 
-  /**
-   * The parsed JSON body, or BODY_REJECTED once an error has been answered. Read with 'data'/'end'
-   * listeners (an async iterator per request cost ~8 µs of the front's CPU per call).
-   */
-  private readBody(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
-    const limit = this.options.maxBodyBytes;
-    const declared = Number(req.headers["content-length"] ?? "0");
-    if (declared > limit) {
-      jsonError(res, 413, -32000, `Payload too large: the limit is ${limit} bytes`);
-      req.resume();
-      return Promise.resolve(BODY_REJECTED);
-    }
-    return new Promise((resolve, reject) => {
-      let first: Buffer | undefined;
-      let chunks: Buffer[] | undefined;
-      let size = 0;
-      const onData = (chunk: Buffer): void => {
-        size += chunk.length;
-        if (size > limit) {
-          done();
-          jsonError(res, 413, -32000, `Payload too large: the limit is ${limit} bytes`);
-          req.destroy();
-          resolve(BODY_REJECTED);
-        } else if (first === undefined) first = chunk;
-        else (chunks ??= [first]).push(chunk);
-      };
-      const onEnd = (): void => {
-        done();
-        const text =
-          chunks !== undefined ? Buffer.concat(chunks).toString("utf8") : (first?.toString("utf8") ?? "");
-        try {
-          resolve(JSON.parse(text));
-        } catch {
-          jsonError(res, 400, -32700, "Parse error: the body is not valid JSON");
-          resolve(BODY_REJECTED);
-        }
-      };
-      // As `for await` did: a request that fails or closes before its end rejects.
-      const onError = (error: Error): void => {
-        done();
-        reject(error);
-      };
-      const onClose = (): void => {
-        done();
-        reject(new Error("the request closed before its body was read"));
-      };
-      const done = (): void => {
-        req.off("data", onData);
-        req.off("end", onEnd);
-        req.off("error", onError);
-        req.off("close", onClose);
-      };
-      req.on("data", onData);
-      req.on("end", onEnd);
-      req.on("error", onError);
-      req.on("close", onClose);
-    });
+  private screenBody(value: unknown, length: number): Refusal | undefined {
+    const limit = this.options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+    if (!Array.isArray(value))
+      return typeof value === "object" ? screenDepth(value, length, limit) : undefined;
+    if (!parsedTooDeep(value, length, limit)) return undefined;
+    const why = `Invalid Request: ${depthMessage(limit)}`;
+    return { reply: errorAnswer(null, -32600, why), reason: why };
+  }
+
+  /** Answers a refused body: an isError tools/call result (200) or a JSON-RPC error with its id (400). */
+  private refuse(res: ServerResponse, refused: Refusal): void {
+    this.options.log.warn({ reason: refused.reason }, "http front: refused a request");
+    const reply = refused.reply ?? errorAnswer(null, -32600, `Invalid Request: ${refused.reason}`);
+    res.writeHead(refused.isResult ? 200 : 400, { "content-type": "application/json" });
+    res.end(JSON.stringify(reply));
   }
 
   private async expireIdle(): Promise<void> {
@@ -351,8 +329,6 @@ export class HttpFront {
   }
 }
 
-const BODY_REJECTED = Symbol("body rejected");
-
 /** The rate-limit bucket of a principal's requests that have no session of theirs. */
 function bucketOf(principal: Principal): string {
   return `principal:${principal.name}`;
@@ -361,6 +337,10 @@ function bucketOf(principal: Principal): string {
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 function isInitialize(body: unknown): boolean {

@@ -10,6 +10,8 @@ export interface StdioFrontOptions {
   readonly backend: FrontBackend;
   readonly log: Logger;
   readonly pageSize: number;
+  /** Deepest nesting accepted in a message from the client (maxJsonDepth). */
+  readonly maxJsonDepth?: number;
   /**
    * Called with the client's capabilities when its initialize arrives, before we answer it: the
    * aggregator connects its downstreams then, declaring sampling / elicitation / roots only if the
@@ -28,7 +30,12 @@ export interface StdioFrontOptions {
 /** Serves one MCP client on stdin/stdout. Resolves once the session is connected. */
 export async function serveStdio(options: StdioFrontOptions, onEnd: () => void): Promise<FrontSession> {
   const stdin = (options.stdin ?? process.stdin) as NodeJS.ReadStream;
-  const inner = new LineServerTransport(stdin, options.stdout ?? process.stdout);
+  const inner = new LineServerTransport(
+    stdin,
+    options.stdout ?? process.stdout,
+    undefined,
+    options.maxJsonDepth,
+  );
   options.onTransport?.(inner);
   const held: JSONRPCMessage[] = [];
   let firstMessage: (message: JSONRPCMessage) => void = () => undefined;

@@ -1,13 +1,19 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
-import { LineBuffer, parseMessage } from "../downstream/lineBuffer.js";
+import { LineBuffer, NotJsonRpc, parseMessage, type OversizeLine } from "../downstream/lineBuffer.js";
+import { DEFAULT_MAX_JSON_DEPTH, readableId } from "../jsonrpc/depth.js";
+import { idFromEdges } from "../jsonrpc/rejected.js";
+import { errorAnswer, screenDepth, screenShape, type Refusal } from "../jsonrpc/screen.js";
+import { serialize } from "../jsonrpc/serialize.js";
 import { WriteBatcher } from "../downstream/writeBatcher.js";
 
 /**
  * The stdio front's transport: newline-delimited JSON-RPC on stdin/stdout, like the SDK's
  * StdioServerTransport, but each line is parsed once with JSON.parse (no per-message zod pass: the
  * Protocol layer checks what each handler needs), and a line that is not JSON-RPC is answered with a
- * JSON-RPC parse error instead of being dropped silently.
+ * JSON-RPC parse error instead of being dropped silently. Hostile input fails alone: a line over
+ * maxMessageBytes or nested deeper than maxJsonDepth, or a request the SDK would not recognise, gets a
+ * JSON-RPC error with its id when the id is readable (src/jsonrpc/screen.ts), and the session goes on.
  */
 export class LineServerTransport implements Transport {
   onclose?: () => void;
@@ -30,44 +36,64 @@ export class LineServerTransport implements Transport {
   constructor(
     private readonly stdin: NodeJS.ReadableStream,
     private readonly stdout: NodeJS.WritableStream,
-    maxMessageBytes = 64 * 1024 * 1024,
+    private readonly maxMessageBytes = 64 * 1024 * 1024,
+    private readonly maxJsonDepth = DEFAULT_MAX_JSON_DEPTH,
   ) {
     this.buffer = new LineBuffer(maxMessageBytes);
   }
 
   private readonly onData = (chunk: Buffer | string): void => {
-    try {
-      this.buffer.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk, this.onLine);
-    } catch (error) {
-      this.onerror?.(error instanceof Error ? error : new Error(String(error)));
-      void this.send({
-        jsonrpc: "2.0",
-        id: null,
-        error: { code: -32600, message: String(error) },
-      } as unknown as JSONRPCMessage);
-    }
+    this.buffer.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk, this.onLine, this.onOversize);
+  };
+
+  private readonly onOversize = (line: OversizeLine): void => {
+    const why = `a message of ${line.bytes} bytes exceeds the limit of ${this.maxMessageBytes} bytes`;
+    this.refuse({
+      reply: errorAnswer(idFromEdges(line.head, line.tail) ?? null, -32600, `Invalid Request: ${why}`),
+      reason: why,
+    });
   };
 
   private readonly onLine = (line: string): void => {
     const message = parseMessage(line);
-    if (message instanceof Error) {
-      this.onerror?.(message);
-      void this.send({
-        jsonrpc: "2.0",
-        id: null,
-        error: { code: -32700, message: `Parse error: ${message.message}` },
-      } as unknown as JSONRPCMessage);
+    if (message instanceof Error && !(message instanceof NotJsonRpc)) {
+      this.refuse({
+        reply: errorAnswer(null, -32700, `Parse error: ${message.message}`),
+        reason: message.message,
+      });
       return;
     }
-    if ("method" in message) {
-      if ("id" in message) this.unanswered.add(message.id);
-      // A cancelled request is not answered (MCP): it no longer waits for anything.
-      else if (message.method === "notifications/cancelled")
-        this.unanswered.delete((message.params as { requestId?: RequestId } | undefined)?.requestId ?? "");
+    const value = message instanceof NotJsonRpc ? message.value : message;
+    const tooDeep = screenDepth(value, line.length, this.maxJsonDepth);
+    if (tooDeep) return this.refuse(tooDeep);
+    if (!(message instanceof NotJsonRpc)) {
+      this.track(message);
+      try {
+        if (this.intercept?.(message)) return;
+      } catch (error) {
+        // The fast path must never stop the session; the SDK gives this message its own answer.
+        this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+      }
     }
-    if (this.intercept?.(message)) return;
-    this.onmessage?.(message);
+    // What the fast path did not take goes to the SDK, which leaves a request it does not recognise unanswered.
+    const malformed = screenShape(value as Record<string, unknown>);
+    if (malformed) return this.refuse(malformed);
+    this.onmessage?.(message as JSONRPCMessage);
   };
+
+  /** Requests waiting for an answer (the shutdown waits for them); a cancelled one waits for nothing. */
+  private track(message: JSONRPCMessage): void {
+    if (!("method" in message)) return;
+    if ("id" in message) this.unanswered.add(message.id);
+    // A cancelled request is not answered (MCP): it no longer waits for anything.
+    else if (message.method === "notifications/cancelled")
+      this.unanswered.delete((message.params as { requestId?: RequestId } | undefined)?.requestId ?? "");
+  }
+
+  private refuse(refused: Refusal): void {
+    this.onerror?.(new Error(refused.reason));
+    if (refused.reply) void this.send(refused.reply);
+  }
 
   private readonly unanswered = new Set<RequestId>();
 
@@ -114,7 +140,17 @@ export class LineServerTransport implements Transport {
     if (!("method" in message) && "id" in message && this.unanswered.size > 0)
       this.unanswered.delete(message.id as RequestId);
     if (this.closed || this.outputLost) return Promise.resolve();
-    return this.batcher.write(`${JSON.stringify(message)}\n`);
+    let line: string;
+    try {
+      line = `${serialize(message)}\n`;
+    } catch (error) {
+      // An answer we cannot serialise must still answer its request.
+      const id = readableId(message);
+      this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+      if (id === undefined) return Promise.resolve();
+      line = `${JSON.stringify(errorAnswer(id, -32603, "autonomous-mcp internal error: the answer could not be serialised"))}\n`;
+    }
+    return this.batcher.write(line);
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,7 @@ import { createDeadlineLayer } from "./middleware/deadline.js";
 import { createLimitLayer, type ServerLimiter } from "./middleware/limit.js";
 import { createObserveLayer, type CallStats } from "./middleware/observe.js";
 import { createRetryLayer } from "./middleware/retry.js";
-import { createValidateLayer } from "./middleware/validate.js";
+import { createValidateLayer, SchemaCompiler } from "./middleware/validate.js";
 import type { RetrySettings } from "./settings.js";
 import type { Handler } from "./types.js";
 
@@ -20,6 +20,10 @@ export interface PipelineParts {
   readonly forward: Handler;
   /** Aborted at shutdown, after the grace period: every call in flight is cancelled. */
   readonly shutdown?: AbortSignal;
+  /** Deepest nesting accepted in a call's arguments (maxJsonDepth). */
+  readonly maxJsonDepth?: number;
+  /** Largest inputSchema compiled for validation (maxSchemaNodes). */
+  readonly maxSchemaNodes?: number;
 }
 
 /**
@@ -39,7 +43,7 @@ export function buildPipeline(parts: PipelineParts): Handler {
   return compose(
     [
       createObserveLayer(parts.stats, parts.log),
-      createValidateLayer(),
+      createValidateLayer(new SchemaCompiler(parts.maxSchemaNodes), { maxJsonDepth: parts.maxJsonDepth }),
       createCacheLayer(parts.cache),
       createDeadlineLayer(Date.now, parts.shutdown),
       createRetryLayer(parts.retryFor, (server) => parts.breakers.stateOf(server) === "open"),

@@ -6,11 +6,15 @@ import { isAggregatorError } from "../errors.js";
  * never reach these helpers.
  */
 
-/** The downstream could not be reached or did not answer in time: worth another attempt (if retry-safe). */
+/**
+ * The downstream could not be reached or did not answer in time: worth another attempt (if retry-safe).
+ * A lost link is SERVER_UNAVAILABLE (classify.ts decides that from the link, not from the code): an
+ * McpError -32000 ("Connection closed" is the SDK's use of it) that reaches here is a live server's
+ * answer, which many servers use for ordinary failures, and is neither retried nor counted.
+ */
 export function isTransportFailure(err: unknown): boolean {
   if (isAggregatorError(err)) return err.code === "SERVER_UNAVAILABLE" || err.code === "DOWNSTREAM_TIMEOUT";
-  if (err instanceof McpError)
-    return err.code === ErrorCode.RequestTimeout || err.code === ErrorCode.ConnectionClosed;
+  if (err instanceof McpError) return err.code === ErrorCode.RequestTimeout;
   return false;
 }
 

@@ -333,9 +333,11 @@ describe("HTTP front: tools/call fast path", () => {
       params: { name: "fault_echo", arguments: { message: "x" } },
       extra: true,
     });
+    // The SDK would answer this -32700 without the id; the front answers -32600 with it (issue #14).
     expect(extraMember.status).toBe(400);
     expect(await extraMember.json()).toMatchObject({
-      error: { code: -32700, message: "Parse error: Invalid JSON-RPC message" },
+      id: 8,
+      error: { code: -32600, message: "Invalid Request: not a valid request" },
     });
 
     // Params our handler's schema refuses: the SDK's answer on its SSE stream (its zod error as -32603).

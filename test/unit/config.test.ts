@@ -146,6 +146,8 @@ describe("loading", () => {
       },
       maxConcurrency: 16,
       maxQueue: 64,
+      maxResultBytes: 8 * 1024 * 1024,
+      maxJsonDepth: 512,
       serializeWrites: false,
       maxWriteQueueBytes: 16_777_216,
       restart: { maxRestarts: 5, windowMs: 60_000, initialDelayMs: 500, maxDelayMs: 30_000 },

@@ -5,7 +5,9 @@ import formatsPlugin from "ajv-formats";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { errorMessage } from "../../errors.js";
 import type { Logger } from "../../logger.js";
+import { DEFAULT_MAX_JSON_DEPTH, depthMessage, tooDeep } from "../../jsonrpc/depth.js";
 import type { Middleware, ToolRoute } from "../types.js";
+import { re2Engine, schemaNodes, structuralViolation } from "./schemaBudget.js";
 
 /** Most violations listed in one result; the rest are counted. */
 const MAX_LISTED = 20;
@@ -17,12 +19,20 @@ const MAX_LISTED = 20;
  */
 const AJV_OPTIONS: Options = {
   allErrors: true,
+  // `pattern` / `patternProperties` of a server's schema run on RE2 (linear time), never on JS RegExp.
+  code: { regExp: re2Engine((pattern, reason) => unsupportedPattern?.(pattern, reason)) },
   strict: false,
   validateSchema: false,
   addUsedSchema: false,
   validateFormats: true,
   logger: false,
 };
+
+/** Where the engine reports a pattern RE2 cannot run; set around each compile (compile is synchronous). */
+let unsupportedPattern: ((pattern: string, reason: string) => void) | undefined;
+
+/** Default of maxSchemaNodes (config/defaults.ts holds the same value). */
+export const DEFAULT_MAX_SCHEMA_NODES = 250;
 
 type AjvInstance = Pick<Ajv, "compile">;
 type Dialect = "07" | "2019" | "2020";
@@ -47,13 +57,21 @@ function dialectOf(schema: Readonly<Record<string, unknown>>): Dialect | undefin
   return "07";
 }
 
-/** Compiles each route's inputSchema once (WeakMap by route object); `null` = could not compile, pass through. */
+/** A schema over the node budget: not compiled, only its object shape and top-level `required` keys checked. */
+export const OVER_BUDGET = "overBudget";
+
+/**
+ * Compiles each route's inputSchema once (WeakMap by route object); `null` = could not compile, pass
+ * through; OVER_BUDGET = too large to compile without stalling every other call (maxSchemaNodes).
+ */
 export class SchemaCompiler {
-  private readonly compiled = new WeakMap<ToolRoute, ValidateFunction | null>();
+  private readonly compiled = new WeakMap<ToolRoute, ValidateFunction | null | typeof OVER_BUDGET>();
   private readonly instances = new Map<Dialect, AjvInstance>();
 
-  /** `log` receives the one warning for a schema that does not compile. */
-  validatorFor(route: ToolRoute, log: Logger): ValidateFunction | null {
+  constructor(private readonly maxSchemaNodes: number = DEFAULT_MAX_SCHEMA_NODES) {}
+
+  /** `log` receives the one warning for a schema that does not compile or is over the budget. */
+  validatorFor(route: ToolRoute, log: Logger): ValidateFunction | null | typeof OVER_BUDGET {
     let fn = this.compiled.get(route);
     if (fn === undefined) {
       fn = this.compile(route, log);
@@ -62,7 +80,32 @@ export class SchemaCompiler {
     return fn;
   }
 
-  private compile(route: ToolRoute, log: Logger): ValidateFunction | null {
+  private compile(route: ToolRoute, log: Logger): ValidateFunction | null | typeof OVER_BUDGET {
+    const nodes = schemaNodes(route.inputSchema, this.maxSchemaNodes);
+    if (nodes > this.maxSchemaNodes) {
+      log.warn(
+        { server: route.server, tool: route.originalName, limit: this.maxSchemaNodes },
+        "inputSchema is over maxSchemaNodes: not compiled; calls to this tool get only the object and required-keys check",
+      );
+      return OVER_BUDGET;
+    }
+    const seen = new Set<string>();
+    unsupportedPattern = (pattern, reason) => {
+      if (seen.has(pattern)) return;
+      seen.add(pattern);
+      log.warn(
+        { server: route.server, tool: route.originalName, pattern: pattern.slice(0, 200), reason },
+        "inputSchema pattern is not supported by the linear-time regex engine; it is not checked",
+      );
+    };
+    try {
+      return this.compileDialects(route, log);
+    } finally {
+      unsupportedPattern = undefined;
+    }
+  }
+
+  private compileDialects(route: ToolRoute, log: Logger): ValidateFunction | null {
     const declared = dialectOf(route.inputSchema);
     // No $schema: MCP 2025-11-25 says 2020-12, but most servers emit draft-07 shapes; try draft-07 first.
     const order: Dialect[] = declared ? [declared] : ["07", "2020"];
@@ -111,25 +154,47 @@ export function formatViolations(toolName: string, errors: readonly ErrorObject[
   return `Invalid arguments for ${toolName}: ${listed}${more}`;
 }
 
+export interface ValidateOptions {
+  /** Deepest nesting accepted in a call's arguments (maxJsonDepth). */
+  readonly maxJsonDepth?: number;
+}
+
+function invalidArguments(ctx: { notes: Record<string, unknown> }, text: string): Promise<CallToolResult> {
+  ctx.notes["invalid"] = true;
+  return Promise.resolve({ isError: true, content: [{ type: "text", text }] });
+}
+
 /**
  * Arguments against the tool's inputSchema. An invalid call RETURNS an isError result (no downstream I/O)
  * and sets ctx.notes.invalid; a schema we cannot compile is logged once (on ctx.log) and never blocks the tool.
+ * Arguments nested deeper than maxJsonDepth are refused first (nothing may walk them recursively later:
+ * ajv, JSON.stringify on the way downstream); a schema over maxSchemaNodes gets the structural check only.
  */
-export function createValidateLayer(compiler: SchemaCompiler = new SchemaCompiler()): Middleware {
+export function createValidateLayer(
+  compiler: SchemaCompiler = new SchemaCompiler(),
+  options: ValidateOptions = {},
+): Middleware {
+  const maxDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
   return (next) =>
     // Not async: a valid call returns next's own promise (no extra promise and microtask turn per call).
     function validateLayer(ctx): Promise<CallToolResult> {
       let validate;
       try {
+        if (tooDeep(ctx.args, maxDepth))
+          return invalidArguments(
+            ctx,
+            `Invalid arguments for ${ctx.route.publicName}: (root): ${depthMessage(maxDepth)}`,
+          );
         validate = compiler.validatorFor(ctx.route, ctx.log);
+        if (validate === OVER_BUDGET) {
+          const violation = structuralViolation(ctx.route.inputSchema, ctx.args);
+          if (violation === undefined) return next(ctx);
+          return invalidArguments(ctx, `Invalid arguments for ${ctx.route.publicName}: ${violation}`);
+        }
         if (validate === null || validate(ctx.args)) return next(ctx);
       } catch (error) {
         return Promise.reject(error);
       }
-      ctx.notes["invalid"] = true;
-      return Promise.resolve({
-        isError: true,
-        content: [{ type: "text", text: formatViolations(ctx.route.publicName, validate.errors ?? []) }],
-      });
+      return invalidArguments(ctx, formatViolations(ctx.route.publicName, validate.errors ?? []));
     };
 }

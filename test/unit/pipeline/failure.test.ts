@@ -16,8 +16,11 @@ describe("failure classification", () => {
     expect(isTransportFailure(local("SERVER_UNAVAILABLE"))).toBe(true);
     expect(isTransportFailure(local("DOWNSTREAM_TIMEOUT"))).toBe(true);
     expect(isTransportFailure(rpc(ErrorCode.RequestTimeout))).toBe(true);
-    expect(isTransportFailure(rpc(ErrorCode.ConnectionClosed))).toBe(true);
+    // A -32000 that reaches the pipeline is a live server's answer: a lost link is SERVER_UNAVAILABLE
+    // (classify.ts decides from the link, not from the code).
     for (const e of [
+      rpc(ErrorCode.ConnectionClosed),
+      local("INVALID_RESULT"),
       local("CANCELLED"),
       local("BREAKER_OPEN"),
       rpc(ErrorCode.InternalError),
@@ -40,9 +43,10 @@ describe("failure classification", () => {
   it("what counts for the breaker", () => {
     expect(countsForBreaker(local("SERVER_UNAVAILABLE"))).toBe(true);
     expect(countsForBreaker(local("DOWNSTREAM_TIMEOUT"))).toBe(true);
-    expect(countsForBreaker(rpc(ErrorCode.ConnectionClosed))).toBe(true);
     expect(countsForBreaker(new Error("EPIPE"))).toBe(true);
     for (const e of [
+      rpc(ErrorCode.ConnectionClosed),
+      local("INVALID_RESULT"),
       rpc(ErrorCode.InvalidParams),
       rpc(ErrorCode.InternalError),
       local("CANCELLED"),

@@ -107,16 +107,21 @@ describe("retry layer", () => {
     }
   });
 
-  it("treats SDK RequestTimeout / ConnectionClosed McpErrors as transport failures", async () => {
-    const next = scripted([
-      new McpError(ErrorCode.RequestTimeout, "t"),
-      new McpError(ErrorCode.ConnectionClosed, "c"),
-      textResult("ok"),
-    ]);
+  it("treats an SDK RequestTimeout McpError as a transport failure", async () => {
+    const next = scripted([new McpError(ErrorCode.RequestTimeout, "t"), textResult("ok")]);
     const p = pipeline(next)(makeCtx(makeRoute({ readOnly: true })));
     await vi.advanceTimersByTimeAsync(300);
     expect(await p).toEqual(textResult("ok"));
-    expect(next.calls).toBe(3);
+    expect(next.calls).toBe(2);
+  });
+
+  it("does not retry a -32000 McpError: it is a live server's answer, not a lost link", async () => {
+    const err = new McpError(ErrorCode.ConnectionClosed, "server said -32000");
+    const next = scripted([err, textResult("never")]);
+    const p = settle(pipeline(next)(makeCtx(makeRoute({ readOnly: true }))));
+    await vi.advanceTimersByTimeAsync(300);
+    expect((await p).error).toBe(err);
+    expect(next.calls).toBe(1);
   });
 
   it("ends the backoff sleep at once with CANCELLED when the signal aborts", async () => {
