@@ -2,7 +2,7 @@
 /**
  * Second build step (after `tsc`): bundles the CLI and everything it loads (our modules and the
  * dependencies) into a few files, so start-up resolves, reads and compiles ~20 chunks instead of ~400
- * modules (docs/PERFORMANCE.md, "Cold start"). The modules the CLI loads on demand (serve, the HTTP
+ * modules (bench/results/history.md, "Cold start"). The modules the CLI loads on demand (serve, the HTTP
  * front, the commands) stay separate chunks, loaded when they are today.
  *
  *   dist/cli.js            the bin: a stub that imports ./chunks/cli.js

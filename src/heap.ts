@@ -5,7 +5,7 @@ import v8 from "node:v8";
  * Bounds the aggregator's heap. V8's defaults suit a process with a large, growing live heap: the young
  * generation grows to 2 × 16 MB and the old generation may reach several times its live size before a
  * full collection, so under a burst of calls an aggregator whose live heap is ~12 MB peaked at 150–176 MB
- * resident (docs/PERFORMANCE.md). Both knobs are applied at run time, because the aggregator is started
+ * resident (bench/results/history.md). Both knobs are applied at run time, because the aggregator is started
  * as `node dist/cli.js` (no command-line flags of its own, and re-executing Node would cost a second
  * start-up):
  *
@@ -31,7 +31,7 @@ export interface HeapBounds {
  * 2 MB per semi-space: the peak with five downstreams under 128 calls in flight stays around 80 MB
  * (77.7–80.4 MB in the latest six full benchmark runs, up to 84.1 MB in earlier ones; 4 MB peaked
  * ~2 MB higher), at the price of more
- * young-generation collections per call under heavy load (docs/PERFORMANCE.md);
+ * young-generation collections per call under heavy load (bench/results/history.md);
  * `AUTONOMOUS_MCP_HEAP=semi=4` or `default` trades memory for throughput.
  */
 export const DEFAULT_HEAP_BOUNDS: HeapBounds = { semiSpaceMb: 2, growingPercent: 50 };

@@ -9,7 +9,7 @@
  * next poll phase reads joins the batch; under load there are fewer writes and fewer wake-ups of the
  * reader. A line that finds nothing queued while `worthWaiting(0)` is false (nothing in flight at all)
  * is written at once, without the check-phase hop: nothing could join it, and a single call is not
- * delayed (about 5 µs less aggregator CPU per call at one in flight, docs/PERFORMANCE.md).
+ * delayed (about 5 µs less aggregator CPU per call at one in flight, bench/results/history.md).
  *
  * Nothing is allocated per line beyond the line itself: `post` queues without a promise (the hot path:
  * nobody waits for a request or an answer to reach the pipe), and `write` returns one promise shared by
