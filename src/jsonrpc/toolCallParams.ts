@@ -48,7 +48,7 @@ export function readToolCallParams(params: unknown): ToolCallParams | ParamsRefu
     if (token !== undefined && !validProgressToken(token))
       return {
         refused: `Invalid params: _meta.progressToken must be a string or an integer, got ${
-          typeof token === "number" ? "a fraction" : kind(token)
+          typeof token === "number" ? "a number that is not an integer" : kind(token)
         }`,
       };
   }
