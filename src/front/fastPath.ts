@@ -1,5 +1,6 @@
 import type { CallToolResult, JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { LooseResult } from "../downstream/listing.js";
+import { readToolCallParams } from "../jsonrpc/toolCallParams.js";
 import { CallCancel } from "../pipeline/cancel.js";
 import type { CallOrigin, FrontBackend } from "./backend.js";
 import { callOrigin, errorReply, resultReply } from "./origin.js";
@@ -49,19 +50,14 @@ export class FastToolCalls {
     }
     if (message.method !== "tools/call" || !("id" in message)) return false;
     const caps = this.session.clientCapabilities();
-    const params = message.params as { name?: unknown; arguments?: unknown; _meta?: unknown } | undefined;
-    // Anything unusual (not initialized yet, malformed params, tasks) gets the SDK's own answer.
-    if (!caps || typeof params?.name !== "string") return false;
-    if (params.arguments !== undefined && (typeof params.arguments !== "object" || params.arguments === null))
-      return false;
-    if ("task" in params) return false;
-    void this.call(
-      message.id,
-      params.name,
-      (params.arguments ?? {}) as Record<string, unknown>,
-      params._meta,
-      caps,
-    );
+    // Not initialized yet, or a task: the SDK's own answer. Malformed params (src/jsonrpc/toolCallParams.ts)
+    // go on to the transport's screen, which answers them -32602 as on every other front.
+    if (!caps) return false;
+    const params: unknown = message.params;
+    if (typeof params === "object" && params !== null && "task" in params) return false;
+    const call = readToolCallParams(params);
+    if ("refused" in call) return false;
+    void this.call(message.id, call.name, call.args, call.meta, caps);
     return true;
   };
 
@@ -101,7 +97,8 @@ export class FastToolCalls {
     origin: CallOrigin & { flush(): Promise<void> },
     reply: JSONRPCMessage,
   ): void {
-    this.inflight.delete(id);
+    // A client may reuse the id of a call still in flight: the entry may be a later call's by now.
+    if (this.inflight.get(id) === cancel) this.inflight.delete(id);
     // A cancelled request gets no answer (as with the SDK); progress goes out before the result.
     if (cancel.aborted) return;
     // Nobody waits for the answer to reach the pipe (a failed stdout ends the session anyway).

@@ -16,6 +16,7 @@ import {
   type RequestId,
 } from "@modelcontextprotocol/sdk/types.js";
 import { LooseResult } from "../downstream/listing.js";
+import { readToolCallParams } from "../jsonrpc/toolCallParams.js";
 import { CallCancel } from "../pipeline/cancel.js";
 import type { FrontBackend } from "./backend.js";
 import { jsonError } from "./httpErrors.js";
@@ -301,14 +302,10 @@ function toolCall(body: unknown): ToolCall | undefined {
   for (const key in body)
     if (key !== "jsonrpc" && key !== "id" && key !== "method" && key !== "params") return;
   const params = body["params"];
-  if (!isObject(params) || typeof params["name"] !== "string" || "task" in params) return undefined;
-  const args = params["arguments"];
-  if (args !== undefined && !isObject(args)) return undefined;
-  const meta = params["_meta"];
-  if (meta !== undefined) {
-    if (!isObject(meta) || RELATED_TASK_META_KEY in meta) return undefined;
-    const token = meta["progressToken"];
-    if (token !== undefined && typeof token !== "string" && !Number.isSafeInteger(token)) return undefined;
-  }
-  return { id: id as RequestId, name: params["name"], args: args ?? {}, meta };
+  if (isObject(params) && "task" in params) return undefined;
+  // Malformed params go on to the front's screen, which answers -32602 as on every front.
+  const call = readToolCallParams(params);
+  if ("refused" in call) return undefined;
+  if (call.meta !== undefined && RELATED_TASK_META_KEY in call.meta) return undefined;
+  return { id: id as RequestId, name: call.name, args: call.args, meta: call.meta };
 }

@@ -21,6 +21,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import * as z from "zod";
 import { LooseResult } from "../downstream/listing.js";
+import { readToolCallParams } from "../jsonrpc/toolCallParams.js";
 import { LazyJsonSchemaValidator } from "../lazyValidator.js";
 import type { Logger } from "../logger.js";
 import type { CallOrigin, FrontBackend, FrontSessionHandle } from "./backend.js";
@@ -29,18 +30,11 @@ import { callOrigin } from "./origin.js";
 import { paginate } from "./paginate.js";
 
 /**
- * The tools/call request shape we need, checked cheaply on the hot path: the full SDK schema parses
- * every argument and content item with zod; arguments are checked against the tool's own JSON
- * Schema by the pipeline's validate layer instead.
+ * tools/call as the SDK routes it: its params are checked by the one check every front shares
+ * (src/jsonrpc/toolCallParams.ts), not by a zod schema (whose failure the SDK would answer -32603);
+ * arguments are checked against the tool's own JSON Schema by the pipeline's validate layer.
  */
-const CallToolRequest = z.looseObject({
-  method: z.literal("tools/call"),
-  params: z.looseObject({
-    name: z.string(),
-    arguments: z.optional(z.record(z.string(), z.unknown())),
-    _meta: z.optional(z.looseObject({ progressToken: z.optional(z.union([z.string(), z.number()])) })),
-  }),
-});
+const CallToolRequest = z.looseObject({ method: z.literal("tools/call") });
 
 const LEVELS: readonly LoggingLevel[] = [
   "debug",
@@ -119,17 +113,10 @@ export class FrontSession implements FrontSessionHandle {
     // tools/call is registered through Protocol directly: Server's own wrapper re-validates every result
     // with zod and strips unknown keys; we forward downstream results verbatim.
     Protocol.prototype.setRequestHandler.call(s, CallToolRequest, async (request, extra) => {
-      const {
-        name,
-        arguments: args,
-        _meta,
-      } = request.params as {
-        name: string;
-        arguments?: Record<string, unknown>;
-        _meta?: Record<string, unknown>;
-      };
-      const origin = this.origin(extra, _meta);
-      const result = await backend.callTool(name, (args ?? {}) as Record<string, unknown>, origin);
+      const call = readToolCallParams((request as { params?: unknown }).params);
+      if ("refused" in call) throw wireError(ErrorCode.InvalidParams, call.refused);
+      const origin = this.origin(extra, call.meta);
+      const result = await backend.callTool(call.name, call.args, origin);
       await origin.flush();
       return result;
     });

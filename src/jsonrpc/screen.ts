@@ -1,5 +1,6 @@
 import { isJSONRPCRequest, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { depthMessage, parsedTooDeep, readableId, tooDeep } from "./depth.js";
+import { readToolCallParams } from "./toolCallParams.js";
 
 /**
  * What a front does with a client's message before anything walks it (the SDK's zod schemas, our
@@ -86,6 +87,11 @@ export function screenShape(m: Record<string, unknown>): Refusal | undefined {
     const params = m["params"];
     if (params !== undefined && (typeof params !== "object" || params === null || Array.isArray(params)))
       return invalid(id, "params must be an object");
+    // tools/call params: one check for every front (src/jsonrpc/toolCallParams.ts), -32602 when refused.
+    if (m["method"] === "tools/call") {
+      const call = readToolCallParams(params);
+      if ("refused" in call) return { reply: errorAnswer(id, -32602, call.refused), reason: call.refused };
+    }
     if (!isJSONRPCRequest(m)) return invalid(id, "not a valid request");
     return undefined;
   }

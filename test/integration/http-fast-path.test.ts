@@ -340,13 +340,17 @@ describe("HTTP front: tools/call fast path", () => {
       error: { code: -32600, message: "Invalid Request: not a valid request" },
     });
 
-    // Params our handler's schema refuses: the SDK's answer on its SSE stream (its zod error as -32603).
-    for (const params of [{ arguments: { message: "no name" } }, { name: "fault_echo", arguments: [1] }]) {
+    // Malformed tools/call params: -32602 with the id, as on every front (src/jsonrpc/toolCallParams.ts).
+    for (const [params, why] of [
+      [{ arguments: { message: "no name" } }, "tools/call needs a string name, got undefined"],
+      [{ name: "fault_echo", arguments: [1] }, "arguments of fault_echo must be an object, got an array"],
+    ] as const) {
       const res = await raw.post({ jsonrpc: "2.0", id: 9, method: "tools/call", params });
-      expect(res.status).toBe(200);
-      expect(res.headers.get("content-type")).toBe("text/event-stream");
-      const last = parseSse(await res.text()).pop();
-      expect(JSON.parse(last?.data ?? "{}")).toMatchObject({ id: 9, error: { code: -32603 } });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({
+        id: 9,
+        error: { code: -32602, message: `Invalid params: ${why}` },
+      });
     }
 
     const version = await raw.call(10, "fault_echo", { message: "x" });

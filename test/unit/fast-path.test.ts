@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { CallToolResult, JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { FastToolCalls } from "../../src/front/fastPath.js";
 import type { CallOrigin, FrontBackend } from "../../src/front/backend.js";
@@ -102,5 +102,34 @@ describe("stdio fast path for tools/call", () => {
       total: 2,
       message: "done",
     });
+  });
+
+  it("a reused id of a call in flight: the first call's answer leaves the second cancellable (issue #15)", async () => {
+    let finishFirst: (r: CallToolResult) => void = () => undefined;
+    const signals: AbortSignal[] = [];
+    const { fast, sent } = harness((name, _args, origin) => {
+      signals.push(origin.signal);
+      if (name === "first") return new Promise((resolve) => (finishFirst = resolve));
+      return new Promise(() => undefined);
+    });
+    expect(fast.handle(call(5, { name: "first" }))).toBe(true);
+    expect(fast.handle(call(5, { name: "second" }))).toBe(true);
+    finishFirst({ content: [] });
+    await vi.waitFor(() => expect(sent).toHaveLength(1));
+    expect(fast.inFlight).toBe(1);
+    const cancel = { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 5 } };
+    expect(fast.handle(cancel as JSONRPCMessage)).toBe(true);
+    expect(signals[1]?.aborted).toBe(true);
+    expect(signals[0]?.aborted).toBe(false);
+  });
+
+  it("leaves a call with malformed params or an invalid progress token to the transport's screen", () => {
+    const { fast, sent } = harness(async () => ({ content: [] }));
+    for (const token of [{}, [], true, 1.5, null])
+      expect(fast.handle(call(1, { name: "a", _meta: { progressToken: token } }))).toBe(false);
+    expect(fast.handle(call(2, { name: "a", arguments: [1] }))).toBe(false);
+    expect(fast.handle(call(3, { name: "a", arguments: null }))).toBe(false);
+    expect(fast.inFlight).toBe(0);
+    expect(sent).toEqual([]);
   });
 });
