@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, ROOT, memoryEntry, tempDir, writeConfig, type TempDir } from "../helpers/aggregator.js";
 
@@ -214,8 +215,17 @@ describe("init and the config lookup", () => {
     const first = await run(["init"], env, tmp.dir);
     expect(first.code).toBe(0);
     expect(first.stderr).toContain(`wrote ${file}`);
-    const shipped = await readFile(path.join(ROOT, "servers.config.json"), "utf8");
-    expect(await readFile(file, "utf8")).toBe(shipped);
+    // The starter, with $schema pointing at this installation's schema (relative would point nowhere here).
+    const schemaUrl = pathToFileURL(path.join(ROOT, "schema", "servers.config.schema.json")).href;
+    const shipped = (await readFile(path.join(ROOT, "servers.config.json"), "utf8")).replace(
+      '"$schema": "./schema/servers.config.schema.json"',
+      `"$schema": "${schemaUrl}"`,
+    );
+    expect(shipped).toContain(schemaUrl);
+    const written = await readFile(file, "utf8");
+    expect(written).toBe(shipped);
+    const schemaRef = /"\$schema": "([^"]+)"/.exec(written)?.[1] ?? "";
+    expect(existsSync(fileURLToPath(schemaRef))).toBe(true);
 
     await writeFile(file, '{ "mcpServers": {} }');
     const again = await run(["init"], env, tmp.dir);
@@ -239,7 +249,13 @@ describe("init and the config lookup", () => {
     const home = path.join(tmp.dir, "print-home");
     const res = await run(["init", "--print"], { HOME: home }, tmp.dir);
     expect(res.code).toBe(0);
-    expect(res.stdout).toBe(await readFile(path.join(ROOT, "servers.config.json"), "utf8"));
+    const schemaUrl = pathToFileURL(path.join(ROOT, "schema", "servers.config.schema.json")).href;
+    expect(res.stdout).toBe(
+      (await readFile(path.join(ROOT, "servers.config.json"), "utf8")).replace(
+        "./schema/servers.config.schema.json",
+        schemaUrl,
+      ),
+    );
     expect(existsSync(path.join(home, ".config"))).toBe(false);
   });
 
