@@ -172,8 +172,9 @@ async function report(
       terminal.clear();
       process.stdout.write(kind === "doctor" ? scrub(text) : text);
     },
-    onSettled: (n: number, of: number, server: string, state: string): void =>
-      terminal.progress(`autonomous-mcp: servers connected ${n}/${of} (${server}: ${state})`),
+    // A TTY gets the progress line (naming who is still waited for); a pipe one line after the grace.
+    progress: (text: string): void => terminal.progress(text),
+    ...(terminal.isTTY ? {} : { slow: (line: string): void => say(line) }),
   };
   try {
     if (kind === "doctor") {

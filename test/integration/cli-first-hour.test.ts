@@ -5,11 +5,12 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { faultServerEntry } from "../helpers/fault-server.js";
 import { CLI, ROOT, memoryEntry, tempDir, writeConfig, type TempDir } from "../helpers/aggregator.js";
 
 interface Run {
@@ -191,6 +192,41 @@ describe("the built CLI guides a newcomer", () => {
   });
 });
 
+/** A server that never answers initialize (it fails after its connect timeout) next to one that does. */
+async function hangConfig(dir: string): Promise<string> {
+  return writeConfig(dir, {
+    startup: { graceMs: 1_000 },
+    mcpServers: {
+      fast: faultServerEntry("normal"),
+      hang: { ...faultServerEntry("hold_initialize"), connectTimeoutMs: 3_000 },
+    },
+  });
+}
+
+describe("doctor with a server that never answers, on a pipe", () => {
+  let tmp: TempDir;
+  beforeAll(async () => {
+    tmp = await tempDir();
+  });
+  afterAll(() => tmp.cleanup());
+
+  it("says once, after the start-up grace, who it still waits for; the table stays clean", async () => {
+    const config = await hangConfig(tmp.dir);
+    const res = await run(["doctor", "--config", config], { HOME: tmp.dir }, tmp.dir);
+    expect(res.code).toBe(1);
+    const waiting = res.stderr.split("\n").filter((l) => /still waiting for/.test(l));
+    expect(waiting).toHaveLength(1);
+    expect(waiting[0]).toMatch(
+      // (fast too, if a loaded machine has not started it within the grace)
+      /^autonomous-mcp: after \d+ s still waiting for (fast \(connect timeout 30 s\), )?hang \(connect timeout 3 s\); the report follows when they answer or time out$/,
+    );
+    expect(res.stderr).not.toMatch(/servers connected|\r|\x1b/); // no progress line on a pipe
+    expect(res.stdout).toMatch(/^SERVER\s+TRANSPORT/);
+    expect(res.stdout).toMatch(/^hang\s+stdio\s+failed/m);
+    expect(res.stdout).not.toMatch(/still waiting/);
+  });
+});
+
 describe("init and the config lookup", () => {
   let tmp: TempDir;
   beforeAll(async () => {
@@ -352,5 +388,25 @@ describe.skipIf(!hasScript)("on a terminal (util-linux script gives the CLI a pt
     expect(shown[0]).toMatch(/^SERVER\s+TRANSPORT/);
     expect(res.stdout).toMatch(/\x1b\[1mSERVER/); // colours on a terminal
     expect(res.stdout).not.toMatch(/INFO|WARN|\{"level"/); // quiet
+  });
+
+  it("doctor's progress line names the servers it still waits for (and no extra line)", async () => {
+    const dir = path.join(tmp.dir, "hang");
+    await mkdir(dir);
+    const config = await hangConfig(dir);
+    const res = spawnSync(
+      "script",
+      ["-qec", `${process.execPath} ${CLI} doctor --config ${config}`, "/dev/null"],
+      {
+        encoding: "utf8",
+        env: { PATH: process.env["PATH"] ?? "", HOME: dir, TERM: "xterm" },
+        timeout: 60_000,
+      },
+    );
+    expect(res.stdout).toMatch(/servers connected 1\/2 — waiting for hang \(\d+ s\)/);
+    expect(res.stdout).not.toMatch(/still waiting for/); // the progress line already says it
+    const shown = screen(res.stdout);
+    expect(shown.filter((l) => /servers connected|connecting/.test(l))).toEqual([]);
+    expect(shown[0]).toMatch(/^SERVER\s+TRANSPORT/);
   });
 });

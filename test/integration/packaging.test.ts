@@ -4,7 +4,7 @@
  * /dev/null, the library entry imports and starts an aggregator; and a clone installs with
  * `npm ci --omit=dev` (prepare without TypeScript).
  */
-import { spawnSync } from "node:child_process";
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -171,7 +171,7 @@ console.log(JSON.stringify({ exported, version: lib.VERSION, url: running.url, t
 });
 
 /** `npm start --silent -- <args>` in `cwd`, without the npm_* variables of an enclosing `npm test`. */
-function npmStart(args: string[], cwd: string): ReturnType<typeof spawnSync> {
+function npmStart(args: string[], cwd: string): SpawnSyncReturns<string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^npm_/i.test(k)) env[k] = v;
   return spawnSync("npm", ["start", "--silent", "--", ...args], {
