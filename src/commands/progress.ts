@@ -22,14 +22,22 @@ function names(list: readonly string[]): string {
 }
 
 /** `servers connected 2/3 — waiting for hang (12 s)`; `servers connected 3/3` once all have settled. */
-export function progressText(settled: number, total: number, waiting: readonly string[], elapsedMs: number): string {
+export function progressText(
+  settled: number,
+  total: number,
+  waiting: readonly string[],
+  elapsedMs: number,
+): string {
   const head = `autonomous-mcp: servers connected ${settled}/${total}`;
   if (waiting.length === 0) return head;
   return `${head} — waiting for ${names(waiting)} (${Math.floor(elapsedMs / 1000)} s)`;
 }
 
 /** `still waiting for hang (connect timeout 30 s), slow (connect timeout 60 s) …` */
-export function slowText(waiting: readonly { name: string; connectTimeoutMs: number }[], elapsedMs: number): string {
+export function slowText(
+  waiting: readonly { name: string; connectTimeoutMs: number }[],
+  elapsedMs: number,
+): string {
   const each = waiting.map((w) => `${w.name} (connect timeout ${Math.round(w.connectTimeoutMs / 1000)} s)`);
   return `autonomous-mcp: after ${Math.round(elapsedMs / 1000)} s still waiting for ${each.join(", ")}; the report follows when they answer or time out`;
 }
