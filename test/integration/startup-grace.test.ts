@@ -141,6 +141,30 @@ describe("start-up: the stdio front answers after the grace, late servers join",
     );
   });
 
+  it("search_tools says which servers it could not search, and why", async () => {
+    await waitFor(async () => (await statusOf(h)).get("broken")?.state === "failed");
+    const found = (await h.client.callTool({
+      name: "search_tools",
+      arguments: { query: "create github issue" },
+    })) as CallToolResult;
+    expect(found.isError).toBeFalsy();
+    const note = text(found).split("\n\n").at(-1) ?? "";
+    expect(note).toMatch(/^Not searched: /);
+    expect(note).toContain("github (skipped: set GITHUB_PERSONAL_ACCESS_TOKEN)");
+    expect(note).toContain("trello (disabled in the config)");
+    expect(note).toMatch(/broken \(failed: .+\)/);
+    expect(note).toContain("never (still starting: its tools join when it is ready)");
+    expect(note).not.toContain("memory");
+    const structured = found.structuredContent as { notSearched: { server: string; state: string }[] };
+    expect(Object.fromEntries(structured.notSearched.map((n) => [n.server, n.state]))).toEqual({
+      github: "skipped",
+      trello: "disabled",
+      broken: "failed",
+      never: "starting",
+      slow: "starting",
+    });
+  });
+
   it("when slow becomes ready: list_changed, then its tools are listed and callable (also via call_tool)", async () => {
     // A call made while slow is still starting waits for it (within its timeout) instead of failing.
     const early = h.client.callTool({
