@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 /**
  * `prepare` (npm runs it after `npm install` / `npm ci` in a clone, and when installing from git): builds
- * dist/ when the build tools are installed, and does nothing otherwise. Without this guard
+ * dist/ when the build tools are installed, and does nothing otherwise (saying plainly when dist/ is
+ * missing: `npm start` then stops at the `prestart` check, scripts/check-dist.mjs). Without this guard
  * `npm ci --omit=dev` and installs from a clone without dev dependencies failed with `tsc: not found`.
  * Packing builds through `prepack` (`npm run build`), so a published tarball always holds dist/.
  *
  *   node scripts/prepare.mjs
  */
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 
 const require = createRequire(import.meta.url);
 
@@ -26,8 +30,12 @@ if (process.env["npm_command"] === "pack" || process.env["npm_command"] === "pub
 
 const missing = ["typescript", "esbuild"].filter((name) => !installed(name));
 if (missing.length > 0) {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+  const tools = `${missing.join(" and ")} not installed (dev dependencies omitted)`;
   process.stderr.write(
-    `autonomous-mcp: prepare: ${missing.join(" and ")} not installed (dev dependencies omitted): not building; dist/ is used as it is\n`,
+    existsSync(path.join(root, "dist", "cli.js"))
+      ? `autonomous-mcp: prepare: ${tools}: not building; the dist/ already here is used as it is\n`
+      : `autonomous-mcp: prepare: ${tools}: dist/ is missing: run a full \`npm install\` (with dev dependencies) to build it\n`,
   );
   process.exit(0);
 }

@@ -55,13 +55,12 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const args = parsed.kind === "validate" ? { config: parsed.config } : parsed.args;
-  const loaded = await readConfig(args.config);
+  const loaded = await readConfig(args.config, parsed.kind === "validate");
   if (typeof loaded === "number") return loaded;
 
   if (parsed.kind === "validate") {
     for (const w of loaded.warnings) say(`warning: ${w}`);
-    const { validateWorkflowDefinitions } = await import("./workflows/register.js");
-    const workflows = validateWorkflowDefinitions(loaded);
+    const workflows = await workflowProblems(loaded.config.workflows);
     for (const p of workflows.problems) say(p);
     if (workflows.problems.length > 0) return 2;
     say(
@@ -107,8 +106,20 @@ async function main(argv: string[]): Promise<number> {
   return runServe(parsed.args, loaded, () => newLogger(logging.level), authToken);
 }
 
-/** The config the lookup finds (cli/locate.ts), loaded; or the exit code after saying why not. */
-async function readConfig(flag: string | undefined): Promise<LoadedConfig | number> {
+/** The workflow definitions' problems (their own module: loaded only to validate). */
+async function workflowProblems(
+  workflows: LoadedConfig["config"]["workflows"],
+): Promise<{ count: number; problems: string[] }> {
+  const { validateWorkflowDefinitions } = await import("./workflows/register.js");
+  return validateWorkflowDefinitions(workflows);
+}
+
+/**
+ * The config the lookup finds (cli/locate.ts), loaded; or the exit code after saying why not. An invalid
+ * file: its warnings too, then every problem (and with `validating`, the workflows' problems as far as
+ * the file could be read), so one round fixes everything.
+ */
+async function readConfig(flag: string | undefined, validating = false): Promise<LoadedConfig | number> {
   const location = locateConfig({ config: flag }, process.env);
   if (!location.found) {
     const named = location.source === "--config" || location.source === "AUTONOMOUS_MCP_CONFIG";
@@ -124,7 +135,14 @@ async function readConfig(flag: string | undefined): Promise<LoadedConfig | numb
     return await loadConfig(location.path, { env: process.env });
   } catch (error) {
     if (isAggregatorError(error, "CONFIG_INVALID") || isAggregatorError(error, "CONFIG_NOT_FOUND")) {
+      const details = error.details as {
+        warnings?: string[];
+        workflows?: LoadedConfig["config"]["workflows"];
+      };
+      for (const w of details.warnings ?? []) say(`warning: ${w}`);
       say(error.message);
+      if (validating && details.workflows)
+        for (const p of (await workflowProblems(details.workflows)).problems) say(p);
       return 2;
     }
     throw error;
@@ -172,8 +190,9 @@ async function report(
       terminal.clear();
       process.stdout.write(kind === "doctor" ? scrub(text) : text);
     },
-    onSettled: (n: number, of: number, server: string, state: string): void =>
-      terminal.progress(`autonomous-mcp: servers connected ${n}/${of} (${server}: ${state})`),
+    // A TTY gets the progress line (naming who is still waited for); a pipe one line after the grace.
+    progress: (text: string): void => terminal.progress(text),
+    ...(terminal.isTTY ? {} : { slow: (line: string): void => say(line) }),
   };
   try {
     if (kind === "doctor") {

@@ -11,6 +11,7 @@ import type { CallOrigin } from "./front/backend.js";
 import type { Logger } from "./logger.js";
 import { fromSignal } from "./pipeline/cancel.js";
 import type { RequestRelay } from "./relay.js";
+import { LOGGING_LEVELS } from "./logLevels.js";
 
 export type SessionMode = "shared" | "per-client";
 
@@ -27,17 +28,6 @@ export interface IsolationDeps {
   readonly current: () => Catalog;
   readonly shutdown: AbortSignal;
 }
-
-const LEVELS: readonly LoggingLevel[] = [
-  "debug",
-  "info",
-  "notice",
-  "warning",
-  "error",
-  "critical",
-  "alert",
-  "emergency",
-];
 
 /**
  * What keeps front clients apart (docs/security.md, "Isolation between clients"): which servers get one
@@ -186,10 +176,10 @@ export class ClientIsolation {
   private mostVerbose(): LoggingLevel | undefined {
     let best: number | undefined;
     for (const level of this.levels.values()) {
-      const i = LEVELS.indexOf(level);
+      const i = LOGGING_LEVELS.indexOf(level);
       if (best === undefined || i < best) best = i;
     }
-    return best === undefined ? undefined : LEVELS[best];
+    return best === undefined ? undefined : LOGGING_LEVELS[best];
   }
 
   private sendLevel(c: DownstreamConnection, level: LoggingLevel): Promise<void> {

@@ -158,7 +158,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
           if (stopping) return;
           releaseStartupHeap();
           say(summaryLine(summary, "serving the MCP client on stdin"));
-          sayWhenSettled(aggregator, summary, say);
+          sayWhenSettled(aggregator, summary, say, () => stopping !== undefined);
           startWatching();
         },
       },
@@ -272,17 +272,27 @@ export async function serve(options: ServeOptions): Promise<Running> {
     fronts.ops = ops;
   }
   say(summaryLine(summary, `listening on ${url}${opsUrl}`));
-  sayWhenSettled(aggregator, summary, say);
+  sayWhenSettled(aggregator, summary, say, () => stopping !== undefined);
   startWatching();
   return { aggregator, http, url, ended, stop };
 }
 
-/** Servers still starting after the grace: one more summary line once all of them are ready or failed. */
-function sayWhenSettled(aggregator: Aggregator, first: StartSummary, say: (line: string) => void): void {
+/**
+ * Servers still starting after the grace: one more summary line once all of them are ready or failed —
+ * unless we are shutting down by then (the servers our own shutdown stopped did not fail, and "every
+ * server has settled" would be false).
+ */
+function sayWhenSettled(
+  aggregator: Aggregator,
+  first: StartSummary,
+  say: (line: string) => void,
+  stopping: () => boolean,
+): void {
   if (first.starting.length === 0) return;
-  void aggregator.started.then(() =>
-    say(summaryLine(aggregator.summary(), "every server has settled (late servers joined)")),
-  );
+  void aggregator.started.then(() => {
+    if (stopping()) return;
+    say(summaryLine(aggregator.summary(), "every server has settled (late servers joined)"));
+  });
 }
 
 /** What a front bound to a non-loopback address accepts as Host, and how to accept more. */

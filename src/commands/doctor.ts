@@ -5,6 +5,7 @@ import type { DownstreamConnection } from "../downstream/connection.js";
 import { renderTable } from "../cli/table.js";
 import { style as plainStyle, type Style } from "../cli/terminal.js";
 import type { Logger } from "../logger.js";
+import { watchProgress, type ProgressIo } from "./progress.js";
 
 export interface DoctorRow {
   readonly server: string;
@@ -24,14 +25,12 @@ export interface DoctorRow {
  * server, transport, state, tools, connect ms, last error and a hint for the fix. Exit 1 if an
  * enabled server fails.
  */
-export interface ReportIo {
+export interface ReportIo extends ProgressIo {
   readonly json: boolean;
   /** The report (stdout in the CLI). */
   readonly out: (text: string) => void;
   /** Colours for the table (default none). */
   readonly style?: Style;
-  /** Start-up progress: called once per server as it settles (the CLI draws it on a TTY). */
-  readonly onSettled?: (settled: number, total: number, server: string, state: string) => void;
   /** Report after this long even if servers are still starting (default: wait for every server). */
   readonly waitMs?: number;
 }
@@ -46,14 +45,16 @@ export async function doctor(loaded: LoadedConfig, log: Logger, io: ReportIo): P
     })),
   };
   const agg = new Aggregator(once, { log });
-  watchProgress(agg, once, io.onSettled);
+  const stopProgress = watchProgress(agg.startup, once, io);
   try {
     await agg.start({}, { graceMs: io.waitMs ?? Infinity });
+    stopProgress();
     const rows = once.servers.map((s) => rowOf(s, agg.pool.get(s.name), agg.startup.sinceOf(s.name)));
     if (io.json) io.out(`${JSON.stringify({ servers: rows }, null, 2)}\n`);
     else io.out(table(rows, io.style ?? plainStyle(false)));
     return rows.some((r) => r.state === "failed") ? 1 : 0;
   } finally {
+    stopProgress();
     await agg.shutdown(0);
   }
 }
@@ -122,14 +123,6 @@ export function hintFor(s: ResolvedServer, error: string, stderr: readonly strin
     return `the process exited during start-up: run "${[s.command, ...s.args].join(" ")}" by hand to see why.${tail}`;
   }
   return `see the error above.${tail}`;
-}
-
-/** Reports each server's first ready/failed to `onSettled` with the running count. */
-export function watchProgress(agg: Aggregator, loaded: LoadedConfig, onSettled: ReportIo["onSettled"]): void {
-  if (!onSettled) return;
-  const total = loaded.servers.filter((s) => s.skipReason === undefined).length;
-  let settled = 0;
-  agg.startup.onSettled = (server, state) => onSettled(++settled, total, server, state);
 }
 
 const STATE_COLOURS: Record<string, keyof Style> = {

@@ -1,5 +1,8 @@
+import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { installedSchemaPath } from "../config/jsonSchema.js";
 import { userConfigPath } from "../config/locate.js";
 import { errorMessage } from "../errorCore.js";
 
@@ -24,7 +27,7 @@ const STARTER = new URL("../../servers.config.json", import.meta.url);
  * or 2 (exists).
  */
 export async function initConfig(opts: InitOptions): Promise<number> {
-  const text = await readFile(STARTER, "utf8");
+  const text = withInstalledSchema(await readFile(STARTER, "utf8"));
   if (opts.print) {
     opts.out(text);
     return 0;
@@ -50,4 +53,16 @@ export async function initConfig(opts: InitOptions): Promise<number> {
     "  Next: autonomous-mcp validate, then autonomous-mcp doctor, then add it to your MCP client (README).",
   );
   return 0;
+}
+
+/** The starter's own `$schema` reference, relative to the package root (where the starter lives). */
+const RELATIVE_SCHEMA = '"$schema": "./schema/servers.config.schema.json"';
+
+/**
+ * The starter with `$schema` pointing at this installation's schema (an absolute file URL): the relative
+ * reference only resolves beside the package's own servers.config.json, not in ~/.config/autonomous-mcp.
+ */
+export function withInstalledSchema(starter: string, schemaPath = installedSchemaPath()): string {
+  if (!existsSync(schemaPath)) return starter;
+  return starter.replace(RELATIVE_SCHEMA, `"$schema": ${JSON.stringify(pathToFileURL(schemaPath).href)}`);
 }

@@ -5,7 +5,8 @@ import { style as plainStyle } from "../cli/terminal.js";
 import type { Logger } from "../logger.js";
 import { registerMetaTools } from "../meta/index.js";
 import { registerWorkflows } from "../workflows/register.js";
-import { watchProgress, type ReportIo } from "./doctor.js";
+import type { ReportIo } from "./doctor.js";
+import { watchProgress } from "./progress.js";
 
 export interface ToolsCommandIo extends ReportIo {
   /** Lines about skipped and failed servers (stderr in the CLI). */
@@ -17,9 +18,10 @@ export async function listTools(loaded: LoadedConfig, log: Logger, io: ToolsComm
   const aggregator = new Aggregator(loaded, { log });
   registerMetaTools(aggregator);
   registerWorkflows(aggregator, loaded, log);
-  watchProgress(aggregator, loaded, io.onSettled);
+  const stopProgress = watchProgress(aggregator.startup, loaded, io);
   try {
     const summary = await aggregator.start({});
+    stopProgress();
     const rows = [...aggregator.catalog().tools.entries()].map(([name, t]) =>
       t.kind === "downstream"
         ? {
@@ -59,6 +61,7 @@ export async function listTools(loaded: LoadedConfig, log: Logger, io: ToolsComm
     }
     return summary.failed.length > 0 ? 1 : 0;
   } finally {
+    stopProgress();
     await aggregator.shutdown(0);
   }
 }

@@ -17,6 +17,19 @@ export interface JsoncResult {
   readonly syntax?: string;
   /** `mcpServers.github: duplicate key (line 9, column 5; first at line 4, column 5)`, in file order. */
   readonly duplicates: readonly string[];
+  /**
+   * The values a duplicate key replaced (the later one wins in `value`), in file order: checked too, so
+   * the problems of an earlier entry are not hidden behind the duplicate-key error.
+   */
+  readonly shadowed: readonly Shadowed[];
+}
+
+/** A value a later duplicate key replaced: where it was and where it started. */
+export interface Shadowed {
+  readonly path: readonly (string | number)[];
+  readonly value: unknown;
+  /** `line 4, column 5` */
+  readonly at: string;
 }
 
 const REASONS: Readonly<Record<string, string>> = {
@@ -61,12 +74,13 @@ type Container =
 export function parseJsonc(input: string): JsoncResult {
   const text = input.replace(/^\uFEFF/, "");
   if (text.trim() === "")
-    return { value: undefined, syntax: "invalid JSON: the file is empty", duplicates: [] };
+    return { value: undefined, syntax: "invalid JSON: the file is empty", duplicates: [], shadowed: [] };
   const deep = tooDeep(text);
-  if (deep !== undefined) return { value: undefined, syntax: deep, duplicates: [] };
+  if (deep !== undefined) return { value: undefined, syntax: deep, duplicates: [], shadowed: [] };
 
   let syntax: string | undefined;
   const duplicates: string[] = [];
+  const shadowed: Shadowed[] = [];
   const stack: Container[] = [];
   const seen: Map<string, string>[] = [];
   let root: unknown;
@@ -99,9 +113,9 @@ export function parseJsonc(input: string): JsoncResult {
         const first = keys?.get(key);
         const here = at(line, character);
         if (first !== undefined) {
-          duplicates.push(
-            `${formatPath([...pathSupplier(), key])}: duplicate key (${here}; first at ${first})`,
-          );
+          const path = [...pathSupplier(), key];
+          duplicates.push(`${formatPath(path)}: duplicate key (${here}; first at ${first})`);
+          if (top?.kind === "object") shadowed.push({ path, value: top.value[key], at: first });
         } else keys?.set(key, here);
       },
       onObjectEnd: () => {
@@ -121,6 +135,6 @@ export function parseJsonc(input: string): JsoncResult {
     },
     { allowTrailingComma: true, disallowComments: false, allowEmptyContent: false },
   );
-  if (syntax !== undefined) return { value: undefined, syntax, duplicates };
-  return { value: root, duplicates };
+  if (syntax !== undefined) return { value: undefined, syntax, duplicates, shadowed: [] };
+  return { value: root, duplicates, shadowed };
 }

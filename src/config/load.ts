@@ -1,15 +1,13 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type * as z from "zod";
 import { AggregatorError } from "../errorCore.js";
 import { deepFreeze } from "./defaults.js";
 import type { EnvSource } from "./expand.js";
 import { parseJsonc } from "./jsonc.js";
-import { lintConfig } from "./lint.js";
+import { checkConfig } from "./check.js";
 import { locateConfig } from "./locate.js";
-import { issueLines } from "./problems.js";
 import { resolveServer, type ResolvedServer } from "./resolve.js";
-import { configSchema, type Config } from "./schema.js";
+import type { Config } from "./schema.js";
 
 export type { EnvSource } from "./expand.js";
 export type { ResolvedServer } from "./resolve.js";
@@ -81,49 +79,31 @@ export function parseConfig(text: string, sourceName: string, options: LoadOptio
   return build(text, sourceName, sourceName, options.env ?? process.env);
 }
 
-function invalid(problems: string[], where: string, cause?: unknown): AggregatorError {
+/**
+ * CONFIG_INVALID with every problem (the message, one per line) and, in `details`, the warnings found
+ * on the way and the workflow definitions when the schema accepted the file (`validate` prints them all
+ * and checks those workflows, so one round fixes everything). Never the server entries: they may hold
+ * secrets.
+ */
+function invalid(
+  problems: string[],
+  where: string,
+  cause?: unknown,
+  extra: { warnings?: string[]; workflows?: Config["workflows"] } = {},
+): AggregatorError {
   return new AggregatorError("CONFIG_INVALID", problems.join("\n"), {
     cause,
-    details: { problems, path: where },
+    details: {
+      problems,
+      path: where,
+      warnings: extra.warnings ?? [],
+      ...(extra.workflows ? { workflows: extra.workflows } : {}),
+    },
   });
 }
 
-const SERVER_MAPS = ["mcpServers", "servers"] as const;
-
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** An unknown key somewhere inside a server entry: a warning, not an error. */
-function isServerUnknownKey(issue: z.core.$ZodIssue): boolean {
-  return (
-    issue.code === "unrecognized_keys" &&
-    issue.path.length >= 2 &&
-    SERVER_MAPS.some((m) => m === issue.path[0])
-  );
-}
-
-function dropKeys(root: unknown, issue: z.core.$ZodIssue & { keys?: string[] }): void {
-  let node = root;
-  for (const key of issue.path) node = isRecord(node) ? node[key as string] : undefined;
-  if (isRecord(node)) for (const key of issue.keys ?? []) delete node[key];
-}
-
-/** The schema's verdict: unknown keys inside server entries are warnings (and dropped), the rest problems. */
-function validate(raw: unknown): { config?: Config; problems: string[]; warnings: string[] } {
-  const first = configSchema.safeParse(raw, { reportInput: true });
-  if (first.success) return { config: first.data, problems: [], warnings: [] };
-  const unknown = first.error.issues.filter(isServerUnknownKey);
-  const warnings = unknown.flatMap(issueLines).map((line) => `${line} (ignored)`);
-  let issues = first.error.issues;
-  if (unknown.length > 0) {
-    const cleaned = structuredClone(raw);
-    for (const issue of unknown) dropKeys(cleaned, issue);
-    const second = configSchema.safeParse(cleaned, { reportInput: true });
-    if (second.success) return { config: second.data, problems: [], warnings };
-    issues = second.error.issues;
-  }
-  return { problems: issues.flatMap(issueLines), warnings };
 }
 
 function build(text: string, source: string, where: string, env: EnvSource): LoadedConfig {
@@ -131,34 +111,36 @@ function build(text: string, source: string, where: string, env: EnvSource): Loa
   const parsed = parseJsonc(text);
   if (parsed.syntax !== undefined) throw invalid([prefix(parsed.syntax)], where);
   const raw = parsed.value;
-  const lint = lintConfig(raw);
-  const checked = validate(raw);
-  const shapeProblems = [...parsed.duplicates, ...checked.problems, ...lint.errors];
-  if (checked.config === undefined || shapeProblems.length > 0)
-    throw invalid(shapeProblems.map(prefix), where);
+  const checked = checkConfig(raw, parsed.shadowed);
+  const problems = [...parsed.duplicates, ...checked.problems];
+  const warnings = [...checked.warnings];
   const config = checked.config;
-  const warnings = [...lint.warnings, ...checked.warnings].map(prefix);
-
-  const rawMaps = isRecord(raw) ? raw : {};
-  const fromMcp = isRecord(rawMaps["mcpServers"]) ? rawMaps["mcpServers"] : {};
-  const fromVsCode = isRecord(rawMaps["servers"]) ? rawMaps["servers"] : {};
-  for (const name of Object.keys(fromVsCode)) {
-    if (Object.hasOwn(fromMcp, name))
-      warnings.push(prefix(`servers.${name}: also defined in mcpServers; using mcpServers.${name}`));
-  }
-  const names = Object.keys(config.mcpServers).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  if (names.length === 0) warnings.push(prefix("no servers defined (mcpServers is empty or missing)"));
-
-  const problems: string[] = [];
   const servers: ResolvedServer[] = [];
-  for (const name of names) {
-    const entry = config.mcpServers[name];
-    if (entry === undefined) continue;
-    const origin = Object.hasOwn(fromMcp, name) ? "mcpServers" : "servers";
-    const resolution = resolveServer(name, entry, config.defaults, env, [origin, name]);
-    problems.push(...resolution.problems.map(prefix));
-    servers.push({ ...resolution.server, maxJsonDepth: config.maxJsonDepth });
+  if (config !== undefined) {
+    const rawMaps = isRecord(raw) ? raw : {};
+    const fromMcp = isRecord(rawMaps["mcpServers"]) ? rawMaps["mcpServers"] : {};
+    const fromVsCode = isRecord(rawMaps["servers"]) ? rawMaps["servers"] : {};
+    for (const name of Object.keys(fromVsCode)) {
+      if (Object.hasOwn(fromMcp, name))
+        warnings.push(`servers.${name}: also defined in mcpServers; using mcpServers.${name}`);
+    }
+    const names = Object.keys(config.mcpServers).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    if (names.length === 0) warnings.push("no servers defined (mcpServers is empty or missing)");
+    // Resolved even when the checks above found problems: its own problems are reported in the same round.
+    for (const name of names) {
+      const entry = config.mcpServers[name];
+      if (entry === undefined) continue;
+      const origin = Object.hasOwn(fromMcp, name) ? "mcpServers" : "servers";
+      const resolution = resolveServer(name, entry, config.defaults, env, [origin, name]);
+      problems.push(...resolution.problems);
+      servers.push({ ...resolution.server, maxJsonDepth: config.maxJsonDepth });
+    }
   }
-  if (problems.length > 0) throw invalid(problems, where);
-  return deepFreeze({ config, servers, warnings, path: where });
+  if (config === undefined || problems.length > 0) {
+    throw invalid(problems.map(prefix), where, undefined, {
+      warnings: warnings.map(prefix),
+      ...(config ? { workflows: config.workflows } : {}),
+    });
+  }
+  return deepFreeze({ config, servers, warnings: warnings.map(prefix), path: where });
 }

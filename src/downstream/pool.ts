@@ -111,11 +111,40 @@ export class ConnectionPool {
   }
 }
 
+/** In-flight requests under each long-lived signal, with the one abort listener that cancels them all. */
+const inFlight = new WeakMap<AbortSignal, Set<CallCancel>>();
+
+/**
+ * Ties `cancel` to `signal` until the returned function is called. A long-lived signal (shutdown) gets
+ * one abort listener, ever, whatever the number of requests running under it: one listener per request
+ * made Node warn (MaxListenersExceededWarning) after 11 concurrent logging/setLevel calls.
+ */
+export function tieToSignal(signal: AbortSignal, cancel: CallCancel): () => void {
+  let running = inFlight.get(signal);
+  if (!running) {
+    const set = new Set<CallCancel>();
+    running = set;
+    inFlight.set(signal, set);
+    signal.addEventListener(
+      "abort",
+      () => {
+        for (const c of set) c.abort(signal.reason);
+        set.clear();
+      },
+      { once: true },
+    );
+  }
+  running.add(cancel);
+  const own = running;
+  return () => {
+    own.delete(cancel);
+  };
+}
+
 /**
  * One short request under a long-lived signal (shutdown). The SDK adds an abort listener to the signal it
- * is given and never removes it: handing it the shutdown signal itself leaked one listener per request
- * (Node warned after 11 logging/setLevel calls). The request gets its own cancellation, tied to `signal`
- * only while it runs.
+ * is given and never removes it, so the request gets its own cancellation, tied to `signal` only while
+ * it runs (tieToSignal: one listener on `signal` for all of them).
  */
 export async function sendScoped(
   connection: DownstreamConnection,
@@ -125,15 +154,14 @@ export async function sendScoped(
   log: Logger,
   timeoutMs = 10_000,
 ): Promise<void> {
-  const cancel = new CallCancel();
-  const onAbort = (): void => cancel.abort(signal.reason);
   if (signal.aborted) return;
-  signal.addEventListener("abort", onAbort, { once: true });
+  const cancel = new CallCancel();
+  const untie = tieToSignal(signal, cancel);
   try {
     await connection.send(method, params, { cancel, timeoutMs }, Date.now() + timeoutMs);
   } catch (error) {
     log.debug({ server: connection.name, err: String(error) }, `${method} failed`);
   } finally {
-    signal.removeEventListener("abort", onAbort);
+    untie();
   }
 }

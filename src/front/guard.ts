@@ -7,9 +7,27 @@ export const UNAUTHORIZED_MESSAGE =
   'Unauthorized: this server needs a bearer token. Send the header "Authorization: Bearer <token>" ' +
   '(mcp-remote: add --header "Authorization: Bearer <token>"; other clients: set it in the server\'s headers)';
 
-export function unauthorized(res: ServerResponse): void {
-  res.setHeader("WWW-Authenticate", 'Bearer realm="autonomous-mcp"');
-  jsonError(res, 401, -32000, UNAUTHORIZED_MESSAGE);
+/** The 401 answer when a bearer token was sent but is none of this server's. */
+export const WRONG_TOKEN_MESSAGE =
+  "Unauthorized: the bearer token was not accepted: it is not the token this server was started with " +
+  "(--auth-token, AUTONOMOUS_MCP_TOKEN, or one of http.principals); check for a typo or an old token";
+
+/** The 403 answer to a Host name not accepted (DNS-rebinding protection), with how to accept it. */
+export const HOST_FORBIDDEN_MESSAGE =
+  "Forbidden: Host header not allowed; to accept this host name, add it with --allowed-host NAME or http.allowedHosts";
+
+/** A bearer token was sent (right or wrong): the 401 then says it was not accepted, not that it is missing. */
+export function bearerPresented(authorization: string | undefined): boolean {
+  return authorization !== undefined && /^Bearer\s+\S/i.test(authorization.trim());
+}
+
+export function unauthorized(res: ServerResponse, presented = false): void {
+  // RFC 6750: error="invalid_token" when a token was sent and refused.
+  res.setHeader(
+    "WWW-Authenticate",
+    presented ? 'Bearer realm="autonomous-mcp", error="invalid_token"' : 'Bearer realm="autonomous-mcp"',
+  );
+  jsonError(res, 401, -32000, presented ? WRONG_TOKEN_MESSAGE : UNAUTHORIZED_MESSAGE);
 }
 
 /** 405 with the methods the route does serve. */

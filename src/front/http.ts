@@ -9,7 +9,15 @@ import type { AddressInfo } from "node:net";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { Logger } from "../logger.js";
 import type { FrontBackend } from "./backend.js";
-import { methodNotAllowed, RateLimiter, tooManyRequests, unauthorized, type RateLimit } from "./guard.js";
+import {
+  bearerPresented,
+  HOST_FORBIDDEN_MESSAGE,
+  methodNotAllowed,
+  RateLimiter,
+  tooManyRequests,
+  unauthorized,
+  type RateLimit,
+} from "./guard.js";
 import { hostAllowed, originAllowed, type HostPolicy } from "./hostCheck.js";
 import { BoundedEventStore } from "./eventStore.js";
 import { jsonError } from "./httpErrors.js";
@@ -143,12 +151,11 @@ export class HttpFront {
       o.routes !== undefined && Object.hasOwn(o.routes, pathname) ? o.routes[pathname] : undefined;
     // Liveness answers whatever the Host (probes by pod IP) and without a token.
     if (route && pathname === "/healthz") return serveRoute(route, req, res);
-    if (!this.hostOk(req.headers.host))
-      return jsonError(res, 403, -32000, "Forbidden: Host header not allowed");
+    if (!this.hostOk(req.headers.host)) return jsonError(res, 403, -32000, HOST_FORBIDDEN_MESSAGE);
     if (!originAllowed(req.headers.origin, o))
       return jsonError(res, 403, -32000, "Forbidden: Origin not allowed");
     const principal = this.auth.identify(req);
-    if (!principal) return unauthorized(res);
+    if (!principal) return unauthorized(res, bearerPresented(req.headers.authorization));
     if (route) return serveRoute(route, req, res);
     if (o.path === undefined)
       return jsonError(

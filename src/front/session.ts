@@ -28,6 +28,7 @@ import type { CallOrigin, FrontBackend, FrontSessionHandle } from "./backend.js"
 import { requestErrorToMcp } from "./errorMap.js";
 import { callOrigin } from "./origin.js";
 import { paginate } from "./paginate.js";
+import { LOGGING_LEVELS } from "../logLevels.js";
 
 /**
  * tools/call as the SDK routes it: its params are checked by the one check every front shares
@@ -35,17 +36,6 @@ import { paginate } from "./paginate.js";
  * arguments are checked against the tool's own JSON Schema by the pipeline's validate layer.
  */
 const CallToolRequest = z.looseObject({ method: z.literal("tools/call") });
-
-const LEVELS: readonly LoggingLevel[] = [
-  "debug",
-  "info",
-  "notice",
-  "warning",
-  "error",
-  "critical",
-  "alert",
-  "emergency",
-];
 
 type Extra = Parameters<Parameters<Server["setRequestHandler"]>[1]>[1];
 
@@ -273,7 +263,7 @@ export class FrontSession implements FrontSessionHandle {
   sendLog(params: Record<string, unknown>): void {
     if (!this.caps.logging) return;
     const level = params["level"] as LoggingLevel;
-    if (this.logLevel && LEVELS.indexOf(level) < LEVELS.indexOf(this.logLevel)) return;
+    if (this.logLevel && LOGGING_LEVELS.indexOf(level) < LOGGING_LEVELS.indexOf(this.logLevel)) return;
     this.server
       .notification({ method: "notifications/message", params } as LoggingMessageNotification)
       .catch(() => undefined);

@@ -48,7 +48,30 @@ export function catalogIndex(catalog: () => Catalog): () => ToolIndex {
 const MAX_LIMIT = 50;
 const DEFAULT_LIMIT = 10;
 
-export function searchToolsTool(deps: { readonly index: () => ToolIndex }): MetaTool {
+/** A configured server whose tools a search cannot find, and why. */
+export interface NotSearched {
+  readonly server: string;
+  /** skipped, disabled, failed or starting */
+  readonly state: string;
+  readonly reason: string;
+}
+
+/** Longest failure reason quoted in the note (the status tool has the whole message). */
+const MAX_REASON = 120;
+
+/** `github (skipped: set GITHUB_PERSONAL_ACCESS_TOKEN)`, `slow (still starting)`. */
+function notSearchedText(n: NotSearched): string {
+  if (n.state === "starting") return `${n.server} (still starting: its tools join when it is ready)`;
+  if (n.state === "disabled") return `${n.server} (disabled in the config)`;
+  const reason = n.reason.length > MAX_REASON ? `${n.reason.slice(0, MAX_REASON - 1)}…` : n.reason;
+  return `${n.server} (${n.state}: ${reason})`;
+}
+
+export function searchToolsTool(deps: {
+  readonly index: () => ToolIndex;
+  /** Configured servers whose tools are not in the index (skipped, disabled, failed, still starting). */
+  readonly notSearched?: () => readonly NotSearched[];
+}): MetaTool {
   return {
     definition: {
       name: "search_tools",
@@ -88,13 +111,21 @@ export function searchToolsTool(deps: { readonly index: () => ToolIndex }): Meta
           score: Math.round(m.score * 1000) / 1000,
           inputSchema: m.inputSchema,
         }));
-      const text =
+      const found =
         results.length === 0
           ? `No tools match "${query}". Try other or fewer keywords.`
           : results
               .map((r) => `${r.name} — ${firstSentence(r.description)}\n  ${schemaLine(r.inputSchema)}`)
               .join("\n");
-      return textAndStructured(text, { query, results });
+      // A search for "create github issue" with GitHub skipped says why nothing of GitHub's shows up.
+      const absent = deps.notSearched?.() ?? [];
+      const text =
+        absent.length === 0 ? found : `${found}\n\nNot searched: ${absent.map(notSearchedText).join("; ")}`;
+      return textAndStructured(text, {
+        query,
+        results,
+        ...(absent.length === 0 ? {} : { notSearched: absent }),
+      });
     },
   };
 }

@@ -200,8 +200,11 @@ export function registerWorkflows(agg: Aggregator, loaded: LoadedConfig, log: Lo
 }
 
 /** Structure-only validation for `autonomous-mcp validate` (tool names are checked when serving). */
-export function validateWorkflowDefinitions(loaded: LoadedConfig): { count: number; problems: string[] } {
-  const defs = loaded.config.workflows as Record<string, unknown>;
+export function validateWorkflowDefinitions(workflows: LoadedConfig["config"]["workflows"]): {
+  count: number;
+  problems: string[];
+} {
+  const defs = workflows as Record<string, unknown>;
   const result = validateWorkflows(defs, { knownTool: () => true });
   return { count: Object.keys(defs).length, problems: result.problems };
 }

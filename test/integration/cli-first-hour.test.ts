@@ -5,10 +5,12 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { faultServerEntry } from "../helpers/fault-server.js";
 import { CLI, ROOT, memoryEntry, tempDir, writeConfig, type TempDir } from "../helpers/aggregator.js";
 
 interface Run {
@@ -190,6 +192,41 @@ describe("the built CLI guides a newcomer", () => {
   });
 });
 
+/** A server that never answers initialize (it fails after its connect timeout) next to one that does. */
+async function hangConfig(dir: string): Promise<string> {
+  return writeConfig(dir, {
+    startup: { graceMs: 1_000 },
+    mcpServers: {
+      fast: faultServerEntry("normal"),
+      hang: { ...faultServerEntry("hold_initialize"), connectTimeoutMs: 3_000 },
+    },
+  });
+}
+
+describe("doctor with a server that never answers, on a pipe", () => {
+  let tmp: TempDir;
+  beforeAll(async () => {
+    tmp = await tempDir();
+  });
+  afterAll(() => tmp.cleanup());
+
+  it("says once, after the start-up grace, who it still waits for; the table stays clean", async () => {
+    const config = await hangConfig(tmp.dir);
+    const res = await run(["doctor", "--config", config], { HOME: tmp.dir }, tmp.dir);
+    expect(res.code).toBe(1);
+    const waiting = res.stderr.split("\n").filter((l) => /still waiting for/.test(l));
+    expect(waiting).toHaveLength(1);
+    expect(waiting[0]).toMatch(
+      // (fast too, if a loaded machine has not started it within the grace)
+      /^autonomous-mcp: after \d+ s still waiting for (fast \(connect timeout 30 s\), )?hang \(connect timeout 3 s\); the report follows when they answer or time out$/,
+    );
+    expect(res.stderr).not.toMatch(/servers connected|\r|\x1b/); // no progress line on a pipe
+    expect(res.stdout).toMatch(/^SERVER\s+TRANSPORT/);
+    expect(res.stdout).toMatch(/^hang\s+stdio\s+failed/m);
+    expect(res.stdout).not.toMatch(/still waiting/);
+  });
+});
+
 describe("init and the config lookup", () => {
   let tmp: TempDir;
   beforeAll(async () => {
@@ -214,8 +251,17 @@ describe("init and the config lookup", () => {
     const first = await run(["init"], env, tmp.dir);
     expect(first.code).toBe(0);
     expect(first.stderr).toContain(`wrote ${file}`);
-    const shipped = await readFile(path.join(ROOT, "servers.config.json"), "utf8");
-    expect(await readFile(file, "utf8")).toBe(shipped);
+    // The starter, with $schema pointing at this installation's schema (relative would point nowhere here).
+    const schemaUrl = pathToFileURL(path.join(ROOT, "schema", "servers.config.schema.json")).href;
+    const shipped = (await readFile(path.join(ROOT, "servers.config.json"), "utf8")).replace(
+      '"$schema": "./schema/servers.config.schema.json"',
+      `"$schema": "${schemaUrl}"`,
+    );
+    expect(shipped).toContain(schemaUrl);
+    const written = await readFile(file, "utf8");
+    expect(written).toBe(shipped);
+    const schemaRef = /"\$schema": "([^"]+)"/.exec(written)?.[1] ?? "";
+    expect(existsSync(fileURLToPath(schemaRef))).toBe(true);
 
     await writeFile(file, '{ "mcpServers": {} }');
     const again = await run(["init"], env, tmp.dir);
@@ -239,7 +285,13 @@ describe("init and the config lookup", () => {
     const home = path.join(tmp.dir, "print-home");
     const res = await run(["init", "--print"], { HOME: home }, tmp.dir);
     expect(res.code).toBe(0);
-    expect(res.stdout).toBe(await readFile(path.join(ROOT, "servers.config.json"), "utf8"));
+    const schemaUrl = pathToFileURL(path.join(ROOT, "schema", "servers.config.schema.json")).href;
+    expect(res.stdout).toBe(
+      (await readFile(path.join(ROOT, "servers.config.json"), "utf8")).replace(
+        "./schema/servers.config.schema.json",
+        schemaUrl,
+      ),
+    );
     expect(existsSync(path.join(home, ".config"))).toBe(false);
   });
 
@@ -336,5 +388,25 @@ describe.skipIf(!hasScript)("on a terminal (util-linux script gives the CLI a pt
     expect(shown[0]).toMatch(/^SERVER\s+TRANSPORT/);
     expect(res.stdout).toMatch(/\x1b\[1mSERVER/); // colours on a terminal
     expect(res.stdout).not.toMatch(/INFO|WARN|\{"level"/); // quiet
+  });
+
+  it("doctor's progress line names the servers it still waits for (and no extra line)", async () => {
+    const dir = path.join(tmp.dir, "hang");
+    await mkdir(dir);
+    const config = await hangConfig(dir);
+    const res = spawnSync(
+      "script",
+      ["-qec", `${process.execPath} ${CLI} doctor --config ${config}`, "/dev/null"],
+      {
+        encoding: "utf8",
+        env: { PATH: process.env["PATH"] ?? "", HOME: dir, TERM: "xterm" },
+        timeout: 60_000,
+      },
+    );
+    expect(res.stdout).toMatch(/servers connected 1\/2 — waiting for hang \(\d+ s\)/);
+    expect(res.stdout).not.toMatch(/still waiting for/); // the progress line already says it
+    const shown = screen(res.stdout);
+    expect(shown.filter((l) => /servers connected|connecting/.test(l))).toEqual([]);
+    expect(shown[0]).toMatch(/^SERVER\s+TRANSPORT/);
   });
 });

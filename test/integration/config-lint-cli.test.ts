@@ -115,6 +115,40 @@ describe("validate", () => {
   });
 });
 
+describe("validate reports everything in one round", () => {
+  it("prints the warnings with the errors, the shadowed entry's problems and the workflows' problems (exit 2)", async () => {
+    const f = await file(
+      "all.json",
+      `{
+  "mcpServers": {
+    "a": { "command": "x", "args": ["\${input:tok}", "$BAR"] },
+    "a": { "command": "y" }
+  },
+  "mcpServer": {},
+  "workflows": { "wf": { "steps": "not a list" } }
+}
+`,
+    );
+    const r = cli(["validate", "--config", f]);
+    const lines = r.err.trimEnd().split("\n");
+    expect(lines).toContain(
+      'warning: all.json: mcpServer: unknown key (ignored; did you mean "mcpServers"?)',
+    );
+    expect(lines).toContain(
+      "warning: all.json: mcpServers.a.args[1]: $BAR is shell syntax and is not expanded; write ${BAR} (in the first mcpServers.a, line 3, column 5)",
+    );
+    expect(lines).toContain(
+      "all.json: mcpServers.a: duplicate key (line 4, column 5; first at line 3, column 5)",
+    );
+    expect(lines).toContain(
+      "all.json: mcpServers.a.args[0]: ${input:tok} is a VS Code input prompt and cannot be resolved here (it would reach the server as written); set an environment variable and write ${TOK} (in the first mcpServers.a, line 3, column 5)",
+    );
+    expect(lines.some((l) => /^workflows\.wf\.steps: /.test(l))).toBe(true); // the workflows, checked too
+    expect(r.err).not.toMatch(/valid \(/);
+    expect(r.code).toBe(2);
+  });
+});
+
 describe("disabled: true", () => {
   let config: string;
   beforeAll(async () => {

@@ -49,7 +49,9 @@ describe("HTTP front edges (bound to 0.0.0.0 with a token)", () => {
     expect((await send(`${local}/healthz`, "HEAD", podIp)).status).toBe(200);
     const mcp = await post(`${local}/mcp`, { ...podIp, authorization: `Bearer ${TOKEN}` }, INIT);
     expect(mcp.status).toBe(403);
-    expect(JSON.parse(mcp.body).error.message).toBe("Forbidden: Host header not allowed");
+    expect(JSON.parse(mcp.body).error.message).toBe(
+      "Forbidden: Host header not allowed; to accept this host name, add it with --allowed-host NAME or http.allowedHosts",
+    );
     expect(
       (await send(`${local}/readyz`, "GET", { ...podIp, authorization: `Bearer ${TOKEN}` })).status,
     ).toBe(403);
@@ -60,8 +62,8 @@ describe("HTTP front edges (bound to 0.0.0.0 with a token)", () => {
     expect(ok.status).toBe(200);
   });
 
-  it("answers 401 with WWW-Authenticate: Bearer and a hint for mcp-remote users", async () => {
-    for (const authorization of [undefined, "Bearer wrong-token-000000", `Basic ${TOKEN}`]) {
+  it("answers 401 with WWW-Authenticate: Bearer and a hint for mcp-remote users when no bearer token is sent", async () => {
+    for (const authorization of [undefined, `Basic ${TOKEN}`, "Bearer "]) {
       const res = await post(`${local}/mcp`, authorization ? { authorization } : {}, INIT);
       expect(res.status).toBe(401);
       expect(res.headers["www-authenticate"]).toBe('Bearer realm="autonomous-mcp"');
@@ -74,6 +76,24 @@ describe("HTTP front edges (bound to 0.0.0.0 with a token)", () => {
         },
         id: null,
       });
+    }
+  });
+
+  it("answers 401 saying the token was not accepted when a wrong bearer token is sent", async () => {
+    for (const authorization of ["Bearer wrong-token-000000", `bearer ${TOKEN}x`]) {
+      const res = await post(`${local}/mcp`, { authorization }, INIT);
+      expect(res.status).toBe(401);
+      expect(res.headers["www-authenticate"]).toBe('Bearer realm="autonomous-mcp", error="invalid_token"');
+      expect(JSON.parse(res.body)).toEqual({
+        jsonrpc: "2.0",
+        error: {
+          code: -32000,
+          message:
+            "Unauthorized: the bearer token was not accepted: it is not the token this server was started with (--auth-token, AUTONOMOUS_MCP_TOKEN, or one of http.principals); check for a typo or an old token",
+        },
+        id: null,
+      });
+      expect(res.body).not.toContain("wrong-token");
     }
   });
 

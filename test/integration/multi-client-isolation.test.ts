@@ -15,10 +15,12 @@ import {
   ROOT,
   alive,
   startHttp,
+  startStdio,
   tempDir,
   waitFor,
   writeConfig,
   type HttpHarness,
+  type StdioHarness,
   type TempDir,
 } from "../helpers/aggregator.js";
 
@@ -401,6 +403,41 @@ describe("logging/setLevel does not leak listeners", () => {
     for (let i = 0; i < 20; i++) await a.setLoggingLevel(i % 2 === 0 ? "debug" : "info");
     expect((await whoami(a)).level).toBe("info");
     expect(JSON.parse(textOf(await a.callTool({ name: "own_whoami", arguments: {} }))).level).toBe("info");
+    expect(h.stderr()).not.toContain("MaxListenersExceededWarning");
+    expect(h.stderr()).not.toContain("memory leak");
+  });
+});
+
+describe("logging/setLevel over stdio does not leak listeners", () => {
+  let tmp: TempDir;
+  let h: StdioHarness;
+
+  beforeAll(async () => {
+    tmp = await tempDir();
+    const config = await writeConfig(tmp.dir, {
+      mcpServers: {
+        fx: fixtureEntry(tmp.dir, { sessionMode: "shared" }),
+        fy: fixtureEntry(tmp.dir, { sessionMode: "shared" }),
+      },
+    });
+    h = await startStdio(config);
+  });
+
+  afterAll(async () => {
+    await h?.close();
+    await tmp?.cleanup();
+  });
+
+  it("answers 30 concurrent setLevel calls without a MaxListenersExceededWarning", async () => {
+    await h.client.callTool({ name: "fx_whoami", arguments: {} });
+    const levels = ["debug", "info", "warning"] as const;
+    await Promise.all(Array.from({ length: 30 }, (_, i) => h.client.setLoggingLevel(levels[i % 3]!)));
+    await h.client.setLoggingLevel("error");
+    // Both servers got the last level: every request above has finished downstream.
+    for (const name of ["fx_whoami", "fy_whoami"]) {
+      const result = await h.client.callTool({ name, arguments: {} });
+      expect(JSON.parse(textOf(result)).level).toBe("error");
+    }
     expect(h.stderr()).not.toContain("MaxListenersExceededWarning");
     expect(h.stderr()).not.toContain("memory leak");
   });

@@ -4,7 +4,7 @@
  * /dev/null, the library entry imports and starts an aggregator; and a clone installs with
  * `npm ci --omit=dev` (prepare without TypeScript).
  */
-import { spawnSync } from "node:child_process";
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -170,6 +170,19 @@ console.log(JSON.stringify({ exported, version: lib.VERSION, url: running.url, t
   }, 90_000);
 });
 
+/** `npm start --silent -- <args>` in `cwd`, without the npm_* variables of an enclosing `npm test`. */
+function npmStart(args: string[], cwd: string): SpawnSyncReturns<string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^npm_/i.test(k)) env[k] = v;
+  return spawnSync("npm", ["start", "--silent", "--", ...args], {
+    cwd,
+    env,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: 60_000,
+  });
+}
+
 describe("a clone installed without dev dependencies", () => {
   let tmp: TempDir;
   beforeAll(async () => {
@@ -177,12 +190,11 @@ describe("a clone installed without dev dependencies", () => {
   });
   afterAll(() => tmp.cleanup());
 
-  it("`npm ci --omit=dev` succeeds: prepare skips the build when TypeScript is absent", () => {
+  it("`npm ci --omit=dev` succeeds: prepare skips the build when TypeScript is absent and says when dist/ is missing", () => {
     const clone = path.join(tmp.dir, "clone");
     mkdirSync(clone);
     cpSync(path.join(ROOT, "package.json"), path.join(clone, "package.json"));
     cpSync(path.join(ROOT, "scripts"), path.join(clone, "scripts"), { recursive: true });
-    cpSync(path.join(ROOT, "dist"), path.join(clone, "dist"), { recursive: true });
     cpSync(path.join(ROOT, "servers.config.json"), path.join(clone, "servers.config.json"));
     const lock = JSON.parse(readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as {
       packages: Record<string, unknown>;
@@ -191,15 +203,30 @@ describe("a clone installed without dev dependencies", () => {
     const prod = productionLockEntries();
     const packages = Object.fromEntries(Object.entries(lock.packages).map(([k, v]) => [k, prod[k] ?? v]));
     writeFileSync(path.join(clone, "package-lock.json"), JSON.stringify({ ...lock, packages }, null, 2));
+    // A fresh clone has no dist/: prepare says so, with the fix.
     const res = npm(["ci", "--offline", "--omit=dev"], clone);
     expect(res.error, "npm ci finished").toBeUndefined();
     expect(res.status, res.stderr).toBe(0);
-    expect(`${res.stdout}${res.stderr}`).toMatch(/prepare: typescript and esbuild not installed/);
+    const said = `${res.stdout}${res.stderr}`;
+    expect(said).toMatch(/prepare: typescript and esbuild not installed/);
+    expect(said).toMatch(/dist\/ is missing: run a full `npm install` \(with dev dependencies\) to build it/);
+    expect(said).not.toMatch(/dist\/ already here is used/);
     expect(existsSync(path.join(clone, "node_modules", "typescript"))).toBe(false);
-    const version = spawnSync(process.execPath, [path.join(clone, "dist", "cli.js"), "--version"], {
+    // `npm start` stops before Node's MODULE_NOT_FOUND, with the same hint.
+    const start = npmStart(["--version"], clone);
+    expect(start.status).not.toBe(0);
+    expect(`${start.stdout}${start.stderr}`).toMatch(/dist\/ is missing: run a full `npm install`/);
+    expect(`${start.stdout}${start.stderr}`).not.toMatch(/MODULE_NOT_FOUND/);
+    // With a dist/ (built elsewhere, or kept from before), prepare uses it and `npm start` runs it.
+    cpSync(path.join(ROOT, "dist"), path.join(clone, "dist"), { recursive: true });
+    const prepare = spawnSync(process.execPath, [path.join(clone, "scripts", "prepare.mjs")], {
+      cwd: clone,
       encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
     });
-    expect(version.stdout).toBe(`${manifest().version}\n`);
+    expect(prepare.status).toBe(0);
+    expect(prepare.stderr).toMatch(/not building; the dist\/ already here is used as it is/);
+    const started = npmStart(["--version"], clone);
+    expect(started.status, started.stderr).toBe(0);
+    expect(started.stdout).toBe(`${manifest().version}\n`);
   }, 200_000);
 });

@@ -13,6 +13,7 @@ import { createLogger } from "../../src/logger.js";
 import { faultServerEntry } from "../helpers/fault-server.js";
 import {
   MEMORY_BIN,
+  alive,
   memoryEntry,
   startHttp,
   startStdio,
@@ -138,6 +139,30 @@ describe("start-up: the stdio front answers after the grace, late servers join",
     await expect(h.client.callTool({ name: "nobody_echo", arguments: {} })).rejects.toThrow(
       /Unknown tool: nobody_echo/,
     );
+  });
+
+  it("search_tools says which servers it could not search, and why", async () => {
+    await waitFor(async () => (await statusOf(h)).get("broken")?.state === "failed");
+    const found = (await h.client.callTool({
+      name: "search_tools",
+      arguments: { query: "create github issue" },
+    })) as CallToolResult;
+    expect(found.isError).toBeFalsy();
+    const note = text(found).split("\n\n").at(-1) ?? "";
+    expect(note).toMatch(/^Not searched: /);
+    expect(note).toContain("github (skipped: set GITHUB_PERSONAL_ACCESS_TOKEN)");
+    expect(note).toContain("trello (disabled in the config)");
+    expect(note).toMatch(/broken \(failed: .+\)/);
+    expect(note).toContain("never (still starting: its tools join when it is ready)");
+    expect(note).not.toContain("memory");
+    const structured = found.structuredContent as { notSearched: { server: string; state: string }[] };
+    expect(Object.fromEntries(structured.notSearched.map((n) => [n.server, n.state]))).toEqual({
+      github: "skipped",
+      trello: "disabled",
+      broken: "failed",
+      never: "starting",
+      slow: "starting",
+    });
   });
 
   it("when slow becomes ready: list_changed, then its tools are listed and callable (also via call_tool)", async () => {
@@ -274,5 +299,36 @@ describe("start-up: doctor names what is still starting", () => {
     expect(Number.isNaN(Date.parse(stuck?.since ?? ""))).toBe(false);
     expect(stuck?.hint).toMatch(/still starting/);
     expect(code).toBe(0);
+  });
+});
+
+describe("start-up: a client gone while a server is still starting", () => {
+  it("prints no false 'every server has settled' summary while shutting down", async () => {
+    const tmp = await tempDir();
+    try {
+      const config = await writeConfig(tmp.dir, {
+        startup: { graceMs: 500 },
+        mcpServers: {
+          fast: faultServerEntry("normal"),
+          // Ignores EOF and SIGTERM: stopping it takes a while (as with some real servers), so hang's
+          // start has settled (stopped by the shutdown) well before the aggregator exits.
+          stubborn: faultServerEntry("ignore_sigterm"),
+          hang: { ...faultServerEntry("hold_initialize"), timeoutMs: 60_000, retry: { retries: 0 } },
+        },
+      });
+      const h = await startStdio(config);
+      const stderrEnded = new Promise((resolve) => h.transport.stderr?.once("end", resolve));
+      expect(h.stderr()).toMatch(/still starting: hang/);
+      const pid = h.pid;
+      expect(pid).toBeDefined();
+      await h.close();
+      await waitFor(() => !alive(pid!), 20_000);
+      await stderrEnded;
+      expect(h.stderr()).not.toMatch(/every server has settled/);
+      expect(h.stderr()).not.toMatch(/not started/);
+      expect(h.stderr()).not.toMatch(/tools from 0 servers/);
+    } finally {
+      await tmp.cleanup();
+    }
   });
 });

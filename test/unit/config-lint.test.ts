@@ -220,6 +220,47 @@ describe("duplicate keys", () => {
     ]);
   });
 
+  it("still reports the problems and warnings of the entry a duplicate replaced, and every warning", () => {
+    const text = `{
+  "mcpServers": {
+    "a": { "command": "x", "args": ["\${input:tok}", "$BAR"] },
+    "h": { "url": "https://h/mcp", "headers": { "X-D": "\${input:key}", "X-A": "%TOKEN%" } },
+    "a": { "command": "y" }
+  },
+  "mcpServer": {}
+}`;
+    let error: AggregatorError | undefined;
+    try {
+      load(text);
+    } catch (e) {
+      error = e as AggregatorError;
+    }
+    expect(isAggregatorError(error, "CONFIG_INVALID")).toBe(true);
+    expect(error?.details["problems"]).toEqual([
+      `${SOURCE}: mcpServers.a: duplicate key (line 5, column 5; first at line 3, column 5)`,
+      `${SOURCE}: mcpServers.h.headers.X-D: \${input:key} is a VS Code input prompt and cannot be resolved here (it would reach the server as written); set an environment variable and write \${KEY}`,
+      `${SOURCE}: mcpServers.a.args[0]: \${input:tok} is a VS Code input prompt and cannot be resolved here (it would reach the server as written); set an environment variable and write \${TOK} (in the first mcpServers.a, line 3, column 5)`,
+    ]);
+    // Warnings are not lost when there are errors.
+    expect(error?.details["warnings"]).toEqual([
+      `${SOURCE}: mcpServer: unknown key (ignored; did you mean "mcpServers"?)`,
+      `${SOURCE}: mcpServers.h.headers.X-A: %TOKEN% is Windows syntax and is not expanded; write \${TOKEN}`,
+      `${SOURCE}: mcpServers.a.args[1]: $BAR is shell syntax and is not expanded; write \${BAR} (in the first mcpServers.a, line 3, column 5)`,
+    ]);
+  });
+
+  it("reports a server's resolution problem along with a duplicate key elsewhere", () => {
+    const text = `{
+  "logLevel": "info",
+  "logLevel": "debug",
+  "mcpServers": { "s": { "command": "x", "retry": { "minTimeoutMs": 500, "maxTimeoutMs": 100 } } }
+}`;
+    expect(problemsOf(text)).toEqual([
+      `${SOURCE}: logLevel: duplicate key (line 3, column 3; first at line 2, column 3)`,
+      `${SOURCE}: mcpServers.s.retry: minTimeoutMs (500) must be <= maxTimeoutMs (100)`,
+    ]);
+  });
+
   it("quotes odd keys in the path", () => {
     expect(problemsOf('{"mcpServers": {"a.b": {"command": "x", "command": "y"}}}')).toEqual([
       `${SOURCE}: mcpServers["a.b"].command: duplicate key (line 1, column 41; first at line 1, column 25)`,
