@@ -13,7 +13,8 @@ import type { CreatedTransport } from "./downstream/transports.js";
 import type { CallOrigin, FrontBackend, FrontSessionHandle } from "./front/backend.js";
 import type { Logger } from "./logger.js";
 import type { MetaTool } from "./meta/types.js";
-import { buildPipeline } from "./pipeline/build.js";
+import { buildLocalPipeline, buildPipeline, buildRequestPipeline } from "./pipeline/build.js";
+import { createRequestPath } from "./pipeline/requests.js";
 import { createForward } from "./pipeline/forward.js";
 import { BreakerRegistry } from "./pipeline/middleware/breaker.js";
 import { ResultCache } from "./pipeline/middleware/cache.js";
@@ -64,6 +65,8 @@ export class Aggregator implements FrontBackend {
   readonly cache: ResultCache;
   readonly breakers: BreakerRegistry;
   readonly router: Router;
+  /** Any routed request (resources/read, prompts/get…) to a downstream; its result verbatim. */
+  readonly forward: FrontBackend["forward"];
   readonly meta = new Map<string, MetaTool>();
   workflowExecutor: WorkflowExecutor | undefined;
   workflowHost: { refresh(): void; setDefinitions(d: Readonly<Record<string, unknown>>): void } | undefined;
@@ -131,13 +134,13 @@ export class Aggregator implements FrontBackend {
       current: () => this.current,
       shutdown: this.shutdownController.signal,
     });
-    const pipeline = buildPipeline({
+    const parts = {
       log: this.log,
       stats: this.stats,
       cache: this.cache,
       breakers: this.breakers,
-      limiterFor: (server) => this.limiterFor(server),
-      retryFor: (server) => this.serverOf(server).retry,
+      limiterFor: (server: string) => this.limiterFor(server),
+      retryFor: (server: string) => this.serverOf(server).retry,
       shutdown: this.shutdownController.signal,
       maxJsonDepth: loaded.config.maxJsonDepth,
       maxSchemaNodes: loaded.config.maxSchemaNodes,
@@ -146,10 +149,14 @@ export class Aggregator implements FrontBackend {
           this.profileOf(this.serverOf(server))?.rpcErrorsAreToolErrors === true,
         connectionFor: (server, sessionId) => this.isolation.connectionFor(server, sessionId),
       }),
-    });
+    };
+    // resources/read, prompts/get, completion/complete: the server's deadline, breaker and limit too.
+    const requests = createRequestPath((s) => buildRequestPipeline(parts, s), this.isolation, this.log);
+    this.forward = (s, method, params, o) => requests(s, method, params, o, this.serverOf(s).timeoutMs);
     this.router = new Router({
       catalog: (sessionId) => this.isolation.catalogFor(sessionId),
-      pipeline,
+      pipeline: buildPipeline(parts),
+      local: (dispatch) => buildLocalPipeline(parts, dispatch),
       meta: this.meta,
       workflows: () => this.workflowExecutor,
       relay: this.relay,
@@ -331,15 +338,6 @@ export class Aggregator implements FrontBackend {
     this.inflight--;
     throw error;
   };
-
-  async forward(
-    server: string,
-    method: string,
-    params: Record<string, unknown>,
-    origin: CallOrigin,
-  ): Promise<Record<string, unknown>> {
-    return this.isolation.forward(server, method, params, origin, this.serverOf(server).timeoutMs);
-  }
 
   subscribe(uri: string, sessionId: string): Promise<void> {
     return this.subscriptions.subscribe(uri, sessionId);

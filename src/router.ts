@@ -1,5 +1,5 @@
 import { wireError } from "./errors.js";
-import { ErrorCode, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, type CallToolResult, type Tool } from "@modelcontextprotocol/sdk/types.js";
 import { randomUUID } from "node:crypto";
 import type { Catalog, ToolTarget } from "./catalog/catalog.js";
 import type { CallOrigin } from "./front/backend.js";
@@ -8,7 +8,7 @@ import type { Logger } from "./logger.js";
 import type { MetaTool } from "./meta/types.js";
 import { fromSignal } from "./pipeline/cancel.js";
 import { invoke } from "./pipeline/compose.js";
-import type { CallContext, Handler } from "./pipeline/types.js";
+import type { CallContext, Handler, ToolRoute } from "./pipeline/types.js";
 import type { RequestRelay } from "./relay.js";
 import { ANONYMOUS } from "./front/principals.js";
 
@@ -34,14 +34,31 @@ export interface RouterDeps {
    * sampling/elicitation/roots and called before listing); true when that may have changed its catalog.
    */
   readonly prepare?: (sessionId: string) => Promise<boolean>;
+  /**
+   * Wraps the handler of meta-tool and workflow calls in the layers they share with downstream calls
+   * (observe, validate: build.ts buildLocalPipeline). Without it they are called directly.
+   */
+  readonly local?: (dispatch: Handler) => Handler;
 }
+
+/** The pseudo-server meta-tool and workflow calls are counted under (stats, `status`, metrics). */
+export const AGGREGATOR_SERVER = "autonomous-mcp";
+
+type LocalTarget = { readonly kind: "meta" | "workflow"; readonly name: string; readonly definition: Tool };
 
 /** Public tool name → downstream (through the pipeline), meta-tool or workflow. Never parses names. */
 export class Router {
   private seq = 0;
   private readonly prefix = randomUUID().slice(0, 8);
 
-  constructor(private readonly deps: RouterDeps) {}
+  /** One route per meta-tool / workflow definition (validate compiles per route object). */
+  private readonly localRoutes = new WeakMap<Tool, ToolRoute>();
+  private readonly localTargets = new WeakMap<ToolRoute, LocalTarget>();
+  private readonly local: Handler;
+
+  constructor(private readonly deps: RouterDeps) {
+    this.local = deps.local ? deps.local(this.dispatch) : this.dispatch;
+  }
 
   /** Never throws: an unknown tool or a failed call is a rejection or an isError result. */
   callTool(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult> {
@@ -106,13 +123,60 @@ export class Router {
       if (!late) throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
       return this.callTool(name, args, origin);
     }
+    if (target.kind === "meta" ? !this.deps.meta.has(target.name) : !this.deps.workflows())
+      throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    const route = this.localRoute(target);
+    return invoke(this.local, {
+      requestId: `${this.prefix}-${++this.seq}`,
+      route,
+      args,
+      client: origin.principal ?? origin.sessionId,
+      sessionId: origin.sessionId,
+      cancel: origin.cancel ?? fromSignal(origin.signal),
+      origin,
+      principal: origin.principal,
+      log: this.deps.log,
+      attempt: 0,
+      attemptTimeoutMs: 0,
+      deadlineAt: 0,
+      notes: {},
+    });
+  }
+
+  private localRoute(target: LocalTarget): ToolRoute {
+    let route = this.localRoutes.get(target.definition);
+    if (!route) {
+      const a = target.definition.annotations;
+      const hints = {
+        readOnly: a?.readOnlyHint === true,
+        idempotent: a?.idempotentHint === true,
+        destructive: a?.destructiveHint === true,
+      };
+      route = {
+        publicName: target.definition.name,
+        server: AGGREGATOR_SERVER,
+        originalName: target.name,
+        inputSchema: target.definition.inputSchema,
+        policy: { hints, retrySafe: false, timeoutMs: 0, totalTimeoutMs: 0, cacheTtlMs: 0 },
+      };
+      this.localRoutes.set(target.definition, route);
+      this.localTargets.set(route, target);
+    }
+    return route;
+  }
+
+  /** The last step of a meta-tool or workflow call (after observe and validate). */
+  private readonly dispatch: Handler = (ctx) => {
+    const target = this.localTargets.get(ctx.route);
+    const origin = ctx.origin;
+    if (!target || !origin) throw new Error(`no local tool behind ${ctx.route.publicName}`);
     if (target.kind === "meta") {
       const meta = this.deps.meta.get(target.name);
-      if (!meta) throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
-      return meta.call(args, origin);
+      if (!meta) throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${ctx.route.publicName}`);
+      return meta.call(ctx.args, origin);
     }
     const executor = this.deps.workflows();
-    if (!executor) throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
-    return executor.run(target.name, args, origin);
-  }
+    if (!executor) throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${ctx.route.publicName}`);
+    return executor.run(target.name, ctx.args, origin);
+  };
 }

@@ -1,5 +1,6 @@
 import type { Aggregator } from "../aggregator.js";
 import type { ServerCallStats } from "../pipeline/middleware/observe.js";
+import { AGGREGATOR_SERVER } from "../router.js";
 import { collectSecrets, scrubForClients } from "../secrets.js";
 import type { MetaTool } from "./types.js";
 import { textAndStructured } from "./types.js";
@@ -52,10 +53,20 @@ export function statusTool(agg: Aggregator): MetaTool {
           ...(lastError ? { lastError } : {}),
         };
       });
+      // Meta-tool and workflow calls (this one included once it has finished), under the pseudo-server.
+      const own = agg.stats.snapshot(AGGREGATOR_SERVER);
+      const builtin = {
+        name: AGGREGATOR_SERVER,
+        calls: own?.calls ?? 0,
+        errors: own?.errors ?? 0,
+        p50Ms: round(own?.p50Ms ?? 0),
+        p99Ms: round(own?.p99Ms ?? 0),
+      };
       const cache = agg.cache.stats;
       const lookups = cache.hits + cache.misses;
       const structured = {
         servers,
+        builtin,
         cache: { ...cache, hitRate: lookups === 0 ? 0 : round(cache.hits / lookups) },
         tools: agg.catalog().tools.size,
         at: new Date(now).toISOString(),
@@ -63,6 +74,9 @@ export function statusTool(agg: Aggregator): MetaTool {
       const lines = servers.map(
         (s) =>
           `${s.name}: ${s.state}${"skipReason" in s ? ` (${s.skipReason})` : ""}${pending(s, now)}, breaker ${s.breaker}, ${s.tools} tools, ${s.calls} calls, ${s.errors} errors, p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, ${s.inFlight} in flight, ${s.queued} queued, ${s.restarts} restarts${s.lastError ? `; last error (${s.lastError.category}): ${s.lastError.message}` : ""}`,
+      );
+      lines.push(
+        `${builtin.name} (meta-tools and workflows): ${builtin.calls} calls, ${builtin.errors} errors, p50 ${builtin.p50Ms} ms, p99 ${builtin.p99Ms} ms`,
       );
       lines.push(`cache: ${cache.hits} hits, ${cache.misses} misses (hit rate ${structured.cache.hitRate})`);
       return textAndStructured(lines.join("\n"), structured);

@@ -53,3 +53,40 @@ export function buildPipeline(parts: PipelineParts): Handler {
     parts.forward,
   );
 }
+
+/**
+ * The layers a call the aggregator answers itself (meta-tools, workflows) goes through: the same observe
+ * and validate as a downstream call (counted under `server`, checked against its own inputSchema), and
+ * none of the per-downstream layers (cache, deadline, retry, breaker, limit). docs/adr/0017.
+ */
+export function buildLocalPipeline(
+  parts: Pick<PipelineParts, "log" | "stats" | "maxJsonDepth" | "maxSchemaNodes">,
+  dispatch: Handler,
+): Handler {
+  return compose(
+    [
+      createObserveLayer(parts.stats, parts.log),
+      createValidateLayer(new SchemaCompiler(parts.maxSchemaNodes), { maxJsonDepth: parts.maxJsonDepth }),
+    ],
+    dispatch,
+  );
+}
+
+/**
+ * The layers a routed request to a downstream (resources/read, prompts/get, completion/complete) goes
+ * through: deadline, breaker and limit, over the SAME breaker registry and per-server limiters as tools/call.
+ * No observe/validate/cache/retry: the result is passed on verbatim. docs/adr/0017.
+ */
+export function buildRequestPipeline(
+  parts: Pick<PipelineParts, "breakers" | "limiterFor" | "shutdown">,
+  send: Handler,
+): Handler {
+  return compose(
+    [
+      createDeadlineLayer(Date.now, parts.shutdown),
+      createBreakerLayer(parts.breakers),
+      createLimitLayer(parts.limiterFor),
+    ],
+    send,
+  );
+}

@@ -1,4 +1,5 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallOrigin } from "../front/backend.js";
 import type { Logger } from "../logger.js";
 import type { Cancellation } from "./cancel.js";
 
@@ -55,6 +56,8 @@ export interface CallContext {
   readonly principal?: string | undefined;
   /** The caller's request `_meta` minus progressToken, passed to the downstream untouched. */
   readonly meta?: Record<string, unknown> | undefined;
+  /** The caller, for the handlers that answer inside the aggregator (meta-tools, workflows, routed requests). */
+  readonly origin?: CallOrigin | undefined;
   /** Child logger bound to request id, server and tool (set by observe). */
   log: Logger;
   /** 1-based attempt number (set by retry). */
