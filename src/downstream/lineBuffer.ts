@@ -7,6 +7,7 @@ export interface OversizeLine {
   readonly bytes: number;
 }
 
+/** Bytes kept of each end of a line over the limit, by default. */
 const EDGE = 512;
 
 /**
@@ -26,7 +27,11 @@ export class LineBuffer {
   private head: Buffer = Buffer.alloc(0);
   private tail: Buffer = Buffer.alloc(0);
 
-  constructor(private readonly maxLineBytes: number) {}
+  constructor(
+    private readonly maxLineBytes: number,
+    /** Bytes kept of each end of a line over the limit (its head and tail in OversizeLine). */
+    private readonly edge = EDGE,
+  ) {}
 
   /** Feeds a chunk; calls onLine for each complete line and onOversize for each line over the limit. */
   push(chunk: Buffer, onLine: (line: string) => void, onOversize: (line: OversizeLine) => void): void {
@@ -78,12 +83,13 @@ export class LineBuffer {
   private drop(piece: Buffer): void {
     if (piece.length === 0) return;
     this.dropped += piece.length;
-    if (this.head.length < EDGE)
-      this.head = Buffer.concat([this.head, piece.subarray(0, EDGE - this.head.length)]);
+    const edge = this.edge;
+    if (this.head.length < edge)
+      this.head = Buffer.concat([this.head, piece.subarray(0, edge - this.head.length)]);
     this.tail =
-      piece.length >= EDGE
-        ? Buffer.from(piece.subarray(piece.length - EDGE))
-        : Buffer.concat([this.tail, piece]).subarray(-EDGE);
+      piece.length >= edge
+        ? Buffer.from(piece.subarray(piece.length - edge))
+        : Buffer.concat([this.tail, piece]).subarray(-edge);
   }
 
   private endDropping(): OversizeLine {
@@ -93,6 +99,17 @@ export class LineBuffer {
     this.head = Buffer.alloc(0);
     this.tail = Buffer.alloc(0);
     return line;
+  }
+
+  /** The stream ended: a last line without its newline is passed on like any other. */
+  end(onLine: (line: string) => void, onOversize: (line: OversizeLine) => void): void {
+    if (this.dropping) onOversize(this.endDropping());
+    else if (this.size > 0) {
+      const line = Buffer.concat(this.chunks, this.size).toString("utf8");
+      this.chunks = [];
+      this.size = 0;
+      onLine(line.endsWith("\r") ? line.slice(0, -1) : line);
+    }
   }
 
   clear(): void {

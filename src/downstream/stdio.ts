@@ -165,8 +165,7 @@ export class ProcessGroupStdioTransport implements Transport {
       });
       child.stdout?.on("data", (chunk: Buffer) => this.onData(chunk));
       const lines = new StderrLines((line) => this.options.onStderr?.(line));
-      child.stderr?.setEncoding("utf8");
-      child.stderr?.on("data", (text: string) => lines.push(text));
+      child.stderr?.on("data", (chunk: Buffer) => lines.push(chunk));
       child.stderr?.once("end", () => lines.flush());
     });
   }
