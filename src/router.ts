@@ -2,7 +2,7 @@ import { wireError } from "./errors.js";
 import { ErrorCode, type CallToolResult, type Tool } from "@modelcontextprotocol/sdk/types.js";
 import { randomUUID } from "node:crypto";
 import type { Catalog, ToolTarget } from "./catalog/catalog.js";
-import type { CallOrigin } from "./front/backend.js";
+import { clientKey, type CallOrigin } from "./front/backend.js";
 import { toolErrorToResult } from "./front/errorMap.js";
 import type { Logger } from "./logger.js";
 import type { MetaTool } from "./meta/types.js";
@@ -10,7 +10,6 @@ import { fromSignal } from "./pipeline/cancel.js";
 import { invoke } from "./pipeline/compose.js";
 import type { CallContext, Handler, ToolRoute } from "./pipeline/types.js";
 import type { RequestRelay } from "./relay.js";
-import { ANONYMOUS } from "./front/principals.js";
 
 export interface WorkflowExecutor {
   run(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult>;
@@ -68,11 +67,7 @@ export class Router {
       requestId: `${this.prefix}-${++this.seq}`,
       route: target.route,
       args,
-      // Fair per principal; the unauthenticated "anonymous" principal is every tokenless client, so per session there.
-      client:
-        origin.principal !== undefined && origin.principal !== ANONYMOUS
-          ? origin.principal
-          : origin.sessionId,
+      client: clientKey(origin),
       sessionId: origin.sessionId,
       cancel: origin.cancel ?? fromSignal(origin.signal),
       onProgress: origin.sendProgress
@@ -130,7 +125,7 @@ export class Router {
       requestId: `${this.prefix}-${++this.seq}`,
       route,
       args,
-      client: origin.principal ?? origin.sessionId,
+      client: clientKey(origin),
       sessionId: origin.sessionId,
       cancel: origin.cancel ?? fromSignal(origin.signal),
       origin,

@@ -8,6 +8,7 @@ import type {
 import type { Catalog } from "../catalog/catalog.js";
 import type { Cancellation } from "../pipeline/cancel.js";
 import type { CallBudget } from "../workflows/limits.js";
+import { ANONYMOUS } from "./principals.js";
 
 /** Sends a request to the front client of this call (the SDK's extra.sendRequest, schema-free). */
 export type ClientRequester = (
@@ -80,4 +81,13 @@ export interface FrontSessionHandle {
     request: { method: string; params?: unknown },
     signal: AbortSignal,
   ): Promise<Record<string, unknown>>;
+}
+
+/**
+ * Who a call is for, as the limiter's fair queue sees it: the authenticated principal, else the
+ * session (the unauthenticated "anonymous" principal is every tokenless client, so per session there).
+ */
+export function clientKey(origin: CallOrigin): string {
+  const p = origin.principal;
+  return p !== undefined && p !== ANONYMOUS ? p : origin.sessionId;
 }
