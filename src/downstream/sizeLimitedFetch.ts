@@ -16,6 +16,8 @@ export function sizeLimitedFetch(maxBytes: number): typeof fetch {
       await res.body.cancel().catch(() => undefined);
       return refused(res, init, tooLarge(declared, maxBytes));
     }
+    // A declared length within the bound is all there is to read (fetch holds the server to it): no copy.
+    if (declared <= maxBytes) return res;
     const reader = res.body.getReader();
     const chunks: Uint8Array[] = [];
     let size = 0;
