@@ -111,34 +111,25 @@ export class ConnectionPool {
   }
 }
 
-/** In-flight requests under each long-lived signal, with the one abort listener that cancels them all. */
-const inFlight = new WeakMap<AbortSignal, Set<CallCancel>>();
+/** Each long-lived signal seen as one CallCancel (one abort listener on the signal, ever). */
+const scopes = new WeakMap<AbortSignal, CallCancel>();
 
 /**
- * Ties `cancel` to `signal` until the returned function is called. A long-lived signal (shutdown) gets
- * one abort listener, ever, whatever the number of requests running under it: one listener per request
- * made Node warn (MaxListenersExceededWarning) after 11 concurrent logging/setLevel calls.
+ * Ties `cancel` to `signal` until the returned function is called, through CallCancel's own removable
+ * listeners: the signal itself gets one abort listener, whatever the number of requests running under
+ * it (one listener per request made Node warn, MaxListenersExceededWarning, after 11 concurrent
+ * logging/setLevel calls).
  */
 export function tieToSignal(signal: AbortSignal, cancel: CallCancel): () => void {
-  let running = inFlight.get(signal);
-  if (!running) {
-    const set = new Set<CallCancel>();
-    running = set;
-    inFlight.set(signal, set);
-    signal.addEventListener(
-      "abort",
-      () => {
-        for (const c of set) c.abort(signal.reason);
-        set.clear();
-      },
-      { once: true },
-    );
+  let scope = scopes.get(signal);
+  if (!scope) {
+    const parent = new CallCancel();
+    if (signal.aborted) parent.abort(signal.reason);
+    else signal.addEventListener("abort", () => parent.abort(signal.reason), { once: true });
+    scopes.set(signal, (scope = parent));
   }
-  running.add(cancel);
-  const own = running;
-  return () => {
-    own.delete(cancel);
-  };
+  const parent = scope;
+  return parent.onAbort(() => cancel.abort(parent.reason));
 }
 
 /**
