@@ -4,7 +4,7 @@ import type {
   Implementation,
   LoggingLevel,
   ServerCapabilities,
-} from "@modelcontextprotocol/sdk/types.js";
+} from "@modelcontextprotocol/server";
 import type { BuiltinTool, Catalog } from "./catalog/catalog.js";
 import type { LoadedConfig, ResolvedServer } from "./config/load.js";
 import type { ServerState } from "./downstream/connection.js";

@@ -1,4 +1,4 @@
-import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
+import type { ClientCapabilities } from "@modelcontextprotocol/server";
 import { Catalog, type BuiltinTool, type CatalogSource, type ResourceRoute } from "./catalog/catalog.js";
 import type { Config, ResolvedServer } from "./config/load.js";
 import type { DownstreamCatalog } from "./downstream/listing.js";

@@ -1,4 +1,4 @@
-import type { ClientCapabilities, Implementation, LoggingLevel } from "@modelcontextprotocol/sdk/types.js";
+import type { ClientCapabilities, Implementation, LoggingLevel } from "@modelcontextprotocol/server";
 import { catalogChanges, connectionSettings, pickRelayCapabilities } from "./aggregatorSupport.js";
 import type { Catalog } from "./catalog/catalog.js";
 import type { ResolvedServer } from "./config/load.js";

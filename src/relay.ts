@@ -1,6 +1,5 @@
-import { wireError } from "./errors.js";
-import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
-import { ErrorCode } from "@modelcontextprotocol/sdk/types.js";
+import type { ClientCapabilities } from "@modelcontextprotocol/server";
+import { ProtocolErrorCode, ProtocolError } from "@modelcontextprotocol/server";
 import type { ServerRequestKind } from "./downstream/connection.js";
 import type { CallOrigin, FrontSessionHandle } from "./front/backend.js";
 
@@ -82,8 +81,8 @@ export class RequestRelay {
     const session = this.sessions.get(sessionId);
     if (!session) {
       return Promise.reject(
-        wireError(
-          ErrorCode.InvalidRequest,
+        new ProtocolError(
+          ProtocolErrorCode.InvalidRequest,
           `${kind} request from ${server} refused by autonomous-mcp: the client session it belongs to has closed`,
         ),
       );
@@ -105,8 +104,8 @@ export class RequestRelay {
       if (sessionId === undefined) {
         const count = new Set([...calls].map((c) => c.sessionId)).size;
         return Promise.reject(
-          wireError(
-            ErrorCode.InvalidRequest,
+          new ProtocolError(
+            ProtocolErrorCode.InvalidRequest,
             `${kind} request from ${server} refused by autonomous-mcp: calls from ${count} client sessions are in flight on this shared connection, so the client that caused the request cannot be told; set "sessionMode": "per-client" for ${server}`,
           ),
         );
@@ -115,8 +114,8 @@ export class RequestRelay {
       sessionId = this.sessions.keys().next().value;
     } else {
       return Promise.reject(
-        wireError(
-          ErrorCode.InvalidRequest,
+        new ProtocolError(
+          ProtocolErrorCode.InvalidRequest,
           `${kind} request from ${server} refused by autonomous-mcp: no call to ${server} is in flight, so no client caused it`,
         ),
       );
@@ -124,8 +123,8 @@ export class RequestRelay {
     const session = sessionId === undefined ? undefined : this.sessions.get(sessionId);
     if (!session || sessionId === undefined) {
       return Promise.reject(
-        wireError(
-          ErrorCode.InvalidRequest,
+        new ProtocolError(
+          ProtocolErrorCode.InvalidRequest,
           `${kind} request from ${server} refused by autonomous-mcp: the client session that caused it has closed`,
         ),
       );
@@ -143,8 +142,8 @@ export class RequestRelay {
   ): Promise<Record<string, unknown>> {
     if (!supports(session.clientCapabilities(), kind)) {
       return Promise.reject(
-        wireError(
-          ErrorCode.MethodNotFound,
+        new ProtocolError(
+          ProtocolErrorCode.MethodNotFound,
           `${kind} request from ${server} refused by autonomous-mcp: the client whose call caused it does not support ${kind}`,
         ),
       );

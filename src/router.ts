@@ -1,5 +1,4 @@
-import { wireError } from "./errors.js";
-import { ErrorCode, type CallToolResult, type Tool } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolErrorCode, type CallToolResult, type Tool, ProtocolError } from "@modelcontextprotocol/server";
 import { randomUUID } from "node:crypto";
 import type { Catalog, ToolTarget } from "./catalog/catalog.js";
 import { clientKey, type CallOrigin } from "./front/backend.js";
@@ -108,18 +107,18 @@ export class Router {
       // that is configured but not listed (skipped, disabled, starting, failed) answers why.
       if (await this.deps.prepare?.(origin.sessionId)) return this.callTool(name, args, origin);
       const waiting = this.deps.unlisted?.(name, origin);
-      if (!waiting) throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+      if (!waiting) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
       try {
         await waiting;
       } catch (error) {
         return toolErrorToResult(error, name);
       }
       const late = this.deps.catalog(origin.sessionId).resolveTool(name);
-      if (!late) throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+      if (!late) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
       return this.callTool(name, args, origin);
     }
     if (target.kind === "meta" ? !this.deps.meta.has(target.name) : !this.deps.workflows())
-      throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
     const route = this.localRoute(target);
     return invoke(this.local, {
       requestId: `${this.prefix}-${++this.seq}`,
@@ -167,11 +166,11 @@ export class Router {
     if (!target || !origin) throw new Error(`no local tool behind ${ctx.route.publicName}`);
     if (target.kind === "meta") {
       const meta = this.deps.meta.get(target.name);
-      if (!meta) throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${ctx.route.publicName}`);
+      if (!meta) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${ctx.route.publicName}`);
       return meta.call(ctx.args, origin);
     }
     const executor = this.deps.workflows();
-    if (!executor) throw wireError(ErrorCode.InvalidParams, `Unknown tool: ${ctx.route.publicName}`);
+    if (!executor) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${ctx.route.publicName}`);
     return executor.run(target.name, ctx.args, origin);
   };
 }

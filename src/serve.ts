@@ -1,6 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { basename } from "node:path";
-import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
+import type { ClientCapabilities } from "@modelcontextprotocol/server";
 import { Aggregator, type StartSummary } from "./aggregator.js";
 import type { LoadedConfig } from "./config/load.js";
 import { AggregatorError } from "./errors.js";

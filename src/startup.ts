@@ -1,4 +1,4 @@
-import type { ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
+import type { ServerCapabilities } from "@modelcontextprotocol/server";
 import type { AbsentServer } from "./catalog/absent.js";
 import type { ToolOverrideView } from "./catalog/policy.js";
 import type { ResolvedServer } from "./config/load.js";

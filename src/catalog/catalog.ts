@@ -1,5 +1,5 @@
-import type { Prompt, Resource, ResourceTemplate, Tool } from "@modelcontextprotocol/sdk/types.js";
-import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
+import type { Prompt, Resource, ResourceTemplateType as ResourceTemplate, Tool } from "@modelcontextprotocol/server";
+import { UriTemplate } from "@modelcontextprotocol/server";
 import type { DownstreamCatalog } from "../downstream/listing.js";
 import type { ToolRoute } from "../pipeline/types.js";
 import { AbsentNames, NO_ABSENT, type AbsentOwner, type AbsentServer } from "./absent.js";

@@ -1,4 +1,4 @@
-import type { Tool, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
+import type { Tool, ToolAnnotations } from "@modelcontextprotocol/server";
 import type { ToolHints, ToolPolicy } from "../pipeline/types.js";
 
 export interface ToolOverrideView {

@@ -1,5 +1,4 @@
-import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolError, SdkError, SdkErrorCode, SdkHttpError } from "@modelcontextprotocol/client";
 import { AggregatorError, errorMessage, isAggregatorError } from "../errors.js";
 import { rejectionOf } from "../jsonrpc/rejectedError.js";
 import { UnserializableMessage } from "../jsonrpc/serialize.js";
@@ -22,9 +21,9 @@ export interface FailureContext {
 
 /**
  * A failed downstream request → CANCELLED, DOWNSTREAM_TIMEOUT, SERVER_UNAVAILABLE (the link failed), or
- * the server's own JSON-RPC error with its code and its original message. "Connection closed" (-32000)
- * is a lost link only if the request's connection was dropped meanwhile; otherwise -32000 is an ordinary
- * server error code (many servers use it), forwarded as the server's answer. A request we could not
+ * the server's own JSON-RPC error (a ProtocolError) with its code and its original message. The v2 SDK
+ * reports its own failures as SdkError (timeout, connection closed, HTTP status), never as a JSON-RPC
+ * code, so a server's -32000 is always the server's answer and a closed connection always a lost link. A request we could not
  * serialise is INVALID_ARGUMENTS; an answer we refused (too large, too deep, not a tools/call result)
  * is INVALID_RESULT. Neither is a transport failure: no retry, no breaker count.
  */
@@ -59,8 +58,8 @@ export function classifyFailure(error: unknown, ctx: FailureContext): unknown {
       details: { server, rejected: rejection.kind },
     });
   }
-  if (error instanceof StreamableHTTPError) {
-    if (code === 404) {
+  if (error instanceof SdkHttpError) {
+    if (error.status === 404) {
       // Reconnect once: only if this request's session is still the current one. Callers may retry.
       if (ctx.current) ctx.onSessionExpired();
       return new AggregatorError("SERVER_UNAVAILABLE", `${server}: session expired; reconnecting`, {
@@ -70,11 +69,13 @@ export function classifyFailure(error: unknown, ctx: FailureContext): unknown {
     }
     return new AggregatorError("SERVER_UNAVAILABLE", `${server}: ${what} failed: ${errorMessage(error)}`, {
       cause: error,
-      details: { server, httpStatus: code },
+      details: { server, httpStatus: error.status },
     });
   }
-  if (error instanceof McpError) {
-    if (code === ErrorCode.RequestTimeout) {
+  // The server's own JSON-RPC error: forwarded with its code and message.
+  if (error instanceof ProtocolError) return error;
+  if (error instanceof SdkError) {
+    if (code === SdkErrorCode.RequestTimeout) {
       const data = error.data as { maxTotalTimeout?: unknown } | undefined;
       const total = typeof data?.maxTotalTimeout === "number";
       const message = total
@@ -85,29 +86,18 @@ export function classifyFailure(error: unknown, ctx: FailureContext): unknown {
         details: { server, timeoutMs: total ? data?.maxTotalTimeout : ctx.timeoutMs },
       });
     }
-    if (code !== ErrorCode.ConnectionClosed || ctx.current) return withServerMessage(error);
-    return new AggregatorError(
+    if (code === SdkErrorCode.ConnectionClosed) {
+      return new AggregatorError(
       "SERVER_UNAVAILABLE",
       `${server}: the connection was lost while ${what} was in flight (${ctx.lastError ?? "connection closed"})`,
-      { cause: error, details: { server, connectionLost: true, incident: ctx.incident } },
-    );
+        { cause: error, details: { server, connectionLost: true, incident: ctx.incident } },
+      );
+    }
   }
   return new AggregatorError("SERVER_UNAVAILABLE", `${server}: ${what} failed: ${errorMessage(error)}`, {
     cause: error,
     details: { server, ...(ctx.current ? {} : { incident: ctx.incident }) },
   });
-}
-
-/**
- * The SDK's McpError prefixes the server's message with "MCP error <code>: "; the front would send that
- * prefix on (and the client's SDK adds its own). Keep the server's message as it was on the wire.
- */
-function withServerMessage(error: McpError): McpError {
-  const prefix = `MCP error ${error.code}: `;
-  if (!error.message.startsWith(prefix)) return error;
-  const copy = new McpError(error.code, "", error.data);
-  copy.message = error.message.slice(prefix.length);
-  return copy;
 }
 
 /** Spawn errors no restart can fix (the command is missing or not executable). */

@@ -1,16 +1,5 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import {
-  CreateMessageRequestSchema,
-  ElicitRequestSchema,
-  ListRootsRequestSchema,
-  LoggingMessageNotificationSchema,
-  PromptListChangedNotificationSchema,
-  ResourceListChangedNotificationSchema,
-  ResourceUpdatedNotificationSchema,
-  ToolListChangedNotificationSchema,
-} from "@modelcontextprotocol/sdk/types.js";
+import { Client } from "@modelcontextprotocol/client";
 import { errorMessage } from "../errors.js";
-import { LazyJsonSchemaValidator } from "../lazyValidator.js";
 import type { ConnectionDeps, ServerRequestKind } from "./connection.js";
 import type { ListKind } from "./listing.js";
 
@@ -26,25 +15,25 @@ export function createDownstreamClient(
   const capabilities = deps.clientCapabilities();
   const client = new Client(
     { name: deps.clientInfo.name, version: deps.clientInfo.version },
-    { capabilities, jsonSchemaValidator: new LazyJsonSchemaValidator() },
+    { capabilities },
   );
   const hooks = deps.hooks;
   const relay =
     (kind: ServerRequestKind) =>
-    async (request: { method: string; params?: unknown }, extra: { signal: AbortSignal }) => {
+    async (request: { method: string; params?: unknown }, ctx: { mcpReq: { signal: AbortSignal } }) => {
       if (!hooks.onServerRequest) throw new Error(`${kind} is not available`);
-      return hooks.onServerRequest(server, kind, request, extra.signal) as never;
+      return hooks.onServerRequest(server, kind, request, ctx.mcpReq.signal) as never;
     };
-  if (capabilities.sampling) client.setRequestHandler(CreateMessageRequestSchema, relay("sampling"));
-  if (capabilities.elicitation) client.setRequestHandler(ElicitRequestSchema, relay("elicitation"));
-  if (capabilities.roots) client.setRequestHandler(ListRootsRequestSchema, relay("roots"));
-  client.setNotificationHandler(ToolListChangedNotificationSchema, () => refresh("tools"));
-  client.setNotificationHandler(ResourceListChangedNotificationSchema, () => refresh("resources"));
-  client.setNotificationHandler(PromptListChangedNotificationSchema, () => refresh("prompts"));
-  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) =>
+  if (capabilities.sampling) client.setRequestHandler("sampling/createMessage", relay("sampling"));
+  if (capabilities.elicitation) client.setRequestHandler("elicitation/create", relay("elicitation"));
+  if (capabilities.roots) client.setRequestHandler("roots/list", relay("roots"));
+  client.setNotificationHandler("notifications/tools/list_changed", () => refresh("tools"));
+  client.setNotificationHandler("notifications/resources/list_changed", () => refresh("resources"));
+  client.setNotificationHandler("notifications/prompts/list_changed", () => refresh("prompts"));
+  client.setNotificationHandler("notifications/resources/updated", (n) =>
     hooks.onResourceUpdated?.(server, n.params.uri),
   );
-  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => hooks.onLog?.(server, n.params));
+  client.setNotificationHandler("notifications/message", (n) => hooks.onLog?.(server, n.params));
   client.onerror = (error) => deps.log.debug({ err: errorMessage(error) }, "downstream protocol error");
   return client;
 }

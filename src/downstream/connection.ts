@@ -1,15 +1,15 @@
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import type { CallToolResult, Implementation, ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
+import type { Client } from "@modelcontextprotocol/client";
+import type { Transport } from "@modelcontextprotocol/client";
+import type { CallToolResult, Implementation, ServerCapabilities } from "@modelcontextprotocol/client";
 import { AggregatorError, errorMessage } from "../errors.js";
 import { cutText } from "../secrets.js";
 import { checkToolResult } from "../jsonrpc/rejectedError.js";
 import { RestartBudget } from "./backoff.js";
-import { EMPTY_CATALOG, fetchCatalog, fetchKind, LooseResult, Relister, sameCatalog } from "./listing.js";
+import { EMPTY_CATALOG, fetchCatalog, fetchKind, Relister, sameCatalog } from "./listing.js";
 import type { DownstreamCatalog } from "./listing.js";
 import type { LaunchPlan } from "./launch.js";
 import { classifyFailure, isPermanent } from "./classify.js";
-import { attachRawRequests, type RawRequests } from "./rawRequests.js";
+import { PassThroughResult } from "../jsonrpc/passThrough.js";
 import { createDownstreamClient } from "./client.js";
 import { createTransport } from "./transports.js";
 import type { ConnectionDeps, ConnectionSettings, ForwardOptions, ServerState } from "./types.js";
@@ -47,7 +47,6 @@ export class DownstreamConnection {
   private transport: Transport | undefined;
   /** Link number of each connected client: failures of calls that shared one lost link are one incident. */
   private readonly links = new WeakMap<Client, number>();
-  private readonly raw = new WeakMap<Client, RawRequests>();
   private linkSeq = 0;
   /** The transport of a connect in progress (start or restart), so close() can stop it too. */
   private connecting: Transport | undefined;
@@ -112,8 +111,6 @@ export class DownstreamConnection {
       this.client = client;
       this.links.set(client, ++this.linkSeq);
       this.transport = transport;
-      const raw = attachRawRequests(transport);
-      if (raw) this.raw.set(client, raw);
       this.capabilities = capabilities;
       this.serverInfo = client.getServerVersion();
       this.protocolVersion = (transport as { protocolVersion?: string }).protocolVersion ?? undefined;
@@ -252,7 +249,7 @@ export class DownstreamConnection {
     return new AggregatorError("CANCELLED", "the call was cancelled", { details: { server: this.name } });
   }
 
-  /** tools/call on the downstream. Throws AggregatorError for transport trouble; McpError passes through. */
+  /** tools/call on the downstream. Throws AggregatorError for transport trouble; ProtocolError passes through. */
   callTool(
     name: string,
     args: Record<string, unknown>,
@@ -280,7 +277,7 @@ export class DownstreamConnection {
     );
   }
 
-  /** No async frame: on the hot path (tools/call on a stdio link) the raw request's promise plus one catch. */
+  /** No async frame: the SDK Client's request promise plus one catch (and the tools/call shape check). */
   private sendOn(
     client: Client,
     method: string,
@@ -288,18 +285,14 @@ export class DownstreamConnection {
     options: ForwardOptions,
   ): Promise<Record<string, unknown>> {
     this.lastActivity = this.now();
-    const raw = method === "tools/call" ? this.raw.get(client) : undefined;
-    const sent = raw
-      ? raw.request(method, params, options)
-      : (client.request({ method, params } as never, LooseResult, {
-          signal: options.cancel.signal,
-          timeout: options.timeoutMs,
-          maxTotalTimeout: options.maxTotalTimeoutMs,
-          resetTimeoutOnProgress: true,
-          onprogress: options.onprogress,
-        }) as Promise<Record<string, unknown>>);
-    // The raw path checks tools/call results where it reads them; the SDK path (remote servers) here.
-    const checked = method === "tools/call" && !raw ? sent.then(checkToolResult) : sent;
+    const sent = client.request({ method, params }, PassThroughResult, {
+      signal: options.cancel.signal,
+      timeout: options.timeoutMs,
+      maxTotalTimeout: options.maxTotalTimeoutMs,
+      resetTimeoutOnProgress: true,
+      onprogress: options.onprogress,
+    });
+    const checked = method === "tools/call" ? sent.then(checkToolResult) : sent;
     return checked.catch((error: unknown) => {
       throw classifyFailure(error, {
         server: this.name,

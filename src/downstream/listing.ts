@@ -1,15 +1,12 @@
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { Client } from "@modelcontextprotocol/client";
 import type {
   Prompt,
   Resource,
-  ResourceTemplate,
+  ResourceTemplateType as ResourceTemplate,
   ServerCapabilities,
   Tool,
-} from "@modelcontextprotocol/sdk/types.js";
-import * as z from "zod";
-
-/** Accepts any object and keeps every key: we forward downstream payloads verbatim. */
-export const LooseResult = z.looseObject({});
+} from "@modelcontextprotocol/client";
+import { PassThroughResult } from "../jsonrpc/passThrough.js";
 
 export interface DownstreamCatalog {
   readonly tools: readonly Tool[];
@@ -34,7 +31,7 @@ async function listAll<T>(client: Client, method: string, key: string, timeout: 
   for (let page = 0; page < MAX_PAGES; page++) {
     const result = (await client.request(
       { method, params: cursor === undefined ? {} : { cursor } } as never,
-      LooseResult,
+      PassThroughResult,
       { timeout },
     )) as Record<string, unknown>;
     const pageItems = result[key];

@@ -1,5 +1,5 @@
-import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { Transport, TransportSendOptions } from "@modelcontextprotocol/client";
+import type { JSONRPCMessage } from "@modelcontextprotocol/client";
 import { DEFAULT_MAX_JSON_DEPTH, depthMessage, readableId, tooDeep } from "../jsonrpc/depth.js";
 import { rejectedAnswer, tooDeepResult } from "../jsonrpc/rejected.js";
 

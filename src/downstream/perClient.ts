@@ -1,4 +1,4 @@
-import type { ClientCapabilities, Implementation } from "@modelcontextprotocol/sdk/types.js";
+import type { ClientCapabilities, Implementation } from "@modelcontextprotocol/client";
 import { AggregatorError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { DownstreamConnection, type ConnectionHooks, type ConnectionSettings } from "./connection.js";

@@ -2,7 +2,7 @@ import type {
   ClientCapabilities,
   Implementation,
   ServerCapabilities,
-} from "@modelcontextprotocol/sdk/types.js";
+} from "@modelcontextprotocol/client";
 import { CallCancel } from "../pipeline/cancel.js";
 import type { Logger } from "../logger.js";
 import { DownstreamConnection, type ConnectionHooks, type ConnectionSettings } from "./connection.js";

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { Transport } from "@modelcontextprotocol/client";
+import type { JSONRPCMessage } from "@modelcontextprotocol/client";
 import { AggregatorError } from "../errorCore.js";
 import { DEFAULT_MAX_JSON_DEPTH, parsedTooDeep, readableId } from "../jsonrpc/depth.js";
 import { idFromEdges, rejectedAnswer, tooDeepResult, tooLarge, type Rejection } from "../jsonrpc/rejected.js";

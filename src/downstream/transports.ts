@@ -1,4 +1,4 @@
-import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { Transport } from "@modelcontextprotocol/client";
 import type { Logger } from "../logger.js";
 import { cutText } from "../secrets.js";
 import { childEnvironment } from "./env.js";
@@ -85,8 +85,7 @@ async function createRemoteTransport(spec: TransportSpec): Promise<CreatedTransp
   const { OrderedTransport } = await import("./ordering.js");
   switch (spec.type) {
     case "http": {
-      const { StreamableHTTPClientTransport } =
-        await import("@modelcontextprotocol/sdk/client/streamableHttp.js");
+      const { StreamableHTTPClientTransport } = await import("@modelcontextprotocol/client");
       const { fetchWithRetryAfter } = await import("./retryAfter.js");
       if (!spec.url) throw new Error(`${spec.name}: http server without a url`);
       return {
@@ -107,7 +106,7 @@ async function createRemoteTransport(spec: TransportSpec): Promise<CreatedTransp
       };
     }
     case "sse": {
-      const { SSEClientTransport } = await import("@modelcontextprotocol/sdk/client/sse.js");
+      const { SSEClientTransport } = await import("@modelcontextprotocol/client");
       if (!spec.url) throw new Error(`${spec.name}: sse server without a url`);
       const headers = { ...spec.headers };
       return {

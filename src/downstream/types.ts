@@ -1,4 +1,4 @@
-import type { ClientCapabilities, Implementation } from "@modelcontextprotocol/sdk/types.js";
+import type { ClientCapabilities, Implementation } from "@modelcontextprotocol/client";
 import type { Logger } from "../logger.js";
 import type { Cancellation } from "../pipeline/cancel.js";
 import type { RestartPolicy } from "./backoff.js";

@@ -4,7 +4,7 @@ import type {
   LoggingLevel,
   ServerCapabilities,
   Implementation,
-} from "@modelcontextprotocol/sdk/types.js";
+} from "@modelcontextprotocol/server";
 import type { Catalog } from "../catalog/catalog.js";
 import type { Cancellation } from "../pipeline/cancel.js";
 import type { CallBudget } from "../workflows/limits.js";

@@ -1,5 +1,5 @@
-import { ErrorCode, McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { isAggregatorError, wireError } from "../errors.js";
+import { ProtocolErrorCode, ProtocolError, type CallToolResult } from "@modelcontextprotocol/server";
+import { isAggregatorError } from "../errors.js";
 
 /**
  * The edge: local errors become what an MCP client understands. Tool-level trouble the model can act
@@ -10,7 +10,7 @@ export function toolErrorToResult(error: unknown, publicName: string): CallToolR
   if (isAggregatorError(error)) {
     switch (error.code) {
       case "UNKNOWN_TOOL":
-        throw wireError(ErrorCode.InvalidParams, error.message);
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, error.message);
       case "INVALID_ARGUMENTS":
       case "SERVER_UNAVAILABLE":
       case "SERVER_BUSY":
@@ -26,18 +26,18 @@ export function toolErrorToResult(error: unknown, publicName: string): CallToolR
         break;
     }
   }
-  if (error instanceof McpError) throw error;
+  if (error instanceof ProtocolError) throw error;
   throw internalError(error);
 }
 
 /** Non-tool requests (resources, prompts, completion): everything becomes a JSON-RPC error. */
-export function requestErrorToMcp(error: unknown): McpError {
-  if (error instanceof McpError) return error;
+export function requestErrorToMcp(error: unknown): ProtocolError {
+  if (error instanceof ProtocolError) return error;
   if (isAggregatorError(error)) {
     if (error.code === "UNKNOWN_TOOL" || error.code === "INVALID_ARGUMENTS") {
-      return wireError(ErrorCode.InvalidParams, error.message);
+      return new ProtocolError(ProtocolErrorCode.InvalidParams, error.message);
     }
-    return wireError(ErrorCode.InternalError, error.message);
+    return new ProtocolError(ProtocolErrorCode.InternalError, error.message);
   }
   return internalError(error);
 }
@@ -46,8 +46,8 @@ export function errorResult(text: string): CallToolResult {
   return { isError: true, content: [{ type: "text", text }] };
 }
 
-function internalError(error: unknown): McpError {
+function internalError(error: unknown): ProtocolError {
   // Never echo stacks; the message is enough and is logged with detail on our side.
   const message = error instanceof Error ? error.message : String(error);
-  return wireError(ErrorCode.InternalError, `autonomous-mcp internal error: ${message}`);
+  return new ProtocolError(ProtocolErrorCode.InternalError, `autonomous-mcp internal error: ${message}`);
 }

@@ -6,7 +6,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { AddressInfo } from "node:net";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
 import type { Logger } from "../logger.js";
 import type { FrontBackend } from "./backend.js";
 import {
@@ -22,7 +22,7 @@ import { hostAllowed, originAllowed, type HostPolicy } from "./hostCheck.js";
 import { BoundedEventStore } from "./eventStore.js";
 import { jsonError } from "./httpErrors.js";
 import { BODY_REJECTED, readJsonBody } from "./httpBody.js";
-import { HttpSessionTransport } from "./httpFastPath.js";
+import { HttpSessionTransport } from "./httpSession.js";
 import { pathOf, serveRoute } from "./httpPath.js";
 import { DEFAULT_PRINCIPAL, PrincipalAuth, type Principal } from "./principals.js";
 import { DEFAULT_MAX_JSON_DEPTH, depthMessage, parsedTooDeep } from "../jsonrpc/depth.js";
@@ -63,9 +63,8 @@ export type SessionEvent = "opened" | "closed" | "refused";
 
 interface LiveSession {
   readonly session: FrontSession;
-  readonly transport: StreamableHTTPServerTransport;
-  /** What the session's SDK Server is connected to: the SDK transport plus the tools/call fast path. */
-  readonly front: HttpSessionTransport;
+  /** What the session's SDK Server is connected to: the SDK transport, watched for abandoned requests. */
+  readonly transport: HttpSessionTransport;
   /** The principal that opened it; requests of any other get 404 as for an unknown id. */
   readonly principal: string;
   lastSeen: number;
@@ -188,16 +187,12 @@ export class HttpFront {
           (r, x) => this.refuse(r, x),
         );
         if (body === BODY_REJECTED) return;
-        // One tools/call: answered without the SDK transport (JSON, or SSE when needed).
-        if (live.front.tryCall(req, res, body)) return;
         // A request the SDK would not recognise gets -32600 with its id (the SDK's answer has none).
         const malformed = isRecord(body) ? screenShape(body) : undefined;
         if (malformed) return this.refuse(res, malformed);
-        live.front.watchPost(req, res, body);
-        return live.transport.handleRequest(req, res, body);
+        return live.transport.handle(req, res, body);
       }
-      if (req.method === "GET" && (await live.front.tryResume(req, res))) return;
-      return live.transport.handleRequest(req, res, undefined);
+      return live.transport.handle(req, res, undefined);
     }
     const wait = this.limiter.take(bucketOf(principal));
     if (wait > 0) return tooManyRequests(res, wait);
@@ -246,7 +241,7 @@ export class HttpFront {
     const o = this.options;
     const owner = principal.name;
     const store = new BoundedEventStore();
-    const transport = new StreamableHTTPServerTransport({
+    const sdk = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       eventStore: store,
       retryInterval: RETRY_MS,
@@ -254,7 +249,6 @@ export class HttpFront {
         this.sessions.set(id, {
           session,
           transport,
-          front,
           principal: owner,
           lastSeen: Date.now(),
           active: 0,
@@ -271,16 +265,12 @@ export class HttpFront {
       log: o.log,
       principal: owner,
     });
-    const front = new HttpSessionTransport(transport, session, o.backend, {
-      store,
-      retryInterval: RETRY_MS,
-      resumeGraceMs: o.resumeGraceMs,
-    });
-    front.onclose = () => {
+    const transport = new HttpSessionTransport(sdk, o.resumeGraceMs);
+    transport.onclose = () => {
       if (transport.sessionId) this.forget(transport.sessionId, "transport closed");
     };
-    await session.server.connect(front);
-    await transport.handleRequest(req, res, body);
+    await session.server.connect(transport);
+    await transport.handle(req, res, body);
   }
 
   /** Drops a session from the table (once) with its audit line; false when it was gone already. */

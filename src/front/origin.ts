@@ -1,37 +1,5 @@
-import type { ClientCapabilities, JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
-import { CallCancel } from "../pipeline/cancel.js";
-import type { CallOrigin, ClientRequester, FrontBackend } from "./backend.js";
-import { requestErrorToMcp } from "./errorMap.js";
-
-/** The JSON-RPC answer to one tools/call of a fast path: its result, or its failure mapped as the SDK would. */
-export async function answerToolCall(
-  backend: FrontBackend,
-  id: RequestId,
-  name: string,
-  args: Record<string, unknown>,
-  origin: CallOrigin,
-): Promise<JSONRPCMessage> {
-  try {
-    return resultReply(id, await backend.callTool(name, args, origin));
-  } catch (error) {
-    return errorReply(id, error);
-  }
-}
-
-/** The JSON-RPC answer carrying a tools/call result. */
-export function resultReply(id: RequestId, result: unknown): JSONRPCMessage {
-  return { jsonrpc: "2.0", id, result } as JSONRPCMessage;
-}
-
-/** The JSON-RPC error answer for a failed request (the SDK's mapping of our errors). */
-export function errorReply(id: RequestId, error: unknown): JSONRPCMessage {
-  const e = requestErrorToMcp(error);
-  return {
-    jsonrpc: "2.0",
-    id,
-    error: { code: e.code, message: e.message, ...(e.data === undefined ? {} : { data: e.data }) },
-  } as JSONRPCMessage;
-}
+import type { ClientCapabilities } from "@modelcontextprotocol/server";
+import type { CallOrigin, ClientRequester } from "./backend.js";
 
 type Notify = (notification: {
   method: "notifications/progress";
@@ -39,16 +7,16 @@ type Notify = (notification: {
 }) => Promise<void>;
 
 /**
- * The CallOrigin of one tools/call from a front client, shared by the SDK handler and the stdio fast
- * path. Progress notifications go out in order and before the call's result: `flush()` waits for them
- * and then one macrotask more, because SDK clients dispatch notifications a microtask late and would
- * drop a progress line read in the same chunk as its result.
+ * The CallOrigin of one request from a front client (front/session.ts builds one per tools/call,
+ * resources/read, prompts/get, completion/complete). Progress notifications go out in order and before
+ * the call's result: `flush()` waits for them and then one macrotask more, because SDK clients dispatch
+ * notifications a microtask late and would drop a progress line read in the same chunk as its result.
  */
 export function callOrigin(init: {
   readonly sessionId: string;
   readonly principal?: string | undefined;
-  /** The call's cancellation: an AbortSignal (SDK handlers) or our CallCancel (fast paths). */
-  readonly signal: AbortSignal | CallCancel;
+  /** The request's AbortSignal (the SDK's one per inbound request). */
+  readonly signal: AbortSignal;
   readonly clientCapabilities: ClientCapabilities | undefined;
   readonly rawMeta: unknown;
   readonly notify: Notify;
@@ -67,24 +35,20 @@ export function callOrigin(init: {
 
 /** A class, not an object literal with a getter: one per call on the hot path (hidden class, no closures). */
 class FrontCallOrigin implements CallOrigin {
-  readonly cancel: CallCancel | undefined;
   readonly progressToken: string | number | undefined;
   readonly meta: Record<string, unknown> | undefined;
   readonly sendProgress: CallOrigin["sendProgress"];
-  private readonly abortSignal: AbortSignal | undefined;
   private pending: Promise<void> | undefined;
 
   constructor(
     readonly sessionId: string,
     readonly principal: string | undefined,
-    signal: AbortSignal | CallCancel,
+    readonly signal: AbortSignal,
     readonly clientCapabilities: ClientCapabilities | undefined,
     rawMeta: unknown,
     private readonly notify: Notify,
     readonly requestClient: ClientRequester,
   ) {
-    if (signal instanceof CallCancel) this.cancel = signal;
-    else this.abortSignal = signal;
     const { progressToken, rest } = splitMeta(rawMeta);
     this.progressToken = progressToken;
     this.meta = rest;
@@ -93,11 +57,6 @@ class FrontCallOrigin implements CallOrigin {
       progressToken === undefined
         ? undefined
         : (progress, total, message) => this.progress(progress, total, message);
-  }
-
-  /** A real AbortSignal only when someone outside the pipeline asks for one (relay, workflows). */
-  get signal(): AbortSignal {
-    return this.abortSignal ?? (this.cancel as CallCancel).signal;
   }
 
   private progress(progress: number, total?: number, message?: string): void {

@@ -1,5 +1,4 @@
-import { wireError } from "../errors.js";
-import { ErrorCode } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolErrorCode, ProtocolError } from "@modelcontextprotocol/server";
 
 /** Cursor = base64url of the offset; opaque to clients, cheap for us. */
 export function paginate<T>(
@@ -11,7 +10,7 @@ export function paginate<T>(
   if (cursor !== undefined) {
     const decoded = Number(Buffer.from(cursor, "base64url").toString("utf8"));
     if (!Number.isInteger(decoded) || decoded < 0 || decoded > items.length) {
-      throw wireError(ErrorCode.InvalidParams, `Invalid cursor: ${cursor}`);
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Invalid cursor: ${cursor}`);
     }
     start = decoded;
   }

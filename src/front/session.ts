@@ -1,28 +1,14 @@
-import { wireError } from "../errors.js";
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { Protocol } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import {
-  CompleteRequestSchema,
-  ErrorCode,
-  GetPromptRequestSchema,
-  ListPromptsRequestSchema,
-  ListResourcesRequestSchema,
-  ListResourceTemplatesRequestSchema,
-  ListToolsRequestSchema,
-  ReadResourceRequestSchema,
-  RootsListChangedNotificationSchema,
-  SetLevelRequestSchema,
-  SubscribeRequestSchema,
-  UnsubscribeRequestSchema,
+  ProtocolError,
+  ProtocolErrorCode,
+  Server,
   type ClientCapabilities,
   type LoggingLevel,
-  type LoggingMessageNotification,
+  type Request,
   type ServerCapabilities,
-} from "@modelcontextprotocol/sdk/types.js";
-import * as z from "zod";
-import { LooseResult } from "../downstream/listing.js";
-import { readToolCallParams } from "../jsonrpc/toolCallParams.js";
-import { LazyJsonSchemaValidator } from "../lazyValidator.js";
+  type ServerContext,
+} from "@modelcontextprotocol/server";
+import { PassThroughResult } from "../jsonrpc/passThrough.js";
 import type { Logger } from "../logger.js";
 import type { CallOrigin, FrontBackend, FrontSessionHandle } from "./backend.js";
 import { requestErrorToMcp } from "./errorMap.js";
@@ -31,18 +17,10 @@ import { paginate } from "./paginate.js";
 import { LOGGING_LEVELS } from "../logLevels.js";
 
 /**
- * tools/call as the SDK routes it: its params are checked by the one check every front shares
- * (src/jsonrpc/toolCallParams.ts), not by a zod schema (whose failure the SDK would answer -32603);
- * arguments are checked against the tool's own JSON Schema by the pipeline's validate layer.
- */
-const CallToolRequest = z.looseObject({ method: z.literal("tools/call") });
-
-type Extra = Parameters<Parameters<Server["setRequestHandler"]>[1]>[1];
-
-/**
- * One front client: an SDK low-level Server whose handlers delegate to the backend. Stdio has one;
- * Streamable HTTP has one per session. Sessions share a server's connection unless it is per-client
- * (src/isolation.ts).
+ * One front client: a v2 SDK low-level Server whose handlers delegate to the backend. Stdio has one;
+ * Streamable HTTP has one per session. Every request is validated by the SDK's own schemas (tools/call
+ * params included: a malformed call is -32602 from the SDK on every front) before a handler sees it.
+ * Sessions share a server's connection unless it is per-client (src/isolation.ts).
  */
 export class FrontSession implements FrontSessionHandle {
   readonly server: Server;
@@ -64,7 +42,6 @@ export class FrontSession implements FrontSessionHandle {
     this.caps = backend.capabilities();
     this.server = new Server(backend.serverInfo, {
       capabilities: this.caps,
-      jsonSchemaValidator: new LazyJsonSchemaValidator(),
       ...(backend.instructions ? { instructions: backend.instructions } : {}),
     });
     this.register();
@@ -78,19 +55,17 @@ export class FrontSession implements FrontSessionHandle {
     return this.options.principal;
   }
 
-  private origin(
-    extra: Extra,
-    meta: Record<string, unknown> | undefined,
-  ): CallOrigin & { flush(): Promise<void> } {
+  private origin(ctx: ServerContext, meta: unknown): CallOrigin & { flush(): Promise<void> } {
+    const req = ctx.mcpReq;
     return callOrigin({
       sessionId: this.id,
       principal: this.options.principal,
-      signal: extra.signal,
+      signal: req.signal,
       clientCapabilities: this.server.getClientCapabilities(),
       rawMeta: meta,
-      notify: (n) => extra.sendNotification(n),
-      requestClient: (request, signal) =>
-        extra.sendRequest(request as never, LooseResult, { signal }) as Promise<Record<string, unknown>>,
+      notify: (n) => req.notify(n),
+      // Related to this request: over HTTP it goes out on the call's own stream (the SDK routes it).
+      requestClient: (request, signal) => req.send(request as Request, PassThroughResult, { signal }),
     });
   }
 
@@ -100,17 +75,14 @@ export class FrontSession implements FrontSessionHandle {
     const { pageSize } = this.options;
     const backend = this.backend;
 
-    // tools/call is registered through Protocol directly: Server's own wrapper re-validates every result
-    // with zod and strips unknown keys; we forward downstream results verbatim.
-    Protocol.prototype.setRequestHandler.call(s, CallToolRequest, async (request, extra) => {
-      const call = readToolCallParams((request as { params?: unknown }).params);
-      if ("refused" in call) throw wireError(ErrorCode.InvalidParams, call.refused);
-      const origin = this.origin(extra, call.meta);
-      const result = await backend.callTool(call.name, call.args, origin);
+    s.setRequestHandler("tools/call", async (request, ctx) => {
+      const { name, arguments: args, _meta } = request.params;
+      const origin = this.origin(ctx, _meta);
+      const result = await backend.callTool(name, args ?? {}, origin);
       await origin.flush();
       return result;
     });
-    s.setRequestHandler(ListToolsRequestSchema, async (request) => {
+    s.setRequestHandler("tools/list", async (request) => {
       await backend.prepareSession?.(this.id);
       const { page, nextCursor } = paginate(
         backend.catalog(this.id).toolList,
@@ -121,7 +93,7 @@ export class FrontSession implements FrontSessionHandle {
     });
 
     if (caps?.resources) {
-      s.setRequestHandler(ListResourcesRequestSchema, (request) => {
+      s.setRequestHandler("resources/list", (request) => {
         const { page, nextCursor } = paginate(
           backend.catalog(this.id).resourceList,
           request.params?.cursor,
@@ -129,7 +101,7 @@ export class FrontSession implements FrontSessionHandle {
         );
         return { resources: page, ...(nextCursor ? { nextCursor } : {}) };
       });
-      s.setRequestHandler(ListResourceTemplatesRequestSchema, (request) => {
+      s.setRequestHandler("resources/templates/list", (request) => {
         const { page, nextCursor } = paginate(
           backend.catalog(this.id).templateList,
           request.params?.cursor,
@@ -137,16 +109,16 @@ export class FrontSession implements FrontSessionHandle {
         );
         return { resourceTemplates: page, ...(nextCursor ? { nextCursor } : {}) };
       });
-      s.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+      s.setRequestHandler("resources/read", async (request, ctx) => {
         const uri = request.params.uri;
         const route = backend.catalog(this.id).resolveResource(uri);
-        if (!route) throw wireError(ErrorCode.InvalidParams, `Unknown resource: ${uri}`);
+        if (!route) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown resource: ${uri}`);
         const result = await this.guard(() =>
           backend.forward(
             route.server,
             "resources/read",
             { ...request.params, uri: route.uri },
-            this.origin(extra, request.params._meta),
+            this.origin(ctx, request.params._meta),
           ),
         );
         if (route.uri !== uri && Array.isArray(result["contents"])) {
@@ -157,12 +129,12 @@ export class FrontSession implements FrontSessionHandle {
         return result as never;
       });
       if (caps.resources.subscribe) {
-        s.setRequestHandler(SubscribeRequestSchema, async (request) => {
+        s.setRequestHandler("resources/subscribe", async (request) => {
           this.subscriptions.add(request.params.uri);
           await this.guard(() => backend.subscribe(request.params.uri, this.id));
           return {};
         });
-        s.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
+        s.setRequestHandler("resources/unsubscribe", async (request) => {
           this.subscriptions.delete(request.params.uri);
           await this.guard(() => backend.unsubscribe(request.params.uri, this.id));
           return {};
@@ -171,7 +143,7 @@ export class FrontSession implements FrontSessionHandle {
     }
 
     if (caps?.prompts) {
-      s.setRequestHandler(ListPromptsRequestSchema, (request) => {
+      s.setRequestHandler("prompts/list", (request) => {
         const { page, nextCursor } = paginate(
           backend.catalog(this.id).promptList,
           request.params?.cursor,
@@ -179,22 +151,22 @@ export class FrontSession implements FrontSessionHandle {
         );
         return { prompts: page, ...(nextCursor ? { nextCursor } : {}) };
       });
-      s.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
+      s.setRequestHandler("prompts/get", async (request, ctx) => {
         const route = backend.catalog(this.id).resolvePrompt(request.params.name);
-        if (!route) throw wireError(ErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}`);
+        if (!route) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}`);
         return (await this.guard(() =>
           backend.forward(
             route.server,
             "prompts/get",
             { ...request.params, name: route.originalName },
-            this.origin(extra, request.params._meta),
+            this.origin(ctx, request.params._meta),
           ),
         )) as never;
       });
     }
 
     if (caps?.completions) {
-      s.setRequestHandler(CompleteRequestSchema, async (request, extra) => {
+      s.setRequestHandler("completion/complete", async (request, ctx) => {
         const ref = request.params.ref;
         const catalog = backend.catalog(this.id);
         let server: string | undefined;
@@ -207,16 +179,16 @@ export class FrontSession implements FrontSessionHandle {
           server = catalog.templateOwners.get(ref.uri) ?? catalog.resolveResource(ref.uri)?.server;
         }
         if (!server)
-          throw wireError(ErrorCode.InvalidParams, `Nothing to complete for ${JSON.stringify(ref)}`);
+          throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Nothing to complete for ${JSON.stringify(ref)}`);
         const target = server;
         return (await this.guard(() =>
-          backend.forward(target, "completion/complete", params, this.origin(extra, undefined)),
+          backend.forward(target, "completion/complete", params, this.origin(ctx, undefined)),
         )) as never;
       });
     }
 
     if (caps?.logging) {
-      s.setRequestHandler(SetLevelRequestSchema, async (request) => {
+      s.setRequestHandler("logging/setLevel", async (request) => {
         this.logLevel = request.params.level;
         const level = request.params.level;
         await this.guard(() =>
@@ -228,7 +200,7 @@ export class FrontSession implements FrontSessionHandle {
       });
     }
 
-    s.setNotificationHandler(RootsListChangedNotificationSchema, () => backend.rootsChanged(this.id));
+    s.setNotificationHandler("notifications/roots/list_changed", () => backend.rootsChanged(this.id));
     s.oninitialized = () => backend.sessionOpened(this);
     s.onclose = () => backend.sessionClosed(this.id);
   }
@@ -264,9 +236,7 @@ export class FrontSession implements FrontSessionHandle {
     if (!this.caps.logging) return;
     const level = params["level"] as LoggingLevel;
     if (this.logLevel && LOGGING_LEVELS.indexOf(level) < LOGGING_LEVELS.indexOf(this.logLevel)) return;
-    this.server
-      .notification({ method: "notifications/message", params } as LoggingMessageNotification)
-      .catch(() => undefined);
+    this.server.notification({ method: "notifications/message", params }).catch(() => undefined);
   }
 
   isSubscribed(uri: string): boolean {
@@ -277,7 +247,7 @@ export class FrontSession implements FrontSessionHandle {
     request: { method: string; params?: unknown },
     signal: AbortSignal,
   ): Promise<Record<string, unknown>> {
-    return this.server.request(request as never, LooseResult, { signal }) as Promise<Record<string, unknown>>;
+    return this.server.request(request as never, { signal }) as Promise<Record<string, unknown>>;
   }
 
   async close(): Promise<void> {

@@ -1,8 +1,7 @@
-import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import type { ClientCapabilities, JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { Transport } from "@modelcontextprotocol/server";
+import type { ClientCapabilities, JSONRPCMessage } from "@modelcontextprotocol/server";
 import type { Logger } from "../logger.js";
 import type { FrontBackend } from "./backend.js";
-import { FastToolCalls } from "./fastPath.js";
 import { FrontSession } from "./session.js";
 import { LineServerTransport } from "./stdioTransport.js";
 
@@ -69,10 +68,7 @@ export async function serveStdio(options: StdioFrontOptions, onEnd: () => void):
   const replay = new ReplayTransport(inner);
   await session.server.connect(replay);
   inner.onmessage = (m) => replay.onmessage?.(m);
-  const fast = new FastToolCalls(session, options.backend, (m) => inner.send(m));
-  inner.intercept = fast.handle;
-  inner.worthWaiting = () => fast.inFlight > 0;
-  for (const m of held.splice(0)) if (!fast.handle(m)) replay.onmessage?.(m);
+  for (const m of held.splice(0)) replay.onmessage?.(m);
   options.backend.sessionOpened(session);
   return session;
 }

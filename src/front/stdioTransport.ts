@@ -1,5 +1,5 @@
-import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
+import type { Transport } from "@modelcontextprotocol/server";
+import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/server";
 import { LineBuffer, NotJsonRpc, parseMessage, type OversizeLine } from "../downstream/lineBuffer.js";
 import { DEFAULT_MAX_JSON_DEPTH, readableId } from "../jsonrpc/depth.js";
 import { idFromEdges } from "../jsonrpc/rejected.js";
@@ -19,8 +19,6 @@ export class LineServerTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
-  /** Sees each message first; returning true means it was handled (the stdio fast path). */
-  intercept?: (message: JSONRPCMessage) => boolean;
   /**
    * stdout failed (EPIPE: the client closed its end): nothing more can reach the client. Called once;
    * later writes are dropped instead of raising an unhandled 'error' event that would end the process
@@ -66,16 +64,8 @@ export class LineServerTransport implements Transport {
     const value = message instanceof NotJsonRpc ? message.value : message;
     const tooDeep = screenDepth(value, line.length, this.maxJsonDepth);
     if (tooDeep) return this.refuse(tooDeep);
-    if (!(message instanceof NotJsonRpc)) {
-      this.track(message);
-      try {
-        if (this.intercept?.(message)) return;
-      } catch (error) {
-        // The fast path must never stop the session; the SDK gives this message its own answer.
-        this.onerror?.(error instanceof Error ? error : new Error(String(error)));
-      }
-    }
-    // What the fast path did not take goes to the SDK, which leaves a request it does not recognise unanswered.
+    if (!(message instanceof NotJsonRpc)) this.track(message);
+    // The SDK leaves a request it does not recognise unanswered: those get -32600 with their id here.
     const malformed = screenShape(value as Record<string, unknown>);
     if (malformed) return this.refuse(malformed);
     this.onmessage?.(message as JSONRPCMessage);
@@ -128,12 +118,10 @@ export class LineServerTransport implements Transport {
     this.stdout.on("error", this.onOutputError);
   }
 
-  /** Whether a write may wait a turn for more answers (other calls are in flight); set by the front. */
-  worthWaiting: ((batchSize: number) => boolean) | undefined;
-
+  /** A write may wait a turn for more answers while other requests are still in flight. */
   private readonly batcher = new WriteBatcher(
     () => this.stdout,
-    (batchSize) => this.worthWaiting?.(batchSize) === true,
+    () => this.unanswered.size > 0,
   );
 
   send(message: JSONRPCMessage): Promise<void> {

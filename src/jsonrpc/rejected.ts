@@ -1,4 +1,4 @@
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 
 /** JSON-RPC InternalError; a literal so this module loads no SDK code (stdio.ts is on the pre-spawn path). */
 const INTERNAL_ERROR = -32603;

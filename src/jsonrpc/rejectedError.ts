@@ -1,9 +1,9 @@
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolErrorCode, ProtocolError } from "@modelcontextprotocol/server";
 import { invalidResult, REJECTED_KEY, toolResultProblem, type Rejection } from "./rejected.js";
 
 /** A refused answer (rejected.ts) as the error its pending request is rejected with. */
-export function rejectedError(rejection: Rejection): McpError {
-  const error = new McpError(ErrorCode.InternalError, rejection.detail, {
+export function rejectedError(rejection: Rejection): ProtocolError {
+  const error = new ProtocolError(ProtocolErrorCode.InternalError, rejection.detail, {
     [REJECTED_KEY]: rejection.kind,
     detail: rejection.detail,
   });
@@ -13,7 +13,7 @@ export function rejectedError(rejection: Rejection): McpError {
 
 /** The rejection an error stands for, if it is one of ours. */
 export function rejectionOf(error: unknown): Rejection | undefined {
-  if (!(error instanceof McpError)) return undefined;
+  if (!(error instanceof ProtocolError)) return undefined;
   const data = error.data as Record<string, unknown> | undefined;
   const kind = data?.[REJECTED_KEY];
   const detail = data?.["detail"];

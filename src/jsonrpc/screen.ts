@@ -1,6 +1,5 @@
-import { isJSONRPCRequest, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { isJSONRPCRequest, type JSONRPCMessage } from "@modelcontextprotocol/server";
 import { depthMessage, parsedTooDeep, readableId, tooDeep } from "./depth.js";
-import { readToolCallParams } from "./toolCallParams.js";
 
 /**
  * What a front does with a client's message before anything walks it (the SDK's zod schemas, our
@@ -71,9 +70,9 @@ export function screenDepth(value: unknown, textLength: number, limit: number): 
 }
 
 /**
- * The shape check of a message the SDK will see (the tools/call fast paths check their own): a request
- * the SDK would not recognise as one gets -32600 with its id instead of no answer at all. Responses and
- * notifications pass (the SDK drops malformed ones with a log).
+ * The shape check of a message the SDK will see: a request the SDK would not recognise as one gets
+ * -32600 with its id instead of no answer at all. A request's params are the SDK's business (its v2
+ * schemas answer -32602); responses and notifications pass (the SDK drops malformed ones with a log).
  */
 export function screenShape(m: Record<string, unknown>): Refusal | undefined {
   const id = readableId(m);
@@ -87,11 +86,6 @@ export function screenShape(m: Record<string, unknown>): Refusal | undefined {
     const params = m["params"];
     if (params !== undefined && (typeof params !== "object" || params === null || Array.isArray(params)))
       return invalid(id, "params must be an object");
-    // tools/call params: one check for every front (src/jsonrpc/toolCallParams.ts), -32602 when refused.
-    if (m["method"] === "tools/call") {
-      const call = readToolCallParams(params);
-      if ("refused" in call) return { reply: errorAnswer(id, -32602, call.refused), reason: call.refused };
-    }
     if (!isJSONRPCRequest(m)) return invalid(id, "not a valid request");
     return undefined;
   }

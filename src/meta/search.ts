@@ -1,4 +1,4 @@
-import { ErrorCode, McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolErrorCode, ProtocolError, type CallToolResult } from "@modelcontextprotocol/server";
 import type { Catalog } from "../catalog/catalog.js";
 import type { CallOrigin } from "../front/backend.js";
 import { errorResult } from "../front/errorMap.js";
@@ -160,7 +160,7 @@ export function callToolTool(deps: { readonly call: Call }): MetaTool {
       try {
         return await deps.call(name, toolArgs as Record<string, unknown>, origin);
       } catch (error) {
-        if (error instanceof McpError && error.code === ErrorCode.InvalidParams) {
+        if (error instanceof ProtocolError && error.code === ProtocolErrorCode.InvalidParams) {
           return errorResult(
             `call_tool: ${error.message.replace(/^MCP error -?\d+: /, "")}. Use search_tools to find the right tool name.`,
           );

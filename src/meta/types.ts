@@ -1,4 +1,4 @@
-import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, Tool } from "@modelcontextprotocol/server";
 import type { CallOrigin } from "../front/backend.js";
 
 /** A tool the aggregator answers itself (status, search_tools, call_tool, run_workflow). */

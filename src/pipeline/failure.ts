@@ -1,4 +1,4 @@
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolError, ProtocolErrorCode, SdkError, SdkErrorCode } from "@modelcontextprotocol/server";
 import { isAggregatorError } from "../errors.js";
 
 /**
@@ -9,20 +9,20 @@ import { isAggregatorError } from "../errors.js";
 /**
  * The downstream could not be reached or did not answer in time: worth another attempt (if retry-safe).
  * A lost link is SERVER_UNAVAILABLE (classify.ts decides that from the link, not from the code): an
- * McpError -32000 ("Connection closed" is the SDK's use of it) that reaches here is a live server's
+ * ProtocolError -32000 ("Connection closed" is the SDK's use of it) that reaches here is a live server's
  * answer, which many servers use for ordinary failures, and is neither retried nor counted.
  */
 export function isTransportFailure(err: unknown): boolean {
   if (isAggregatorError(err)) return err.code === "SERVER_UNAVAILABLE" || err.code === "DOWNSTREAM_TIMEOUT";
-  if (err instanceof McpError) return err.code === ErrorCode.RequestTimeout;
+  if (err instanceof SdkError) return err.code === SdkErrorCode.RequestTimeout;
   return false;
 }
 
 /** The caller asked for something wrong: says nothing about the downstream's health. */
 export function isClientFault(err: unknown): boolean {
   if (isAggregatorError(err)) return err.code === "INVALID_ARGUMENTS" || err.code === "UNKNOWN_TOOL";
-  if (err instanceof McpError)
-    return err.code === ErrorCode.InvalidParams || err.code === ErrorCode.MethodNotFound;
+  if (err instanceof ProtocolError)
+    return err.code === ProtocolErrorCode.InvalidParams || err.code === ProtocolErrorCode.MethodNotFound;
   return false;
 }
 
@@ -36,6 +36,6 @@ export function isClientFault(err: unknown): boolean {
 export function countsForBreaker(err: unknown): boolean {
   if (isTransportFailure(err)) return true;
   if (isAggregatorError(err)) return err.code === "DOWNSTREAM_ERROR";
-  if (err instanceof McpError) return false;
+  if (err instanceof ProtocolError) return false;
   return true;
 }

@@ -1,4 +1,4 @@
-import { McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolError, type CallToolResult } from "@modelcontextprotocol/server";
 import type { DownstreamConnection } from "../downstream/connection.js";
 import type { ConnectionPool } from "../downstream/pool.js";
 import { AggregatorError } from "../errors.js";
@@ -61,14 +61,14 @@ export function createForward(pool: ConnectionPool, options: ForwardOptions = {}
     }
     if (!asToolError(ctx.route.server)) return sent;
     return sent.catch((error: unknown) => {
-      if (error instanceof McpError) return rpcErrorResult(ctx.route.server, ctx.route.originalName, error);
+      if (error instanceof ProtocolError) return rpcErrorResult(ctx.route.server, ctx.route.originalName, error);
       throw error;
     });
   };
 }
 
 /** "MCP error -32603: Not Found: Resource not found" → an isError result the model can read. */
-function rpcErrorResult(server: string, tool: string, error: McpError): CallToolResult {
+function rpcErrorResult(server: string, tool: string, error: ProtocolError): CallToolResult {
   // Keep the server's words, not its stack: some servers put a JavaScript stack into the message.
   const message = error.message
     .replace(/^MCP error -?\d+:\s*/, "")

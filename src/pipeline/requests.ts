@@ -1,4 +1,4 @@
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { CallOrigin } from "../front/backend.js";
 import type { Logger } from "../logger.js";
 import { fromSignal } from "./cancel.js";

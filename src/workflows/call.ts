@@ -1,4 +1,4 @@
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import { AggregatorError, errorMessage } from "../errors.js";
 import type { OnError } from "./schema.js";
 

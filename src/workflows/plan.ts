@@ -1,4 +1,4 @@
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { CompiledWorkflow } from "./compile.js";
 import type { OnError } from "./schema.js";
 

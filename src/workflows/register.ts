@@ -1,4 +1,4 @@
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { Aggregator } from "../aggregator.js";
 import type { BuiltinTool } from "../catalog/catalog.js";
 import type { LoadedConfig } from "../config/load.js";

@@ -1,5 +1,5 @@
 import { setMaxListeners } from "node:events";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import { DEFAULTS } from "../config/defaults.js";
 import { AggregatorError, errorMessage } from "../errors.js";
 import type { Logger } from "../logger.js";

@@ -1,5 +1,5 @@
 import { pino } from "pino";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import { AggregatorError } from "../../src/errors.js";
 import type { Logger } from "../../src/logger.js";
 import { fromSignal } from "../../src/pipeline/cancel.js";

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import { expect } from "vitest";
 import { ROOT } from "../helpers/aggregator.js";
 import { DUMMY_CREDENTIALS, redirectPreloadPath } from "../helpers/real-servers.js";

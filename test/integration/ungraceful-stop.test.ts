@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { faultServerEntry, type FaultMode } from "../helpers/fault-server.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import { CLI, startHttp, tempDir, waitFor, writeConfig, type TempDir } from "../helpers/aggregator.js";
 import { descendants, running } from "../helpers/resilience.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { Tool } from "@modelcontextprotocol/server";
 import { Catalog, type CatalogSource } from "../../src/catalog/catalog.js";
 import { shortHash } from "../../src/catalog/names.js";
 import type { CatalogServerView } from "../../src/catalog/policy.js";

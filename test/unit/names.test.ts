@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { Tool } from "@modelcontextprotocol/server";
 import { Catalog, rewrittenResourceUri, type CatalogSource } from "../../src/catalog/catalog.js";
 import type { CatalogServerView } from "../../src/catalog/policy.js";
 import { assignNames, NAME_PATTERN, publicName, sanitize } from "../../src/catalog/names.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
+import type { ClientCapabilities } from "@modelcontextprotocol/server";
 import type { CallOrigin, FrontSessionHandle } from "../../src/front/backend.js";
 import { RequestRelay } from "../../src/relay.js";
 

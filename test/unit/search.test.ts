@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ErrorCode, McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolErrorCode, ProtocolError, type CallToolResult } from "@modelcontextprotocol/server";
 import type { CallOrigin } from "../../src/front/backend.js";
 import { Catalog } from "../../src/catalog/catalog.js";
 import { boundedJson, schemaLine } from "../../src/meta/schemaText.js";
@@ -307,7 +307,7 @@ describe("call_tool", () => {
   it("turns the router's unknown-tool error into an isError result pointing at search_tools", async () => {
     const tool = callToolTool({
       call: async (name) => {
-        throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
       },
     });
     const result = await tool.call({ name: "nope" }, origin);
@@ -318,7 +318,7 @@ describe("call_tool", () => {
   it("rejects a missing name or non-object arguments; lets other errors through", async () => {
     const tool = callToolTool({
       call: async () => {
-        throw new McpError(ErrorCode.InternalError, "boom");
+        throw new ProtocolError(ProtocolErrorCode.InternalError, "boom");
       },
     });
     expect((await tool.call({}, origin)).isError).toBe(true);

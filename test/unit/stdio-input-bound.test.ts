@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 import { isAggregatorError } from "../../src/errors.js";
 import { ProcessGroupStdioTransport } from "../../src/downstream/stdio.js";
 

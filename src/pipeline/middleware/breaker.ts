@@ -1,5 +1,5 @@
 import CircuitBreaker from "opossum";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import { AggregatorError, errorMessage, isAggregatorError } from "../../errors.js";
 import { countsForBreaker } from "../failure.js";
 import type { BreakerSettings } from "../settings.js";

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { LRUCache } from "lru-cache";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import { AggregatorError } from "../../errors.js";
 import { CallCancel, type Cancellation } from "../cancel.js";
 import type { CacheSettings } from "../settings.js";

@@ -2,7 +2,7 @@ import { AggregatorError, isAggregatorError } from "../../errors.js";
 import { childOf, type CallCancel, type Cancellation } from "../cancel.js";
 import { invoke } from "../compose.js";
 import { Deadlines } from "../deadlines.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { CallContext, Middleware } from "../types.js";
 
 /**

@@ -1,4 +1,4 @@
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import { AggregatorError } from "../../errors.js";
 import type { Cancellation } from "../cancel.js";
 import type { LimiterSettings } from "../settings.js";

@@ -1,4 +1,4 @@
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import { errorMessage, isAggregatorError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import { invoke } from "../compose.js";

@@ -1,5 +1,5 @@
 import pRetry, { type RetryContext } from "p-retry";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import { AggregatorError, isAggregatorError } from "../../errors.js";
 import { invoke } from "../compose.js";
 import { formatWait } from "../../downstream/retryAfter.js";

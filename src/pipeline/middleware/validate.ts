@@ -2,7 +2,7 @@ import { Ajv, type ErrorObject, type Options, type ValidateFunction } from "ajv"
 import { Ajv2019 } from "ajv/dist/2019.js";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import formatsPlugin from "ajv-formats";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import { errorMessage } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import { DEFAULT_MAX_JSON_DEPTH, depthMessage, tooDeep } from "../../jsonrpc/depth.js";

@@ -1,8 +1,8 @@
-import { ErrorCode, McpError, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { SdkError, SdkErrorCode } from "@modelcontextprotocol/server";
+import { ProtocolErrorCode, ProtocolError, type JSONRPCMessage } from "@modelcontextprotocol/server";
 import { describe, expect, it } from "vitest";
 import { classifyFailure, type FailureContext } from "../../../src/downstream/classify.js";
 import { LineBuffer, type OversizeLine } from "../../../src/downstream/lineBuffer.js";
-import { RawRequests } from "../../../src/downstream/rawRequests.js";
 import { isAggregatorError } from "../../../src/errors.js";
 import { parsedTooDeep, tooDeep } from "../../../src/jsonrpc/depth.js";
 import { idFromEdges, toolResultProblem, tooLarge } from "../../../src/jsonrpc/rejected.js";
@@ -129,12 +129,12 @@ describe("tools/call result shape (toolResultProblem)", () => {
 
 describe("classification of hostile failures (src/downstream/classify.ts)", () => {
   it("-32000 from the current link is the server's answer: not a transport failure, not a breaker count", () => {
-    const e = classifyFailure(new McpError(ErrorCode.ConnectionClosed, "rpc error on purpose"), ctx());
-    expect(e).toBeInstanceOf(McpError);
+    const e = classifyFailure(new SdkError(SdkErrorCode.ConnectionClosed, "rpc error on purpose"), ctx());
+    expect(e).toBeInstanceOf(ProtocolError);
     expect(isTransportFailure(e)).toBe(false);
     expect(countsForBreaker(e)).toBe(false);
     const lost = classifyFailure(
-      new McpError(ErrorCode.ConnectionClosed, "Connection closed"),
+      new SdkError(SdkErrorCode.ConnectionClosed, "Connection closed"),
       ctx({ current: false }),
     );
     expect(isAggregatorError(lost, "SERVER_UNAVAILABLE")).toBe(true);
@@ -160,47 +160,5 @@ describe("classification of hostile failures (src/downstream/classify.ts)", () =
       expect(isTransportFailure(e)).toBe(false);
       expect(countsForBreaker(e)).toBe(false);
     }
-  });
-});
-
-describe("raw requests and hostile messages (src/downstream/rawRequests.ts)", () => {
-  const opts = { cancel: fromSignal(new AbortController().signal), timeoutMs: 60_000, onprogress: undefined };
-
-  it("a progress notification without params or with odd params is not taken and does not throw", () => {
-    const raw = new RawRequests(() => undefined);
-    void raw.request("tools/call", { name: "a" }, opts).catch(() => undefined);
-    for (const params of [
-      undefined,
-      "odd",
-      null,
-      { progressToken: "amcp-1" },
-      { progressToken: 5, progress: 1 },
-    ])
-      expect(() =>
-        raw.route({ jsonrpc: "2.0", method: "notifications/progress", params } as unknown as JSONRPCMessage),
-      ).not.toThrow();
-    raw.failAll();
-  });
-
-  it("an invalid tools/call result fails its request alone with a rejection", async () => {
-    const sent: JSONRPCMessage[] = [];
-    const raw = new RawRequests((m) => void sent.push(m));
-    const bad = raw.request("tools/call", { name: "a" }, opts);
-    const good = raw.request("tools/call", { name: "b" }, opts);
-    raw.route({
-      jsonrpc: "2.0",
-      id: (sent[0] as { id: string }).id,
-      result: null,
-    } as unknown as JSONRPCMessage);
-    raw.route({
-      jsonrpc: "2.0",
-      id: (sent[1] as { id: string }).id,
-      result: { content: [] },
-    } as JSONRPCMessage);
-    const e = classifyFailure(await bad.catch((x: unknown) => x), ctx());
-    expect((e as Error).message).toBe(
-      "h: echo returned an invalid tools/call result (the result is null); it was not forwarded",
-    );
-    expect(await good).toEqual({ content: [] });
   });
 });

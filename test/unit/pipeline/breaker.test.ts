@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolErrorCode, ProtocolError } from "@modelcontextprotocol/server";
 import { AggregatorError, isAggregatorError } from "../../../src/errors.js";
 import { compose } from "../../../src/pipeline/compose.js";
 import {
@@ -130,11 +130,11 @@ describe("breaker", () => {
 
   it("does not count client faults, CANCELLED or isError results", async () => {
     const next = scripted([
-      new McpError(ErrorCode.InvalidParams, "bad"),
-      new McpError(ErrorCode.MethodNotFound, "no"),
+      new ProtocolError(ProtocolErrorCode.InvalidParams, "bad"),
+      new ProtocolError(ProtocolErrorCode.MethodNotFound, "no"),
       new AggregatorError("INVALID_ARGUMENTS", "bad"),
       new AggregatorError("CANCELLED", "cancelled"),
-      new McpError(ErrorCode.InternalError, "404 Not Found"),
+      new ProtocolError(ProtocolErrorCode.InternalError, "404 Not Found"),
       textResult("tool failed", true),
     ]);
     const handler = compose([createBreakerLayer(registry)], next);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import { isAggregatorError } from "../../../src/errors.js";
 import { buildPipeline } from "../../../src/pipeline/build.js";
 import { BreakerRegistry } from "../../../src/pipeline/middleware/breaker.js";

@@ -1,5 +1,6 @@
+import { SdkError, SdkErrorCode } from "@modelcontextprotocol/server";
 import { describe, expect, it, vi, afterEach } from "vitest";
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolErrorCode, ProtocolError } from "@modelcontextprotocol/server";
 import { AggregatorError, isAggregatorError } from "../../../src/errors.js";
 import { compose } from "../../../src/pipeline/compose.js";
 import { countsForBreaker, isClientFault, isTransportFailure } from "../../../src/pipeline/failure.js";
@@ -9,21 +10,21 @@ import type { CallContext } from "../../../src/pipeline/types.js";
 import { makeCtx, makeRoute, unavailable } from "../../helpers/pipeline.js";
 
 describe("failure classification", () => {
-  const rpc = (code: number) => new McpError(code, "x");
+  const rpc = (code: number) => new ProtocolError(code, "x");
   const local = (code: ConstructorParameters<typeof AggregatorError>[0]) => new AggregatorError(code, "x");
 
   it("transport failures", () => {
     expect(isTransportFailure(local("SERVER_UNAVAILABLE"))).toBe(true);
     expect(isTransportFailure(local("DOWNSTREAM_TIMEOUT"))).toBe(true);
-    expect(isTransportFailure(rpc(ErrorCode.RequestTimeout))).toBe(true);
+    expect(isTransportFailure(new SdkError(SdkErrorCode.RequestTimeout, "sdk"))).toBe(true);
     // A -32000 that reaches the pipeline is a live server's answer: a lost link is SERVER_UNAVAILABLE
     // (classify.ts decides from the link, not from the code).
     for (const e of [
-      rpc(ErrorCode.ConnectionClosed),
+      new SdkError(SdkErrorCode.ConnectionClosed, "sdk"),
       local("INVALID_RESULT"),
       local("CANCELLED"),
       local("BREAKER_OPEN"),
-      rpc(ErrorCode.InternalError),
+      rpc(ProtocolErrorCode.InternalError),
       new Error("x"),
       "str",
     ]) {
@@ -32,11 +33,11 @@ describe("failure classification", () => {
   });
 
   it("client faults", () => {
-    expect(isClientFault(rpc(ErrorCode.InvalidParams))).toBe(true);
-    expect(isClientFault(rpc(ErrorCode.MethodNotFound))).toBe(true);
+    expect(isClientFault(rpc(ProtocolErrorCode.InvalidParams))).toBe(true);
+    expect(isClientFault(rpc(ProtocolErrorCode.MethodNotFound))).toBe(true);
     expect(isClientFault(local("INVALID_ARGUMENTS"))).toBe(true);
     expect(isClientFault(local("UNKNOWN_TOOL"))).toBe(true);
-    expect(isClientFault(rpc(ErrorCode.InternalError))).toBe(false);
+    expect(isClientFault(rpc(ProtocolErrorCode.InternalError))).toBe(false);
     expect(isClientFault(local("SERVER_UNAVAILABLE"))).toBe(false);
   });
 
@@ -45,10 +46,10 @@ describe("failure classification", () => {
     expect(countsForBreaker(local("DOWNSTREAM_TIMEOUT"))).toBe(true);
     expect(countsForBreaker(new Error("EPIPE"))).toBe(true);
     for (const e of [
-      rpc(ErrorCode.ConnectionClosed),
+      new SdkError(SdkErrorCode.ConnectionClosed, "sdk"),
       local("INVALID_RESULT"),
-      rpc(ErrorCode.InvalidParams),
-      rpc(ErrorCode.InternalError),
+      rpc(ProtocolErrorCode.InvalidParams),
+      rpc(ProtocolErrorCode.InternalError),
       local("CANCELLED"),
       local("BREAKER_OPEN"),
       local("SERVER_BUSY"),

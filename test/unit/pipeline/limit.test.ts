@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import { isAggregatorError } from "../../../src/errors.js";
 import { compose } from "../../../src/pipeline/compose.js";
 import { ServerLimiter, createLimitLayer } from "../../../src/pipeline/middleware/limit.js";

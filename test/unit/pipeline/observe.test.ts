@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Writable } from "node:stream";
 import { pino } from "pino";
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolErrorCode, ProtocolError } from "@modelcontextprotocol/server";
 import { AggregatorError } from "../../../src/errors.js";
 import { compose } from "../../../src/pipeline/compose.js";
 import { CallStats, createObserveLayer, type CallEvent } from "../../../src/pipeline/middleware/observe.js";
@@ -32,7 +32,7 @@ describe("observe layer", () => {
     const outcomes: Array<Error | ReturnType<typeof textResult>> = [
       textResult("ok"),
       textResult("tool failed", true),
-      new McpError(ErrorCode.InternalError, "rpc boom"),
+      new ProtocolError(ProtocolErrorCode.InternalError, "rpc boom"),
       new AggregatorError("DOWNSTREAM_TIMEOUT", "timed out"),
       new AggregatorError("BREAKER_OPEN", "open"),
       new AggregatorError("SERVER_BUSY", "busy"),
@@ -76,7 +76,7 @@ describe("observe layer", () => {
   });
 
   it("rethrows errors unchanged", async () => {
-    const err = new McpError(ErrorCode.InternalError, "boom");
+    const err = new ProtocolError(ProtocolErrorCode.InternalError, "boom");
     const h = compose([createObserveLayer(new CallStats(), silentLogger)], () => Promise.reject(err));
     await expect(h(makeCtx(route))).rejects.toBe(err);
   });

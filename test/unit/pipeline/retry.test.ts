@@ -1,5 +1,6 @@
+import { SdkError, SdkErrorCode } from "@modelcontextprotocol/server";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolErrorCode, ProtocolError } from "@modelcontextprotocol/server";
 import { AggregatorError, isAggregatorError } from "../../../src/errors.js";
 import { compose } from "../../../src/pipeline/compose.js";
 import { createRetryLayer, maxBackoffMs } from "../../../src/pipeline/middleware/retry.js";
@@ -94,8 +95,8 @@ describe("retry layer", () => {
     expect(isError.calls).toBe(1);
 
     for (const err of [
-      new McpError(ErrorCode.InternalError, "boom"),
-      new McpError(ErrorCode.InvalidParams, "bad"),
+      new ProtocolError(ProtocolErrorCode.InternalError, "boom"),
+      new ProtocolError(ProtocolErrorCode.InvalidParams, "bad"),
       new AggregatorError("CANCELLED", "cancelled"),
       new AggregatorError("BREAKER_OPEN", "open"),
       new AggregatorError("SERVER_BUSY", "busy"),
@@ -107,16 +108,16 @@ describe("retry layer", () => {
     }
   });
 
-  it("treats an SDK RequestTimeout McpError as a transport failure", async () => {
-    const next = scripted([new McpError(ErrorCode.RequestTimeout, "t"), textResult("ok")]);
+  it("treats an SDK RequestTimeout ProtocolError as a transport failure", async () => {
+    const next = scripted([new SdkError(SdkErrorCode.RequestTimeout, "t"), textResult("ok")]);
     const p = pipeline(next)(makeCtx(makeRoute({ readOnly: true })));
     await vi.advanceTimersByTimeAsync(300);
     expect(await p).toEqual(textResult("ok"));
     expect(next.calls).toBe(2);
   });
 
-  it("does not retry a -32000 McpError: it is a live server's answer, not a lost link", async () => {
-    const err = new McpError(ErrorCode.ConnectionClosed, "server said -32000");
+  it("does not retry a -32000 ProtocolError: it is a live server's answer, not a lost link", async () => {
+    const err = new SdkError(SdkErrorCode.ConnectionClosed, "server said -32000");
     const next = scripted([err, textResult("never")]);
     const p = settle(pipeline(next)(makeCtx(makeRoute({ readOnly: true }))));
     await vi.advanceTimersByTimeAsync(300);

@@ -1,4 +1,4 @@
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { CompiledWorkflow, StepInvoker } from "../../../src/workflows/index.js";
 import { validateWorkflows } from "../../../src/workflows/index.js";
 

@@ -1,0 +1,112 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
+import type {
+  JSONRPCMessage,
+  MessageExtraInfo,
+  RequestId,
+  Transport,
+  TransportSendOptions,
+} from "@modelcontextprotocol/server";
+
+/** Why a call whose answer can no longer be delivered was cancelled (notifications/cancelled reason). */
+const CLOSED_BEFORE_ANSWER = "the client closed its HTTP request before the answer";
+
+/**
+ * One Streamable HTTP session as its SDK Server sees it: the SDK's transport, plus the one thing the SDK
+ * does not do. A POST whose response closes before the answers to its requests went out leaves those
+ * requests running downstream for nobody; here they are cancelled (as if the client had sent
+ * notifications/cancelled): at once when the client cannot resume (no priming event: protocol before
+ * 2025-11-25), else after `resumeGraceMs` unless a client of this session came back with Last-Event-ID
+ * meanwhile (the SDK replays from the event store). Every message passes through unchanged.
+ */
+export class HttpSessionTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
+
+  private closed = false;
+  /** Requests of POSTs not answered yet (see watchPost). */
+  private readonly pending = new Set<RequestId>();
+  /** When a client last came back with Last-Event-ID (keeps the calls of a dropped stream alive). */
+  private lastResume = 0;
+
+  constructor(
+    private readonly inner: NodeStreamableHTTPServerTransport,
+    private readonly resumeGraceMs: number,
+  ) {
+    inner.onmessage = (message, extra) => this.onmessage?.(message, extra);
+    inner.onerror = (error) => this.onerror?.(error);
+    inner.onclose = () => {
+      this.closed = true;
+      this.pending.clear();
+      this.onclose?.();
+    };
+  }
+
+  get sessionId(): string | undefined {
+    return this.inner.sessionId;
+  }
+
+  setSupportedProtocolVersions(versions: string[]): void {
+    this.inner.setSupportedProtocolVersions?.(versions);
+  }
+
+  start(): Promise<void> {
+    return this.inner.start();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    if (this.pending.size > 0 && ("result" in message || "error" in message))
+      this.pending.delete(message.id as RequestId);
+    return this.inner.send(message, options);
+  }
+
+  /** One HTTP request of this session, after the front's checks (body already read and screened). */
+  handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    if (req.method === "POST") this.watchPost(req, res, body);
+    else if (req.method === "GET" && typeof req.headers["last-event-id"] === "string")
+      this.lastResume = Date.now();
+    return this.inner.handleRequest(req, res, body);
+  }
+
+  private watchPost(req: IncomingMessage, res: ServerResponse, body: unknown): void {
+    const ids: RequestId[] = [];
+    for (const m of Array.isArray(body) ? (body as unknown[]) : [body]) {
+      if (!isObject(m) || typeof m["method"] !== "string" || m["method"] === "initialize") continue;
+      const id = m["id"];
+      if (typeof id === "string" || Number.isSafeInteger(id)) ids.push(id as RequestId);
+    }
+    if (ids.length === 0) return;
+    for (const id of ids) this.pending.add(id);
+    const version = req.headers["mcp-protocol-version"];
+    const resumable = typeof version === "string" && version >= "2025-11-25";
+    res.once("close", () => {
+      const open = ids.filter((id) => this.pending.has(id));
+      if (open.length === 0 || this.closed) return;
+      if (!resumable) return this.cancel(open, CLOSED_BEFORE_ANSWER);
+      const closedAt = Date.now();
+      setTimeout(() => {
+        if (this.lastResume >= closedAt) return;
+        this.cancel(
+          open.filter((id) => this.pending.has(id)),
+          `the client closed the request's event stream and did not resume it within ${this.resumeGraceMs} ms`,
+        );
+      }, this.resumeGraceMs).unref();
+    });
+  }
+
+  private cancel(ids: readonly RequestId[], reason: string): void {
+    for (const requestId of ids) {
+      if (!this.pending.delete(requestId) || this.closed) continue;
+      this.onmessage?.({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId, reason } });
+    }
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
