@@ -3,7 +3,15 @@ import type { Transport } from "@modelcontextprotocol/client";
 import type { JSONRPCMessage } from "@modelcontextprotocol/client";
 import { AggregatorError } from "../errorCore.js";
 import { DEFAULT_MAX_JSON_DEPTH, parsedTooDeep, readableId } from "../jsonrpc/depth.js";
-import { idFromEdges, rejectedAnswer, tooDeepResult, tooLarge, type Rejection } from "../jsonrpc/rejected.js";
+import {
+  answerProblem,
+  idFromEdges,
+  invalidResult,
+  rejectedAnswer,
+  tooDeepResult,
+  tooLarge,
+  type Rejection,
+} from "../jsonrpc/rejected.js";
 import { serialize } from "../jsonrpc/serialize.js";
 import { LineBuffer, parseMessage, type OversizeLine } from "./lineBuffer.js";
 import { processGroups, type ProcessGroups } from "./processGroups.js";
@@ -81,11 +89,6 @@ export class ProcessGroupStdioTransport implements Transport {
   private readonly maxBytes: number;
   private readonly maxDepth: number;
 
-  /** Sees each message before the SDK Client: returns true when it took it (raw tools/call requests). */
-  rawRoute?: ((message: JSONRPCMessage) => boolean) | undefined;
-  /** Told when the process is gone, before onclose (fails the raw requests in flight). */
-  onRawClose?: (() => void) | undefined;
-
   /** Each stderr line, for whoever owns the connection now (set after a pre-spawn too). */
   onStderrLine?: ((line: string) => void) | undefined;
 
@@ -140,7 +143,7 @@ export class ProcessGroupStdioTransport implements Transport {
         if (fallback) clearTimeout(fallback);
         this.child = undefined;
         markExited();
-        this.onRawClose?.();
+        this.outstanding.clear();
         this.onclose?.();
       };
       child.once("error", (err) => {
@@ -187,6 +190,11 @@ export class ProcessGroupStdioTransport implements Transport {
       });
       return;
     }
+    const problem = answerProblem(message);
+    if (problem !== undefined) {
+      this.refuse(readableId(message), false, invalidResult(problem, "answer"), { bytes: line.length });
+      return;
+    }
     this.deliver(message);
   };
 
@@ -197,8 +205,9 @@ export class ProcessGroupStdioTransport implements Transport {
   };
 
   private deliver(message: JSONRPCMessage): void {
+    if (!("method" in message) && "id" in message) this.outstanding.delete(message.id as string | number);
     try {
-      if (!this.rawRoute?.(message)) deliverInOrder(message, (m) => this.onmessage?.(m));
+      deliverInOrder(message, (m) => this.onmessage?.(m));
     } catch (error) {
       // A handler choked on this message (a malformed notification, …): drop it, keep the link.
       this.options.onDropped?.("a malformed message from the server was dropped", {
@@ -232,12 +241,12 @@ export class ProcessGroupStdioTransport implements Transport {
     this.deliver(rejectedAnswer(id, rejection));
   }
 
-  /** Set by attachRawRequests: whether a write may wait a turn for more (the server is busy anyway). */
-  worthWaiting: ((batchSize: number) => boolean) | undefined;
+  /** Requests written and not answered yet: while more than a batch is out, a write may wait a turn. */
+  private readonly outstanding = new Set<string | number>();
 
   private readonly batcher = new WriteBatcher(
     () => this.child?.stdin ?? undefined,
-    (batchSize) => this.worthWaiting?.(batchSize) === true,
+    (batchSize) => this.outstanding.size > batchSize,
   );
 
   send(message: JSONRPCMessage): Promise<void> {
@@ -251,17 +260,8 @@ export class ProcessGroupStdioTransport implements Transport {
     }
     const full = this.inputFull(message, line);
     if (full) return Promise.reject(full);
+    if ("method" in message && "id" in message) this.outstanding.add(message.id);
     return this.batcher.write(line);
-  }
-
-  /** send() for callers that do not wait for the write (raw requests): no promise; throws when not connected. */
-  post(message: JSONRPCMessage): void {
-    const stdin = this.child?.stdin;
-    if (!stdin || stdin.destroyed) throw new Error("Not connected");
-    const line = `${serialize(message)}\n`;
-    const full = this.inputFull(message, line);
-    if (full) throw full;
-    this.batcher.post(line);
   }
 
   /** SERVER_BUSY when a request would grow the server's unread input past maxWriteQueueBytes. */

@@ -31,12 +31,6 @@ export class WriteBatcher {
     private readonly worthWaiting?: (batchSize: number) => boolean,
   ) {}
 
-  /** Queues a line for this turn's write (or writes it now when it is alone). */
-  post(line: string): void {
-    if (this.alone()) void this.writeNow(line);
-    else this.queue(line);
-  }
-
   /** Queues a line; resolves once the batch holding it was handed to the stream (and drained, if it had to). */
   write(line: string): Promise<void> {
     if (this.alone()) return this.writeNow(line);

@@ -48,11 +48,27 @@ export function tooDeepResult(limit: number): Rejection {
   };
 }
 
-export function invalidResult(problem: string): Rejection {
+export function invalidResult(problem: string, what = "tools/call result"): Rejection {
   return {
     kind: "invalidResult",
-    detail: `returned an invalid tools/call result (${problem}); it was not forwarded`,
+    detail: `returned an invalid ${what} (${problem}); it was not forwarded`,
   };
+}
+
+/**
+ * A downstream answer whose `result` is not a JSON object (null, a string, an array): the SDK would not
+ * recognise it as an answer at all, and its request would wait for its timeout. The transports that read
+ * downstream messages (downstream/stdio.ts, downstream/ordering.ts) turn it into a rejected answer for
+ * that request id instead. Undefined for everything else.
+ */
+export function answerProblem(message: unknown): string | undefined {
+  if (typeof message !== "object" || message === null || !("result" in message) || "method" in message)
+    return undefined;
+  const result = (message as { result: unknown }).result;
+  if (result === null) return "the result is null";
+  if (typeof result !== "object") return `the result is a ${typeof result}`;
+  if (Array.isArray(result)) return "the result is an array";
+  return undefined;
 }
 
 /**

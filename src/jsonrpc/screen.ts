@@ -86,7 +86,16 @@ export function screenShape(m: Record<string, unknown>): Refusal | undefined {
     const params = m["params"];
     if (params !== undefined && (typeof params !== "object" || params === null || Array.isArray(params)))
       return invalid(id, "params must be an object");
-    if (!isJSONRPCRequest(m)) return invalid(id, "not a valid request");
+    if (!isJSONRPCRequest(m)) {
+      // A well-formed request whose params the SDK's schema refuses (e.g. `_meta` not an object): the
+      // params are at fault, -32602 as for every other malformed params (docs/adr/0005-error-mapping.md).
+      const { params: _params, ...bare } = m;
+      if (params !== undefined && isJSONRPCRequest(bare)) {
+        const why = "Invalid params: the request's params do not match the MCP schema";
+        return { reply: errorAnswer(id, -32602, why), reason: why };
+      }
+      return invalid(id, "not a valid request");
+    }
     return undefined;
   }
   if ("result" in m || "error" in m) return undefined;

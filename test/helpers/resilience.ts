@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { expect } from "vitest";
-import { ProtocolError, type CallToolResult } from "@modelcontextprotocol/server";
+import { McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { faultServerEntry, type FaultMode } from "./fault-server.js";
 import {
   alive,
@@ -91,12 +91,12 @@ export function text(result: unknown): string {
 export interface Agg {
   readonly h: StdioHarness;
   readonly dir: string;
-  /** tools/call through the aggregator; a JSON-RPC error is returned (not thrown) as an ProtocolError. */
+  /** tools/call through the aggregator; a JSON-RPC error is returned (not thrown) as an McpError. */
   call(
     name: string,
     args?: Record<string, unknown>,
     options?: { onprogress?: (p: { progress: number }) => void; signal?: AbortSignal },
-  ): Promise<CallToolResult | ProtocolError>;
+  ): Promise<CallToolResult | McpError>;
   /** Like call, but fails the test on a JSON-RPC error. */
   result(
     name: string,
@@ -205,13 +205,13 @@ export async function startAggregator(
         timeout: 60_000,
       })) as CallToolResult;
     } catch (error) {
-      if (error instanceof ProtocolError) return error;
+      if (error instanceof McpError) return error;
       throw error;
     }
   };
   const result: Agg["result"] = async (name, args, opts) => {
     const r = await call(name, args, opts);
-    if (r instanceof ProtocolError) throw new Error(`${name} answered JSON-RPC error ${r.code}: ${r.message}`);
+    if (r instanceof McpError) throw new Error(`${name} answered JSON-RPC error ${r.code}: ${r.message}`);
     return r;
   };
   const status = async (): Promise<StatusContent> =>
@@ -270,11 +270,11 @@ export async function startAggregator(
   };
 }
 
-export function expectToolError(r: CallToolResult | ProtocolError, ...patterns: (string | RegExp)[]): string {
+export function expectToolError(r: CallToolResult | McpError, ...patterns: (string | RegExp)[]): string {
   expect(
     r,
-    `expected an isError result, got ${r instanceof ProtocolError ? `JSON-RPC error ${r.code}: ${r.message}` : JSON.stringify(r).slice(0, 300)}`,
-  ).not.toBeInstanceOf(ProtocolError);
+    `expected an isError result, got ${r instanceof McpError ? `JSON-RPC error ${r.code}: ${r.message}` : JSON.stringify(r).slice(0, 300)}`,
+  ).not.toBeInstanceOf(McpError);
   const res = r as CallToolResult;
   expect(res.isError, `expected isError, got ${JSON.stringify(res).slice(0, 300)}`).toBe(true);
   const t = text(res);
@@ -282,9 +282,9 @@ export function expectToolError(r: CallToolResult | ProtocolError, ...patterns: 
   return t;
 }
 
-export function expectOk(r: CallToolResult | ProtocolError): string {
-  expect(r, r instanceof ProtocolError ? `JSON-RPC error ${r.code}: ${r.message}` : "").not.toBeInstanceOf(
-    ProtocolError,
+export function expectOk(r: CallToolResult | McpError): string {
+  expect(r, r instanceof McpError ? `JSON-RPC error ${r.code}: ${r.message}` : "").not.toBeInstanceOf(
+    McpError,
   );
   const res = r as CallToolResult;
   expect(res.isError ?? false, `unexpected isError: ${text(res)}`).toBe(false);

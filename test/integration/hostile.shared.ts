@@ -119,7 +119,7 @@ export function hostileScenarios(driver: () => HostileDriver): void {
       const r = await d.call("h_invalid_result", { kind });
       expect(r.isError).toBe(true);
       expect(textOf(r)).toMatch(
-        /^h_invalid_result: h: invalid_result returned an invalid tools\/call result \(.+\); it was not forwarded$/,
+        /^h_invalid_result: h: invalid_result returned an invalid (tools\/call result|answer) \(.+\); it was not forwarded$/,
       );
       await stillServing(d);
     },

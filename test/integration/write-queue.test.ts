@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ProtocolError, type CallToolResult } from "@modelcontextprotocol/server";
+import { McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { expectOk, fault, startAggregator, text, type Agg } from "../helpers/resilience.js";
 
 /**
@@ -29,16 +29,16 @@ describe("resilience: a stdio server that stops reading its input", () => {
 
   it("refuses new calls once 1 MiB waits for its stdin; the connection and other servers are fine", async () => {
     const message = "x".repeat(200_000);
-    const send = (): Promise<CallToolResult | ProtocolError> => {
+    const send = (): Promise<CallToolResult | McpError> => {
       const ac = new AbortController();
       controllers.push(ac);
-      return agg.call("stuck_echo", { message }, { signal: ac.signal }).catch((e: unknown) => e as ProtocolError);
+      return agg.call("stuck_echo", { message }, { signal: ac.signal }).catch((e: unknown) => e as McpError);
     };
     // 200 kB each: the pipe takes ~64 kB, the queue 1 MiB; the ones after that are refused at once.
     const pending = Array.from({ length: 12 }, send);
     // The first answer is a refusal (the accepted calls are never answered: the server reads nothing).
     const refused = await Promise.race(pending);
-    expect(refused).not.toBeInstanceOf(ProtocolError);
+    expect(refused).not.toBeInstanceOf(McpError);
     expect((refused as CallToolResult).isError).toBe(true);
     expect(text(refused)).toMatch(
       /^stuck_echo: stuck is not reading its input: \d+ bytes already wait for its stdin \(maxWriteQueueBytes 1048576\); tools\/call was not sent$/,

@@ -128,14 +128,14 @@ describe("tools/call result shape (toolResultProblem)", () => {
 });
 
 describe("classification of hostile failures (src/downstream/classify.ts)", () => {
-  it("-32000 from the current link is the server's answer: not a transport failure, not a breaker count", () => {
-    const e = classifyFailure(new SdkError(SdkErrorCode.ConnectionClosed, "rpc error on purpose"), ctx());
+  it("-32000 from a server is the server's answer; the SDK's own connection-closed error is a lost link", () => {
+    const e = classifyFailure(new ProtocolError(-32000, "rpc error on purpose"), ctx());
     expect(e).toBeInstanceOf(ProtocolError);
     expect(isTransportFailure(e)).toBe(false);
     expect(countsForBreaker(e)).toBe(false);
     const lost = classifyFailure(
       new SdkError(SdkErrorCode.ConnectionClosed, "Connection closed"),
-      ctx({ current: false }),
+      ctx(),
     );
     expect(isAggregatorError(lost, "SERVER_UNAVAILABLE")).toBe(true);
     expect(isTransportFailure(lost)).toBe(true);

@@ -20,7 +20,7 @@ describe("failure classification", () => {
     // A -32000 that reaches the pipeline is a live server's answer: a lost link is SERVER_UNAVAILABLE
     // (classify.ts decides from the link, not from the code).
     for (const e of [
-      new SdkError(SdkErrorCode.ConnectionClosed, "sdk"),
+      rpc(-32000),
       local("INVALID_RESULT"),
       local("CANCELLED"),
       local("BREAKER_OPEN"),
@@ -46,7 +46,7 @@ describe("failure classification", () => {
     expect(countsForBreaker(local("DOWNSTREAM_TIMEOUT"))).toBe(true);
     expect(countsForBreaker(new Error("EPIPE"))).toBe(true);
     for (const e of [
-      new SdkError(SdkErrorCode.ConnectionClosed, "sdk"),
+      rpc(-32000),
       local("INVALID_RESULT"),
       rpc(ProtocolErrorCode.InvalidParams),
       rpc(ProtocolErrorCode.InternalError),
