@@ -1,4 +1,9 @@
-import { ProtocolErrorCode, type CallToolResult, type Tool, ProtocolError } from "@modelcontextprotocol/server";
+import {
+  ProtocolErrorCode,
+  type CallToolResult,
+  type Tool,
+  ProtocolError,
+} from "@modelcontextprotocol/server";
 import { randomUUID } from "node:crypto";
 import type { Catalog, ToolTarget } from "./catalog/catalog.js";
 import { clientKey, type CallOrigin } from "./front/backend.js";
@@ -166,11 +171,13 @@ export class Router {
     if (!target || !origin) throw new Error(`no local tool behind ${ctx.route.publicName}`);
     if (target.kind === "meta") {
       const meta = this.deps.meta.get(target.name);
-      if (!meta) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${ctx.route.publicName}`);
+      if (!meta)
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${ctx.route.publicName}`);
       return meta.call(ctx.args, origin);
     }
     const executor = this.deps.workflows();
-    if (!executor) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${ctx.route.publicName}`);
+    if (!executor)
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${ctx.route.publicName}`);
     return executor.run(target.name, ctx.args, origin);
   };
 }

@@ -1,4 +1,9 @@
-import type { Prompt, Resource, ResourceTemplateType as ResourceTemplate, Tool } from "@modelcontextprotocol/server";
+import type {
+  Prompt,
+  Resource,
+  ResourceTemplateType as ResourceTemplate,
+  Tool,
+} from "@modelcontextprotocol/server";
 import { UriTemplate } from "@modelcontextprotocol/server";
 import type { DownstreamCatalog } from "../downstream/listing.js";
 import type { ToolRoute } from "../pipeline/types.js";

@@ -88,8 +88,8 @@ export function classifyFailure(error: unknown, ctx: FailureContext): unknown {
     }
     if (code === SdkErrorCode.ConnectionClosed) {
       return new AggregatorError(
-      "SERVER_UNAVAILABLE",
-      `${server}: the connection was lost while ${what} was in flight (${ctx.lastError ?? "connection closed"})`,
+        "SERVER_UNAVAILABLE",
+        `${server}: the connection was lost while ${what} was in flight (${ctx.lastError ?? "connection closed"})`,
         { cause: error, details: { server, connectionLost: true, incident: ctx.incident } },
       );
     }

@@ -1,8 +1,4 @@
-import type {
-  ClientCapabilities,
-  Implementation,
-  ServerCapabilities,
-} from "@modelcontextprotocol/client";
+import type { ClientCapabilities, Implementation, ServerCapabilities } from "@modelcontextprotocol/client";
 import { CallCancel } from "../pipeline/cancel.js";
 import type { Logger } from "../logger.js";
 import { DownstreamConnection, type ConnectionHooks, type ConnectionSettings } from "./connection.js";

@@ -1,5 +1,5 @@
 import { CUT_MARK } from "../secrets.js";
-import { LineBuffer, type OversizeLine } from "./lineBuffer.js";
+import { LineBuffer, type OversizeLine } from "../jsonrpc/lineBuffer.js";
 
 /** Most bytes of one stderr line held before it is cut (memory per child stays bounded). */
 export const MAX_STDERR_LINE = 16 * 1024;

@@ -13,11 +13,11 @@ import {
   type Rejection,
 } from "../jsonrpc/rejected.js";
 import { serialize } from "../jsonrpc/serialize.js";
-import { LineBuffer, parseMessage, type OversizeLine } from "./lineBuffer.js";
+import { LineBuffer, parseMessage, type OversizeLine } from "../jsonrpc/lineBuffer.js";
 import { processGroups, type ProcessGroups } from "./processGroups.js";
 import { StderrLines } from "./stderrLines.js";
 import { deliverInOrder } from "./ordering.js";
-import { WriteBatcher } from "./writeBatcher.js";
+import { WriteBatcher } from "../jsonrpc/writeBatcher.js";
 
 export interface StdioSpawnOptions {
   readonly command: string;

@@ -153,7 +153,8 @@ export class FrontSession implements FrontSessionHandle {
       });
       s.setRequestHandler("prompts/get", async (request, ctx) => {
         const route = backend.catalog(this.id).resolvePrompt(request.params.name);
-        if (!route) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}`);
+        if (!route)
+          throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}`);
         return (await this.guard(() =>
           backend.forward(
             route.server,
@@ -179,7 +180,10 @@ export class FrontSession implements FrontSessionHandle {
           server = catalog.templateOwners.get(ref.uri) ?? catalog.resolveResource(ref.uri)?.server;
         }
         if (!server)
-          throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Nothing to complete for ${JSON.stringify(ref)}`);
+          throw new ProtocolError(
+            ProtocolErrorCode.InvalidParams,
+            `Nothing to complete for ${JSON.stringify(ref)}`,
+          );
         const target = server;
         return (await this.guard(() =>
           backend.forward(target, "completion/complete", params, this.origin(ctx, undefined)),

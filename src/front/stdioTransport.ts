@@ -1,11 +1,11 @@
 import type { Transport } from "@modelcontextprotocol/server";
 import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/server";
-import { LineBuffer, NotJsonRpc, parseMessage, type OversizeLine } from "../downstream/lineBuffer.js";
+import { LineBuffer, NotJsonRpc, parseMessage, type OversizeLine } from "../jsonrpc/lineBuffer.js";
 import { DEFAULT_MAX_JSON_DEPTH, readableId } from "../jsonrpc/depth.js";
 import { idFromEdges } from "../jsonrpc/rejected.js";
 import { errorAnswer, screenDepth, screenShape, type Refusal } from "../jsonrpc/screen.js";
 import { serialize } from "../jsonrpc/serialize.js";
-import { WriteBatcher } from "../downstream/writeBatcher.js";
+import { WriteBatcher } from "../jsonrpc/writeBatcher.js";
 
 /**
  * The stdio front's transport: newline-delimited JSON-RPC on stdin/stdout, like the SDK's

@@ -61,7 +61,8 @@ export function createForward(pool: ConnectionPool, options: ForwardOptions = {}
     }
     if (!asToolError(ctx.route.server)) return sent;
     return sent.catch((error: unknown) => {
-      if (error instanceof ProtocolError) return rpcErrorResult(ctx.route.server, ctx.route.originalName, error);
+      if (error instanceof ProtocolError)
+        return rpcErrorResult(ctx.route.server, ctx.route.originalName, error);
       throw error;
     });
   };

@@ -1,6 +1,6 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { WriteBatcher } from "../../src/downstream/writeBatcher.js";
+import { WriteBatcher } from "../../src/jsonrpc/writeBatcher.js";
 
 /** A stream that records each write() call separately; `paused` leaves it unread (it fills up). */
 function recorder(options: { highWaterMark?: number; paused?: boolean } = {}) {

@@ -2,7 +2,7 @@ import { SdkError, SdkErrorCode } from "@modelcontextprotocol/server";
 import { ProtocolErrorCode, ProtocolError, type JSONRPCMessage } from "@modelcontextprotocol/server";
 import { describe, expect, it } from "vitest";
 import { classifyFailure, type FailureContext } from "../../../src/downstream/classify.js";
-import { LineBuffer, type OversizeLine } from "../../../src/downstream/lineBuffer.js";
+import { LineBuffer, type OversizeLine } from "../../../src/jsonrpc/lineBuffer.js";
 import { isAggregatorError } from "../../../src/errors.js";
 import { parsedTooDeep, tooDeep } from "../../../src/jsonrpc/depth.js";
 import { idFromEdges, toolResultProblem, tooLarge } from "../../../src/jsonrpc/rejected.js";

@@ -1,4 +1,4 @@
-import type { JSONRPCMessage } from "@modelcontextprotocol/client";
+import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 
 /** What is kept of a line over the limit: its first and last bytes (enough to read its id) and its size. */
 export interface OversizeLine {
