@@ -27,21 +27,18 @@ import { waitWhile } from "./shutdown.js";
 import { ClientIsolation } from "./isolation.js";
 import { Router, type WorkflowExecutor } from "./router.js";
 import { VERSION } from "./version.js";
-import {
-  buildCatalog,
-  notifyListChanges,
-  connectionSettings,
-  diffServers,
-  internalOrigin,
-  pickRelayCapabilities,
-  reportServerState,
-  startSummary,
-  Subscriptions,
-  type StartSummary,
-} from "./aggregatorSupport.js";
+import { buildCatalog } from "./catalog/build.js";
+import { notifyListChanges } from "./catalog/changes.js";
+import { connectionSettings } from "./downstream/settings.js";
+import { internalOrigin } from "./front/backend.js";
+import { pickRelayCapabilities } from "./relay.js";
+import { diffServers } from "./reload.js";
+import { reportServerState } from "./serverStates.js";
+import { startSummary, type StartSummary } from "./startup.js";
+import { Subscriptions } from "./subscriptions.js";
 import { awaitAbsent, StartupState, withinGrace, withPendingCapabilities } from "./startup.js";
 
-export type { StartSummary } from "./aggregatorSupport.js";
+export type { StartSummary } from "./startup.js";
 
 /** The composition root: config → pool → catalog → pipeline → router, exposed to fronts as a FrontBackend. */
 export class Aggregator implements FrontBackend {

@@ -1,5 +1,7 @@
 import type { ClientCapabilities, Implementation, LoggingLevel } from "@modelcontextprotocol/server";
-import { catalogChanges, connectionSettings, pickRelayCapabilities } from "./aggregatorSupport.js";
+import { catalogChanges } from "./catalog/changes.js";
+import { connectionSettings } from "./downstream/settings.js";
+import { pickRelayCapabilities } from "./relay.js";
 import type { Catalog } from "./catalog/catalog.js";
 import type { ResolvedServer } from "./config/load.js";
 import type { ConnectionHooks, DownstreamConnection } from "./downstream/connection.js";

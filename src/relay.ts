@@ -163,3 +163,12 @@ export class RequestRelay {
 function supports(caps: ClientCapabilities | undefined, kind: ServerRequestKind): boolean {
   return Boolean(caps?.[kind]);
 }
+
+/** The client capabilities the downstreams are offered: only what we can relay to the front client. */
+export function pickRelayCapabilities(caps: ClientCapabilities): ClientCapabilities {
+  const out: ClientCapabilities = {};
+  if (caps.sampling) out.sampling = caps.sampling;
+  if (caps.elicitation) out.elicitation = caps.elicitation;
+  if (caps.roots) out.roots = { listChanged: true };
+  return out;
+}

@@ -4,6 +4,7 @@ import type { Aggregator } from "./aggregator.js";
 import { loadConfig } from "./config/load.js";
 import { errorMessage } from "./errors.js";
 import type { Logger } from "./logger.js";
+import type { ResolvedServer } from "./config/load.js";
 
 export interface ReloaderOptions {
   readonly aggregator: Aggregator;
@@ -83,4 +84,21 @@ export class ConfigReloader {
     if (this.timer) clearTimeout(this.timer);
     process.off("SIGHUP", this.onHup);
   }
+}
+
+/** What a config reload changes: servers added, removed, and those whose resolved entry differs. */
+export function diffServers(
+  before: ReadonlyMap<string, ResolvedServer>,
+  after: ReadonlyMap<string, ResolvedServer>,
+): { added: string[]; removed: string[]; restarted: string[] } {
+  const added: string[] = [];
+  const removed: string[] = [];
+  const restarted: string[] = [];
+  for (const name of before.keys()) if (!after.has(name)) removed.push(name);
+  for (const [name, s] of after) {
+    const old = before.get(name);
+    if (!old) added.push(name);
+    else if (JSON.stringify(old) !== JSON.stringify(s)) restarted.push(name);
+  }
+  return { added, removed, restarted };
 }

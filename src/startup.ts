@@ -156,3 +156,35 @@ export async function awaitAbsent(
 function stateOf(c: DownstreamConnection): ServerState {
   return c.state;
 }
+
+export interface StartSummary {
+  readonly tools: number;
+  readonly ready: string[];
+  readonly failed: { name: string; reason: string }[];
+  readonly skipped: { name: string; reason: string }[];
+  /** Still connecting when start() returned (after the start-up grace): they join later. */
+  readonly starting: string[];
+}
+
+/** Which servers are ready, failed or skipped, for the start-up line and `tools`. */
+export function startSummary(
+  servers: readonly ResolvedServer[],
+  connectionOf: (name: string) => DownstreamConnection | undefined,
+  tools: number,
+): StartSummary {
+  const ready: string[] = [];
+  const failed: { name: string; reason: string }[] = [];
+  const skipped: { name: string; reason: string }[] = [];
+  const starting: string[] = [];
+  for (const s of servers) {
+    if (s.skipReason !== undefined) {
+      skipped.push({ name: s.name, reason: s.skipReason });
+      continue;
+    }
+    const c = connectionOf(s.name);
+    if (c?.state === "ready") ready.push(s.name);
+    else if (c?.state === "starting") starting.push(s.name);
+    else failed.push({ name: s.name, reason: c?.lastError?.message ?? c?.state ?? "not started" });
+  }
+  return { tools, ready, failed, skipped, starting };
+}

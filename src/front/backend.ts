@@ -91,3 +91,8 @@ export function clientKey(origin: CallOrigin): string {
   const p = origin.principal;
   return p !== undefined && p !== ANONYMOUS ? p : origin.sessionId;
 }
+
+/** The origin of a request the aggregator makes for a session itself (resources/subscribe on its behalf). */
+export function internalOrigin(sessionId: string): CallOrigin {
+  return { sessionId, signal: new AbortController().signal, clientCapabilities: undefined };
+}

@@ -4,7 +4,7 @@ import { Catalog, rewrittenResourceUri, type CatalogSource } from "../../src/cat
 import type { CatalogServerView } from "../../src/catalog/policy.js";
 import { assignNames, NAME_PATTERN, publicName, sanitize } from "../../src/catalog/names.js";
 import { EMPTY_CATALOG } from "../../src/downstream/listing.js";
-import { catalogChanges } from "../../src/aggregatorSupport.js";
+import { catalogChanges } from "../../src/catalog/changes.js";
 
 const RULES = { separator: "_", maxLength: 54 };
 
