@@ -40,34 +40,47 @@ import { awaitAbsent, StartupState, withinGrace, withPendingCapabilities } from 
 
 export type { StartSummary } from "./startup.js";
 
+/** What the workflow host offers the aggregator (src/workflows/register.ts). */
+export interface WorkflowHostLike extends WorkflowExecutor {
+  /** The workflows served as tools, as of the last refresh. */
+  readonly tools: readonly BuiltinTool[];
+  refresh(): void;
+  setDefinitions(definitions: Readonly<Record<string, unknown>>): void;
+}
+
+export interface AggregatorOptions {
+  readonly log: Logger;
+  readonly pageSize?: number;
+  readonly prespawned?: Map<string, CreatedTransport>;
+  /** Prometheus metrics (HTTP front); absent in stdio mode. */
+  readonly metrics?: Metrics | undefined;
+  /** Told as each server's first start settles (the CLI's progress line). */
+  readonly onServerSettled?: ((server: string, state: ServerState) => void) | undefined;
+  /**
+   * The aggregator's own tools and its workflow host, made from the aggregator while it is built
+   * (src/compose.ts): they call back into its router and read its catalog.
+   */
+  readonly extensions?:
+    ((agg: Aggregator) => { meta?: readonly MetaTool[]; workflows?: WorkflowHostLike }) | undefined;
+}
+
 /** The composition root: config → pool → catalog → pipeline → router, exposed to fronts as a FrontBackend. */
 export class Aggregator implements FrontBackend {
   readonly serverInfo: Implementation = { name: "autonomous-mcp", version: VERSION };
   readonly instructions: string | undefined = undefined;
   readonly pool: ConnectionPool;
   readonly relay = new RequestRelay();
-  private metricsSink: Metrics | undefined;
+  /** Prometheus metrics (the HTTP front); none in stdio mode keeps the hot path free of them. */
+  readonly metrics: Metrics | undefined;
   readonly stats = new CallStats();
-
-  /** Prometheus metrics, set by the HTTP front before start (stdio mode keeps the hot path free of them). */
-  get metrics(): Metrics | undefined {
-    return this.metricsSink;
-  }
-
-  set metrics(metrics: Metrics | undefined) {
-    this.metricsSink = metrics;
-    // No per-call event object at all without metrics.
-    this.stats.onCall = metrics ? (event) => metrics.onCall(event) : undefined;
-  }
   readonly cache: ResultCache;
   readonly breakers: BreakerRegistry;
   readonly router: Router;
   /** Any routed request (resources/read, prompts/get…) to a downstream; its result verbatim. */
   readonly forward: FrontBackend["forward"];
   readonly meta = new Map<string, MetaTool>();
-  workflowExecutor: WorkflowExecutor | undefined;
-  workflowHost: { refresh(): void; setDefinitions(d: Readonly<Record<string, unknown>>): void } | undefined;
-  workflowTools: BuiltinTool[] = [];
+  /** The configured and shipped workflows (none for `doctor`), made with the aggregator. */
+  readonly workflowHost: WorkflowHostLike | undefined;
 
   private current: Catalog;
   private servers: Map<string, ResolvedServer>;
@@ -90,9 +103,14 @@ export class Aggregator implements FrontBackend {
 
   constructor(
     private loaded: LoadedConfig,
-    options: { log: Logger; pageSize?: number; prespawned?: Map<string, CreatedTransport> },
+    options: AggregatorOptions,
   ) {
     this.log = options.log;
+    this.metrics = options.metrics;
+    // No per-call event object at all without metrics.
+    const metrics = options.metrics;
+    if (metrics) this.stats.onCall = (event) => metrics.onCall(event);
+    this.startup.onSettled = options.onServerSettled;
     this.pageSize = options.pageSize ?? 500;
     this.servers = new Map(loaded.servers.map((s) => [s.name, s]));
     this.cache = new ResultCache({
@@ -155,7 +173,7 @@ export class Aggregator implements FrontBackend {
       pipeline: buildPipeline(parts),
       local: (dispatch) => buildLocalPipeline(parts, dispatch),
       meta: this.meta,
-      workflows: () => this.workflowExecutor,
+      workflows: () => this.workflowHost,
       relay: this.relay,
       log: this.log,
       unlisted: (name, origin) => {
@@ -165,6 +183,10 @@ export class Aggregator implements FrontBackend {
       },
       prepare: (sessionId) => this.isolation.prepareSession(sessionId),
     });
+    // The aggregator's own tools and the workflows: made from the aggregator, once, before the first catalog.
+    const extensions = options.extensions?.(this);
+    for (const tool of extensions?.meta ?? []) this.meta.set(tool.definition.name, tool);
+    this.workflowHost = extensions?.workflows;
     this.current = this.buildCatalog();
   }
 
@@ -297,7 +319,7 @@ export class Aggregator implements FrontBackend {
       own: (server) => (sessionId === undefined ? undefined : this.isolation.ownCatalog(server, sessionId)),
       builtins: [
         ...[...this.meta.values()].map((m) => ({ definition: m.definition, kind: "meta" as const })),
-        ...this.workflowTools,
+        ...(this.workflowHost?.tools ?? []),
       ],
       config: this.loaded.config,
       servers: this.servers.values(),

@@ -13,8 +13,7 @@ import { whenAborted, type Shutdown } from "./shutdown.js";
 import type { CreatedTransport } from "./downstream/transports.js";
 import type { Logger } from "./logger.js";
 import { ConfigReloader } from "./reload.js";
-import { registerMetaTools } from "./meta/index.js";
-import { registerWorkflows } from "./workflows/register.js";
+import { createAggregator } from "./compose.js";
 
 /** How long calls in flight get to finish once a shutdown begins. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -64,23 +63,39 @@ export interface Running {
 /** Builds the aggregator and serves it on the chosen front. */
 export async function serve(options: ServeOptions): Promise<Running> {
   const { loaded, log, say } = options;
-  const aggregator = new Aggregator(loaded, {
+  // Prometheus metrics only on the HTTP front (prom-client loads only then); their gauges read the
+  // aggregator's limiters when scraped.
+  const metrics =
+    options.transport === "http"
+      ? new (await import("./metrics.js")).Metrics({
+          gauges: () => {
+            const inflight: Record<string, number> = {};
+            const queued: Record<string, number> = {};
+            for (const c of aggregator.pool.all()) {
+              const limiter = aggregator.limiterFor(c.name);
+              inflight[c.name] = limiter.inFlight;
+              queued[c.name] = limiter.queued;
+            }
+            return { inflight, queued };
+          },
+        })
+      : undefined;
+  const total = loaded.servers.filter((s) => s.skipReason === undefined).length;
+  let settled = 0;
+  const aggregator: Aggregator = createAggregator(loaded, {
     log,
+    metrics,
     ...(options.prespawned ? { prespawned: options.prespawned } : {}),
+    onServerSettled: options.progress
+      ? (name, state) => {
+          settled++;
+          const write = options.progressOut ?? ((text: string) => void process.stderr.write(text));
+          write(
+            `\rautonomous-mcp: servers connected ${settled}/${total} (${name}: ${state})\x1b[K${settled === total ? "\n" : ""}`,
+          );
+        }
+      : undefined,
   });
-  if (options.progress) {
-    const total = loaded.servers.filter((s) => s.skipReason === undefined).length;
-    let settled = 0;
-    aggregator.startup.onSettled = (name, state) => {
-      settled++;
-      const write = options.progressOut ?? ((text: string) => void process.stderr.write(text));
-      write(
-        `\rautonomous-mcp: servers connected ${settled}/${total} (${name}: ${state})\x1b[K${settled === total ? "\n" : ""}`,
-      );
-    };
-  }
-  registerMetaTools(aggregator);
-  registerWorkflows(aggregator, loaded, log);
   for (const warning of loaded.warnings) say(`autonomous-mcp: warning: ${warning}`);
   const skipped = loaded.servers.filter((s) => s.skipReason !== undefined);
   for (const s of skipped) say(`${s.name}: skipped (${s.skipReason})`);
@@ -173,13 +188,11 @@ export async function serve(options: ServeOptions): Promise<Running> {
   const h = loaded.config.http;
   const host = options.host ?? h.host;
   // HTTP-only modules (the SDK's server transport, prom-client) load only in HTTP mode.
-  const [{ HttpFront }, { Metrics }, { operationalRoutes }, { PrincipalAuth, resolvePrincipals }] =
-    await Promise.all([
-      import("./front/http.js"),
-      import("./metrics.js"),
-      import("./front/routes.js"),
-      import("./front/principals.js"),
-    ]);
+  const [{ HttpFront }, { operationalRoutes }, { PrincipalAuth, resolvePrincipals }] = await Promise.all([
+    import("./front/http.js"),
+    import("./front/routes.js"),
+    import("./front/principals.js"),
+  ]);
   const principals = resolvePrincipals(h, options.authToken, options.env, basename(loaded.path));
   const loopback = isLoopbackHost(host.replace(/^\[|\]$/g, "")) || isLoopbackHost(host);
   if (!loopback && principals.length === 0) {
@@ -190,19 +203,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
   }
   const auth = new PrincipalAuth(principals, h.maxSessions);
   log.info({ principals: auth.names, secured: auth.secured }, "http front principals");
-  const metrics = new Metrics({
-    gauges: () => {
-      const inflight: Record<string, number> = {};
-      const queued: Record<string, number> = {};
-      for (const c of aggregator.pool.all()) {
-        const limiter = aggregator.limiterFor(c.name);
-        inflight[c.name] = limiter.inFlight;
-        queued[c.name] = limiter.queued;
-      }
-      return { inflight, queued };
-    },
-  });
-  aggregator.metrics = metrics;
+  if (!metrics) throw new Error("HTTP front without metrics"); // made above for transport "http"
   // A signal during start-up stops what started so far (stop() closes the pool, which ends the start);
   // nothing starts listening after it.
   if (stopping) return { aggregator, ended, stop };

@@ -1,10 +1,8 @@
-import { Aggregator } from "../aggregator.js";
 import type { LoadedConfig } from "../config/load.js";
 import { renderTable } from "../cli/table.js";
 import { style as plainStyle } from "../cli/terminal.js";
 import type { Logger } from "../logger.js";
-import { registerMetaTools } from "../meta/index.js";
-import { registerWorkflows } from "../workflows/register.js";
+import { createAggregator } from "../compose.js";
 import type { ReportIo } from "./doctor.js";
 import { watchProgress } from "./progress.js";
 
@@ -15,9 +13,7 @@ export interface ToolsCommandIo extends ReportIo {
 
 /** `autonomous-mcp tools`: connect, print public name / server / original name, exit. */
 export async function listTools(loaded: LoadedConfig, log: Logger, io: ToolsCommandIo): Promise<number> {
-  const aggregator = new Aggregator(loaded, { log });
-  registerMetaTools(aggregator);
-  registerWorkflows(aggregator, loaded, log);
+  const aggregator = createAggregator(loaded, { log });
   const stopProgress = watchProgress(aggregator.startup, loaded, io);
   try {
     const summary = await aggregator.start({});

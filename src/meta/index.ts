@@ -1,17 +1,16 @@
 import type { Aggregator } from "../aggregator.js";
+import type { MetaTool } from "./types.js";
 import { DISABLED_REASON } from "../config/resolve.js";
 import { callToolTool, catalogIndex, searchToolsTool, type NotSearched } from "./search.js";
 import { statusTool } from "./status.js";
 
-/** Registers the aggregator's own tools; call before start() so the first catalog has them. */
-export function registerMetaTools(agg: Aggregator): void {
-  const tools = [
+/** The aggregator's own tools (status, search_tools, call_tool), made while it is built (src/compose.ts). */
+export function metaTools(agg: Aggregator): MetaTool[] {
+  return [
     statusTool(agg),
     searchToolsTool({ index: catalogIndex(() => agg.catalog()), notSearched: () => notSearched(agg) }),
     callToolTool({ call: (name, args, origin) => agg.router.callTool(name, args, origin) }),
   ];
-  for (const tool of tools) agg.meta.set(tool.definition.name, tool);
-  agg.rebuild();
 }
 
 /** The configured servers whose tools are not in the catalog, and why (for search_tools' note). */

@@ -1,11 +1,11 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
-import type { Aggregator } from "../aggregator.js";
+import type { Aggregator, WorkflowHostLike } from "../aggregator.js";
+import type { MetaTool } from "../meta/types.js";
 import type { BuiltinTool } from "../catalog/catalog.js";
 import type { LoadedConfig } from "../config/load.js";
 import type { CallOrigin } from "../front/backend.js";
 import { toolErrorToResult } from "../front/errorMap.js";
 import type { Logger } from "../logger.js";
-import type { WorkflowExecutor } from "../router.js";
 import type { CompiledWorkflow } from "./compile.js";
 import { planResult, planWorkflow, workflowHints, type ToolLookup } from "./plan.js";
 import type { WorkflowLimits } from "./limits.js";
@@ -19,8 +19,10 @@ import { BUILTIN_HELPERS, BUILTIN_WORKFLOWS } from "./builtins/index.js";
  * servers are connected (a step naming a tool of a skipped server makes its workflow invalid: it is
  * reported and not served; the others are).
  */
-export class WorkflowHost implements WorkflowExecutor {
+export class WorkflowHost implements WorkflowHostLike {
   private compiled = new Map<string, CompiledWorkflow>();
+  /** The workflows served as tools, as of the last refresh. */
+  tools: readonly BuiltinTool[] = [];
   /** Definitions of every workflow in the last refresh (shipped + configured): ad-hoc ones may call them. */
   private served: Readonly<Record<string, unknown>> = {};
   problems: string[] = [];
@@ -59,7 +61,7 @@ export class WorkflowHost implements WorkflowExecutor {
     for (const p of newProblems) this.log.warn({ problem: p }, "workflow not served");
     this.problems = result.problems;
     this.compiled = new Map(result.ok.map((wf) => [wf.name, wf]));
-    this.agg.workflowTools = result.ok.map((wf) => this.toolOf(wf));
+    this.tools = result.ok.map((wf) => this.toolOf(wf));
   }
 
   /** A shipped definition, unchanged: its input schema is compiled on first call (its tests compile it). */
@@ -181,8 +183,15 @@ export class WorkflowHost implements WorkflowExecutor {
   }
 }
 
-/** Wires the configured workflows into the aggregator (validated after the servers connect). */
-export function registerWorkflows(agg: Aggregator, loaded: LoadedConfig, log: Logger): WorkflowHost {
+/**
+ * The configured and shipped workflows of an aggregator being built (src/compose.ts): the host (validated
+ * against the catalog after the servers connect) and its `run_workflow` meta-tool.
+ */
+export function createWorkflows(
+  agg: Aggregator,
+  loaded: LoadedConfig,
+  log: Logger,
+): { host: WorkflowHost; tool: MetaTool } {
   const host = new WorkflowHost(
     agg,
     loaded.config.workflows as Record<string, unknown>,
@@ -190,13 +199,8 @@ export function registerWorkflows(agg: Aggregator, loaded: LoadedConfig, log: Lo
     loaded.config.builtinWorkflows ? BUILTIN_WORKFLOWS : undefined,
     loaded.config.workflowLimits,
   );
-  agg.workflowExecutor = host;
-  agg.workflowHost = host;
   host.precompile();
-  const meta = runWorkflowTool(host);
-  agg.meta.set(meta.definition.name, meta);
-  agg.rebuild();
-  return host;
+  return { host, tool: runWorkflowTool(host) };
 }
 
 /** Structure-only validation for `autonomous-mcp validate` (tool names are checked when serving). */

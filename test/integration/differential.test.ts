@@ -3,11 +3,10 @@ import { request } from "node:http";
 import path from "node:path";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Aggregator } from "../../src/aggregator.js";
 import { loadConfig } from "../../src/config/load.js";
 import { FrontSession } from "../../src/front/session.js";
 import { createLogger } from "../../src/logger.js";
-import { registerMetaTools } from "../../src/meta/index.js";
+import { createAggregator } from "../../src/compose.js";
 import { faultServerEntry } from "../helpers/fault-server.js";
 import { CLI, ROOT, startHttp, tempDir, waitFor, writeConfig, type TempDir } from "../helpers/aggregator.js";
 
@@ -97,8 +96,7 @@ async function stdioFront(configPath: string): Promise<Front> {
 async function inProcessFront(configPath: string): Promise<Front> {
   const loaded = await loadConfig(configPath);
   const log = createLogger({ level: "silent" });
-  const agg = new Aggregator(loaded, { log });
-  registerMetaTools(agg);
+  const agg = createAggregator(loaded, { log });
   await agg.start(CAPS, { graceMs: loaded.config.startup.graceMs });
   const session = new FrontSession("in-process", agg, { pageSize: agg.pageSize, log });
   const [server, client] = InMemoryTransport.createLinkedPair();

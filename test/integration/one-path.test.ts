@@ -15,8 +15,7 @@ import { Aggregator } from "../../src/aggregator.js";
 import { loadConfig } from "../../src/config/load.js";
 import { FrontSession } from "../../src/front/session.js";
 import { createLogger } from "../../src/logger.js";
-import { registerMetaTools } from "../../src/meta/index.js";
-import { registerWorkflows } from "../../src/workflows/register.js";
+import { createAggregator } from "../../src/compose.js";
 import { tempDir, waitFor, writeConfig, type TempDir } from "../helpers/aggregator.js";
 
 /**
@@ -103,9 +102,7 @@ async function start(dir: string): Promise<Harness> {
   const loaded = await loadConfig(configPath);
   const log = createLogger({ level: "silent" });
   const { transport, state } = downstream();
-  const agg = new Aggregator(loaded, { log, prespawned: new Map([["inproc", { transport }]]) });
-  registerMetaTools(agg);
-  registerWorkflows(agg, loaded, log);
+  const agg = createAggregator(loaded, { log, prespawned: new Map([["inproc", { transport }]]) });
   await agg.start({}, { graceMs: loaded.config.startup.graceMs });
   const session = new FrontSession("one-path", agg, { pageSize: agg.pageSize, log });
   const [serverSide, clientSide] = InMemoryTransport.createLinkedPair();
