@@ -3,6 +3,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { invalidResult, toolResultProblem } from "../jsonrpc/rejected.js";
 import { rejectedError } from "../jsonrpc/rejectedError.js";
 import { Deadlines } from "../pipeline/deadlines.js";
+import { onAbort } from "../pipeline/signals.js";
 import { ProcessGroupStdioTransport } from "./stdio.js";
 import type { ForwardOptions } from "./types.js";
 
@@ -78,8 +79,8 @@ export class RawRequests {
     params: Record<string, unknown>,
     options: ForwardOptions,
   ): Promise<Record<string, unknown>> {
-    const { cancel } = options;
-    if (cancel.aborted) return Promise.reject(new McpError(ErrorCode.RequestTimeout, String(cancel.reason)));
+    const { signal } = options;
+    if (signal.aborted) return Promise.reject(new McpError(ErrorCode.RequestTimeout, String(signal.reason)));
     const id = `amcp-${++this.seq}`;
     // Our progress token joins the caller's _meta (copied, never mutated); no copy when there is none.
     const callerMeta = params["_meta"] as Record<string, unknown> | undefined;
@@ -104,8 +105,8 @@ export class RawRequests {
         startedAt: Date.now(),
         cleanup: noop,
       };
-      p.cleanup = cancel.onAbort(() =>
-        this.cancel(id, new McpError(ErrorCode.RequestTimeout, String(cancel.reason)), String(cancel.reason)),
+      p.cleanup = onAbort(signal, () =>
+        this.cancel(id, new McpError(ErrorCode.RequestTimeout, String(signal.reason)), String(signal.reason)),
       );
       this.pending.set(id, p);
       this.arm(id, p);

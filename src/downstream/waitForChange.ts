@@ -1,13 +1,13 @@
-import type { Cancellation } from "../pipeline/cancel.js";
+import { onAbort } from "../pipeline/signals.js";
 
 /**
- * Waits until one of `waiters` is called (the connection's state changed), `waitMs` pass, or `cancel`
+ * Waits until one of `waiters` is called (the connection's state changed), `waitMs` pass, or `signal`
  * aborts (rejects with `cancelled()`). The waiter removes itself either way.
  */
 export function waitForChange(
   waiters: Set<() => void>,
   waitMs: number,
-  cancel: Cancellation,
+  signal: AbortSignal,
   cancelled: () => Error,
 ): Promise<void> {
   return new Promise<void>((resolve, reject) => {
@@ -20,7 +20,7 @@ export function waitForChange(
     };
     const timer = setTimeout(done, waitMs);
     waiters.add(done);
-    stopWatching = cancel.onAbort(() => {
+    stopWatching = onAbort(signal, () => {
       done();
       reject(cancelled());
     });

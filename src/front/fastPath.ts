@@ -1,7 +1,6 @@
 import type { CallToolResult, JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { LooseResult } from "../downstream/listing.js";
 import { readToolCallParams } from "../jsonrpc/toolCallParams.js";
-import { CallCancel } from "../pipeline/cancel.js";
 import type { CallOrigin, FrontBackend } from "./backend.js";
 import { callOrigin, errorReply, resultReply } from "./origin.js";
 import type { FrontSession } from "./session.js";
@@ -15,7 +14,7 @@ type Send = (message: JSONRPCMessage) => Promise<void>;
  * lists, resources, responses to our own requests) goes to the SDK Server as before.
  */
 export class FastToolCalls {
-  private readonly inflight = new Map<string | number, CallCancel>();
+  private readonly inflight = new Map<string | number, AbortController>();
 
   constructor(
     private readonly session: FrontSession,
@@ -69,11 +68,11 @@ export class FastToolCalls {
     rawMeta: unknown,
     caps: NonNullable<CallOrigin["clientCapabilities"]>,
   ): void {
-    const cancel = new CallCancel();
+    const cancel = new AbortController();
     this.inflight.set(id, cancel);
     const origin = callOrigin({
       sessionId: this.session.id,
-      signal: cancel,
+      signal: cancel.signal,
       clientCapabilities: caps,
       rawMeta,
       notify: this.notify,
@@ -93,14 +92,14 @@ export class FastToolCalls {
 
   private answer(
     id: string | number,
-    cancel: CallCancel,
+    cancel: AbortController,
     origin: CallOrigin & { flush(): Promise<void> },
     reply: JSONRPCMessage,
   ): void {
     // A client may reuse the id of a call still in flight: the entry may be a later call's by now.
     if (this.inflight.get(id) === cancel) this.inflight.delete(id);
     // A cancelled request gets no answer (as with the SDK); progress goes out before the result.
-    if (cancel.aborted) return;
+    if (cancel.signal.aborted) return;
     // Nobody waits for the answer to reach the pipe (a failed stdout ends the session anyway).
     // No progressToken, no progress to wait for (and no extra await on the hot path).
     if (origin.progressToken === undefined) void this.send(reply);

@@ -17,7 +17,6 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { LooseResult } from "../downstream/listing.js";
 import { readToolCallParams } from "../jsonrpc/toolCallParams.js";
-import { CallCancel } from "../pipeline/cancel.js";
 import type { FrontBackend } from "./backend.js";
 import { jsonError } from "./httpErrors.js";
 import { CallStream, streamHost, type StreamHost } from "./httpCallStream.js";
@@ -69,7 +68,10 @@ export class HttpSessionTransport implements Transport {
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
 
-  private readonly calls = new Map<RequestId, { readonly cancel: CallCancel; readonly stream: CallStream }>();
+  private readonly calls = new Map<
+    RequestId,
+    { readonly cancel: AbortController; readonly stream: CallStream }
+  >();
   private readonly host: StreamHost;
   private closed = false;
   /** Requests of POSTs the SDK transport answers, until their answer goes out (see watchPost). */
@@ -219,7 +221,7 @@ export class HttpSessionTransport implements Transport {
 
   private async run(call: ToolCall, caps: ClientCapabilities, stream: CallStream): Promise<void> {
     const { id } = call;
-    const cancel = new CallCancel();
+    const cancel = new AbortController();
     stream.onAbandoned = (reason) => cancel.abort(reason);
     const entry = { cancel, stream };
     this.calls.set(id, entry);
@@ -227,14 +229,14 @@ export class HttpSessionTransport implements Transport {
       const origin = callOrigin({
         sessionId: this.session.id,
         principal: this.session.principal,
-        signal: cancel,
+        signal: cancel.signal,
         clientCapabilities: caps,
         rawMeta: call.meta,
         notify: (n) =>
-          cancel.aborted ? Promise.resolve() : stream.send({ jsonrpc: "2.0", ...n } as JSONRPCMessage),
+          cancel.signal.aborted ? Promise.resolve() : stream.send({ jsonrpc: "2.0", ...n } as JSONRPCMessage),
         // As the SDK's extra.sendRequest: the request goes out on this call's stream (see send()).
         requestClient: (request, signal) =>
-          cancel.aborted
+          cancel.signal.aborted
             ? Promise.reject(new McpError(ErrorCode.ConnectionClosed, "Request was cancelled"))
             : (this.session.server.request(request as never, LooseResult, {
                 signal,
@@ -245,7 +247,7 @@ export class HttpSessionTransport implements Transport {
       // Progress goes out before the result (no progressToken: none to wait for, and no extra await);
       // a cancelled request gets no answer (as with the SDK).
       if (origin.progressToken !== undefined) await origin.flush();
-      if (cancel.aborted) stream.abandon();
+      if (cancel.signal.aborted) stream.abandon();
       else stream.finish(reply);
     } finally {
       if (this.calls.get(id) === entry) this.calls.delete(id);

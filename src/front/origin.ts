@@ -1,5 +1,4 @@
 import type { ClientCapabilities, JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
-import { CallCancel } from "../pipeline/cancel.js";
 import type { CallOrigin, ClientRequester, FrontBackend } from "./backend.js";
 import { requestErrorToMcp } from "./errorMap.js";
 
@@ -47,8 +46,8 @@ type Notify = (notification: {
 export function callOrigin(init: {
   readonly sessionId: string;
   readonly principal?: string | undefined;
-  /** The call's cancellation: an AbortSignal (SDK handlers) or our CallCancel (fast paths). */
-  readonly signal: AbortSignal | CallCancel;
+  /** The call's cancellation. */
+  readonly signal: AbortSignal;
   readonly clientCapabilities: ClientCapabilities | undefined;
   readonly rawMeta: unknown;
   readonly notify: Notify;
@@ -67,24 +66,20 @@ export function callOrigin(init: {
 
 /** A class, not an object literal with a getter: one per call on the hot path (hidden class, no closures). */
 class FrontCallOrigin implements CallOrigin {
-  readonly cancel: CallCancel | undefined;
   readonly progressToken: string | number | undefined;
   readonly meta: Record<string, unknown> | undefined;
   readonly sendProgress: CallOrigin["sendProgress"];
-  private readonly abortSignal: AbortSignal | undefined;
   private pending: Promise<void> | undefined;
 
   constructor(
     readonly sessionId: string,
     readonly principal: string | undefined,
-    signal: AbortSignal | CallCancel,
+    readonly signal: AbortSignal,
     readonly clientCapabilities: ClientCapabilities | undefined,
     rawMeta: unknown,
     private readonly notify: Notify,
     readonly requestClient: ClientRequester,
   ) {
-    if (signal instanceof CallCancel) this.cancel = signal;
-    else this.abortSignal = signal;
     const { progressToken, rest } = splitMeta(rawMeta);
     this.progressToken = progressToken;
     this.meta = rest;
@@ -93,11 +88,6 @@ class FrontCallOrigin implements CallOrigin {
       progressToken === undefined
         ? undefined
         : (progress, total, message) => this.progress(progress, total, message);
-  }
-
-  /** A real AbortSignal only when someone outside the pipeline asks for one (relay, workflows). */
-  get signal(): AbortSignal {
-    return this.abortSignal ?? (this.cancel as CallCancel).signal;
   }
 
   private progress(progress: number, total?: number, message?: string): void {

@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ErrorCode, McpError, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { RawRequests } from "../../src/downstream/rawRequests.js";
-import { fromSignal } from "../../src/pipeline/cancel.js";
 
 function wire() {
   const sent: JSONRPCMessage[] = [];
@@ -11,7 +10,7 @@ function wire() {
 }
 
 const opts = (signal = new AbortController().signal, extra: Record<string, unknown> = {}) => ({
-  cancel: fromSignal(signal),
+  signal,
   timeoutMs: 1_000,
   maxTotalTimeoutMs: 5_000,
   onprogress: undefined,

@@ -10,7 +10,6 @@ import { rejectedError } from "../../../src/jsonrpc/rejectedError.js";
 import { screenDepth, screenShape } from "../../../src/jsonrpc/screen.js";
 import { serialize, UnserializableMessage } from "../../../src/jsonrpc/serialize.js";
 import { countsForBreaker, isTransportFailure } from "../../../src/pipeline/failure.js";
-import { fromSignal } from "../../../src/pipeline/cancel.js";
 
 function deepArray(depth: number): unknown {
   let v: unknown = [];
@@ -164,7 +163,7 @@ describe("classification of hostile failures (src/downstream/classify.ts)", () =
 });
 
 describe("raw requests and hostile messages (src/downstream/rawRequests.ts)", () => {
-  const opts = { cancel: fromSignal(new AbortController().signal), timeoutMs: 60_000, onprogress: undefined };
+  const opts = { signal: new AbortController().signal, timeoutMs: 60_000, onprogress: undefined };
 
   it("a progress notification without params or with odd params is not taken and does not throw", () => {
     const raw = new RawRequests(() => undefined);
