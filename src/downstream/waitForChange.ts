@@ -12,16 +12,19 @@ export function waitForChange(
 ): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let stopWatching = (): void => undefined;
-    const done = (): void => {
+    const end = (): void => {
       clearTimeout(timer);
       stopWatching();
       waiters.delete(done);
+    };
+    const done = (): void => {
+      end();
       resolve();
     };
     const timer = setTimeout(done, waitMs);
     waiters.add(done);
     stopWatching = onAbort(signal, () => {
-      done();
+      end();
       reject(cancelled());
     });
   });
