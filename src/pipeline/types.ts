@@ -48,7 +48,7 @@ export type CacheOutcome = "hit" | "miss" | "coalesced";
  *
  * | field             | owner                                   |
  * |-------------------|-----------------------------------------|
- * | requestId         | the router (context.ts RequestIds)      |
+ * | requestId         | the router (context.ts requestIds)      |
  * | log               | observe                                 |
  * | invalid           | validate                                |
  * | cacheOutcome      | cache                                   |
