@@ -11,7 +11,7 @@ import { CallStats } from "../dist/pipeline/middleware/observe.js";
 import { ResultCache } from "../dist/pipeline/middleware/cache.js";
 import { BreakerRegistry } from "../dist/pipeline/middleware/breaker.js";
 import { ServerLimiter } from "../dist/pipeline/middleware/limit.js";
-import { CallCancel } from "../dist/pipeline/cancel.js";
+import { createCallContext } from "../dist/pipeline/context.js";
 
 const CALLS = Number(process.argv.find((a) => a.startsWith("--calls="))?.split("=")[1] ?? 200_000);
 const log = pino({ level: "info" }, pino.destination("/dev/null"));
@@ -51,17 +51,15 @@ const route = {
     cacheTtlMs: 0,
   },
 };
-const ctxOf = () => ({
-  requestId: "x",
-  route,
-  args: { message: "hi" },
-  cancel: new CallCancel(),
-  log,
-  attempt: 0,
-  attemptTimeoutMs: 0,
-  deadlineAt: 0,
-  notes: {},
-});
+// Each call brings its own caller signal, as a front request does (the SDK makes one per request).
+const ctxOf = () =>
+  createCallContext({
+    requestId: "x",
+    route,
+    args: { message: "hi" },
+    signal: new AbortController().signal,
+    log,
+  });
 
 async function run(handler, inflight) {
   const per = CALLS / inflight;

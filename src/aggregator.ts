@@ -14,6 +14,7 @@ import type { CallOrigin, FrontBackend, FrontSessionHandle } from "./front/backe
 import type { Logger } from "./logger.js";
 import type { MetaTool } from "./meta/types.js";
 import { buildLocalPipeline, buildPipeline, buildRequestPipeline } from "./pipeline/build.js";
+import { requestIds } from "./pipeline/context.js";
 import { createRequestPath } from "./pipeline/requests.js";
 import { createForward } from "./pipeline/forward.js";
 import { BreakerRegistry } from "./pipeline/middleware/breaker.js";
@@ -166,7 +167,8 @@ export class Aggregator implements FrontBackend {
       }),
     };
     // resources/read, prompts/get, completion/complete: the server's deadline, breaker and limit too.
-    const requests = createRequestPath((s) => buildRequestPipeline(parts, s), this.isolation, this.log);
+    const ids = requestIds(); // the one request-id source: tools/call (router) and guarded requests
+    const requests = createRequestPath((s) => buildRequestPipeline(parts, s), this.isolation, this.log, ids);
     this.forward = (s, method, params, o) => requests(s, method, params, o, this.serverOf(s).timeoutMs);
     this.router = new Router({
       catalog: (sessionId) => this.isolation.catalogFor(sessionId),
@@ -176,6 +178,7 @@ export class Aggregator implements FrontBackend {
       workflows: () => this.workflowHost,
       relay: this.relay,
       log: this.log,
+      requestIds: ids,
       unlisted: (name, origin) => {
         const owner = this.current.resolveAbsent(name);
         const s = owner && this.servers.get(owner.server);

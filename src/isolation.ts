@@ -11,7 +11,6 @@ import { sendScoped, type ConnectionPool } from "./downstream/pool.js";
 import { errorMessage } from "./errors.js";
 import type { CallOrigin } from "./front/backend.js";
 import type { Logger } from "./logger.js";
-import { fromSignal } from "./pipeline/cancel.js";
 import type { RequestRelay } from "./relay.js";
 import { LOGGING_LEVELS } from "./logLevels.js";
 
@@ -107,8 +106,12 @@ export class ClientIsolation {
     const relay = this.deps.relay;
     relay.track(server, origin);
     try {
-      const cancel = origin.cancel ?? fromSignal(origin.signal);
-      return await connection.send(method, params, { cancel, timeoutMs }, Date.now() + timeoutMs);
+      return await connection.send(
+        method,
+        params,
+        { signal: origin.signal, timeoutMs },
+        Date.now() + timeoutMs,
+      );
     } finally {
       relay.untrack(server, origin);
     }
@@ -221,7 +224,7 @@ export class ClientIsolation {
       try {
         const c = this.connections.acquire(template.name, sessionId);
         if (c.state !== "ready") {
-          const never = fromSignal(new AbortController().signal);
+          const never = new AbortController().signal;
           const deadline = Date.now() + c.settings.connectTimeoutMs;
           waits.push(c.whenReady(never, deadline).catch(() => undefined));
         }

@@ -4,19 +4,23 @@ import {
   type Tool,
   ProtocolError,
 } from "@modelcontextprotocol/server";
-import { randomUUID } from "node:crypto";
 import type { Catalog, ToolTarget } from "./catalog/catalog.js";
 import { clientKey, type CallOrigin } from "./front/backend.js";
 import { toolErrorToResult } from "./front/errorMap.js";
 import type { Logger } from "./logger.js";
 import type { MetaTool } from "./meta/types.js";
-import { fromSignal } from "./pipeline/cancel.js";
-import { invoke } from "./pipeline/compose.js";
-import type { CallContext, Handler, ToolRoute } from "./pipeline/types.js";
+import { createCallContext, requestIds } from "./pipeline/context.js";
+import type { Handler, ToolRoute } from "./pipeline/types.js";
 import type { RequestRelay } from "./relay.js";
 
 export interface WorkflowExecutor {
-  run(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult>;
+  /** `requestId`: the workflow call's request id (the router's), for the run's logs. */
+  run(
+    name: string,
+    args: Record<string, unknown>,
+    origin: CallOrigin,
+    requestId?: string,
+  ): Promise<CallToolResult>;
 }
 
 export interface RouterDeps {
@@ -42,6 +46,11 @@ export interface RouterDeps {
    * (observe, validate: build.ts buildLocalPipeline). Without it they are called directly.
    */
   readonly local?: (dispatch: Handler) => Handler;
+  /**
+   * The aggregator's one request-id source (pipeline/context.ts requestIds), shared with the routed-request
+   * path; default: a source of the router's own.
+   */
+  readonly requestIds?: (() => string) | undefined;
 }
 
 /** The pseudo-server meta-tool and workflow calls are counted under (stats, `status`, metrics). */
@@ -51,8 +60,7 @@ type LocalTarget = { readonly kind: "meta" | "workflow"; readonly name: string; 
 
 /** Public tool name → downstream (through the pipeline), meta-tool or workflow. Never parses names. */
 export class Router {
-  private seq = 0;
-  private readonly prefix = randomUUID().slice(0, 8);
+  private readonly nextRequestId: () => string;
 
   /** One route per meta-tool / workflow definition (validate compiles per route object). */
   private readonly localRoutes = new WeakMap<Tool, ToolRoute>();
@@ -61,44 +69,40 @@ export class Router {
 
   constructor(private readonly deps: RouterDeps) {
     this.local = deps.local ? deps.local(this.dispatch) : this.dispatch;
+    this.nextRequestId = deps.requestIds ?? requestIds();
   }
 
-  /** Never throws: an unknown tool or a failed call is a rejection or an isError result. */
-  callTool(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult> {
+  /**
+   * Never throws: an unknown tool or a failed call is a rejection or an isError result. The call's request
+   * id is made here (one per call: every layer logs it, observe records it).
+   */
+  async callTool(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult> {
     const target = this.deps.catalog(origin.sessionId).resolveTool(name);
-    if (target?.kind !== "downstream") return this.callOther(target, name, args, origin);
-    const ctx: CallContext = {
-      requestId: `${this.prefix}-${++this.seq}`,
+    if (target?.kind !== "downstream") return await this.callOther(target, name, args, origin);
+    const ctx = createCallContext({
+      requestId: this.nextRequestId(),
       route: target.route,
       args,
       client: clientKey(origin),
       sessionId: origin.sessionId,
-      cancel: origin.cancel ?? fromSignal(origin.signal),
+      signal: origin.signal,
       onProgress: origin.sendProgress
         ? (p) => origin.sendProgress?.(p.progress, p.total, p.message)
         : undefined,
       meta: origin.meta,
       principal: origin.principal,
       log: this.deps.log,
-      attempt: 0,
-      attemptTimeoutMs: target.route.policy.timeoutMs,
-      deadlineAt: 0,
-      notes: {},
-    };
+    });
     const relay = this.deps.relay;
     const server = target.route.server;
     relay.track(server, origin);
-    // Not async: the downstream call settles through one `.then` (the hot path of every tools/call).
-    return invoke(this.deps.pipeline, ctx).then(
-      (result) => {
-        relay.untrack(server, origin);
-        return result;
-      },
-      (error: unknown) => {
-        relay.untrack(server, origin);
-        return toolErrorToResult(error, name);
-      },
-    );
+    try {
+      return await this.deps.pipeline(ctx);
+    } catch (error) {
+      return toolErrorToResult(error, name);
+    } finally {
+      relay.untrack(server, origin);
+    }
   }
 
   private async callOther(
@@ -125,21 +129,19 @@ export class Router {
     if (target.kind === "meta" ? !this.deps.meta.has(target.name) : !this.deps.workflows())
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
     const route = this.localRoute(target);
-    return invoke(this.local, {
-      requestId: `${this.prefix}-${++this.seq}`,
-      route,
-      args,
-      client: clientKey(origin),
-      sessionId: origin.sessionId,
-      cancel: origin.cancel ?? fromSignal(origin.signal),
-      origin,
-      principal: origin.principal,
-      log: this.deps.log,
-      attempt: 0,
-      attemptTimeoutMs: 0,
-      deadlineAt: 0,
-      notes: {},
-    });
+    return await this.local(
+      createCallContext({
+        requestId: this.nextRequestId(),
+        route,
+        args,
+        client: clientKey(origin),
+        sessionId: origin.sessionId,
+        signal: origin.signal,
+        origin,
+        principal: origin.principal,
+        log: this.deps.log,
+      }),
+    );
   }
 
   private localRoute(target: LocalTarget): ToolRoute {
@@ -165,19 +167,17 @@ export class Router {
   }
 
   /** The last step of a meta-tool or workflow call (after observe and validate). */
-  private readonly dispatch: Handler = (ctx) => {
+  private readonly dispatch: Handler = async (ctx) => {
     const target = this.localTargets.get(ctx.route);
     const origin = ctx.origin;
     if (!target || !origin) throw new Error(`no local tool behind ${ctx.route.publicName}`);
     if (target.kind === "meta") {
       const meta = this.deps.meta.get(target.name);
-      if (!meta)
-        throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${ctx.route.publicName}`);
-      return meta.call(ctx.args, origin);
+      if (!meta) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${ctx.route.publicName}`);
+      return await meta.call(ctx.args, origin, ctx.requestId);
     }
     const executor = this.deps.workflows();
-    if (!executor)
-      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${ctx.route.publicName}`);
-    return executor.run(target.name, ctx.args, origin);
+    if (!executor) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${ctx.route.publicName}`);
+    return await executor.run(target.name, ctx.args, origin, ctx.requestId);
   };
 }

@@ -5,7 +5,6 @@ import type { ResolvedServer } from "./config/load.js";
 import type { DownstreamConnection, ServerState } from "./downstream/connection.js";
 import { AggregatorError, isAggregatorError } from "./errors.js";
 import type { CallOrigin } from "./front/backend.js";
-import { fromSignal } from "./pipeline/cancel.js";
 import { DISABLED_REASON } from "./config/resolve.js";
 
 /**
@@ -134,7 +133,7 @@ export async function awaitAbsent(
   if (!c || c.state === "stopped") throw unavailable("is not running");
   if (c.state === "starting" || c.state === "restarting") {
     try {
-      await c.whenReady(origin.cancel ?? fromSignal(origin.signal), Date.now() + s.timeoutMs);
+      await c.whenReady(origin.signal, Date.now() + s.timeoutMs);
       return;
     } catch (error) {
       if (!isAggregatorError(error, "SERVER_UNAVAILABLE")) throw error;

@@ -13,7 +13,6 @@ import { PassThroughResult } from "../jsonrpc/passThrough.js";
 import { createDownstreamClient } from "./client.js";
 import { createTransport } from "./transports.js";
 import type { ConnectionDeps, ConnectionSettings, ForwardOptions, ServerState } from "./types.js";
-import type { Cancellation } from "../pipeline/cancel.js";
 import { waitForChange } from "./waitForChange.js";
 
 /** Failed health checks in a row after which a server counts as hung and is connected again. */
@@ -227,16 +226,16 @@ export class DownstreamConnection {
   }
 
   /** The live client, waiting through a start or restart up to the caller's deadline. */
-  async whenReady(cancel: Cancellation, deadlineAt: number): Promise<Client> {
+  async whenReady(signal: AbortSignal, deadlineAt: number): Promise<Client> {
     for (;;) {
       if (this.state === "ready" && this.client) return this.client;
       if (this.state === "failed" || this.state === "stopped")
         throw this.unavailable(`is unavailable: ${this.lastError?.message ?? this.state}`);
       const wait = deadlineAt - this.now();
       if (wait <= 0) throw this.unavailable(`is ${this.state} and did not come back in time`);
-      if (cancel.aborted) throw this.cancelled();
-      await waitForChange(this.waiters, wait, cancel, () => this.cancelled());
-      if (cancel.aborted) throw this.cancelled();
+      if (signal.aborted) throw this.cancelled();
+      await waitForChange(this.waiters, wait, signal, () => this.cancelled());
+      if (signal.aborted) throw this.cancelled();
     }
   }
 
@@ -271,8 +270,8 @@ export class DownstreamConnection {
   ): Promise<Record<string, unknown>> {
     const client = this.state === "ready" ? this.client : undefined;
     if (client) return this.sendOn(client, method, params, options);
-    // Not ready: wait (bounded by the deadline and the call's cancel); that wait's failures are not classified.
-    return this.whenReady(options.cancel, deadlineAt).then((ready) =>
+    // Not ready: wait (bounded by the deadline and the call's signal); that wait's failures are not classified.
+    return this.whenReady(options.signal, deadlineAt).then((ready) =>
       this.sendOn(ready, method, params, options),
     );
   }
@@ -286,7 +285,7 @@ export class DownstreamConnection {
   ): Promise<Record<string, unknown>> {
     this.lastActivity = this.now();
     const sent = client.request({ method, params }, PassThroughResult, {
-      signal: options.cancel.signal,
+      signal: options.signal,
       timeout: options.timeoutMs,
       maxTotalTimeout: options.maxTotalTimeoutMs,
       resetTimeoutOnProgress: true,
@@ -302,7 +301,7 @@ export class DownstreamConnection {
         method,
         params,
         timeoutMs: options.timeoutMs,
-        aborted: options.cancel.aborted,
+        aborted: options.signal.aborted,
         onSessionExpired: () => void this.reconnect("session expired (HTTP 404)"),
       });
     });

@@ -1,5 +1,5 @@
 import type { ClientCapabilities, Implementation, ServerCapabilities } from "@modelcontextprotocol/client";
-import { CallCancel } from "../pipeline/cancel.js";
+import { follow } from "../signals.js";
 import type { Logger } from "../logger.js";
 import { DownstreamConnection, type ConnectionHooks, type ConnectionSettings } from "./connection.js";
 import type { CreatedTransport } from "./transports.js";
@@ -107,31 +107,10 @@ export class ConnectionPool {
   }
 }
 
-/** Each long-lived signal seen as one CallCancel (one abort listener on the signal, ever). */
-const scopes = new WeakMap<AbortSignal, CallCancel>();
-
-/**
- * Ties `cancel` to `signal` until the returned function is called, through CallCancel's own removable
- * listeners: the signal itself gets one abort listener, whatever the number of requests running under
- * it (one listener per request made Node warn, MaxListenersExceededWarning, after 11 concurrent
- * logging/setLevel calls).
- */
-export function tieToSignal(signal: AbortSignal, cancel: CallCancel): () => void {
-  let scope = scopes.get(signal);
-  if (!scope) {
-    const parent = new CallCancel();
-    if (signal.aborted) parent.abort(signal.reason);
-    else signal.addEventListener("abort", () => parent.abort(signal.reason), { once: true });
-    scopes.set(signal, (scope = parent));
-  }
-  const parent = scope;
-  return parent.onAbort(() => cancel.abort(parent.reason));
-}
-
 /**
  * One short request under a long-lived signal (shutdown). The SDK adds an abort listener to the signal it
- * is given and never removes it, so the request gets its own cancellation, tied to `signal` only while
- * it runs (tieToSignal: one listener on `signal` for all of them).
+ * is given and never removes it, so the request gets its own AbortController, following `signal` only
+ * while it runs (pipeline/signals.ts `follow`: one listener on `signal` for all of them, none after).
  */
 export async function sendScoped(
   connection: DownstreamConnection,
@@ -142,10 +121,10 @@ export async function sendScoped(
   timeoutMs = 10_000,
 ): Promise<void> {
   if (signal.aborted) return;
-  const cancel = new CallCancel();
-  const untie = tieToSignal(signal, cancel);
+  const own = new AbortController();
+  const untie = follow(signal, own);
   try {
-    await connection.send(method, params, { cancel, timeoutMs }, Date.now() + timeoutMs);
+    await connection.send(method, params, { signal: own.signal, timeoutMs }, Date.now() + timeoutMs);
   } catch (error) {
     log.debug({ server: connection.name, err: String(error) }, `${method} failed`);
   } finally {

@@ -1,6 +1,5 @@
 import type { ClientCapabilities, Implementation } from "@modelcontextprotocol/client";
 import type { Logger } from "../logger.js";
-import type { Cancellation } from "../pipeline/cancel.js";
 import type { RestartPolicy } from "./backoff.js";
 import type { CreatedTransport, TransportSpec } from "./transports.js";
 
@@ -42,8 +41,8 @@ export interface ConnectionDeps {
 }
 
 export interface ForwardOptions {
-  /** The call's cancellation (pipeline/cancel.ts; `fromSignal` wraps an AbortSignal). */
-  readonly cancel: Cancellation;
+  /** The call's cancellation: aborts the request (and any wait for a reconnect before it). */
+  readonly signal: AbortSignal;
   readonly timeoutMs: number;
   readonly maxTotalTimeoutMs?: number | undefined;
   readonly onprogress?: ((p: { progress: number; total?: number; message?: string }) => void) | undefined;

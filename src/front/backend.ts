@@ -6,7 +6,6 @@ import type {
   Implementation,
 } from "@modelcontextprotocol/server";
 import type { Catalog } from "../catalog/catalog.js";
-import type { Cancellation } from "../pipeline/cancel.js";
 import type { CallBudget } from "../workflows/limits.js";
 import { ANONYMOUS } from "./principals.js";
 
@@ -24,12 +23,8 @@ export interface CallOrigin {
    * stdio. The limiter queues are fair per client (see CallContext.client).
    */
   readonly principal?: string | undefined;
+  /** The call's cancellation (client cancel, a closed stream, a workflow step's abort). */
   readonly signal: AbortSignal;
-  /**
-   * The same cancellation as `signal` without EventTarget costs (the pipeline uses it when present). A copy
-   * that replaces `signal` must drop it (`cancel: undefined`), or the copy would follow the original.
-   */
-  readonly cancel?: Cancellation | undefined;
   readonly clientCapabilities: ClientCapabilities | undefined;
   readonly progressToken?: string | number | undefined;
   readonly meta?: Record<string, unknown> | undefined;

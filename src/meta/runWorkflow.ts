@@ -25,7 +25,7 @@ export function runWorkflowTool(host: WorkflowHost): MetaTool {
       },
       annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
     },
-    call: async (args, origin) => {
+    call: async (args, origin, requestId) => {
       const { workflow, input, dryRun } = args as { workflow?: unknown; input?: unknown; dryRun?: unknown };
       const definition = {
         description: "Ad-hoc workflow",
@@ -39,7 +39,7 @@ export function runWorkflowTool(host: WorkflowHost): MetaTool {
         );
       }
       if (dryRun === true) return host.plan(compiled);
-      return host.execute(compiled, input ?? {}, origin);
+      return host.execute(compiled, input ?? {}, origin, requestId);
     },
   };
 }

@@ -1,22 +1,9 @@
-import type { CallToolResult } from "@modelcontextprotocol/server";
-import type { CallContext, Handler, Middleware } from "./types.js";
-
-/**
- * next(ctx) as a promise even when next throws synchronously. Layers that are not `async` (the hot path
- * settles through one `.then` per layer instead of an async frame and an await) call the next layer
- * through this, so a synchronous throw still reaches their rejection handler.
- */
-export function invoke(next: Handler, ctx: CallContext): Promise<CallToolResult> {
-  try {
-    return next(ctx);
-  } catch (error) {
-    return Promise.reject(error);
-  }
-}
+import type { Handler, Middleware } from "./types.js";
 
 /**
  * compose([a, b, c], last) → a(b(c(last))). The FIRST middleware listed is the OUTERMOST.
  * (The SDK's applyMiddlewares does the opposite; we follow Hono's order because it reads top-down.)
+ * Every layer is a plain `async` function (docs/adr/0018): a throw anywhere is a rejection.
  */
 export function compose(middlewares: readonly Middleware[], last: Handler): Handler {
   let handler = last;

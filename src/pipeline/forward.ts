@@ -25,29 +25,24 @@ export function createForward(pool: ConnectionPool, options: ForwardOptions = {}
   const now = options.now ?? Date.now;
   const asToolError = options.rpcErrorsAreToolErrors ?? (() => false);
   const connectionFor = options.connectionFor ?? ((server: string) => pool.get(server));
-  // Not async: the downstream request's own promise (a catch only for servers whose RPC errors are tool errors).
-  return function forward(ctx) {
-    let connection: DownstreamConnection | undefined;
+  return async function forward(ctx): Promise<CallToolResult> {
+    const { server, originalName } = ctx.route;
+    // Cancelled on the way in (while queued, between attempts): the downstream never sees the call.
+    if (ctx.signal.aborted)
+      throw new AggregatorError("CANCELLED", "the call was cancelled", {
+        cause: ctx.signal.reason,
+        details: { server },
+      });
+    const connection = connectionFor(server, ctx.sessionId);
+    if (!connection)
+      throw new AggregatorError("SERVER_UNAVAILABLE", `${server} is not running`, { details: { server } });
     try {
-      connection = connectionFor(ctx.route.server, ctx.sessionId);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (!connection) {
-      return Promise.reject(
-        new AggregatorError("SERVER_UNAVAILABLE", `${ctx.route.server} is not running`, {
-          details: { server: ctx.route.server },
-        }),
-      );
-    }
-    let sent: Promise<CallToolResult>;
-    try {
-      sent = connection.callTool(
-        ctx.route.originalName,
+      return await connection.callTool(
+        originalName,
         ctx.args,
         ctx.meta,
         {
-          cancel: ctx.cancel,
+          signal: ctx.signal,
           timeoutMs: ctx.attemptTimeoutMs,
           maxTotalTimeoutMs: Math.max(1, ctx.deadlineAt - now()),
           // Always ask for progress, even when the caller sent no progressToken: downstream progress is what
@@ -57,14 +52,10 @@ export function createForward(pool: ConnectionPool, options: ForwardOptions = {}
         ctx.deadlineAt,
       );
     } catch (error) {
-      return Promise.reject(error);
-    }
-    if (!asToolError(ctx.route.server)) return sent;
-    return sent.catch((error: unknown) => {
-      if (error instanceof ProtocolError)
-        return rpcErrorResult(ctx.route.server, ctx.route.originalName, error);
+      if (error instanceof ProtocolError && asToolError(server))
+        return rpcErrorResult(server, originalName, error);
       throw error;
-    });
+    }
   };
 }
 

@@ -1,8 +1,8 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { CallOrigin } from "../front/backend.js";
+import { AggregatorError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import { fromSignal } from "./cancel.js";
-import { invoke } from "./compose.js";
+import { createCallContext } from "./context.js";
 import type { Handler, ToolRoute } from "./types.js";
 
 /** Routed requests that go through the server's deadline, breaker and limit (buildRequestPipeline). */
@@ -27,23 +27,35 @@ export type RequestSender = (
 ) => Promise<Record<string, unknown>>;
 
 /**
- * Any routed request to a downstream; the GUARDED_REQUESTS as a pipeline call: ctx.route names the server and the method (read-only, so a
- * serializeWrites server runs it beside a write); the result is handed back untouched.
+ * Any routed request to a downstream; the GUARDED_REQUESTS as a pipeline call: ctx.route names the server
+ * and the method (read-only, so a serializeWrites server runs it beside a write); the result is handed
+ * back untouched. `nextRequestId` is the aggregator's one request-id source (the router's).
  */
 export function createRequestPath(
   wrap: (send: Handler) => Handler,
   target: { forward: RequestSender },
   log: Logger,
+  nextRequestId: () => string,
 ): RequestSender {
   const send: RequestSender = (...a) => target.forward(...a);
   const routes = new Map<string, ToolRoute>();
-  const handler = wrap((ctx) => {
+  const handler = wrap(async function sendRequest(ctx): Promise<CallToolResult> {
     const origin = ctx.origin as CallOrigin;
     const { server, originalName: method } = ctx.route;
-    // ctx.cancel is the deadline layer's (caller's cancel + shutdown); `signal` stays the caller's.
-    return send(server, method, ctx.args, { ...origin, cancel: ctx.cancel }, ctx.attemptTimeoutMs) as Promise<
-      Record<string, unknown>
-    > as unknown as Promise<CallToolResult>;
+    // Cancelled on the way in (while queued for a slot): the downstream never sees the request.
+    if (ctx.signal.aborted)
+      throw new AggregatorError("CANCELLED", "the request was cancelled", {
+        cause: ctx.signal.reason,
+        details: { server },
+      });
+    // ctx.signal is the deadline layer's (the caller's + the budget + shutdown).
+    return (await send(
+      server,
+      method,
+      ctx.args,
+      { ...origin, signal: ctx.signal },
+      ctx.attemptTimeoutMs,
+    )) as CallToolResult;
   });
   const routeOf = (server: string, method: string, timeoutMs: number): ToolRoute => {
     const key = `${server}\n${method}\n${timeoutMs}`;
@@ -66,24 +78,20 @@ export function createRequestPath(
     }
     return route;
   };
-  let seq = 0;
-  return (server, method, params, origin, timeoutMs) => {
+  return async (server, method, params, origin, timeoutMs) => {
     // Other routed requests (subscribe, unsubscribe…) go straight to the connection.
-    if (!GUARDED_REQUESTS.has(method)) return send(server, method, params, origin, timeoutMs);
-    return invoke(handler, {
-      requestId: `q${++seq}`,
+    if (!GUARDED_REQUESTS.has(method)) return await send(server, method, params, origin, timeoutMs);
+    const ctx = createCallContext({
+      requestId: nextRequestId(),
       route: routeOf(server, method, timeoutMs),
       args: params,
       client: origin.principal ?? origin.sessionId,
       sessionId: origin.sessionId,
-      cancel: origin.cancel ?? fromSignal(origin.signal),
+      signal: origin.signal,
       origin,
       principal: origin.principal,
       log,
-      attempt: 0,
-      attemptTimeoutMs: timeoutMs,
-      deadlineAt: 0,
-      notes: {},
-    }) as unknown as Promise<Record<string, unknown>>;
+    });
+    return (await handler(ctx)) as Record<string, unknown>;
   };
 }

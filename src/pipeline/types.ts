@@ -1,7 +1,6 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { CallOrigin } from "../front/backend.js";
 import type { Logger } from "../logger.js";
-import type { Cancellation } from "./cancel.js";
 
 /** Tool behaviour hints after config overrides and the server's trustAnnotations switch are applied. */
 export interface ToolHints {
@@ -39,8 +38,27 @@ export interface ProgressUpdate {
   readonly message?: string;
 }
 
-/** One tools/call travelling through the pipeline. Mutable fields are owned by named layers. */
+/** What cache sets: a stored result, a new downstream call, or a share of an identical call in flight. */
+export type CacheOutcome = "hit" | "miss" | "coalesced";
+
+/**
+ * One tools/call travelling through the pipeline. Every mutable field is OWNED by one layer: only its
+ * owner writes it, outer layers (observe) read it after next() settles. Made by createCallContext
+ * (context.ts), so every call has the same shape.
+ *
+ * | field             | owner                                   |
+ * |-------------------|-----------------------------------------|
+ * | requestId         | the router (context.ts requestIds)      |
+ * | log               | observe                                 |
+ * | invalid           | validate                                |
+ * | cacheOutcome      | cache                                   |
+ * | signal            | the caller; replaced by cache (a shared flight's) and by deadline (the call's own) |
+ * | attemptTimeoutMs  | deadline                                |
+ * | deadlineAt        | deadline                                |
+ * | attempts          | retry                                   |
+ */
 export interface CallContext {
+  /** The call's one request id, given where the call enters (router, routed requests): logged as reqId, in CallEvent. */
   readonly requestId: string;
   readonly route: ToolRoute;
   readonly args: Record<string, unknown>;
@@ -48,8 +66,12 @@ export interface CallContext {
   readonly client?: string | undefined;
   /** The front client session of the call (forward picks that session's connection for per-client servers). */
   readonly sessionId?: string | undefined;
-  /** The caller's cancellation (client cancel, shutdown); deadline replaces it with one that also fires at the total budget. */
-  cancel: Cancellation;
+  /**
+   * The call's cancellation. The caller's signal (client cancel, a workflow step's, shutdown) until deadline
+   * replaces it with the call's own, which also aborts at the total budget and at shutdown (cache gives a
+   * shared call the signal of its flight, aborted when its last waiter left).
+   */
+  signal: AbortSignal;
   /** Relays downstream progress to the caller; undefined when the caller sent no progressToken. */
   readonly onProgress?: ((update: ProgressUpdate) => void) | undefined;
   /** The HTTP principal of the caller (CallOrigin.principal); undefined on stdio. */
@@ -58,16 +80,18 @@ export interface CallContext {
   readonly meta?: Record<string, unknown> | undefined;
   /** The caller, for the handlers that answer inside the aggregator (meta-tools, workflows, routed requests). */
   readonly origin?: CallOrigin | undefined;
-  /** Child logger bound to request id, server and tool (set by observe). */
+  /** Logger bound to server and tool (and reqId when debug logging is on); set by observe. */
   log: Logger;
-  /** 1-based attempt number (set by retry). */
-  attempt: number;
+  /** True when validate refused the arguments (its isError result is counted as "invalid"); set by validate. */
+  invalid: boolean;
+  /** How cache served the call; undefined when the tool is not cached. Set by cache. */
+  cacheOutcome: CacheOutcome | undefined;
   /** Per-attempt timeout in ms the forward layer applies (set by deadline). */
   attemptTimeoutMs: number;
-  /** Absolute epoch ms after which no attempt may run (set by deadline). */
+  /** Absolute epoch ms after which no attempt may run; 0 before deadline ran (set by deadline). */
   deadlineAt: number;
-  /** Free-form facts layers leave for observe (e.g. cache: "hit"). */
-  readonly notes: Record<string, unknown>;
+  /** Attempts started so far (1-based number of the running attempt); 0 when retry did not run. Set by retry. */
+  attempts: number;
 }
 
 export type Handler = (ctx: CallContext) => Promise<CallToolResult>;

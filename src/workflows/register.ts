@@ -126,21 +126,34 @@ export class WorkflowHost implements WorkflowHostLike {
     };
   }
 
-  async run(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult> {
+  async run(
+    name: string,
+    args: Record<string, unknown>,
+    origin: CallOrigin,
+    requestId?: string,
+  ): Promise<CallToolResult> {
     const wf = this.compiled.get(name);
     if (!wf) return toolErrorToResult(new Error(`workflow ${name} is not available`), name);
-    return this.execute(wf, args, origin);
+    return this.execute(wf, args, origin, requestId);
   }
 
   /** Runs a compiled workflow; every step goes through the router and pipeline like a client's call. */
-  async execute(wf: CompiledWorkflow, input: unknown, origin: CallOrigin): Promise<CallToolResult> {
+  async execute(
+    wf: CompiledWorkflow,
+    input: unknown,
+    origin: CallOrigin,
+    requestId?: string,
+  ): Promise<CallToolResult> {
     const budget = origin.workflowBudget ?? { used: 0, max: this.limits.maxCallsPerRun };
     try {
       return await runWorkflow(wf, input, {
         limits: this.limits,
         budget,
         signal: origin.signal,
-        log: this.log.child({ workflow: wf.name }),
+        requestId,
+        log: this.log.child(
+          requestId === undefined ? { workflow: wf.name } : { workflow: wf.name, reqId: requestId },
+        ),
         onProgress: origin.sendProgress
           ? (p) => origin.sendProgress?.(p.progress, p.total, p.message)
           : undefined,
@@ -149,7 +162,6 @@ export class WorkflowHost implements WorkflowHostLike {
             this.agg.router.callTool(tool, stepArgs, {
               ...origin,
               signal: opts.signal,
-              cancel: undefined, // the step's own signal, not the workflow call's cancellation
               progressToken: undefined,
               sendProgress: undefined,
               meta: undefined,

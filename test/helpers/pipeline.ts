@@ -2,7 +2,7 @@ import { pino } from "pino";
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import { AggregatorError } from "../../src/errors.js";
 import type { Logger } from "../../src/logger.js";
-import { fromSignal } from "../../src/pipeline/cancel.js";
+import { createCallContext } from "../../src/pipeline/context.js";
 import type { CallContext, Handler, ToolRoute } from "../../src/pipeline/types.js";
 
 export interface RouteOptions {
@@ -51,17 +51,15 @@ export function makeCtx(
   signal: AbortSignal = new AbortController().signal,
   overrides: Partial<Pick<CallContext, "deadlineAt" | "log">> = {},
 ): CallContext {
-  return {
+  const ctx = createCallContext({
     requestId: `t${++nextId}`,
     route,
     args,
-    cancel: fromSignal(signal),
+    signal,
     log: overrides.log ?? silentLogger,
-    attempt: 0,
-    attemptTimeoutMs: route.policy.timeoutMs,
-    deadlineAt: overrides.deadlineAt ?? Number.POSITIVE_INFINITY,
-    notes: {},
-  };
+  });
+  ctx.deadlineAt = overrides.deadlineAt ?? Number.POSITIVE_INFINITY;
+  return ctx;
 }
 
 export function textResult(text: string, isError = false): CallToolResult {

@@ -233,19 +233,17 @@ export class BreakerRegistry {
  */
 export function createBreakerLayer(registry: BreakerRegistry): Middleware {
   return (next) =>
-    // Not async: a closed breaker hands back fire's own promise.
-    function breakerLayer(ctx): Promise<CallToolResult> {
+    async function breakerLayer(ctx): Promise<CallToolResult> {
       const server = ctx.route.server;
       const rejected = registry.rejection(server);
-      if (rejected) return Promise.reject(rejected);
-      const breaker = registry.get(server);
-      // Closed (and no capacity limit, no timeout of opossum's own): fire rejects only with next's errors.
-      if (breaker.closed) return breaker.fire(next, ctx);
-      return breaker.fire(next, ctx).catch((error: unknown) => {
+      if (rejected) throw rejected;
+      try {
+        return await registry.get(server).fire(next, ctx);
+      } catch (error) {
         // opossum's own rejection (a concurrent call took the half-open probe slot first).
         if (error instanceof Error && CircuitBreaker.isOurError(error))
           throw registry.rejection(server) ?? error;
         throw error;
-      });
+      }
     };
 }

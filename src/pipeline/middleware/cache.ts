@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import { AggregatorError } from "../../errors.js";
-import { CallCancel, type Cancellation } from "../cancel.js";
+import { onAbort } from "../../signals.js";
 import type { CacheSettings } from "../settings.js";
 import type { CallContext, Handler, Middleware } from "../types.js";
 
@@ -22,11 +22,14 @@ export interface ResultCacheStats {
   readonly bytes: number;
 }
 
-/** One downstream call shared by every identical caller; it is aborted only when all of them left. */
+/**
+ * One downstream call shared by every identical caller; it is aborted only when all of them left. Its
+ * controller is the flight's, not any caller's: it outlives the caller that started it.
+ */
 interface Flight {
   readonly key: string;
   readonly promise: Promise<CallToolResult>;
-  readonly controller: CallCancel;
+  readonly controller: AbortController;
   waiters: number;
 }
 
@@ -106,27 +109,27 @@ export class ResultCache {
     const hit = this.lru.get(key);
     if (hit !== undefined) {
       this.counters.hits++;
-      ctx.notes["cache"] = "hit";
+      ctx.cacheOutcome = "hit";
       return hit;
     }
-    const cancel = ctx.cancel; // the caller's own: start() gives ctx the shared call's cancellation
+    const signal = ctx.signal; // the caller's own: start() gives ctx the shared call's signal
     let flight = this.flights.get(key);
     if (flight) {
       this.counters.coalesced++;
-      ctx.notes["cache"] = "coalesced";
+      ctx.cacheOutcome = "coalesced";
     } else {
       this.counters.misses++;
-      ctx.notes["cache"] = "miss";
+      ctx.cacheOutcome = "miss";
       flight = this.start(key, ctx, run);
     }
-    return this.wait(flight, cancel, ctx.route.server);
+    return await this.wait(flight, signal, ctx.route.server);
   }
 
   private start(key: string, ctx: CallContext, run: Handler): Flight {
     const server = ctx.route.server;
     const generation = this.generation.get(server) ?? 0;
-    const controller = new CallCancel();
-    ctx.cancel = controller; // the shared call lives until its last waiter leaves
+    const controller = new AbortController();
+    ctx.signal = controller.signal; // the shared call lives until its last waiter leaves
     const promise = run(ctx);
     const flight: Flight = { key, promise, controller, waiters: 0 };
     this.flights.set(key, flight);
@@ -140,24 +143,24 @@ export class ResultCache {
     return flight;
   }
 
-  private async wait(flight: Flight, cancel: Cancellation, server: string): Promise<CallToolResult> {
+  private async wait(flight: Flight, signal: AbortSignal, server: string): Promise<CallToolResult> {
     flight.waiters++;
     let stopWatching: (() => void) | undefined;
     try {
-      if (cancel.aborted) throw cancel.reason;
+      signal.throwIfAborted();
       const aborted = new Promise<never>((_, reject) => {
-        stopWatching = cancel.onAbort(() => reject(cancel.reason as Error));
+        stopWatching = onAbort(signal, () => reject(signal.reason as Error));
       });
       return await Promise.race([flight.promise, aborted]);
     } catch (error) {
-      if (!cancel.aborted) throw error;
+      if (!signal.aborted) throw error;
       if (flight.waiters === 1) {
         // The last waiter left: stop the downstream call, and let nobody new join it.
         if (this.flights.get(flight.key) === flight) this.flights.delete(flight.key);
-        flight.controller.abort(cancel.reason);
+        flight.controller.abort(signal.reason);
       }
       throw new AggregatorError("CANCELLED", "the call was cancelled", {
-        cause: cancel.reason,
+        cause: signal.reason,
         details: { server },
       });
     } finally {
@@ -180,22 +183,18 @@ export class ResultCache {
 
 /**
  * Serves read-only tools that opted in from the cache, sharing concurrent identical calls; every
- * non-read-only call invalidates its server's entries before and after it runs. Sets ctx.notes.cache.
+ * non-read-only call invalidates its server's entries before and after it runs. Sets ctx.cacheOutcome.
  */
 export function createCacheLayer(cache: ResultCache): Middleware {
   return (next) =>
-    // Not async: the common cases hand back next's promise (no extra promise and microtask turn per call).
-    function cacheLayer(ctx): Promise<CallToolResult> {
+    async function cacheLayer(ctx): Promise<CallToolResult> {
       const { policy, server } = ctx.route;
+      if (policy.hints.readOnly) return await (policy.cacheTtlMs > 0 ? cache.get(ctx, next) : next(ctx));
+      cache.invalidateServer(server);
       try {
-        if (!policy.hints.readOnly) {
-          cache.invalidateServer(server);
-          return next(ctx).finally(() => cache.invalidateServer(server));
-        }
-        if (policy.cacheTtlMs > 0) return cache.get(ctx, next);
-        return next(ctx);
-      } catch (error) {
-        return Promise.reject(error);
+        return await next(ctx);
+      } finally {
+        cache.invalidateServer(server);
       }
     };
 }

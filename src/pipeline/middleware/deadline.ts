@@ -1,35 +1,43 @@
-import { AggregatorError, isAggregatorError } from "../../errors.js";
-import { childOf, type CallCancel, type Cancellation } from "../cancel.js";
-import { invoke } from "../compose.js";
-import { Deadlines } from "../deadlines.js";
 import type { CallToolResult } from "@modelcontextprotocol/server";
+import { AggregatorError, isAggregatorError } from "../../errors.js";
+import { Deadlines } from "../deadlines.js";
+import { follow } from "../../signals.js";
 import type { CallContext, Middleware } from "../types.js";
 
+/** The reason a call's signal aborts with when its total budget ran out. */
+class BudgetSpent extends Error {
+  constructor() {
+    super("total budget spent");
+  }
+}
+
 /**
- * One cancellation for the whole call: the caller's cancel, the tool's total budget and the aggregator's
- * shutdown. The per-attempt timeout is applied by forward (and restarted by progress).
+ * One cancellation for the whole call: the caller's signal, the tool's total budget and the aggregator's
+ * shutdown, as ONE AbortController per call (docs/adr/0018). The per-attempt timeout is applied by forward
+ * (and restarted by progress).
  *
- * Shutdown aborts the calls in flight from one listener on the shutdown signal (a set of live calls),
- * not one listener per call: a composite with a long-lived signal stays reachable from it, and EventTarget
- * listeners are a measurable share of a stdio call's CPU time (docs/adr/0006).
+ * The call's controller follows the caller's signal through signals.ts `follow` (one listener per caller
+ * signal whatever the number of calls under it, removed when the last of them ends). Shutdown aborts the
+ * calls in flight from one listener on the shutdown signal (a set of live controllers), added once.
+ * Every call's total budget is on one timer (deadlines.ts, docs/adr/0010).
  */
 export function createDeadlineLayer(now: () => number = Date.now, shutdown?: AbortSignal): Middleware {
-  const live = new Set<CallCancel>();
+  const live = new Set<AbortController>();
   shutdown?.addEventListener(
     "abort",
     () => {
-      for (const cancel of [...live]) cancel.abort(shutdown.reason);
+      for (const controller of [...live]) controller.abort(shutdown.reason);
     },
     { once: true },
   );
-  // Every call's total budget on one timer (no Node timer created and dropped per call).
-  const spent = new WeakSet<CallCancel>();
-  const budgets = new Deadlines<CallCancel>((cancel) => {
-    spent.add(cancel);
-    cancel.abort(new Error("total budget spent"));
-  });
+  const budgets = new Deadlines<AbortController>((controller) => controller.abort(new BudgetSpent()));
+  const cancelled = (ctx: CallContext, cause: unknown): AggregatorError =>
+    new AggregatorError("CANCELLED", "the call was cancelled", {
+      cause,
+      details: { server: ctx.route.server },
+    });
   /** The failure a caller sees: CANCELLED at shutdown, DOWNSTREAM_TIMEOUT when the total budget ran out. */
-  const failure = (error: unknown, ctx: CallContext, caller: Cancellation, cancel: CallCancel): unknown => {
+  const failure = (error: unknown, ctx: CallContext, caller: AbortSignal, own: AbortSignal): unknown => {
     if (caller.aborted || !isAggregatorError(error, "CANCELLED")) return error;
     if (shutdown?.aborted) {
       return new AggregatorError("CANCELLED", "autonomous-mcp is shutting down; the call was cancelled", {
@@ -37,7 +45,7 @@ export function createDeadlineLayer(now: () => number = Date.now, shutdown?: Abo
         details: { server: ctx.route.server },
       });
     }
-    if (!spent.has(cancel)) return error;
+    if (!(own.reason instanceof BudgetSpent)) return error;
     const totalTimeoutMs = ctx.route.policy.totalTimeoutMs;
     return new AggregatorError(
       "DOWNSTREAM_TIMEOUT",
@@ -54,33 +62,32 @@ export function createDeadlineLayer(now: () => number = Date.now, shutdown?: Abo
     );
   };
   return (next) =>
-    // Not async: the call settles through one `.then` (an async frame and its await cost more per call).
-    function deadlineLayer(ctx): Promise<CallToolResult> {
+    async function deadlineLayer(ctx): Promise<CallToolResult> {
       const { timeoutMs, totalTimeoutMs } = ctx.route.policy;
-      const caller = ctx.cancel;
-      const { cancel, unlink } = childOf(caller);
-      budgets.set(cancel, totalTimeoutMs);
-      if (shutdown?.aborted) cancel.abort(shutdown.reason);
-      else live.add(cancel);
+      const caller = ctx.signal;
+      const controller = new AbortController();
+      const unfollow = follow(caller, controller);
+      if (shutdown?.aborted) controller.abort(shutdown.reason);
+      const own = controller.signal;
+      // Cancelled before it started (by the caller or shutdown): nothing goes further in.
+      if (own.aborted) {
+        unfollow();
+        throw failure(cancelled(ctx, own.reason), ctx, caller, own);
+      }
+      live.add(controller);
+      budgets.set(controller, totalTimeoutMs);
       ctx.attemptTimeoutMs = timeoutMs;
       ctx.deadlineAt = now() + totalTimeoutMs;
-      ctx.cancel = cancel;
-      const done = (): void => {
-        budgets.delete(cancel);
-        unlink();
-        live.delete(cancel);
-      };
-      return invoke(next, ctx).then(
-        (result) => {
-          done();
-          return result;
-        },
-        (error: unknown) => {
-          // Mapped before the clean-up, as it was read while the call's cancellation was still live.
-          const mapped = failure(error, ctx, caller, cancel);
-          done();
-          throw mapped;
-        },
-      );
+      ctx.signal = own;
+      try {
+        return await next(ctx);
+      } catch (error) {
+        // Mapped before the clean-up, while the call's signal still says why it aborted.
+        throw failure(error, ctx, caller, own);
+      } finally {
+        budgets.delete(controller);
+        unfollow();
+        live.delete(controller);
+      }
     };
 }

@@ -1,9 +1,8 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import { AggregatorError } from "../../errors.js";
-import type { Cancellation } from "../cancel.js";
 import type { LimiterSettings } from "../settings.js";
-import { invoke } from "../compose.js";
-import type { CallContext, Middleware } from "../types.js";
+import { onAbort } from "../../signals.js";
+import type { Middleware } from "../types.js";
 
 export interface ServerLimiterOptions extends LimiterSettings {
   /** Server name, for messages. */
@@ -70,15 +69,15 @@ export class ServerLimiter {
    * Waits in the client's queue for a slot; SERVER_BUSY when the queue is full, CANCELLED when the signal
    * aborts. `client` is the fairness key (principal or session); calls without one share a queue.
    */
-  acquire(write: boolean, cancel: Cancellation, client: string = NO_CLIENT): Promise<void> {
+  acquire(write: boolean, signal: AbortSignal, client: string = NO_CLIENT): Promise<void> {
     if (this.tryAcquire(write)) return Promise.resolve();
-    if (cancel.aborted) return Promise.reject(this.cancelled(cancel.reason));
+    if (signal.aborted) return Promise.reject(this.cancelled(signal.reason));
     if (this.waiting >= this.maxQueue) return Promise.reject(this.busy());
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = { key: client, write, resolve, reject, stopWatching: noop };
-      waiter.stopWatching = cancel.onAbort(() => {
+      waiter.stopWatching = onAbort(signal, () => {
         this.remove(waiter);
-        reject(this.cancelled(cancel.reason));
+        reject(this.cancelled(signal.reason));
         this.drain(); // a write that left may unblock reads queued behind it
       });
       const list = this.queues.get(client);
@@ -95,30 +94,6 @@ export class ServerLimiter {
     list.splice(i, 1);
     this.waiting--;
     if (list.length === 0) this.queues.delete(waiter.key);
-  }
-
-  /**
-   * Settle handlers that release a slot of this kind and pass the outcome on, made once per limiter (no
-   * closure per call): `promise.then(...limiter.releasing(write))`.
-   */
-  releasing(write: boolean): readonly [<T>(value: T) => T, (error: unknown) => never] {
-    return write ? this.releaseWrite : this.releaseRead;
-  }
-
-  private readonly releaseRead = this.releaser(false);
-  private readonly releaseWrite = this.releaser(true);
-
-  private releaser(write: boolean): readonly [<T>(value: T) => T, (error: unknown) => never] {
-    return [
-      <T>(value: T): T => {
-        this.release(write);
-        return value;
-      },
-      (error: unknown): never => {
-        this.release(write);
-        throw error;
-      },
-    ];
   }
 
   release(write: boolean): void {
@@ -182,22 +157,18 @@ export class ServerLimiter {
 
 /** Holds one of the server's slots for the duration of next(); queued calls leave at once on abort. */
 export function createLimitLayer(limiterFor: (server: string) => ServerLimiter): Middleware {
-  return (next) => {
-    // Not async: a free slot (the usual case) costs one `.then` with the limiter's own handlers.
-    const holding = (limiter: ServerLimiter, write: boolean, ctx: CallContext): Promise<CallToolResult> => {
-      const [released, failed] = limiter.releasing(write);
-      return invoke(next, ctx).then(released, failed);
-    };
-    const queued = async (limiter: ServerLimiter, write: boolean, ctx: CallContext) => {
-      await limiter.acquire(write, ctx.cancel, ctx.client);
-      return holding(limiter, write, ctx);
-    };
-    return function limitLayer(ctx): Promise<CallToolResult> {
+  return (next) =>
+    async function limitLayer(ctx): Promise<CallToolResult> {
       const limiter = limiterFor(ctx.route.server);
       const write = !ctx.route.policy.hints.readOnly;
-      return limiter.tryAcquire(write) ? holding(limiter, write, ctx) : queued(limiter, write, ctx);
+      // A free slot (the usual case) is taken without a promise; otherwise wait in the client's queue.
+      if (!limiter.tryAcquire(write)) await limiter.acquire(write, ctx.signal, ctx.client);
+      try {
+        return await next(ctx);
+      } finally {
+        limiter.release(write);
+      }
     };
-  };
 }
 
 function noop(): void {

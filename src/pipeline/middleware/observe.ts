@@ -1,8 +1,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import { errorMessage, isAggregatorError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
-import { invoke } from "../compose.js";
-import type { CallContext, Middleware } from "../types.js";
+import type { CacheOutcome, CallContext, Middleware } from "../types.js";
 
 export const OUTCOMES = [
   "ok",
@@ -18,14 +17,21 @@ export const OUTCOMES = [
 export type Outcome = (typeof OUTCOMES)[number];
 
 export interface CallEvent {
+  /**
+   * The call's request id (CallContext.requestId: the one the router gave it). Always set by observe;
+   * optional only so that events built elsewhere (tests, replays) need not invent one.
+   */
+  readonly requestId?: string | undefined;
   readonly server: string;
   readonly tool: string;
   /** The HTTP principal of the caller; undefined on stdio. */
   readonly principal?: string | undefined;
   readonly outcome: Outcome;
   readonly durationMs: number;
+  /** Attempts started (CallContext.attempts, set by retry); 0 when the call never reached retry. */
   readonly attempts: number;
-  readonly cache: string | undefined;
+  /** How cache served the call (CallContext.cacheOutcome); undefined for a tool that is not cached. */
+  readonly cache: CacheOutcome | undefined;
 }
 
 export interface ServerCallStats {
@@ -154,89 +160,64 @@ function resultText(result: CallToolResult): string {
 }
 
 /**
- * Outermost layer: binds ctx.log to {reqId, server, tool}, times the call, counts its outcome once
- * (cache hits and fast failures included) and rethrows failures for the edge to map.
- * The child logger is created on every call (about 1 µs with our redaction paths): a logger cached per
- * route would miss the reqId and would keep its level when the root level changes at run time.
+ * Outermost layer: binds ctx.log to {server, tool} (+ reqId = ctx.requestId when debug logging is on),
+ * times the call, counts its outcome once (cache hits and fast failures included) and rethrows failures
+ * for the edge to map. Reads the typed fields the inner layers own: invalid, cacheOutcome, attempts.
  */
-export function createObserveLayer(
-  stats: CallStats,
-  rootLogger: Logger,
-  nextRequestId?: () => string,
-): Middleware {
-  let counter = 0;
-  const newId = nextRequestId ?? (() => `r${++counter}`);
+export function createObserveLayer(stats: CallStats, rootLogger: Logger): Middleware {
   // Per-route loggers (server, tool, principal: principals come from the config, so they are few) are
   // made once; the per-call child with the request id only when debug logging is on — a pino child per
-  // call is measurable on the hot path.
+  // call is measurable on the hot path, and a logger cached per route would keep its level when the root
+  // level changes at run time.
   const routeLoggers = new WeakMap<object, Map<string | undefined, Logger>>();
-  const finish = (
-    ctx: CallContext,
-    log: Logger,
-    started: number,
-    outcome: Outcome,
-    failure: string | undefined,
-  ): void => {
+  const loggerFor = (ctx: CallContext): Logger => {
+    const { server, originalName: tool } = ctx.route;
+    const principal = ctx.principal;
+    let byPrincipal = routeLoggers.get(ctx.route);
+    if (!byPrincipal) routeLoggers.set(ctx.route, (byPrincipal = new Map()));
+    let routeLog = byPrincipal.get(principal);
+    if (!routeLog) {
+      routeLog = rootLogger.child(principal === undefined ? { server, tool } : { server, tool, principal });
+      byPrincipal.set(principal, routeLog);
+    }
+    return routeLog.isLevelEnabled("debug") ? routeLog.child({ reqId: ctx.requestId }) : routeLog;
+  };
+  const finish = (ctx: CallContext, started: number, outcome: Outcome, failure: string | undefined): void => {
     const { server, originalName: tool } = ctx.route;
     const durationMs = performance.now() - started;
     stats.record(server, outcome, durationMs, failure);
     if (stats.onCall) {
       stats.onCall({
+        requestId: ctx.requestId,
         server,
         tool,
         principal: ctx.principal,
         outcome,
         durationMs,
-        attempts: attemptsOf(ctx.notes),
-        cache: cacheOf(ctx.notes),
+        attempts: ctx.attempts,
+        cache: ctx.cacheOutcome,
       });
     }
-    if (log.isLevelEnabled("debug")) {
-      log.debug(
-        { durationMs, outcome, attempts: attemptsOf(ctx.notes), cache: cacheOf(ctx.notes), err: failure },
+    if (ctx.log.isLevelEnabled("debug")) {
+      ctx.log.debug(
+        { durationMs, outcome, attempts: ctx.attempts, cache: ctx.cacheOutcome, err: failure },
         outcome === "ok" ? "call ok" : "call failed",
       );
     }
   };
   return (next) =>
-    // Not async: the call settles through one `.then` (an async frame and its await cost more per call).
-    function observeLayer(ctx): Promise<CallToolResult> {
-      const { server, originalName: tool } = ctx.route;
-      const principal = ctx.principal;
-      let byPrincipal = routeLoggers.get(ctx.route);
-      if (!byPrincipal) routeLoggers.set(ctx.route, (byPrincipal = new Map()));
-      let routeLog = byPrincipal.get(principal);
-      if (!routeLog) {
-        routeLog = rootLogger.child(principal === undefined ? { server, tool } : { server, tool, principal });
-        byPrincipal.set(principal, routeLog);
-      }
-      const log = routeLog.isLevelEnabled("debug")
-        ? routeLog.child({ reqId: ctx.requestId || newId() })
-        : routeLog;
-      ctx.log = log;
+    async function observeLayer(ctx): Promise<CallToolResult> {
+      ctx.log = loggerFor(ctx);
       const started = performance.now();
-      return invoke(next, ctx).then(
-        (result) => {
-          if (result.isError === true) {
-            const outcome = ctx.notes["invalid"] === true ? "invalid" : "tool_error";
-            finish(ctx, log, started, outcome, resultText(result));
-          } else finish(ctx, log, started, "ok", undefined);
-          return result;
-        },
-        (error: unknown) => {
-          finish(ctx, log, started, outcomeOfError(error), errorMessage(error));
-          throw error;
-        },
-      );
+      let result: CallToolResult;
+      try {
+        result = await next(ctx);
+      } catch (error) {
+        finish(ctx, started, outcomeOfError(error), errorMessage(error));
+        throw error;
+      }
+      if (result.isError !== true) finish(ctx, started, "ok", undefined);
+      else finish(ctx, started, ctx.invalid ? "invalid" : "tool_error", resultText(result));
+      return result;
     };
-}
-
-function attemptsOf(notes: Record<string, unknown>): number {
-  const attempts = notes["attempts"];
-  return typeof attempts === "number" ? attempts : 0;
-}
-
-function cacheOf(notes: Record<string, unknown>): string | undefined {
-  const cache = notes["cache"];
-  return typeof cache === "string" ? cache : undefined;
 }

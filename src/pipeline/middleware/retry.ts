@@ -1,22 +1,16 @@
 import pRetry, { type RetryContext } from "p-retry";
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import { AggregatorError, isAggregatorError } from "../../errors.js";
-import { invoke } from "../compose.js";
 import { formatWait } from "../../downstream/retryAfter.js";
 import { isTransportFailure } from "../failure.js";
+import { onAbort } from "../../signals.js";
 import type { RetrySettings } from "../settings.js";
-import type { CallContext, Handler, Middleware } from "../types.js";
+import type { CallContext, Middleware } from "../types.js";
 
 /** Longest backoff p-retry may sleep before the retry after `retriesConsumed` retries (randomize doubles at most). */
 export function maxBackoffMs(s: RetrySettings, retriesConsumed: number): number {
   const base = s.minTimeoutMs * s.factor ** retriesConsumed;
   return Math.min(s.maxTimeoutMs, Math.round((s.randomize ? 2 : 1) * base));
-}
-
-function once(ctx: CallContext, next: Handler): Promise<CallToolResult> {
-  ctx.attempt = 1;
-  ctx.notes["attempts"] = 1;
-  return invoke(next, ctx);
 }
 
 /**
@@ -39,10 +33,10 @@ function retryAfterOf(error: unknown): number | undefined {
   return typeof ms === "number" && ms >= 0 ? ms : undefined;
 }
 
-/** Sleeps ms unless the call is cancelled first (then resolves early: the caller checks ctx.cancel). */
+/** Sleeps ms unless the call is cancelled first (then resolves early: the caller checks ctx.signal). */
 function pause(ms: number, ctx: CallContext): Promise<void> {
   return new Promise((resolve) => {
-    const stop = ctx.cancel.onAbort(() => {
+    const stop = onAbort(ctx.signal, () => {
       clearTimeout(timer);
       resolve();
     });
@@ -59,7 +53,7 @@ function pause(ms: number, ctx: CallContext): Promise<void> {
  * backoff, still spending one retry; when the wait would cross the call's deadline, the call fails at once
  * with an error naming the wait and the budget left.
  * Never retried: isError results (they are returns), JSON-RPC errors from the tool, CANCELLED, BREAKER_OPEN,
- * SERVER_BUSY. The backoff sleep ends at once when ctx.cancel aborts (→ CANCELLED) and is never started when
+ * SERVER_BUSY. The backoff sleep ends at once when ctx.signal aborts (→ CANCELLED) and is never started when
  * it could cross ctx.deadlineAt (→ the last error). When a failure leaves the server's breaker open, the loop
  * goes once more without sleeping or spending a retry, so the breaker layer answers with its own
  * BREAKER_OPEN (next attempt time included) and no further attempt reaches the server.
@@ -102,26 +96,26 @@ export function createRetryLayer(
           );
         }
         ctx.log.debug(
-          { attempt: ctx.attempt, retryAfterMs: wait },
+          { attempt: ctx.attempts, retryAfterMs: wait },
           "retrying when the server said (Retry-After)",
         );
         toldRetries++;
         await pause(wait, ctx);
-        if (ctx.cancel.aborted)
+        if (ctx.signal.aborted)
           throw new AggregatorError("CANCELLED", "the call was cancelled", {
-            cause: ctx.cancel.reason,
+            cause: ctx.signal.reason,
             details: { server },
           });
         return true;
       };
       const shouldRetry = ({ error, retriesConsumed }: RetryContext): boolean | Promise<boolean> => {
-        if (ctx.cancel.aborted || !isTransportFailure(error)) return false;
+        if (ctx.signal.aborted || !isTransportFailure(error)) return false;
         if (told !== undefined) return waitAsTold(told, error, retriesConsumed);
         const wait = sleeping ? maxBackoffMs(s, retriesConsumed) : 0;
         const deadlineAt = ctx.deadlineAt;
         if (deadlineAt > 0 && Number.isFinite(deadlineAt) && now() + wait >= deadlineAt) return false;
         ctx.log.debug(
-          { attempt: ctx.attempt, maxWaitMs: wait, err: (error as Error).message },
+          { attempt: ctx.attempts, maxWaitMs: wait, err: (error as Error).message },
           "retrying after transport failure",
         );
         return true;
@@ -131,8 +125,7 @@ export function createRetryLayer(
         return await pRetry(
           (attempt) => {
             if (attempt === 1) return Promise.reject(firstError as Error);
-            ctx.attempt = attempt;
-            ctx.notes["attempts"] = attempt;
+            ctx.attempts = attempt;
             return next(ctx);
           },
           {
@@ -143,14 +136,14 @@ export function createRetryLayer(
             randomize: s.randomize,
             maxRetryTime: Number.POSITIVE_INFINITY,
             unref: false,
-            signal: ctx.cancel.signal,
+            signal: ctx.signal,
             shouldConsumeRetry,
             shouldRetry,
           },
         );
       } catch (error) {
         // p-retry rejects with signal.reason when the signal aborts between attempts or during a sleep.
-        if (ctx.cancel.aborted && error === ctx.cancel.reason && !isAggregatorError(error)) {
+        if (ctx.signal.aborted && error === ctx.signal.reason && !isAggregatorError(error)) {
           throw new AggregatorError("CANCELLED", "the call was cancelled", {
             cause: error,
             details: { server },
@@ -160,17 +153,17 @@ export function createRetryLayer(
       }
     }
 
-    // Not async: the first attempt (the one that usually succeeds) settles through at most one `.then`;
-    // p-retry is set up only after it failed, so every retry decision above applies unchanged.
-    return function retryLayer(ctx): Promise<CallToolResult> {
-      const first = once(ctx, next);
-      if (!ctx.route.policy.retrySafe)
-        return first.then(undefined, (error: unknown) => {
-          throw notRetried(error, ctx);
-        });
-      const s = settingsFor(ctx.route.server);
-      if (s.retries <= 0) return first;
-      return first.then(undefined, (error: unknown) => retryAfter(error, ctx, s));
+    // p-retry is set up only after the first attempt failed (the usual call succeeds at once).
+    return async function retryLayer(ctx): Promise<CallToolResult> {
+      ctx.attempts = 1;
+      try {
+        return await next(ctx);
+      } catch (error) {
+        if (!ctx.route.policy.retrySafe) throw notRetried(error, ctx);
+        const s = settingsFor(ctx.route.server);
+        if (s.retries <= 0) throw error;
+        return await retryAfter(error, ctx, s);
+      }
     };
   };
 }

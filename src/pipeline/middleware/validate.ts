@@ -6,7 +6,7 @@ import type { CallToolResult } from "@modelcontextprotocol/server";
 import { errorMessage } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import { DEFAULT_MAX_JSON_DEPTH, depthMessage, tooDeep } from "../../jsonrpc/depth.js";
-import type { Middleware, ToolRoute } from "../types.js";
+import type { CallContext, Middleware, ToolRoute } from "../types.js";
 import { re2Engine, schemaNodes, structuralViolation } from "./schemaBudget.js";
 
 /** Most violations listed in one result; the rest are counted. */
@@ -159,14 +159,14 @@ export interface ValidateOptions {
   readonly maxJsonDepth?: number;
 }
 
-function invalidArguments(ctx: { notes: Record<string, unknown> }, text: string): Promise<CallToolResult> {
-  ctx.notes["invalid"] = true;
-  return Promise.resolve({ isError: true, content: [{ type: "text", text }] });
+function invalidArguments(ctx: CallContext, text: string): CallToolResult {
+  ctx.invalid = true;
+  return { isError: true, content: [{ type: "text", text }] };
 }
 
 /**
  * Arguments against the tool's inputSchema. An invalid call RETURNS an isError result (no downstream I/O)
- * and sets ctx.notes.invalid; a schema we cannot compile is logged once (on ctx.log) and never blocks the tool.
+ * and sets ctx.invalid; a schema we cannot compile is logged once (on ctx.log) and never blocks the tool.
  * Arguments nested deeper than maxJsonDepth are refused first (nothing may walk them recursively later:
  * ajv, JSON.stringify on the way downstream); a schema over maxSchemaNodes gets the structural check only.
  */
@@ -176,25 +176,18 @@ export function createValidateLayer(
 ): Middleware {
   const maxDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
   return (next) =>
-    // Not async: a valid call returns next's own promise (no extra promise and microtask turn per call).
-    function validateLayer(ctx): Promise<CallToolResult> {
-      let validate;
-      try {
-        if (tooDeep(ctx.args, maxDepth))
-          return invalidArguments(
-            ctx,
-            `Invalid arguments for ${ctx.route.publicName}: (root): ${depthMessage(maxDepth)}`,
-          );
-        validate = compiler.validatorFor(ctx.route, ctx.log);
-        if (validate === OVER_BUDGET) {
-          const violation = structuralViolation(ctx.route.inputSchema, ctx.args);
-          if (violation === undefined) return next(ctx);
-          return invalidArguments(ctx, `Invalid arguments for ${ctx.route.publicName}: ${violation}`);
-        }
-        if (validate === null || validate(ctx.args)) return next(ctx);
-      } catch (error) {
-        return Promise.reject(error);
+    async function validateLayer(ctx): Promise<CallToolResult> {
+      const name = ctx.route.publicName;
+      if (tooDeep(ctx.args, maxDepth))
+        return invalidArguments(ctx, `Invalid arguments for ${name}: (root): ${depthMessage(maxDepth)}`);
+      const validate = compiler.validatorFor(ctx.route, ctx.log);
+      if (validate === OVER_BUDGET) {
+        const violation = structuralViolation(ctx.route.inputSchema, ctx.args);
+        if (violation !== undefined)
+          return invalidArguments(ctx, `Invalid arguments for ${name}: ${violation}`);
+      } else if (validate !== null && !validate(ctx.args)) {
+        return invalidArguments(ctx, formatViolations(name, validate.errors ?? []));
       }
-      return invalidArguments(ctx, formatViolations(ctx.route.publicName, validate.errors ?? []));
+      return await next(ctx);
     };
 }

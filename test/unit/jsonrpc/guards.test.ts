@@ -10,7 +10,6 @@ import { rejectedError } from "../../../src/jsonrpc/rejectedError.js";
 import { screenDepth, screenShape } from "../../../src/jsonrpc/screen.js";
 import { serialize, UnserializableMessage } from "../../../src/jsonrpc/serialize.js";
 import { countsForBreaker, isTransportFailure } from "../../../src/pipeline/failure.js";
-import { fromSignal } from "../../../src/pipeline/cancel.js";
 
 function deepArray(depth: number): unknown {
   let v: unknown = [];

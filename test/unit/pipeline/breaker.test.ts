@@ -166,7 +166,7 @@ describe("breaker", () => {
     const err = await result;
     expect(isAggregatorError(err, "BREAKER_OPEN")).toBe(true);
     expect(next.calls).toBe(4); // the 4th failure opened it; nothing more reached the server
-    expect(ctx.notes["attempts"]).toBe(5);
+    expect(ctx.attempts).toBe(5);
   });
 
   it("forceOpen stays open past resetTimeout until reset()", async () => {

@@ -74,7 +74,7 @@ describe("the built pipeline", () => {
     const p = pipeline((ctx: CallContext) => {
       calls++;
       if (calls === 1) throw unavailable("srv");
-      return Promise.resolve(textResult(`attempt ${ctx.attempt}`));
+      return Promise.resolve(textResult(`attempt ${ctx.attempts}`));
     });
     open.push(p.breakers);
     const route = makeRoute({ server: "srv", tool: "read", readOnly: true });

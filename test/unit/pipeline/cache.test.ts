@@ -4,7 +4,6 @@ import { isAggregatorError } from "../../../src/errors.js";
 import { compose } from "../../../src/pipeline/compose.js";
 import { ResultCache, createCacheLayer, stableStringify } from "../../../src/pipeline/middleware/cache.js";
 import type { CallContext } from "../../../src/pipeline/types.js";
-import type { Cancellation } from "../../../src/pipeline/cancel.js";
 import { deferred, flush, makeCtx, makeRoute, scripted, textResult } from "../../helpers/pipeline.js";
 
 const search = makeRoute({
@@ -31,7 +30,7 @@ describe("cache layer", () => {
     expect(await h(a)).toEqual(textResult("r1"));
     expect(await h(b)).toEqual(textResult("r1"));
     expect(next.calls).toBe(1);
-    expect([a.notes["cache"], b.notes["cache"]]).toEqual(["miss", "hit"]);
+    expect([a.cacheOutcome, b.cacheOutcome]).toEqual(["miss", "hit"]);
     expect(await h(makeCtx(search, { q: "other" }))).toEqual(textResult("r2"));
     expect(cache.stats).toMatchObject({ hits: 1, misses: 2, coalesced: 0, size: 2 });
   });
@@ -50,15 +49,15 @@ describe("cache layer", () => {
     expect(await Promise.all(results)).toEqual(Array.from({ length: 10 }, () => textResult("shared")));
     expect(calls).toBe(1);
     expect(cache.stats).toMatchObject({ misses: 1, coalesced: 9 });
-    expect(ctxs.filter((c) => c.notes["cache"] === "coalesced")).toHaveLength(9);
+    expect(ctxs.filter((c) => c.cacheOutcome === "coalesced")).toHaveLength(9);
   });
 
   it("one waiter cancelling does not cancel the shared call for the others; the last one leaving aborts it", async () => {
     const cache = new ResultCache();
     const gate = deferred<CallToolResult>();
-    let downstreamSignal: Cancellation | undefined;
+    let downstreamSignal: AbortSignal | undefined;
     const h = compose([createCacheLayer(cache)], (ctx) => {
-      downstreamSignal = ctx.cancel;
+      downstreamSignal = ctx.signal;
       return gate.promise;
     });
     const a = new AbortController();
@@ -73,7 +72,7 @@ describe("cache layer", () => {
 
     const gate2 = deferred<CallToolResult>();
     const h2 = compose([createCacheLayer(cache)], (ctx) => {
-      downstreamSignal = ctx.cancel;
+      downstreamSignal = ctx.signal;
       return gate2.promise;
     });
     const c = new AbortController();

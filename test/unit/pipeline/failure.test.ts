@@ -88,7 +88,9 @@ describe("deadline + retry", () => {
     vi.useFakeTimers();
     const hang = (ctx: CallContext) =>
       new Promise<never>((_, reject) => {
-        ctx.cancel.onAbort(() => reject(new AggregatorError("CANCELLED", "the call was cancelled")));
+        ctx.signal.addEventListener("abort", () =>
+          reject(new AggregatorError("CANCELLED", "the call was cancelled")),
+        );
       });
     const retry = createRetryLayer(
       () => ({ retries: 5, minTimeoutMs: 100, maxTimeoutMs: 1000, factor: 1, randomize: false }),

@@ -94,8 +94,8 @@ describe("observe layer", () => {
   it("binds ctx.log to reqId, server and tool and logs at debug with outcome, attempts and cache note", async () => {
     const { log, lines } = memoryLogger("debug");
     const h = compose([createObserveLayer(new CallStats(), log)], async (ctx) => {
-      ctx.notes["attempts"] = 2;
-      ctx.notes["cache"] = "miss";
+      ctx.attempts = 2;
+      ctx.cacheOutcome = "miss";
       ctx.log.info("inside");
       return textResult("ok");
     });
@@ -132,10 +132,12 @@ describe("observe layer", () => {
   it("calls the onCall hook once per call", async () => {
     const events: CallEvent[] = [];
     const stats = new CallStats({ onCall: (e) => events.push(e) });
-    const h = compose([createObserveLayer(stats, silentLogger, () => "fixed")], async () => textResult("ok"));
-    await h(makeCtx(route));
+    const h = compose([createObserveLayer(stats, silentLogger)], async () => textResult("ok"));
+    const ctx = makeCtx(route);
+    await h(ctx);
     expect(events).toEqual([
       {
+        requestId: ctx.requestId,
         server: "memory",
         tool: "read_graph",
         outcome: "ok",

@@ -113,7 +113,7 @@ describe("validate layer against hostile schemas and arguments (issue #14)", () 
     });
     const r = await handler(ctx);
     expect(text(r)).toBe("Invalid arguments for h_echo: (root): nested deeper than 64 levels (maxJsonDepth)");
-    expect(ctx.notes["invalid"]).toBe(true);
+    expect(ctx.invalid).toBe(true);
     expect(next.calls).toBe(0);
     const ok = await handler(
       makeCtx(makeRoute({ inputSchema: { type: "object" } }), { x: deep(60) }, undefined, {

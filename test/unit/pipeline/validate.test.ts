@@ -53,7 +53,7 @@ describe("validate layer", () => {
     expect(text(r)).toBe(
       "Invalid arguments for memory_create_entities: /entities/0/name: must be string; /entities/1: must have required property 'name'",
     );
-    expect(ctx.notes["invalid"]).toBe(true);
+    expect(ctx.invalid).toBe(true);
   });
 
   it("reports a missing top-level property at (root) and wrong types", async () => {
