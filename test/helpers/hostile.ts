@@ -174,15 +174,28 @@ export class RawHttp {
     return http;
   }
 
-  /** POSTs a raw body; returns the status and the JSON-RPC messages of the answer (JSON or SSE). */
-  async post(body: string): Promise<{ status: number; messages: Message[] }> {
-    const res = await fetch(this.url, {
-      method: "POST",
-      headers: { ...HEADERS, "mcp-session-id": this.sessionId, "mcp-protocol-version": "2025-06-18" },
-      body,
-    });
-    const text = await res.text();
-    return { status: res.status, messages: parseAnswer(text, res.headers.get("content-type") ?? "") };
+  /**
+   * POSTs a raw body; returns the status and the JSON-RPC messages of the answer (JSON or SSE). The SDK
+   * transport keeps a POST's event stream open until every request in it was answered, so a request that
+   * gets no answer would hang the caller: past `deadlineMs` this fails naming the body instead.
+   */
+  async post(body: string, deadlineMs = 20_000): Promise<{ status: number; messages: Message[] }> {
+    const signal = AbortSignal.timeout(deadlineMs);
+    try {
+      const res = await fetch(this.url, {
+        method: "POST",
+        headers: { ...HEADERS, "mcp-session-id": this.sessionId, "mcp-protocol-version": "2025-06-18" },
+        body,
+        signal,
+      });
+      const text = await res.text();
+      return { status: res.status, messages: parseAnswer(text, res.headers.get("content-type") ?? "") };
+    } catch (error) {
+      if (!signal.aborted) throw error;
+      throw new Error(
+        `no complete answer within ${deadlineMs} ms (its event stream stayed open): ${body.slice(0, 300)}`,
+      );
+    }
   }
 
   async call(name: string, args: Record<string, unknown> = {}): Promise<CallResult> {

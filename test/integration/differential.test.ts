@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { request } from "node:http";
 import path from "node:path";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import { InMemoryTransport, type JSONRPCMessage } from "@modelcontextprotocol/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
 import { FrontSession } from "../../src/front/session.js";
@@ -12,9 +12,12 @@ import { CLI, ROOT, startHttp, tempDir, waitFor, writeConfig, type TempDir } fro
 
 /**
  * One code path per behaviour (issue #15): every tools/call variant below is sent, as raw JSON-RPC,
- * through each front and path of the built CLI — stdio (the stdio fast path), HTTP with one plain
- * request per POST (the HTTP fast path), and HTTP with the request in a JSON-RPC batch (the SDK
- * transport and the SDK handler of src/front/session.ts) — and the normalised answers must be identical.
+ * through every front and transport — the built CLI over stdio, the built CLI over HTTP with one
+ * request per POST, the same with the request alone in a JSON-RPC batch (both answered by the SDK's
+ * session transport as an event stream), and the FrontSession of src/front/session.ts in process over
+ * the v2 SDK's InMemoryTransport — and the normalised answers must be identical. There is no fast path:
+ * each front is our screen (src/jsonrpc/screen.ts, on stdio and HTTP) in front of the v2 SDK Server and
+ * the one tools/call handler.
  */
 
 type Msg = Record<string, unknown>;
@@ -90,8 +93,9 @@ async function stdioFront(configPath: string): Promise<Front> {
 }
 
 /**
- * "in-process": the SDK front of src/front/session.ts over the SDK's InMemoryTransport, no transport of
- * ours and no screen in front of it (messages reach the SDK Protocol as objects): the SDK handler alone.
+ * "in-process": the FrontSession of src/front/session.ts over the v2 SDK's InMemoryTransport, no
+ * transport of ours and no screen in front of it (messages reach the SDK Protocol as objects): the SDK
+ * Server and our handler alone.
  */
 async function inProcessFront(configPath: string): Promise<Front> {
   const loaded = await loadConfig(configPath);
@@ -102,12 +106,12 @@ async function inProcessFront(configPath: string): Promise<Front> {
   const [server, client] = InMemoryTransport.createLinkedPair();
   await session.server.connect(server);
   const inbox: Msg[] = [];
-  client.onmessage = (m) => void inbox.push(m as unknown as Msg);
+  client.onmessage = (m: JSONRPCMessage) => void inbox.push(m as unknown as Msg);
   await client.start();
   const front: Front = {
     name: "in-process",
     inbox,
-    send: (m) => void client.send(m as never),
+    send: (m) => void client.send(m as unknown as JSONRPCMessage),
     close: async () => {
       await session.close();
       await agg.close();
@@ -149,11 +153,10 @@ function post(url: string, headers: Record<string, string>, body: unknown, inbox
 }
 
 /**
- * "http": one request per POST, the HTTP fast path. "http-sdk": the same request with a Content-Type the
- * SDK transport accepts and the fast path leaves to it (`application/json;charset=utf-8`, no space), so
- * the SDK transport and the SDK handler of src/front/session.ts answer it.
+ * "http": one request per POST. "http-batch": the same request as the only member of a JSON-RPC batch
+ * (an array body; notifications and answers to server→client requests still go one per POST).
  */
-async function httpFront(url: string, name: "http" | "http-sdk"): Promise<Front> {
+async function httpFront(url: string, name: "http" | "http-batch"): Promise<Front> {
   const inbox: Msg[] = [];
   const init = await new Promise<string>((resolve, reject) => {
     const req = request(
@@ -182,9 +185,8 @@ async function httpFront(url: string, name: "http" | "http-sdk"): Promise<Front>
     name,
     inbox,
     send: (m, call) => {
-      const sdk: Record<string, string> =
-        call && name === "http-sdk" ? { "content-type": "application/json;charset=utf-8" } : {};
-      const p = post(url, { ...headers, ...sdk }, m, inbox).catch(() => undefined);
+      const body = call && name === "http-batch" ? [m] : m;
+      const p = post(url, headers, body, inbox).catch(() => undefined);
       open.add(p);
       void p.then(() => open.delete(p));
     },
@@ -213,7 +215,7 @@ async function answer(front: Front, id: unknown): Promise<Msg> {
   return answerOf(front, id) as Msg;
 }
 
-/** The message class of an error: its text up to the first colon or digit run, ids and numbers removed. */
+/** An answer without its id: an error's code and message, or a result's isError and text. */
 function normal(reply: Msg): unknown {
   if ("error" in reply) {
     const e = reply["error"] as { code: number; message: string };
@@ -354,7 +356,8 @@ const VARIANTS: Record<string, Variant> = {
  * Requests the SDK's own message schema does not recognise as requests (a `_meta` that is not an object, a
  * progressToken that is not a string or an integer): the SDK Protocol drops them unanswered, so they never
  * reach a handler. Every transport of ours answers them from its screen (src/jsonrpc/screen.ts) before the
- * SDK; the in-process front has no transport of ours, so these rows are not sent to it.
+ * SDK; the in-process front has no transport of ours, so there the row checks that the SDK drops them
+ * (and goes on serving), which is why the screen exists.
  */
 const SDK_UNRECOGNISED = new Set([
   "_meta: string",
@@ -364,6 +367,18 @@ const SDK_UNRECOGNISED = new Set([
   "progressToken: 1.5",
   "progressToken: null",
 ]);
+
+/** The variant's call on a front without a screen: no answer, while a later call is answered. */
+async function droppedBySdk(front: Front, variant: string): Promise<string> {
+  const params: Msg = { name: tool("echo"), arguments: { message: "hi" } };
+  if (variant === "_meta: string") params["_meta"] = "x";
+  else params["_meta"] = { progressToken: JSON.parse(variant.slice("progressToken: ".length)) as unknown };
+  const id = call(front, params);
+  // InMemoryTransport delivers in order and the SDK parses each message as it arrives: once the next
+  // call is answered, the dropped one was seen.
+  await answer(front, call(front, { name: tool("echo"), arguments: { message: "next" } }));
+  return answerOf(front, id) === undefined ? "unanswered" : "answered";
+}
 
 describe("tools/call answers the same on every front (issue #15)", () => {
   let tmp: TempDir;
@@ -390,8 +405,8 @@ describe("tools/call answers the same on every front (issue #15)", () => {
     http = await startHttp(configPath);
     fronts.push(await stdioFront(configPath));
     fronts.push(await httpFront(http.url, "http"));
-    fronts.push(await httpFront(http.url, "http-sdk"));
     fronts.push(await inProcessFront(configPath));
+    fronts.push(await httpFront(http.url, "http-batch"));
     // The exposed names (prefixed or not) come from tools/list.
     const list = fronts[0] as Front;
     list.send({ jsonrpc: "2.0", id: "list", method: "tools/list" });
@@ -406,47 +421,78 @@ describe("tools/call answers the same on every front (issue #15)", () => {
   });
 
   for (const [variant, run] of Object.entries(VARIANTS)) {
-    it(`${variant}: one answer on stdio, HTTP, HTTP via the SDK and in-process`, async () => {
+    it(`${variant}: one answer on stdio, HTTP, HTTP in a batch and in-process`, async () => {
       const row: Record<string, unknown> = {};
+      results[variant] = row; // filled front by front (the decided answers below read the stdio column)
+      const unscreened = SDK_UNRECOGNISED.has(variant);
       for (const front of fronts)
-        if (front.name !== "in-process" || !SDK_UNRECOGNISED.has(variant)) row[front.name] = await run(front);
-      results[variant] = row;
+        row[front.name] =
+          front.name === "in-process" && unscreened ? await droppedBySdk(front, variant) : await run(front);
       expect(row["http"], JSON.stringify(row)).toEqual(row["stdio"]);
-      expect(row["http-sdk"], JSON.stringify(row)).toEqual(row["stdio"]);
-      if (!SDK_UNRECOGNISED.has(variant))
-        expect(row["in-process"], JSON.stringify(row)).toEqual(row["stdio"]);
+      expect(row["http-batch"], JSON.stringify(row)).toEqual(row["stdio"]);
+      if (unscreened) expect(row["in-process"], JSON.stringify(row)).toBe("unanswered");
+      else expect(row["in-process"], JSON.stringify(row)).toEqual(row["stdio"]);
     }, 60_000);
   }
 
   it("the decided answers (docs/adr/0005-error-mapping.md)", () => {
-    const invalid = { error: -32602 };
-    for (const v of [
-      "arguments: array",
-      "arguments: null",
-      "arguments: string",
-      "params missing",
-      "params: empty object",
-      "name: number",
-      "name: null",
-      "_meta: string",
-    ])
-      expect(results[v]?.["stdio"], v).toMatchObject(invalid);
+    // tools/call params the SDK's v2 schema refuses: -32602 "Invalid tools/call request: <zod issues>".
+    for (const [v, path] of [
+      ["arguments: array", "params.arguments"],
+      ["arguments: null", "params.arguments"],
+      ["arguments: string", "params.arguments"],
+      ["params missing", "params"],
+      ["params: empty object", "params.name"],
+      ["name: number", "params.name"],
+      ["name: null", "params.name"],
+    ] as const) {
+      const answer = results[v]?.["stdio"] as { error: number; message: string };
+      expect(answer, v).toMatchObject({ error: -32602 });
+      expect(answer.message.startsWith("Invalid tools/call request: "), `${v}: ${answer.message}`).toBe(true);
+      const issues = JSON.parse(answer.message.slice("Invalid tools/call request: ".length)) as {
+        path: string[];
+      }[];
+      expect(
+        issues.map((i) => i.path.join(".")),
+        v,
+      ).toEqual([path]);
+    }
+    // Params that break the basic JSON-RPC request schema: our screen, before the SDK.
+    const screened = {
+      error: -32602,
+      message: "Invalid params: the request's params do not match the MCP schema",
+    };
+    expect(results["_meta: string"]?.["stdio"]).toEqual(screened);
     for (const t of ["{}", "[]", "true", "1.5", "null"])
-      expect(results[`progressToken: ${t}`]?.["stdio"], t).toEqual({
-        reply: expect.objectContaining(invalid) as unknown,
-        progress: [],
-      });
+      expect(results[`progressToken: ${t}`]?.["stdio"], t).toEqual({ reply: screened, progress: [] });
     expect(results["progressToken: string"]?.["stdio"]).toEqual({
       reply: { isError: false, text: "progressed 2" },
       progress: [1, 2],
     });
+    expect(results["progressToken: integer"]?.["stdio"]).toEqual({
+      reply: { isError: false, text: "progressed 2" },
+      progress: [1, 2],
+    });
     expect(results["good call"]?.["stdio"]).toEqual({ isError: false, text: "hi" });
-    expect(results["arguments: missing"]?.["stdio"]).toMatchObject({ isError: true });
+    expect(results["arguments: missing"]?.["stdio"]).toEqual({
+      isError: true,
+      text: `Invalid arguments for ${tool("echo")}: (root): must have required property 'message'`,
+    });
+    expect(results["arguments: invalid for the schema"]?.["stdio"]).toMatchObject({ isError: true });
+    expect(results["unknown tool"]?.["stdio"]).toEqual({
+      error: -32602,
+      message: "Unknown tool: no_such_tool",
+    });
     expect(results["cancel before the answer"]?.["stdio"]).toEqual({ aborted: true, answered: false });
+    expect(results["cancel after the answer"]?.["stdio"]).toEqual({
+      first: { isError: false, text: "done" },
+      next: { isError: false, text: "on" },
+    });
     expect(results["duplicate in-flight id"]?.["stdio"]).toEqual({
       first: { isError: false, text: "done" },
       secondCancelled: true,
     });
     expect(results["server→client request mid-call"]?.["stdio"]).toMatchObject({ isError: false });
+    expect(JSON.stringify(results["server→client request mid-call"]?.["stdio"])).toContain("pong to");
   });
 });

@@ -2,12 +2,13 @@ import { request, type IncomingHttpHeaders } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { faultServerEntry } from "../helpers/fault-server.js";
 import { startHttp, tempDir, writeConfig, type HttpHarness, type TempDir } from "../helpers/aggregator.js";
+import { answerOf, parseSse } from "../helpers/sse.js";
 
 /**
- * How the HTTP front reads requests and writes the tools/call answer: bodies read with 'data'/'end'
- * listeners (one chunk or many, with or without Content-Length, over the limit, cut off), the MCP path
- * recognised without a URL parser only when it is exactly the path, the remembered Host header, and the
- * JSON answer written with its Content-Length.
+ * How the HTTP front reads requests and how the tools/call answer goes out: bodies read with
+ * 'data'/'end' listeners (one chunk or many, with or without Content-Length, over the limit, cut off),
+ * the MCP path recognised without a URL parser only when it is exactly the path, the remembered Host
+ * header, and the answer as the SDK session transport's event stream (refusals before it are JSON).
  */
 
 const ACCEPT = "application/json, text/event-stream";
@@ -18,6 +19,9 @@ interface Answer {
   readonly headers: IncomingHttpHeaders;
   readonly body: string;
 }
+
+/** The JSON-RPC answer in a raw response (the SSE stream's last message, or a JSON refusal). */
+const rpc = (res: Answer): Record<string, unknown> => answerOf(res.headers["content-type"], res.body);
 
 /** A POST whose body goes out as the given chunks (chunked transfer encoding unless a length is set). */
 function post(url: string, headers: Record<string, string>, chunks: readonly string[]): Promise<Answer> {
@@ -58,7 +62,7 @@ function split(text: string, parts: number): string[] {
   return out;
 }
 
-describe("HTTP front: request bodies, paths and the JSON answer", () => {
+describe("HTTP front: request bodies, paths and the answer's framing", () => {
   let tmp: TempDir;
   let h: HttpHarness;
   let sessionId: string;
@@ -115,7 +119,7 @@ describe("HTTP front: request bodies, paths and the JSON answer", () => {
     const body = call(1, "in pieces");
     const res = await post(h.url, session(), split(body, 4));
     expect(res.status).toBe(200);
-    expect(JSON.parse(res.body)).toEqual({
+    expect(rpc(res)).toEqual({
       jsonrpc: "2.0",
       id: 1,
       result: { content: [{ type: "text", text: "in pieces" }] },
@@ -140,26 +144,43 @@ describe("HTTP front: request bodies, paths and the JSON answer", () => {
       req.write(body.subarray(0, cut));
       setTimeout(() => req.end(body.subarray(cut)), 5);
     });
-    expect(JSON.parse(res.body)).toMatchObject({ id: 2, result: { content: [{ text: "héllo ✓" }] } });
+    expect(rpc(res)).toMatchObject({ id: 2, result: { content: [{ text: "héllo ✓" }] } });
   });
 
-  it("writes the JSON answer with its byte length (no chunked framing) and the session id", async () => {
+  it("writes the answer as an event stream: SSE headers, the session id, priming event, then the answer", async () => {
     const res = await post(h.url, session(), [call(3, "ünïcödé ✓✓")]);
     expect(res.status).toBe(200);
-    expect(res.headers["content-type"]).toBe("application/json");
-    expect(res.headers["transfer-encoding"]).toBeUndefined();
-    expect(Number(res.headers["content-length"])).toBe(Buffer.byteLength(res.body, "utf8"));
+    expect(res.headers["content-type"]).toBe("text/event-stream");
+    expect(res.headers["cache-control"]).toContain("no-cache"); // no proxy may hold it back
+    expect(res.headers["content-length"]).toBeUndefined(); // a stream: its length is not known up front
     expect(res.headers["mcp-session-id"]).toBe(sessionId);
-    expect(JSON.parse(res.body)).toMatchObject({ id: 3, result: { content: [{ text: "ünïcödé ✓✓" }] } });
+    // Every event ends with a blank line; nothing trails the last one.
+    expect(res.body.endsWith("\n\n")).toBe(true);
+    const events = parseSse(res.body);
+    expect(events).toHaveLength(2);
+    const [priming, message] = events;
+    // Protocol 2025-11-25: a priming event (an id to resume from, a retry hint, no data) comes first.
+    expect(priming).toMatchObject({ data: "", retry: 1000 });
+    expect(priming?.id).toBeTruthy();
+    expect(message?.event).toBe("message");
+    expect(message?.id).toBeTruthy();
+    expect(message?.id).not.toBe(priming?.id);
+    // The multi-byte text arrives whole, in one data line.
+    expect(JSON.parse(message?.data ?? "")).toEqual({
+      jsonrpc: "2.0",
+      id: 3,
+      result: { content: [{ type: "text", text: "ünïcödé ✓✓" }] },
+    });
   });
 
   it("refuses a chunked body that grows over the limit with 413, and keeps serving", async () => {
     const big = call(4, "x".repeat(LIMIT));
     const res = await post(h.url, session(), split(big, 3));
     expect(res.status).toBe(413);
+    expect(res.headers["content-type"]).toBe("application/json");
     expect(JSON.parse(res.body)).toMatchObject({ error: { code: -32000 } });
     const after = await post(h.url, session(), [call(5, "still here")]);
-    expect(JSON.parse(after.body)).toMatchObject({ id: 5, result: { content: [{ text: "still here" }] } });
+    expect(rpc(after)).toMatchObject({ id: 5, result: { content: [{ text: "still here" }] } });
   });
 
   it("answers a body that is not JSON with a parse error", async () => {
@@ -187,7 +208,7 @@ describe("HTTP front: request bodies, paths and the JSON answer", () => {
       }, 20);
     });
     const after = await post(h.url, session(), [call(7, "after the abort")]);
-    expect(JSON.parse(after.body)).toMatchObject({
+    expect(rpc(after)).toMatchObject({
       id: 7,
       result: { content: [{ text: "after the abort" }] },
     });
@@ -196,9 +217,9 @@ describe("HTTP front: request bodies, paths and the JSON answer", () => {
 
   it("serves the MCP path with a query string or a dot segment, and nothing else", async () => {
     const q = await post(`${h.url}?trace=1`, session(), [call(8, "query")]);
-    expect(JSON.parse(q.body)).toMatchObject({ id: 8, result: { content: [{ text: "query" }] } });
+    expect(rpc(q)).toMatchObject({ id: 8, result: { content: [{ text: "query" }] } });
     const dots = await post(h.url.replace(/\/mcp$/, "/x/../mcp"), session(), [call(9, "dots")]);
-    expect(JSON.parse(dots.body)).toMatchObject({ id: 9, result: { content: [{ text: "dots" }] } });
+    expect(rpc(dots)).toMatchObject({ id: 9, result: { content: [{ text: "dots" }] } });
     for (const other of ["/mcp/", "/MCP", "/mcpx", "/"]) {
       const res = await post(h.url.replace(/\/mcp$/, other), session(), [call(10, "no")]);
       expect(res.status, other).toBe(404);
@@ -215,6 +236,6 @@ describe("HTTP front: request bodies, paths and the JSON answer", () => {
     ]);
     expect(evilPort.status).toBe(403);
     const again = await post(h.url, session({ host }), [call(14, "good again")]);
-    expect(JSON.parse(again.body)).toMatchObject({ id: 14, result: { content: [{ text: "good again" }] } });
+    expect(rpc(again)).toMatchObject({ id: 14, result: { content: [{ text: "good again" }] } });
   });
 });

@@ -23,22 +23,32 @@ const request = (id: number, bytes: number): JSONRPCMessage =>
     params: { name: "echo", arguments: { message: "x".repeat(bytes) } },
   }) as JSONRPCMessage;
 
+/**
+ * What became of a send() by the end of this turn: refused (rejected at once), written, or still
+ * queued behind a full pipe (its promise settles only on 'drain', which a deaf child never causes).
+ */
+async function outcome(sent: Promise<void>): Promise<"written" | "queued" | { refused: unknown }> {
+  return Promise.race([
+    sent.then(
+      () => "written" as const,
+      (refused: unknown) => ({ refused }),
+    ),
+    new Promise<"queued">((resolve) => setImmediate(() => resolve("queued"))),
+  ]);
+}
+
 describe("stdio transport: bounded unread input (maxWriteQueueBytes)", () => {
-  it("refuses requests past the bound with SERVER_BUSY; notifications still go; send() rejects alike", async () => {
+  it("refuses requests past the bound with SERVER_BUSY (send() rejects); notifications still go", async () => {
     const t = deafChild(300_000);
     await t.start();
     try {
       let refused: unknown;
       let accepted = 0;
       for (let i = 1; i <= 100 && refused === undefined; i++) {
-        try {
-          t.post(request(i, 50_000));
-          accepted++;
-        } catch (error) {
-          refused = error;
-        }
-        // Let the batch reach the pipe (and the pipe fill) between posts.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        // outcome() also lets the batch reach the pipe (and the pipe fill) between sends.
+        const o = await outcome(t.send(request(i, 50_000)));
+        if (typeof o === "object") refused = o.refused;
+        else accepted++;
       }
       expect(isAggregatorError(refused, "SERVER_BUSY")).toBe(true);
       expect((refused as Error).message).toMatch(
@@ -47,13 +57,14 @@ describe("stdio transport: bounded unread input (maxWriteQueueBytes)", () => {
       // The pipe (a socket pair: ~200 kB here) and the queue (300 kB) took some, then the bound held: far from 100 × 50 kB.
       expect(accepted).toBeGreaterThan(1);
       expect(accepted).toBeLessThan(20);
-      expect(() =>
-        t.post({
+      const notification = await outcome(
+        t.send({
           jsonrpc: "2.0",
           method: "notifications/cancelled",
           params: { requestId: 1 },
         } as JSONRPCMessage),
-      ).not.toThrow();
+      );
+      expect(notification).toBe("queued"); // accepted, behind the full pipe: not refused
       await expect(t.send(request(999, 60_000))).rejects.toThrow(/deaf is not reading its input/);
     } finally {
       await t.close();
@@ -64,7 +75,7 @@ describe("stdio transport: bounded unread input (maxWriteQueueBytes)", () => {
     const t = deafChild(1_000);
     await t.start();
     try {
-      expect(() => t.post(request(1, 5_000))).not.toThrow();
+      await expect(t.send(request(1, 5_000))).resolves.toBeUndefined();
     } finally {
       await t.close();
     }

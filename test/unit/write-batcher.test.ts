@@ -27,13 +27,13 @@ describe("WriteBatcher", () => {
     expect(writes).toEqual(["a\nb\nc\n"]);
   });
 
-  it("post() queues without a promise; write() shares one promise per batch and a new batch gets a new one", async () => {
+  it("write() shares one promise per batch and a new batch gets a new one", async () => {
     const { stream, writes } = recorder();
     const batcher = new WriteBatcher(() => stream);
-    batcher.post("a\n");
-    const first = batcher.write("b\n");
+    const first = batcher.write("a\n");
+    expect(batcher.write("b\n")).toBe(first);
     expect(batcher.write("c\n")).toBe(first);
-    batcher.post("d\n");
+    expect(batcher.write("d\n")).toBe(first);
     await first;
     expect(writes).toEqual(["a\nb\nc\nd\n"]);
     const second = batcher.write("e\n");
@@ -55,7 +55,7 @@ describe("WriteBatcher", () => {
     const written = batcher.write("x\n");
     expect(writes).toEqual(["x\n"]);
     await expect(written).resolves.toBeUndefined();
-    batcher.post("y\n");
+    await expect(batcher.write("y\n")).resolves.toBeUndefined();
     expect(writes).toEqual(["x\n", "y\n"]);
     expect(asked).toEqual([0, 0]); // asked about "anything in flight", never about a batch
     await turn();
@@ -69,9 +69,10 @@ describe("WriteBatcher", () => {
       () => stream,
       () => inFlight,
     );
-    batcher.post("1\n"); // calls in flight: queued
+    const first = batcher.write("1\n"); // calls in flight: queued
     inFlight = false; // the last call ended before the turn did
     const done = batcher.write("2\n");
+    expect(done).toBe(first); // one batch, one promise
     expect(writes).toEqual([]); // not ahead of line 1
     await done;
     expect(writes).toEqual(["1\n2\n"]);

@@ -18,80 +18,16 @@ import {
   type HttpHarness,
   type TempDir,
 } from "../helpers/aggregator.js";
+import { SseReader, answer, parseSse, sseMessages } from "../helpers/sse.js";
 
 /**
- * The HTTP front answers one tools/call per POST itself (src/front/httpFastPath.ts): plain JSON when
- * only the result goes out, the SDK's SSE stream when something must precede it. Everything else is
- * the SDK transport's. Checked with raw fetch (what goes over the wire) and with the SDK client.
+ * The HTTP front's one tools/call path: every POST that holds requests goes to the SDK's session
+ * transport (v2 `NodeStreamableHTTPServerTransport`), which answers it as a `text/event-stream`
+ * (priming event for protocol 2025-11-25 and later, then progress, server→client requests and the
+ * answer as `data:` events). tools/call params are validated by the SDK's v2 schemas; what breaks the
+ * basic JSON-RPC request shape is refused before it by our screen (src/jsonrpc/screen.ts). Checked with
+ * raw fetch (what goes over the wire) and with the SDK client.
  */
-
-interface SseEvent {
-  id?: string;
-  event?: string;
-  retry?: number;
-  data: string;
-}
-
-function parseEvent(block: string): SseEvent {
-  const event: SseEvent = { data: "" };
-  const data: string[] = [];
-  for (const line of block.split("\n")) {
-    if (line.startsWith(":")) continue;
-    const colon = line.indexOf(":");
-    const field = colon === -1 ? line : line.slice(0, colon);
-    const value = colon === -1 ? "" : line.slice(colon + 1).replace(/^ /, "");
-    if (field === "id") event.id = value;
-    else if (field === "event") event.event = value;
-    else if (field === "retry") event.retry = Number(value);
-    else if (field === "data") data.push(value);
-  }
-  event.data = data.join("\n");
-  return event;
-}
-
-function parseSse(text: string): SseEvent[] {
-  return text
-    .split("\n\n")
-    .filter((b) => b.trim() !== "" && !b.split("\n").every((l) => l.startsWith(":")))
-    .map(parseEvent);
-}
-
-/** Reads SSE events as they arrive. */
-class SseReader {
-  private buffer = "";
-  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
-  private readonly decoder = new TextDecoder();
-
-  constructor(res: Response) {
-    if (!res.body) throw new Error("no body");
-    this.reader = res.body.getReader();
-  }
-
-  async next(): Promise<SseEvent | undefined> {
-    for (;;) {
-      const at = this.buffer.indexOf("\n\n");
-      if (at !== -1) {
-        const block = this.buffer.slice(0, at);
-        this.buffer = this.buffer.slice(at + 2);
-        if (block.split("\n").every((l) => l.startsWith(":"))) continue;
-        return parseEvent(block);
-      }
-      const { value, done } = await this.reader.read();
-      if (done) return undefined;
-      this.buffer += this.decoder.decode(value, { stream: true });
-    }
-  }
-
-  async until(pred: (message: Record<string, unknown>) => boolean): Promise<SseEvent[]> {
-    const seen: SseEvent[] = [];
-    for (;;) {
-      const e = await this.next();
-      if (!e) throw new Error(`stream ended; saw ${JSON.stringify(seen)}`);
-      seen.push(e);
-      if (e.data && pred(JSON.parse(e.data) as Record<string, unknown>)) return seen;
-    }
-  }
-}
 
 const ACCEPT = "application/json, text/event-stream";
 
@@ -161,17 +97,6 @@ class RawSession {
   }
 }
 
-/** The JSON-RPC answer of a POST, whether it came as JSON or as an SSE stream. */
-async function answer(res: Response): Promise<Record<string, unknown>> {
-  const body = await res.text();
-  if (res.headers.get("content-type") === "application/json")
-    return JSON.parse(body) as Record<string, unknown>;
-  const last = parseSse(body)
-    .filter((e) => e.data)
-    .pop();
-  return JSON.parse(last?.data ?? "{}") as Record<string, unknown>;
-}
-
 function text(result: unknown): string {
   return ((result as CallToolResult).content ?? []).map((c) => (c.type === "text" ? c.text : "")).join("");
 }
@@ -179,10 +104,14 @@ function text(result: unknown): string {
 interface Stats {
   calls: Record<string, number>;
   cancelled: unknown[];
+  cancellations: { requestId: unknown; reason?: string }[];
   aborted: unknown[];
 }
 
-describe("HTTP front: tools/call fast path", () => {
+/** Grace for a dropped resumable stream (http.resumeGraceMs): short, so the test of it ends soon. */
+const GRACE_MS = 2_000;
+
+describe("HTTP front: tools/call on the SDK transport", () => {
   let tmp: TempDir;
   let h: HttpHarness;
   let raw: RawSession;
@@ -192,6 +121,8 @@ describe("HTTP front: tools/call fast path", () => {
     const body = await answer(await raw.call(nextId++, "fault_stats"));
     return JSON.parse(text(body["result"])) as Stats;
   };
+  const started = async (tool: string, before: Stats): Promise<void> =>
+    waitFor(async () => ((await stats()).calls[tool] ?? 0) > (before.calls[tool] ?? 0));
 
   beforeAll(async () => {
     tmp = await tempDir();
@@ -202,6 +133,7 @@ describe("HTTP front: tools/call fast path", () => {
         fault: { ...faultServerEntry("normal"), sessionMode: "shared" },
         everything: everythingEntry(),
       },
+      http: { resumeGraceMs: GRACE_MS },
     });
     h = await startHttp(config);
     raw = await RawSession.open(h.url);
@@ -212,18 +144,23 @@ describe("HTTP front: tools/call fast path", () => {
     await tmp?.cleanup();
   });
 
-  it("answers a plain call with application/json", async () => {
+  it("answers a plain call as an event stream: priming event, then the answer", async () => {
     const res = await raw.call(1, "fault_echo", { message: "plain" });
     expect(res.status).toBe(200);
-    expect(res.headers.get("content-type")).toBe("application/json");
+    expect(res.headers.get("content-type")).toBe("text/event-stream");
     expect(res.headers.get("mcp-session-id")).toBe(raw.sessionId);
-    expect(await res.json()).toEqual({
+    const events = parseSse(await res.text());
+    expect(events).toHaveLength(2);
+    expect(events[0]).toMatchObject({ data: "", retry: 1000 });
+    expect(events[0]?.id).toBeTruthy();
+    expect(events[1]?.event).toBe("message");
+    expect(JSON.parse(events[1]?.data ?? "")).toEqual({
       jsonrpc: "2.0",
       id: 1,
       result: { content: [{ type: "text", text: "plain" }] },
     });
     const byString = await raw.call("call-a", "fault_echo", { message: "string id" });
-    expect(await byString.json()).toMatchObject({
+    expect(await answer(byString)).toMatchObject({
       id: "call-a",
       result: { content: [{ text: "string id" }] },
     });
@@ -261,10 +198,14 @@ describe("HTTP front: tools/call fast path", () => {
     const res = await old.call(3, "fault_progress", { steps: 1, delayMs: 5 }, { progressToken: 7 });
     expect(res.headers.get("content-type")).toBe("text/event-stream");
     const events = parseSse(await res.text());
+    expect(events.every((e) => e.data !== "" && e.retry === undefined)).toBe(true);
     expect(events.map((e) => (JSON.parse(e.data) as { method?: string }).method ?? "result")).toEqual([
       "notifications/progress",
       "result",
     ]);
+    const plain = parseSse(await (await old.call(4, "fault_echo", { message: "old" })).text());
+    expect(plain).toHaveLength(1);
+    expect(JSON.parse(plain[0]?.data ?? "")).toMatchObject({ id: 4, result: { content: [{ text: "old" }] } });
   });
 
   it("gives the SDK client its progress before the result", async () => {
@@ -281,9 +222,9 @@ describe("HTTP front: tools/call fast path", () => {
     expect(progress).toEqual([1, 2, 3]);
   });
 
-  it("answers tool errors as before: isError results and JSON-RPC errors", async () => {
+  it("answers tool errors: isError results and JSON-RPC errors with their codes and messages", async () => {
     const failed = await raw.call(4, "fault_fail_tool");
-    expect(failed.headers.get("content-type")).toBe("application/json");
+    expect(failed.status).toBe(200);
     expect(await answer(failed)).toEqual({
       jsonrpc: "2.0",
       id: 4,
@@ -291,7 +232,9 @@ describe("HTTP front: tools/call fast path", () => {
     });
     const invalid = await answer(await raw.call(5, "fault_echo", {}));
     expect(invalid).toMatchObject({ id: 5, result: { isError: true } });
-    expect(text(invalid["result"])).toContain("Invalid arguments for fault_echo");
+    expect(text(invalid["result"])).toBe(
+      "Invalid arguments for fault_echo: (root): must have required property 'message'",
+    );
     expect(await answer(await raw.call(6, "fault_no_such_tool"))).toEqual({
       jsonrpc: "2.0",
       id: 6,
@@ -316,7 +259,7 @@ describe("HTTP front: tools/call fast path", () => {
     }
   });
 
-  it("leaves malformed requests to the SDK: same statuses and errors as before", async () => {
+  it("refuses malformed requests with a clear status and error, and keeps serving the session", async () => {
     const bogus = new RawSession(h.url, "no-such-session", "2025-11-25");
     const unknown = await bogus.call(1, "fault_echo", { message: "x" });
     expect(unknown.status).toBe(404);
@@ -333,44 +276,81 @@ describe("HTTP front: tools/call fast path", () => {
       params: { name: "fault_echo", arguments: { message: "x" } },
       extra: true,
     });
-    // The SDK would answer this -32700 without the id; the front answers -32600 with it (issue #14).
+    // The SDK would answer this -32700 without the id; the screen answers -32600 with it (issue #14).
     expect(extraMember.status).toBe(400);
-    expect(await extraMember.json()).toMatchObject({
+    expect(await extraMember.json()).toEqual({
+      jsonrpc: "2.0",
       id: 8,
       error: { code: -32600, message: "Invalid Request: not a valid request" },
     });
 
-    // Malformed tools/call params: -32602 with the id, as on every front (src/jsonrpc/toolCallParams.ts).
-    for (const [params, why] of [
-      [{ arguments: { message: "no name" } }, "tools/call needs a string name, got undefined"],
-      [{ name: "fault_echo", arguments: [1] }, "arguments of fault_echo must be an object, got an array"],
+    // tools/call params the SDK's v2 schema refuses: -32602 with the id, on the call's event stream.
+    for (const [id, params, path, why] of [
+      [9, { arguments: { message: "no name" } }, "name", "expected string, received undefined"],
+      [10, { name: 5, arguments: { message: "x" } }, "name", "expected string, received number"],
+      [11, { name: "fault_echo", arguments: [1] }, "arguments", "expected record, received array"],
+      [12, { name: "fault_echo", arguments: null }, "arguments", "expected record, received null"],
     ] as const) {
-      const res = await raw.post({ jsonrpc: "2.0", id: 9, method: "tools/call", params });
-      expect(res.status).toBe(400);
-      expect(await res.json()).toMatchObject({
-        id: 9,
-        error: { code: -32602, message: `Invalid params: ${why}` },
+      const res = await raw.post({ jsonrpc: "2.0", id, method: "tools/call", params });
+      expect(res.status, JSON.stringify(params)).toBe(200);
+      expect(res.headers.get("content-type")).toBe("text/event-stream");
+      const body = await answer(res);
+      expect(body).toMatchObject({ jsonrpc: "2.0", id, error: { code: -32602 } });
+      const message = (body["error"] as { message: string }).message;
+      expect(message.startsWith("Invalid tools/call request:"), message).toBe(true);
+      const issues = JSON.parse(message.slice("Invalid tools/call request:".length)) as {
+        path: string[];
+        message: string;
+      }[];
+      expect(issues).toEqual([
+        expect.objectContaining({ path: ["params", path], message: `Invalid input: ${why}` }),
+      ]);
+    }
+
+    // Params that break the basic JSON-RPC request schema (`_meta`, its progressToken): our screen, 400.
+    for (const [id, meta] of [
+      [13, "string"],
+      [14, { progressToken: {} }],
+      [15, { progressToken: 1.5 }],
+      [16, { progressToken: true }],
+    ] as const) {
+      const res = await raw.post({
+        jsonrpc: "2.0",
+        id,
+        method: "tools/call",
+        params: { name: "fault_echo", arguments: { message: "x" }, _meta: meta },
+      });
+      expect(res.status, JSON.stringify(meta)).toBe(400);
+      expect(res.headers.get("content-type")).toBe("application/json");
+      expect(await res.json()).toEqual({
+        jsonrpc: "2.0",
+        id,
+        error: { code: -32602, message: "Invalid params: the request's params do not match the MCP schema" },
       });
     }
 
-    const version = await raw.call(10, "fault_echo", { message: "x" });
-    expect(version.status).toBe(200);
+    // The SDK transport's header checks.
     const badVersion = await raw.post(
-      { jsonrpc: "2.0", id: 10, method: "tools/call", params: { name: "fault_echo", arguments: {} } },
+      { jsonrpc: "2.0", id: 17, method: "tools/call", params: { name: "fault_echo", arguments: {} } },
       { "mcp-protocol-version": "1999-01-01" },
     );
     expect(badVersion.status).toBe(400);
+    expect(await badVersion.json()).toMatchObject({
+      error: { code: -32000, message: expect.stringContaining("Unsupported protocol version: 1999-01-01") },
+    });
     const accept = await raw.post(
-      { jsonrpc: "2.0", id: 11, method: "tools/call", params: { name: "fault_echo", arguments: {} } },
+      { jsonrpc: "2.0", id: 18, method: "tools/call", params: { name: "fault_echo", arguments: {} } },
       { accept: "application/json" },
     );
     expect(accept.status).toBe(406);
+    expect(await accept.json()).toMatchObject({ error: { code: -32000 } });
     const type = await raw.post(
-      { jsonrpc: "2.0", id: 12, method: "tools/call", params: { name: "fault_echo", arguments: {} } },
+      { jsonrpc: "2.0", id: 19, method: "tools/call", params: { name: "fault_echo", arguments: {} } },
       { "content-type": "text/plain" },
     );
     expect(type.status).toBe(415);
-    // Two Content-Type lines: Node keeps the first, the SDK sees both and refuses; so does the fast path.
+    expect(await type.json()).toMatchObject({ error: { code: -32000 } });
+    // Two Content-Type lines: Node keeps the first, the SDK sees both and refuses.
     const twice = await new Promise<number>((resolve, reject) => {
       const req = request(raw.url, {
         method: "POST",
@@ -382,13 +362,19 @@ describe("HTTP front: tools/call fast path", () => {
       });
       req.on("error", reject);
       req.end(
-        JSON.stringify({ jsonrpc: "2.0", id: 13, method: "tools/call", params: { name: "fault_echo" } }),
+        JSON.stringify({ jsonrpc: "2.0", id: 20, method: "tools/call", params: { name: "fault_echo" } }),
       );
     });
     expect(twice).toBe(415);
+
+    // Nothing else was lost: the session still answers.
+    expect(await answer(await raw.call(21, "fault_echo", { message: "still here" }))).toMatchObject({
+      id: 21,
+      result: { content: [{ text: "still here" }] },
+    });
   });
 
-  it("keeps batches on the SDK path (one SSE answer for both calls)", async () => {
+  it("answers a batch on one event stream (both calls)", async () => {
     const res = await raw.post([
       {
         jsonrpc: "2.0",
@@ -404,34 +390,57 @@ describe("HTTP front: tools/call fast path", () => {
       },
     ]);
     expect(res.headers.get("content-type")).toBe("text/event-stream");
-    const ids = parseSse(await res.text())
-      .filter((e) => e.data)
-      .map((e) => (JSON.parse(e.data) as { id: number }).id)
-      .sort();
-    expect(ids).toEqual([21, 22]);
+    const answers = sseMessages(await res.text()).sort((x, y) => Number(x["id"]) - Number(y["id"]));
+    expect(answers).toEqual([
+      { jsonrpc: "2.0", id: 21, result: { content: [{ type: "text", text: "a" }] } },
+      { jsonrpc: "2.0", id: 22, result: { content: [{ type: "text", text: "b" }] } },
+    ]);
   });
 
-  it("aborts a call on notifications/cancelled: no result, an empty stream, the downstream cancelled", async () => {
+  it("cancels a call on notifications/cancelled: the downstream sees the cancel, no result is sent", async () => {
+    const s = await RawSession.open(h.url);
     const before = await stats();
-    const pending = raw.call(30, "fault_hang");
-    await waitFor(async () => ((await stats()).calls["hang"] ?? 0) > (before.calls["hang"] ?? 0));
-    const ack = await raw.post({
+    const controller = new AbortController();
+    const res = await s.post(
+      { jsonrpc: "2.0", id: 30, method: "tools/call", params: { name: "fault_hang", arguments: {} } },
+      {},
+      controller.signal,
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/event-stream");
+    const reader = new SseReader(res);
+    expect(await reader.next()).toMatchObject({ data: "", retry: 1000 }); // the priming event
+    let settled = false;
+    const next = reader.next().finally(() => (settled = true));
+    await started("hang", before);
+    const ack = await s.post({
       jsonrpc: "2.0",
       method: "notifications/cancelled",
       params: { requestId: 30, reason: "stop" },
     });
     expect(ack.status).toBe(202);
-    const res = await pending;
-    expect(res.status).toBe(200);
-    expect(res.headers.get("content-type")).toBe("text/event-stream");
-    expect(await res.text()).toBe("");
     await waitFor(async () => (await stats()).aborted.length > before.aborted.length);
+    const after = await stats();
+    expect(after.cancellations.slice(before.cancellations.length)).toEqual([
+      { requestId: expect.anything(), reason: "stop" },
+    ]);
+    // The session goes on; the cancelled call's stream got nothing (the SDK leaves it open).
+    expect(await answer(await s.call(31, "fault_echo", { message: "next" }))).toMatchObject({
+      id: 31,
+      result: { content: [{ text: "next" }] },
+    });
+    expect(settled).toBe(false);
+    // Ending the session ends the stream: still no result for the cancelled call.
+    expect((await fetch(h.url, { method: "DELETE", headers: s.headers() })).status).toBe(200);
+    expect(await next).toBeUndefined();
+    controller.abort();
   });
 
-  it("after progress, a cancelled call's stream gets no result and stays open (as the SDK leaves it)", async () => {
+  it("after progress, a cancelled call's stream gets no result (and stays open, as the SDK leaves it)", async () => {
+    const s = await RawSession.open(h.url);
     const before = await stats();
     const controller = new AbortController();
-    const res = await raw.post(
+    const res = await s.post(
       {
         jsonrpc: "2.0",
         id: 31,
@@ -447,18 +456,14 @@ describe("HTTP front: tools/call fast path", () => {
     );
     const reader = new SseReader(res);
     await reader.until((m) => m["method"] === "notifications/progress");
-    await raw.post({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 31 } });
+    await s.post({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 31 } });
     await waitFor(async () => (await stats()).aborted.length > before.aborted.length);
-    const next = await Promise.race([
-      reader
-        .until((m) => m["id"] === 31)
-        .then(
-          () => "result",
-          () => "ended",
-        ),
-      new Promise((r) => setTimeout(() => r("still open"), 300)),
-    ]);
-    expect(next).toBe("still open");
+    // Once the session ends, the stream ends: nothing after the cancel but progress sent before it.
+    expect((await fetch(h.url, { method: "DELETE", headers: s.headers() })).status).toBe(200);
+    const rest = (await reader.rest()).filter((e) => e.data !== "");
+    expect(
+      rest.every((e) => (JSON.parse(e.data) as { method?: string }).method === "notifications/progress"),
+    ).toBe(true);
     controller.abort();
   });
 
@@ -469,7 +474,7 @@ describe("HTTP front: tools/call fast path", () => {
     const pending = client.callTool({ name: "fault_hang", arguments: {} }, undefined, {
       signal: controller.signal,
     });
-    await waitFor(async () => ((await stats()).calls["hang"] ?? 0) > (before.calls["hang"] ?? 0));
+    await started("hang", before);
     controller.abort("user pressed stop");
     await expect(pending).rejects.toThrow();
     await waitFor(async () => (await stats()).aborted.length > before.aborted.length);
@@ -483,7 +488,7 @@ describe("HTTP front: tools/call fast path", () => {
     client.setRequestHandler(CreateMessageRequestSchema, async () => ({
       model: "m",
       role: "assistant",
-      content: { type: "text", text: "sampled-over-fast-path" },
+      content: { type: "text", text: "sampled-over-http" },
     }));
     client.setRequestHandler(ElicitRequestSchema, async () => ({
       action: "accept",
@@ -496,7 +501,7 @@ describe("HTTP front: tools/call fast path", () => {
       name: "everything_trigger-sampling-request",
       arguments: { prompt: "x", maxTokens: 5 },
     });
-    expect(JSON.stringify(sampled)).toContain("sampled-over-fast-path");
+    expect(JSON.stringify(sampled)).toContain("sampled-over-http");
     const elicited = await client.callTool({ name: "everything_trigger-elicitation-request", arguments: {} });
     expect(JSON.stringify(elicited)).toContain("Ada");
 
@@ -507,26 +512,15 @@ describe("HTTP front: tools/call fast path", () => {
     const reader = new SseReader(res);
     const seen = await reader.until((m) => m["method"] === "sampling/createMessage");
     const request = JSON.parse(seen[seen.length - 1]?.data ?? "{}") as { id: number };
-    const answer = await s.post({
+    const answered = await s.post({
       jsonrpc: "2.0",
       id: request.id,
       result: { model: "m", role: "assistant", content: { type: "text", text: "raw-answer" } },
     });
-    expect(answer.status).toBe(202);
+    expect(answered.status).toBe(202);
     const rest = await reader.until((m) => m["id"] === 40);
     expect(rest[rest.length - 1]?.data).toContain("raw-answer");
     expect(await reader.next()).toBeUndefined();
-  });
-
-  it("switches a call running over a second to SSE with a priming event", async () => {
-    const res = await raw.call(50, "fault_slow", { ms: 2_200 });
-    expect(res.headers.get("content-type")).toBe("text/event-stream");
-    const events = parseSse(await res.text());
-    expect(events[0]).toMatchObject({ data: "", retry: 1000 });
-    expect(JSON.parse(events[events.length - 1]?.data ?? "{}")).toMatchObject({
-      id: 50,
-      result: { content: [{ text: "done" }] },
-    });
   });
 
   it("resumes a dropped SSE stream with Last-Event-ID, while the call runs and after it ended", async () => {
@@ -563,7 +557,7 @@ describe("HTTP front: tools/call fast path", () => {
     }
     expect(resumed.status).toBe(200);
     expect(resumed.headers.get("content-type")).toBe("text/event-stream");
-    const rest = parseSse(await resumed.text()).map((e) => JSON.parse(e.data) as Record<string, unknown>);
+    const rest = sseMessages(await resumed.text());
     expect(rest.map((m) => (m["params"] as { progress?: number } | undefined)?.progress ?? "result")).toEqual(
       [2, 3, 4, "result"],
     );
@@ -580,37 +574,53 @@ describe("HTTP front: tools/call fast path", () => {
     late.abort();
   });
 
-  it("cancels a call whose client went away before its answer (docs/resilience.md)", async () => {
+  /** A slow call on its own session, dropped by its client once the downstream runs it. */
+  async function dropSlowCall(version: string, id: number): Promise<Stats> {
+    const s = await RawSession.open(h.url, {}, version);
     const before = await stats();
     const controller = new AbortController();
-    const pending = raw.post(
-      {
-        jsonrpc: "2.0",
-        id: 70,
-        method: "tools/call",
-        params: { name: "fault_slow", arguments: { ms: 60_000 } },
-      },
+    const pending = s.post(
+      { jsonrpc: "2.0", id, method: "tools/call", params: { name: "fault_slow", arguments: { ms: 60_000 } } },
       {},
       controller.signal,
     );
-    await waitFor(async () => ((await stats()).calls["slow"] ?? 0) > (before.calls["slow"] ?? 0));
+    await started("slow", before);
     controller.abort();
-    // Nothing was sent yet: the client holds no event id to resume with, so the call is cancelled at once.
     await pending.then((r) => r.text()).catch(() => undefined);
+    return before;
+  }
+
+  it("cancels a call whose client went away, at once when it cannot resume (before 2025-11-25)", async () => {
+    const before = await dropSlowCall("2025-06-18", 70);
     await waitFor(async () => (await stats()).aborted.length > before.aborted.length);
     const after = await stats();
-    expect(after.cancelled.length).toBe(before.cancelled.length + 1);
+    expect(after.cancellations.slice(before.cancellations.length)).toEqual([
+      { requestId: expect.anything(), reason: "the client closed its HTTP request before the answer" },
+    ]);
+  });
+
+  it("cancels a call whose resumable stream was dropped and not resumed within http.resumeGraceMs", async () => {
+    const before = await dropSlowCall("2025-11-25", 71);
+    await waitFor(async () => (await stats()).aborted.length > before.aborted.length, GRACE_MS + 10_000);
+    const after = await stats();
+    expect(after.cancellations.slice(before.cancellations.length)).toEqual([
+      {
+        requestId: expect.anything(),
+        reason: `the client closed the request's event stream and did not resume it within ${GRACE_MS} ms`,
+      },
+    ]);
   });
 
   it("ends a running call's POST and cancels it when the session is deleted", async () => {
     const s = await RawSession.open(h.url);
     const before = await stats();
     const pending = s.call(80, "fault_hang");
-    await waitFor(async () => ((await stats()).calls["hang"] ?? 0) > (before.calls["hang"] ?? 0));
+    await started("hang", before);
     const del = await fetch(h.url, { method: "DELETE", headers: s.headers() });
     expect(del.status).toBe(200);
     const res = await pending;
-    expect(await res.text()).toBe("");
+    const events = parseSse(await res.text());
+    expect(events.filter((e) => e.data !== "")).toEqual([]); // the priming event only: no answer
     await waitFor(async () => (await stats()).aborted.length > before.aborted.length);
     const after = await s.call(81, "fault_echo", { message: "x" });
     expect(after.status).toBe(404);
