@@ -173,11 +173,13 @@ export class Router {
     if (!target || !origin) throw new Error(`no local tool behind ${ctx.route.publicName}`);
     if (target.kind === "meta") {
       const meta = this.deps.meta.get(target.name);
-      if (!meta) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${ctx.route.publicName}`);
+      if (!meta)
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${ctx.route.publicName}`);
       return await meta.call(ctx.args, origin, ctx.requestId);
     }
     const executor = this.deps.workflows();
-    if (!executor) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${ctx.route.publicName}`);
+    if (!executor)
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${ctx.route.publicName}`);
     return await executor.run(target.name, ctx.args, origin, ctx.requestId);
   };
 }

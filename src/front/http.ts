@@ -26,7 +26,7 @@ import { HttpSessionTransport } from "./httpSession.js";
 import { pathOf, serveRoute } from "./httpPath.js";
 import { DEFAULT_PRINCIPAL, PrincipalAuth, type Principal } from "./principals.js";
 import { DEFAULT_MAX_JSON_DEPTH, depthMessage, parsedTooDeep } from "../jsonrpc/depth.js";
-import { errorAnswer, screenDepth, screenShape, type Refusal } from "../jsonrpc/screen.js";
+import { errorAnswer, screenDepth, screenMessages, type Refusal } from "../jsonrpc/screen.js";
 import { FrontSession } from "./session.js";
 import { SessionTable } from "./sessionTable.js";
 
@@ -187,8 +187,9 @@ export class HttpFront {
           (r, x) => this.refuse(r, x),
         );
         if (body === BODY_REJECTED) return;
-        // A request the SDK would not recognise gets -32600 with its id (the SDK's answer has none).
-        const malformed = isRecord(body) ? screenShape(body) : undefined;
+        // A request the SDK would not recognise gets -32600 with its id (the SDK's answer has none);
+        // in a batch, each member is screened (src/jsonrpc/screen.ts, screenMessages).
+        const malformed = screenMessages(body);
         if (malformed) return this.refuse(res, malformed);
         return live.transport.handle(req, res, body);
       }

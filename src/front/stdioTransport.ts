@@ -82,7 +82,10 @@ export class LineServerTransport implements Transport {
 
   private refuse(refused: Refusal): void {
     this.onerror?.(new Error(refused.reason));
-    if (refused.reply) void this.send(refused.reply);
+    // One message per line: stdio never hands a batch to the screen, so a reply is never an array here.
+    const replies =
+      refused.reply === undefined ? [] : Array.isArray(refused.reply) ? refused.reply : [refused.reply];
+    for (const reply of replies) void this.send(reply);
   }
 
   private readonly unanswered = new Set<RequestId>();

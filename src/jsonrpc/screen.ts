@@ -7,8 +7,8 @@ import { depthMessage, parsedTooDeep, readableId, tooDeep } from "./depth.js";
  * nothing that can stop the process. Shared by the stdio and the HTTP front.
  */
 export interface Refusal {
-  /** The answer to send; undefined when the message is dropped (no id to answer to). */
-  readonly reply: JSONRPCMessage | undefined;
+  /** The answer to send (one per member for a batch); undefined when dropped (no id to answer to). */
+  readonly reply: JSONRPCMessage | JSONRPCMessage[] | undefined;
   /** For the log line. */
   readonly reason: string;
   /** The reply is an isError tools/call result (HTTP: 200), not a JSON-RPC error (HTTP: 400). */
@@ -100,4 +100,38 @@ export function screenShape(m: Record<string, unknown>): Refusal | undefined {
   }
   if ("result" in m || "error" in m) return undefined;
   return invalid(id, "neither a request, a notification nor a response");
+}
+
+/**
+ * screenShape for an HTTP body, a batch included: each member is screened as a message of its own. A
+ * batch with a refused member is not handed to the SDK at all (it would refuse the whole batch as one
+ * parse error, with no id): every refused member gets its own answer, and every other request of the
+ * batch an error saying it was not processed, so nothing is run half and nothing goes unanswered.
+ */
+export function screenMessages(body: unknown): Refusal | undefined {
+  if (!Array.isArray(body))
+    return typeof body === "object" && body !== null
+      ? screenShape(body as Record<string, unknown>)
+      : undefined;
+  const refusals = body.map((m: unknown) =>
+    typeof m === "object" && m !== null && !Array.isArray(m)
+      ? screenShape(m as Record<string, unknown>)
+      : invalid(null, "a batch member must be a JSON object"),
+  );
+  const first = refusals.find((r) => r !== undefined);
+  if (first === undefined) return undefined;
+  const replies: JSONRPCMessage[] = [];
+  body.forEach((m: unknown, i) => {
+    const refused = refusals[i];
+    if (refused) {
+      if (refused.reply && !Array.isArray(refused.reply)) replies.push(refused.reply);
+      return;
+    }
+    const id = readableId(m);
+    if (id !== undefined && typeof m === "object" && m !== null && "method" in m)
+      replies.push(
+        errorAnswer(id, -32600, "Invalid Request: not processed: another message of its batch was refused"),
+      );
+  });
+  return { reply: replies, reason: `a batch member was refused: ${first.reason}` };
 }
