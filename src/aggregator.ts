@@ -21,6 +21,7 @@ import { ResultCache } from "./pipeline/middleware/cache.js";
 import { ServerLimiter } from "./pipeline/middleware/limit.js";
 import { CallStats } from "./pipeline/middleware/observe.js";
 import type { Metrics } from "./metrics.js";
+import { catalogTelemetry } from "./telemetry/catalogLabels.js";
 import { profileFor, type BuiltinProfile } from "./profiles/index.js";
 import { RequestRelay } from "./relay.js";
 import { waitWhile } from "./shutdown.js";
@@ -65,6 +66,7 @@ export class Aggregator implements FrontBackend {
   readonly cache: ResultCache;
   readonly breakers: BreakerRegistry;
   readonly router: Router;
+  readonly telemetry = catalogTelemetry(this); // off until serve turns tracing or metrics on
   /** Any routed request (resources/read, prompts/get…) to a downstream; its result verbatim. */
   readonly forward: FrontBackend["forward"];
   readonly meta = new Map<string, MetaTool>();
@@ -136,6 +138,7 @@ export class Aggregator implements FrontBackend {
     });
     const parts = {
       log: this.log,
+      telemetry: this.telemetry,
       stats: this.stats,
       cache: this.cache,
       breakers: this.breakers,

@@ -79,6 +79,7 @@ export function createRequestPath(
       cancel: origin.cancel ?? fromSignal(origin.signal),
       origin,
       principal: origin.principal,
+      trace: origin.trace,
       log,
       attempt: 0,
       attemptTimeoutMs: timeoutMs,

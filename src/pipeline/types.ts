@@ -2,6 +2,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { CallOrigin } from "../front/backend.js";
 import type { Logger } from "../logger.js";
 import type { Cancellation } from "./cancel.js";
+import type { CallSpan } from "../telemetry/span.js";
 
 /** Tool behaviour hints after config overrides and the server's trustAnnotations switch are applied. */
 export interface ToolHints {
@@ -58,6 +59,8 @@ export interface CallContext {
   readonly meta?: Record<string, unknown> | undefined;
   /** The caller, for the handlers that answer inside the aggregator (meta-tools, workflows, routed requests). */
   readonly origin?: CallOrigin | undefined;
+  /** The span of the operation this call belongs to (the client's request, a workflow step): the parent of its hops. */
+  readonly trace?: CallSpan | undefined;
   /** Child logger bound to request id, server and tool (set by observe). */
   log: Logger;
   /** 1-based attempt number (set by retry). */

@@ -142,10 +142,12 @@ export class WorkflowHost implements WorkflowExecutor {
         onProgress: origin.sendProgress
           ? (p) => origin.sendProgress?.(p.progress, p.total, p.message)
           : undefined,
+        stepSpan: (step) => this.agg.telemetry.step(origin.trace, wf.name, step.id, step.tool),
         invoker: {
           call: (tool, stepArgs, opts) =>
             this.agg.router.callTool(tool, stepArgs, {
               ...origin,
+              trace: opts.trace ?? origin.trace,
               signal: opts.signal,
               cancel: undefined, // the step's own signal, not the workflow call's cancellation
               progressToken: undefined,

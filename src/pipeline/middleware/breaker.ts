@@ -3,6 +3,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { AggregatorError, errorMessage, isAggregatorError } from "../../errors.js";
 import { countsForBreaker } from "../failure.js";
 import type { BreakerSettings } from "../settings.js";
+import { PIPELINE_ATTR } from "../../telemetry/semconv.js";
 import type { CallContext, Handler, Middleware } from "../types.js";
 
 export type BreakerState = "closed" | "open" | "halfOpen";
@@ -237,10 +238,14 @@ export function createBreakerLayer(registry: BreakerRegistry): Middleware {
     function breakerLayer(ctx): Promise<CallToolResult> {
       const server = ctx.route.server;
       const rejected = registry.rejection(server);
-      if (rejected) return Promise.reject(rejected);
+      if (rejected) {
+        ctx.trace?.set(PIPELINE_ATTR.breakerState, registry.stateOf(server));
+        return Promise.reject(rejected);
+      }
       const breaker = registry.get(server);
       // Closed (and no capacity limit, no timeout of opossum's own): fire rejects only with next's errors.
       if (breaker.closed) return breaker.fire(next, ctx);
+      ctx.trace?.set(PIPELINE_ATTR.breakerState, registry.stateOf(server));
       return breaker.fire(next, ctx).catch((error: unknown) => {
         // opossum's own rejection (a concurrent call took the half-open probe slot first).
         if (error instanceof Error && CircuitBreaker.isOurError(error))

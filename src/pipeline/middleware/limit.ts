@@ -3,6 +3,7 @@ import { AggregatorError } from "../../errors.js";
 import type { Cancellation } from "../cancel.js";
 import type { LimiterSettings } from "../settings.js";
 import { invoke } from "../compose.js";
+import { PIPELINE_ATTR } from "../../telemetry/semconv.js";
 import type { CallContext, Middleware } from "../types.js";
 
 export interface ServerLimiterOptions extends LimiterSettings {
@@ -189,7 +190,9 @@ export function createLimitLayer(limiterFor: (server: string) => ServerLimiter):
       return invoke(next, ctx).then(released, failed);
     };
     const queued = async (limiter: ServerLimiter, write: boolean, ctx: CallContext) => {
+      const waitFrom = performance.now();
       await limiter.acquire(write, ctx.cancel, ctx.client);
+      ctx.trace?.set(PIPELINE_ATTR.queueWaitMs, Math.round(performance.now() - waitFrom));
       return holding(limiter, write, ctx);
     };
     return function limitLayer(ctx): Promise<CallToolResult> {

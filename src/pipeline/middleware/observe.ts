@@ -2,6 +2,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { errorMessage, isAggregatorError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import { invoke } from "../compose.js";
+import { PIPELINE_ATTR } from "../../telemetry/semconv.js";
 import type { CallContext, Middleware } from "../types.js";
 
 export const OUTCOMES = [
@@ -180,6 +181,13 @@ export function createObserveLayer(
     const { server, originalName: tool } = ctx.route;
     const durationMs = performance.now() - started;
     stats.record(server, outcome, durationMs, failure);
+    const span = ctx.trace;
+    if (span !== undefined && span.live) {
+      const cache = cacheOf(ctx.notes);
+      if (cache !== undefined) span.set(PIPELINE_ATTR.cache, cache);
+      const attempts = attemptsOf(ctx.notes);
+      if (attempts > 0) span.set(PIPELINE_ATTR.retryAttempt, attempts);
+    }
     if (stats.onCall) {
       stats.onCall({
         server,
