@@ -90,12 +90,22 @@ export class Telemetry {
     return decision;
   }
 
-  /** Flushes the spans not yet exported and stops tracing. */
-  async shutdown(): Promise<void> {
+  /** Stops tracing; the spans not exported yet get up to `flushMs` to reach the collector. */
+  async shutdown(flushMs = 2_000): Promise<void> {
     const starter = this.starter;
+    if (!starter) return;
     this.starter = undefined;
     this.on = this.ops !== undefined;
-    await starter?.shutdown();
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, flushMs);
+      timer.unref();
+    });
+    try {
+      await Promise.race([starter.shutdown().catch(() => undefined), bound]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
