@@ -1,9 +1,5 @@
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
-import {
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-  type ReadableSpan,
-} from "@opentelemetry/sdk-trace-base";
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { afterEach, describe, expect, it } from "vitest";
 import { AggregatorError } from "../../../src/errors.js";
 import { Telemetry, NOOP_SPAN, PIPELINE_ATTR } from "../../../src/telemetry/index.js";
@@ -83,7 +79,11 @@ describe("inbound SERVER spans (MCP semantic conventions)", () => {
   it("an inbound traceparent in _meta is the parent; tracestate and baggage are kept for the hops", async () => {
     const { telemetry, spans } = await traced();
     const server = telemetry.inbound(
-      req("tools/call", { traceparent: TRACEPARENT, tracestate: "rojo=00f067aa0ba902b7", baggage: "user=alice" }),
+      req("tools/call", {
+        traceparent: TRACEPARENT,
+        tracestate: "rojo=00f067aa0ba902b7",
+        baggage: "user=alice",
+      }),
       { name: "echo" },
       "http",
     );
