@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Metrics } from "../../../src/metrics.js";
-import { OPERATION_BUCKETS, Telemetry } from "../../../src/telemetry/index.js";
+import { Telemetry } from "../../../src/telemetry/index.js";
+import { OPERATION_BUCKETS } from "../../../src/telemetry/operationMetrics.js";
 
 function setup(): { metrics: Metrics; telemetry: Telemetry } {
   const metrics = new Metrics({ defaultMetrics: false });
