@@ -89,20 +89,25 @@ function variant(telemetry, withHop) {
       );
   const request = { sessionId: "s1", mcpReq: { id: 1, method: "tools/call" } };
   const params = { name: "s_echo", arguments: { message: "hi" } };
+  // Both shapes are what a front's async request handler does: await the pipeline, answer. With the
+  // hook (given to the lead) the span is opened before and ended with the answer; it travels in
+  // CallOrigin.trace, which the router copies into the CallContext it builds anyway.
   const call = withHop
-    ? () => {
-        // What the front does per request once wired (the hook given to the lead): the span travels in
-        // CallOrigin.trace, which the router copies into the CallContext it builds anyway.
+    ? async () => {
         const span = telemetry.inbound(request, params, "http", "2025-11-25");
-        return pipeline(ctxOf(span)).then(
-          (r) => (span.end(r), r),
-          (e) => {
-            span.fail(e);
-            throw e;
-          },
-        );
+        try {
+          const result = await pipeline(ctxOf(span));
+          span.end(result);
+          return result;
+        } catch (error) {
+          span.fail(error);
+          throw error;
+        }
       }
-    : () => pipeline(ctxOf(undefined));
+    : async () => {
+        const result = await pipeline(ctxOf(undefined));
+        return result;
+      };
   return { call, close: () => breakers.shutdown() };
 }
 
