@@ -66,6 +66,10 @@ const KIND: Readonly<Record<SpanFlavour, SpanKind>> = {
 /** The keys trace context travels under in `params._meta` (unprefixed, W3C formats). */
 const PROPAGATED = ["traceparent", "tracestate", "baggage"] as const;
 
+function isPropagated(key: string): boolean {
+  return key === "traceparent" || key === "tracestate" || key === "baggage";
+}
+
 const propagator = new CompositePropagator({
   propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
 });
@@ -87,8 +91,9 @@ class Traced implements TracedPart {
   }
 
   traceMeta(meta: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> {
-    const out: Record<string, unknown> = { ...meta };
-    for (const key of PROPAGATED) delete out[key];
+    // The caller's keys but theirs of PROPAGATED (copied one by one: `delete` would slow the object down).
+    const out: Record<string, unknown> = {};
+    if (meta) for (const key of Object.keys(meta)) if (!isPropagated(key)) out[key] = meta[key];
     propagator.inject(this.context, out, defaultTextMapSetter);
     return out;
   }
