@@ -69,9 +69,15 @@ export function targetOf(
     : undefined;
 }
 
+/** Longest target in a span name: a client may send any name (a long one is cut, ending in …). */
+const MAX_NAME_TARGET = 128;
+
 /** `{mcp.method.name} {target}` for tools and prompts; `{mcp.method.name}` alone otherwise. */
 export function spanName(method: string, target: string | undefined): string {
-  return target === undefined || URI_METHODS.has(method) ? method : `${method} ${target}`;
+  if (target === undefined || URI_METHODS.has(method)) return method;
+  return target.length > MAX_NAME_TARGET
+    ? `${method} ${target.slice(0, MAX_NAME_TARGET)}…`
+    : `${method} ${target}`;
 }
 
 /** The semantic-convention attributes naming the target (gen_ai.tool.name + execute_tool, prompt, uri). */

@@ -46,12 +46,13 @@ const never = (): boolean => false;
 /**
  * The aggregator's hooks for traces and the MCP semantic-convention metrics. Built off (every hook returns
  * NOOP_SPAN); `useMetrics` (HTTP front: /metrics) and `startTracing` (OTEL_* variables) turn parts on.
- * Call sites: the front (inbound), pipeline/forward.ts and pipeline/requests.ts (outbound), the
- * workflow runner (step). docs/observability.md.
+ * Call sites: the front (inbound), pipeline/middleware/hop.ts (outbound: every downstream attempt of a
+ * tools/call and of a routed request), the workflow runner (step). docs/observability.md.
  */
 export class Telemetry {
-  /** @internal */ starter: SpanStarter | undefined;
-  /** @internal */ ops: OperationMetrics | undefined;
+  private starter: SpanStarter | undefined;
+  /** @internal Read by the spans this instance makes (LiveSpan). */
+  ops: OperationMetrics | undefined;
   private readonly payloads: () => PayloadSettings;
   private readonly knownTool: (publicName: string) => boolean;
   private readonly knownServerTool: (server: string, tool: string) => boolean;

@@ -68,7 +68,7 @@ function ctxWith(route: ToolRoute, trace: CallSpan, meta?: Record<string, unknow
   return { ...makeCtx(route, { q: 1 }), trace, ...(meta ? { meta } : {}) };
 }
 
-const request = (name: string) => ({ mcpReq: { id: 1, method: "tools/call" }, name });
+const request = (name: string) => ({ sessionId: name, mcpReq: { id: 1, method: "tools/call" } });
 
 function inbound(telemetry: Telemetry, name: string): CallSpan {
   return telemetry.inbound(request(name), { name }, "stdio");

@@ -132,6 +132,13 @@ describe("inbound SERVER spans (MCP semantic conventions)", () => {
     expect(all[2]?.attributes["jsonrpc.request.id"]).toBe("abc");
   });
 
+  it("a hostile tool name: the span name is cut at 128 characters", async () => {
+    const { telemetry, spans } = await traced();
+    const long = "t".repeat(5000);
+    telemetry.inbound(req("tools/call"), { name: long }, "http").fail({ code: -32602 });
+    expect(spans()[0]?.name).toBe(`tools/call ${"t".repeat(128)}…`);
+  });
+
   it("resources/read keeps the URI out of the span name; prompts/get names the prompt", async () => {
     const { telemetry, spans } = await traced();
     telemetry.inbound(req("resources/read"), { uri: "file:///etc/hosts" }, "http").end({});
