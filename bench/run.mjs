@@ -140,6 +140,32 @@ process.once("SIGINT", () => {
   void closeAll().finally(() => process.exit(130));
 });
 const track = (endpoint) => (open.add(endpoint), endpoint);
+
+/** An OTLP/HTTP receiver on loopback that counts the spans it is sent (JSON) and keeps nothing else. */
+async function otlpSink() {
+  const { createServer } = await import("node:http");
+  const sink = { url: "", spans: 0, exports: 0 };
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      sink.exports++;
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+        for (const rs of body.resourceSpans ?? [])
+          for (const ss of rs.scopeSpans ?? []) sink.spans += (ss.spans ?? []).length;
+      } catch {
+        // not JSON: counted as an export only
+      }
+      res.writeHead(200, { "content-type": "application/json" }).end("{}");
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  server.unref();
+  sink.url = `http://127.0.0.1:${server.address().port}`;
+  results.tracing = sink;
+  return sink;
+}
 const release = async (endpoint) => {
   open.delete(endpoint);
   await endpoint.close();
@@ -403,6 +429,25 @@ async function latencyAndThroughput() {
   );
   await aggStdio.discover(WANTED);
 
+  // The same aggregator with OpenTelemetry tracing on, sampled at 100 %, exporting to an OTLP/HTTP sink in
+  // this process (docs/observability.md#cost): the cost of tracing on against aggStdio's off.
+  const sink = await otlpSink();
+  const tracedHome = await tempDir("agg-stdio-traced");
+  const aggTraced = track(
+    await connectAggregatorStdio({
+      id: "agg-stdio-traced",
+      label: "autonomous-mcp (stdio, traced 100 %)",
+      configFile: writeAggregatorConfig(
+        path.join(tracedHome, "bench.config.json"),
+        await fiveServers("agg-stdio-traced"),
+      ),
+      home: tracedHome,
+      nodeFlags,
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER: "always_on" },
+    }),
+  );
+  await aggTraced.discover(WANTED);
+
   const httpHome = await tempDir("agg-http");
   const httpConfig = writeAggregatorConfig(
     path.join(httpHome, "bench.config.json"),
@@ -492,7 +537,7 @@ async function latencyAndThroughput() {
   }
 
   const paths = {
-    echo: [direct.echo, aggStdio, aggHttp, ...floors, ...peers],
+    echo: [direct.echo, aggStdio, aggTraced, aggHttp, ...floors, ...peers],
     read_graph: [direct.read_graph, aggStdio, aggHttp],
   };
   const rssPeak = new Map();

@@ -5,11 +5,10 @@ import type {
   LoggingLevel,
   ServerCapabilities,
 } from "@modelcontextprotocol/server";
-import type { BuiltinTool, Catalog } from "./catalog/catalog.js";
+import type { Catalog } from "./catalog/catalog.js";
 import type { LoadedConfig, ResolvedServer } from "./config/load.js";
 import type { ServerState } from "./downstream/connection.js";
 import { ConnectionPool } from "./downstream/pool.js";
-import type { CreatedTransport } from "./downstream/transports.js";
 import type { CallOrigin, FrontBackend, FrontSessionHandle } from "./front/backend.js";
 import type { Logger } from "./logger.js";
 import type { MetaTool } from "./meta/types.js";
@@ -22,11 +21,12 @@ import { ResultCache } from "./pipeline/middleware/cache.js";
 import { ServerLimiter } from "./pipeline/middleware/limit.js";
 import { CallStats } from "./pipeline/middleware/observe.js";
 import type { Metrics } from "./metrics.js";
+import { catalogTelemetry } from "./telemetry/catalogLabels.js";
 import { profileFor, type BuiltinProfile } from "./profiles/index.js";
 import { RequestRelay } from "./relay.js";
 import { waitWhile } from "./shutdown.js";
 import { ClientIsolation } from "./isolation.js";
-import { Router, type WorkflowExecutor } from "./router.js";
+import { Router } from "./router.js";
 import { VERSION } from "./version.js";
 import { buildCatalog } from "./catalog/build.js";
 import { notifyListChanges } from "./catalog/changes.js";
@@ -40,30 +40,8 @@ import { Subscriptions } from "./subscriptions.js";
 import { awaitAbsent, StartupState, withinGrace, withPendingCapabilities } from "./startup.js";
 
 export type { StartSummary } from "./startup.js";
-
-/** What the workflow host offers the aggregator (src/workflows/register.ts). */
-export interface WorkflowHostLike extends WorkflowExecutor {
-  /** The workflows served as tools, as of the last refresh. */
-  readonly tools: readonly BuiltinTool[];
-  refresh(): void;
-  setDefinitions(definitions: Readonly<Record<string, unknown>>): void;
-}
-
-export interface AggregatorOptions {
-  readonly log: Logger;
-  readonly pageSize?: number;
-  readonly prespawned?: Map<string, CreatedTransport>;
-  /** Prometheus metrics (HTTP front); absent in stdio mode. */
-  readonly metrics?: Metrics | undefined;
-  /** Told as each server's first start settles (the CLI's progress line). */
-  readonly onServerSettled?: ((server: string, state: ServerState) => void) | undefined;
-  /**
-   * The aggregator's own tools and its workflow host, made from the aggregator while it is built
-   * (src/compose.ts): they call back into its router and read its catalog.
-   */
-  readonly extensions?:
-    ((agg: Aggregator) => { meta?: readonly MetaTool[]; workflows?: WorkflowHostLike }) | undefined;
-}
+export type { AggregatorOptions, WorkflowHostLike } from "./aggregatorOptions.js";
+import type { AggregatorOptions, WorkflowHostLike } from "./aggregatorOptions.js";
 
 /** The composition root: config → pool → catalog → pipeline → router, exposed to fronts as a FrontBackend. */
 export class Aggregator implements FrontBackend {
@@ -77,6 +55,7 @@ export class Aggregator implements FrontBackend {
   readonly cache: ResultCache;
   readonly breakers: BreakerRegistry;
   readonly router: Router;
+  readonly telemetry = catalogTelemetry(this); // off until serve turns tracing or metrics on
   /** Any routed request (resources/read, prompts/get…) to a downstream; its result verbatim. */
   readonly forward: FrontBackend["forward"];
   readonly meta = new Map<string, MetaTool>();
@@ -110,7 +89,10 @@ export class Aggregator implements FrontBackend {
     this.metrics = options.metrics;
     // No per-call event object at all without metrics.
     const metrics = options.metrics;
-    if (metrics) this.stats.onCall = (event) => metrics.onCall(event);
+    if (metrics) {
+      this.stats.onCall = (event) => metrics.onCall(event);
+      this.telemetry.useMetrics(metrics.operations);
+    }
     this.startup.onSettled = options.onServerSettled;
     this.pageSize = options.pageSize ?? 500;
     this.servers = new Map(loaded.servers.map((s) => [s.name, s]));
@@ -152,6 +134,7 @@ export class Aggregator implements FrontBackend {
     });
     const parts = {
       log: this.log,
+      telemetry: this.telemetry,
       stats: this.stats,
       cache: this.cache,
       breakers: this.breakers,

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { OperationMetrics } from "./telemetry/operationMetrics.js";
 
 /**
  * Prometheus metrics of one aggregator. Every metric lives on this instance's own Registry (never
@@ -33,6 +34,8 @@ const BREAKER_VALUES: Readonly<Record<BreakerState, number>> = { closed: 0, half
 
 export class Metrics {
   readonly registry = new Registry();
+  /** mcp.server/client.operation.duration (semantic conventions), fed by Telemetry (src/telemetry). */
+  readonly operations: OperationMetrics;
   private readonly calls: Counter<"server" | "tool" | "outcome">;
   private readonly duration: Histogram<"server" | "outcome">;
   private readonly breaker: Gauge<"server">;
@@ -48,6 +51,7 @@ export class Metrics {
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
+    this.operations = new OperationMetrics(registers);
     this.calls = new Counter({
       name: "amcp_calls_total",
       help: "Tool calls routed to downstream servers, by outcome.",

@@ -91,6 +91,7 @@ export class Router {
         : undefined,
       meta: origin.meta,
       principal: origin.principal,
+      trace: origin.trace,
       log: this.deps.log,
     });
     const relay = this.deps.relay;
@@ -139,6 +140,7 @@ export class Router {
         signal: origin.signal,
         origin,
         principal: origin.principal,
+        trace: origin.trace,
         log: this.deps.log,
       }),
     );

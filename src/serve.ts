@@ -14,9 +14,12 @@ import type { CreatedTransport } from "./downstream/transports.js";
 import type { Logger } from "./logger.js";
 import { ConfigReloader } from "./reload.js";
 import { createAggregator } from "./compose.js";
+import { VERSION } from "./version.js";
 
 /** How long calls in flight get to finish once a shutdown begins. */
 const SHUTDOWN_GRACE_MS = 5_000;
+/** How long the last spans get to reach the collector at shutdown. */
+const TRACE_FLUSH_MS = 2_000;
 
 export interface ServeOptions {
   readonly loaded: LoadedConfig;
@@ -96,6 +99,13 @@ export async function serve(options: ServeOptions): Promise<Running> {
         }
       : undefined,
   });
+  // Traces only when the OTEL_* variables ask for them (the SDK is loaded only then): docs/observability.md.
+  const tracing = await aggregator.telemetry.startTracing(options.env ?? process.env, {
+    log,
+    serviceVersion: VERSION,
+  });
+  if (tracing.on) log.info({ note: tracing.note }, "OpenTelemetry tracing on (OTLP/HTTP)");
+  else if (tracing.note !== undefined) log.info({ note: tracing.note }, "OpenTelemetry tracing off");
   for (const warning of loaded.warnings) say(`autonomous-mcp: warning: ${warning}`);
   const skipped = loaded.servers.filter((s) => s.skipReason !== undefined);
   for (const s of skipped) say(`${s.name}: skipped (${s.skipReason})`);
@@ -137,6 +147,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
       const undo = hurry && options.killServers ? whenAborted(hurry, options.killServers) : undefined;
       await closing;
       undo?.();
+      await aggregator.telemetry.shutdown(hurry?.aborted === true ? 0 : TRACE_FLUSH_MS);
       endFront();
     })());
   if (options.shutdown) {

@@ -6,7 +6,7 @@ import type {
 } from "@modelcontextprotocol/server";
 import { UriTemplate } from "@modelcontextprotocol/server";
 import type { DownstreamCatalog } from "../downstream/listing.js";
-import type { ToolRoute } from "../pipeline/types.js";
+import type { ToolRoute } from "./routes.js";
 import { AbsentNames, NO_ABSENT, type AbsentOwner, type AbsentServer } from "./absent.js";
 import { assignNames, isExact, publicName, type NameCandidate, type NameRules } from "./names.js";
 import {

@@ -1,5 +1,5 @@
 import type { Tool, ToolAnnotations } from "@modelcontextprotocol/server";
-import type { ToolHints, ToolPolicy } from "../pipeline/types.js";
+import type { ToolHints, ToolPolicy } from "./routes.js";
 
 export interface ToolOverrideView {
   readonly annotations?: Partial<ToolAnnotations> | undefined;

@@ -36,6 +36,8 @@ const defaults = {
   builtinWorkflows: true,
   workflowLimits: { maxForEachItems: 100, maxCallsPerRun: 1_000, maxInFlightPerRun: 16 },
   cache: { maxEntries: 1_000, maxBytes: 16 * 1024 * 1024 },
+  /** Tracing payload switches (tracing itself is turned on by the OTEL_* environment variables). */
+  telemetry: { recordPayloads: false, payloadMaxChars: 4096 },
   logLevel: "info" as const,
   /**
    * How long a client's initialize (stdio) or the HTTP listener waits for servers that are still

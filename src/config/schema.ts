@@ -216,6 +216,27 @@ export const configSchema = z
       .describe(
         "Bounds of the shared result cache (per-tool TTLs are set with tools.overrides.<name>.cacheTtlMs).",
       ),
+    telemetry: z
+      .strictObject({
+        recordPayloads: z
+          .boolean()
+          .default(DEFAULTS.telemetry.recordPayloads)
+          .describe(
+            `Record tool-call arguments and results on trace spans (gen_ai.tool.call.arguments / gen_ai.tool.call.result). They may hold secrets and personal data: off unless you opt in. Default ${DEFAULTS.telemetry.recordPayloads}.`,
+          ),
+        payloadMaxChars: z
+          .int()
+          .min(16)
+          .max(1_000_000)
+          .default(DEFAULTS.telemetry.payloadMaxChars)
+          .describe(
+            `Longest recorded payload (characters of its JSON; longer ones are cut). Only with recordPayloads. Default ${DEFAULTS.telemetry.payloadMaxChars}.`,
+          ),
+      })
+      .prefault({})
+      .describe(
+        "OpenTelemetry traces (turned on by the standard OTEL_* environment variables, docs/observability.md): what spans may record.",
+      ),
     startup: z
       .strictObject({
         graceMs: z

@@ -1,3 +1,4 @@
+import type { CallSpan } from "../telemetry/span.js";
 import type {
   CallToolResult,
   ClientCapabilities,
@@ -32,6 +33,8 @@ export interface CallOrigin {
   readonly requestClient?: ClientRequester | undefined;
   /** Set on the calls of a workflow run: a nested workflow spends the same call budget. */
   readonly workflowBudget?: CallBudget | undefined;
+  /** The span of the request (telemetry.inbound) or workflow step: the parent of the downstream hops' spans. */
+  readonly trace?: CallSpan | undefined;
 }
 
 /** Everything a front session needs from the aggregator; front/ never touches downstreams itself. */

@@ -3,11 +3,13 @@ import { compose } from "./compose.js";
 import { createBreakerLayer, type BreakerRegistry } from "./middleware/breaker.js";
 import { createCacheLayer, type ResultCache } from "./middleware/cache.js";
 import { createDeadlineLayer } from "./middleware/deadline.js";
+import { createRequestHopLayer, createToolHopLayer } from "./middleware/hop.js";
 import { createLimitLayer, type ServerLimiter } from "./middleware/limit.js";
 import { createObserveLayer, type CallStats } from "./middleware/observe.js";
 import { createRetryLayer } from "./middleware/retry.js";
 import { createValidateLayer, SchemaCompiler } from "./middleware/validate.js";
 import type { RetrySettings } from "./settings.js";
+import { Telemetry } from "../telemetry/telemetry.js";
 import type { Handler } from "./types.js";
 
 export interface PipelineParts {
@@ -24,7 +26,11 @@ export interface PipelineParts {
   readonly maxJsonDepth?: number;
   /** Largest inputSchema compiled for validation (maxSchemaNodes). */
   readonly maxSchemaNodes?: number;
+  /** Spans and MCP duration histograms of each downstream hop (src/telemetry); default: none. */
+  readonly telemetry?: Telemetry;
 }
+
+const OFF = new Telemetry();
 
 /**
  * THE order of the call pipeline, outermost first. Every tools/call, workflow step and meta-tool call
@@ -37,6 +43,7 @@ export interface PipelineParts {
  *  retry    – outside the breaker, so every attempt is seen by it and an open breaker ends the loop
  *  breaker  – fails fast while a server is known bad
  *  limit    – per-server concurrency; writes one at a time where configured
+ *  hop      – one CLIENT span + duration observation per downstream attempt, traceparent in _meta
  *  forward  – the downstream call
  */
 export function buildPipeline(parts: PipelineParts): Handler {
@@ -49,6 +56,7 @@ export function buildPipeline(parts: PipelineParts): Handler {
       createRetryLayer(parts.retryFor, (server) => parts.breakers.stateOf(server) === "open"),
       createBreakerLayer(parts.breakers),
       createLimitLayer(parts.limiterFor),
+      createToolHopLayer(parts.telemetry ?? OFF),
     ],
     parts.forward,
   );
@@ -78,7 +86,7 @@ export function buildLocalPipeline(
  * No observe/validate/cache/retry: the result is passed on verbatim. docs/adr/0017.
  */
 export function buildRequestPipeline(
-  parts: Pick<PipelineParts, "breakers" | "limiterFor" | "shutdown">,
+  parts: Pick<PipelineParts, "breakers" | "limiterFor" | "shutdown" | "telemetry">,
   send: Handler,
 ): Handler {
   return compose(
@@ -86,6 +94,7 @@ export function buildRequestPipeline(
       createDeadlineLayer(Date.now, parts.shutdown),
       createBreakerLayer(parts.breakers),
       createLimitLayer(parts.limiterFor),
+      createRequestHopLayer(parts.telemetry ?? OFF),
     ],
     send,
   );

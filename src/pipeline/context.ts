@@ -3,7 +3,9 @@ import type { CallContext } from "./types.js";
 
 /** What the place a call enters knows; the layers' own fields start empty. */
 export type CallInit = Pick<CallContext, "requestId" | "route" | "args" | "signal" | "log"> &
-  Partial<Pick<CallContext, "client" | "sessionId" | "onProgress" | "principal" | "meta" | "origin">>;
+  Partial<
+    Pick<CallContext, "client" | "sessionId" | "onProgress" | "principal" | "meta" | "origin" | "trace">
+  >;
 
 /** A call's context, every field present (one shape for every call: router, routed requests, tests). */
 export function createCallContext(init: CallInit): CallContext {
@@ -18,6 +20,7 @@ export function createCallContext(init: CallInit): CallContext {
     principal: init.principal,
     meta: init.meta,
     origin: init.origin,
+    trace: init.trace,
     log: init.log,
     invalid: false,
     cacheOutcome: undefined,

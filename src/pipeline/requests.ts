@@ -90,6 +90,7 @@ export function createRequestPath(
       signal: origin.signal,
       origin,
       principal: origin.principal,
+      trace: origin.trace,
       log,
     });
     return (await handler(ctx)) as Record<string, unknown>;

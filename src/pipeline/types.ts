@@ -1,36 +1,11 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { CallOrigin } from "../front/backend.js";
 import type { Logger } from "../logger.js";
+import type { CallSpan } from "../telemetry/span.js";
+import type { ToolRoute } from "../catalog/routes.js";
 
-/** Tool behaviour hints after config overrides and the server's trustAnnotations switch are applied. */
-export interface ToolHints {
-  readonly readOnly: boolean;
-  readonly idempotent: boolean;
-  readonly destructive: boolean;
-}
-
-/** Everything the pipeline needs to know about one tool, resolved once per catalog build (not per call). */
-export interface ToolPolicy {
-  readonly hints: ToolHints;
-  /** True when a failed attempt may be sent again: readOnly || idempotent. */
-  readonly retrySafe: boolean;
-  /** Per-attempt budget in ms; progress from downstream restarts it. */
-  readonly timeoutMs: number;
-  /** Whole-call budget in ms across attempts and backoff sleeps. */
-  readonly totalTimeoutMs: number;
-  /** > 0 only for read-only tools that opted in. */
-  readonly cacheTtlMs: number;
-}
-
-/** The route a public tool name resolves to. */
-export interface ToolRoute {
-  readonly publicName: string;
-  /** Config key of the downstream server. */
-  readonly server: string;
-  readonly originalName: string;
-  readonly inputSchema: Readonly<Record<string, unknown>>;
-  readonly policy: ToolPolicy;
-}
+// The catalog's per-tool data, as the pipeline reads it (defined by the catalog, which resolves it).
+export type { ToolHints, ToolPolicy, ToolRoute } from "../catalog/routes.js";
 
 export interface ProgressUpdate {
   readonly progress: number;
@@ -80,6 +55,8 @@ export interface CallContext {
   readonly meta?: Record<string, unknown> | undefined;
   /** The caller, for the handlers that answer inside the aggregator (meta-tools, workflows, routed requests). */
   readonly origin?: CallOrigin | undefined;
+  /** The span of the operation this call belongs to (the client's request, a workflow step): the parent of its hops. */
+  readonly trace?: CallSpan | undefined;
   /** Logger bound to server and tool (and reqId when debug logging is on); set by observe. */
   log: Logger;
   /** True when validate refused the arguments (its isError result is counted as "invalid"); set by validate. */

@@ -1,5 +1,6 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import { AggregatorError, errorMessage } from "../errors.js";
+import type { CallSpan } from "../telemetry/span.js";
 import type { OnError } from "./schema.js";
 
 export interface StepInvoker {
@@ -7,7 +8,7 @@ export interface StepInvoker {
   call(
     tool: string,
     args: Record<string, unknown>,
-    opts: { signal: AbortSignal; requestId?: string },
+    opts: { signal: AbortSignal; requestId?: string; trace?: CallSpan | undefined },
   ): Promise<CallToolResult>;
 }
 
@@ -35,6 +36,8 @@ export interface AttemptOptions {
   /** Budget for this one call; the call's signal is aborted when it runs out. */
   readonly timeoutMs?: number | undefined;
   readonly requestId?: string | undefined;
+  /** The step's span: the parent of the call's downstream hops. */
+  readonly trace?: CallSpan | undefined;
 }
 
 /**
@@ -67,7 +70,11 @@ export async function callOnce(
     ctl.signal.addEventListener("abort", stopWaiting, { once: true });
   });
   try {
-    const call = invoker.call(tool, args, { signal: ctl.signal, requestId: options.requestId });
+    const call = invoker.call(tool, args, {
+      signal: ctl.signal,
+      requestId: options.requestId,
+      trace: options.trace,
+    });
     call.catch(() => undefined); // it may settle after we stopped waiting
     const result = await Promise.race([call, aborted]);
     if (result.isError === true) {

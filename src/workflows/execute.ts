@@ -1,4 +1,6 @@
 import { errorMessage } from "../errors.js";
+import { ATTR, PIPELINE_ATTR } from "../telemetry/semconv.js";
+import { NOOP_SPAN, type CallSpan } from "../telemetry/span.js";
 import { callWithRetry, StepCallError } from "./call.js";
 import type { CompiledStep } from "./compile.js";
 import { evaluateCondition } from "./condition.js";
@@ -12,9 +14,10 @@ class ItemsStopped extends Error {
   }
 }
 
-function callStep(run: RunState, step: CompiledStep, args: Record<string, unknown>) {
+function callStep(run: RunState, step: CompiledStep, args: Record<string, unknown>, span: CallSpan) {
   return callWithRetry(run.invoker, step.tool, args, {
     signal: run.signal,
+    trace: span,
     timeoutMs: step.timeoutMs,
     requestId: run.requestId,
     onError: step.onError,
@@ -29,6 +32,7 @@ async function runItems(
   items: readonly unknown[],
   trace: StepTrace,
   done: ItemDone[],
+  span: CallSpan,
 ) {
   const results: unknown[] = new Array<unknown>(items.length);
   let next = 0;
@@ -39,7 +43,7 @@ async function runItems(
       const item = items[index];
       try {
         const args = resolveValue(step.args, scopeOf(run, { item, index })) as Record<string, unknown>;
-        const r = await callStep(run, step, args);
+        const r = await callStep(run, step, args, span);
         trace.attempts += r.attempts;
         results[index] = r.value;
         done.push({ index, item, result: r.value });
@@ -65,6 +69,9 @@ export async function executeStep(run: RunState, step: CompiledStep): Promise<St
   const started = performance.now();
   const trace: StepTrace = { id: step.id, tool: step.tool, status: "ok", durationMs: 0, attempts: 0 };
   const done: ItemDone[] = [];
+  // A child span of the workflow call's span (tracing on); the step's calls are its children.
+  const span = run.stepSpan?.(step) ?? NOOP_SPAN;
+  let failure: unknown;
   try {
     if (step.when && !evaluateCondition(step.when, scopeOf(run))) {
       trace.status = "skipped";
@@ -76,16 +83,17 @@ export async function executeStep(run: RunState, step: CompiledStep): Promise<St
       }
       trace.items = items.length;
       checkItems(items.length, run.limits);
-      run.results.set(step.id, await runItems(run, step, items, trace, done));
+      run.results.set(step.id, await runItems(run, step, items, trace, done, span));
       run.completions.push({ step, items: done });
     } else {
       const args = resolveValue(step.args, scopeOf(run)) as Record<string, unknown>;
-      const r = await callStep(run, step, args);
+      const r = await callStep(run, step, args, span);
       trace.attempts = r.attempts;
       run.results.set(step.id, r.value);
       run.completions.push({ step });
     }
   } catch (err) {
+    failure = err;
     if (err instanceof StepCallError) trace.attempts = err.attempts;
     // Items that completed before the failure are real side effects: they are undone on abort.
     if (done.length > 0) run.completions.push({ step, items: done });
@@ -100,6 +108,12 @@ export async function executeStep(run: RunState, step: CompiledStep): Promise<St
   }
   trace.durationMs = Math.round(performance.now() - started);
   run.trace.set(step.id, trace);
+  if (span.live) {
+    span.set(ATTR.workflowStatus, trace.status);
+    if (trace.attempts > 0) span.set(PIPELINE_ATTR.retryAttempt, trace.attempts);
+    if (failure === undefined) span.end();
+    else span.fail(failure);
+  }
   run.log?.debug(
     {
       workflow: run.wf.name,

@@ -157,10 +157,12 @@ export class WorkflowHost implements WorkflowHostLike {
         onProgress: origin.sendProgress
           ? (p) => origin.sendProgress?.(p.progress, p.total, p.message)
           : undefined,
+        stepSpan: (step) => this.agg.telemetry.step(origin.trace, wf.name, step.id, step.tool),
         invoker: {
           call: (tool, stepArgs, opts) =>
             this.agg.router.callTool(tool, stepArgs, {
               ...origin,
+              trace: opts.trace ?? origin.trace,
               signal: opts.signal,
               progressToken: undefined,
               sendProgress: undefined,

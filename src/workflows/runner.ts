@@ -4,6 +4,7 @@ import { DEFAULTS } from "../config/defaults.js";
 import { AggregatorError, errorMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { ProgressUpdate } from "../pipeline/types.js";
+import type { CallSpan } from "../telemetry/span.js";
 import type { StepInvoker } from "./call.js";
 import { compensate } from "./compensate.js";
 import type { CompiledStep, CompiledWorkflow } from "./compile.js";
@@ -25,6 +26,8 @@ export interface RunOptions {
   readonly log?: Logger | undefined;
   /** Passed to every step call (log correlation). */
   readonly requestId?: string | undefined;
+  /** Opens a step's trace span (Telemetry.step under the workflow call's span); default none. */
+  readonly stepSpan?: ((step: CompiledStep) => CallSpan) | undefined;
   /** Fan-out bounds; default DEFAULT_WORKFLOW_LIMITS. */
   readonly limits?: WorkflowLimits | undefined;
   /** The call budget of the run this one is nested in (else a fresh one of limits.maxCallsPerRun). */
@@ -151,6 +154,7 @@ export async function runWorkflow(
     limits,
     requestId: options.requestId,
     log: options.log,
+    stepSpan: options.stepSpan,
     signal: ctl.signal,
     results: new Map(),
     trace: new Map(),

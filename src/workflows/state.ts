@@ -1,4 +1,5 @@
 import type { Logger } from "../logger.js";
+import type { CallSpan } from "../telemetry/span.js";
 import type { StepInvoker } from "./call.js";
 import type { CompiledStep, CompiledWorkflow } from "./compile.js";
 import type { WorkflowLimits } from "./limits.js";
@@ -48,6 +49,8 @@ export interface RunState {
   readonly limits: WorkflowLimits;
   readonly requestId?: string | undefined;
   readonly log?: Logger | undefined;
+  /** Opens a step's span (tracing on); its calls are children of it. */
+  readonly stepSpan?: ((step: CompiledStep) => CallSpan) | undefined;
   /** Aborted by the caller's cancellation or the workflow timeout. */
   readonly signal: AbortSignal;
   readonly results: Map<string, unknown>;

@@ -3,6 +3,7 @@ import type { CallToolResult } from "@modelcontextprotocol/server";
 import { AggregatorError, errorMessage, isAggregatorError } from "../../errors.js";
 import { countsForBreaker } from "../failure.js";
 import type { BreakerSettings } from "../settings.js";
+import { PIPELINE_ATTR } from "../../telemetry/semconv.js";
 import type { CallContext, Handler, Middleware } from "../types.js";
 
 export type BreakerState = "closed" | "open" | "halfOpen";
@@ -236,9 +237,14 @@ export function createBreakerLayer(registry: BreakerRegistry): Middleware {
     async function breakerLayer(ctx): Promise<CallToolResult> {
       const server = ctx.route.server;
       const rejected = registry.rejection(server);
-      if (rejected) throw rejected;
+      if (rejected) {
+        ctx.trace?.set(PIPELINE_ATTR.breakerState, registry.stateOf(server));
+        throw rejected;
+      }
+      const breaker = registry.get(server);
+      if (!breaker.closed) ctx.trace?.set(PIPELINE_ATTR.breakerState, registry.stateOf(server));
       try {
-        return await registry.get(server).fire(next, ctx);
+        return await breaker.fire(next, ctx);
       } catch (error) {
         // opossum's own rejection (a concurrent call took the half-open probe slot first).
         if (error instanceof Error && CircuitBreaker.isOurError(error))

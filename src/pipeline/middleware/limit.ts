@@ -2,6 +2,7 @@ import type { CallToolResult } from "@modelcontextprotocol/server";
 import { AggregatorError } from "../../errors.js";
 import type { LimiterSettings } from "../settings.js";
 import { onAbort } from "../../signals.js";
+import { PIPELINE_ATTR } from "../../telemetry/semconv.js";
 import type { Middleware } from "../types.js";
 
 export interface ServerLimiterOptions extends LimiterSettings {
@@ -162,7 +163,11 @@ export function createLimitLayer(limiterFor: (server: string) => ServerLimiter):
       const limiter = limiterFor(ctx.route.server);
       const write = !ctx.route.policy.hints.readOnly;
       // A free slot (the usual case) is taken without a promise; otherwise wait in the client's queue.
-      if (!limiter.tryAcquire(write)) await limiter.acquire(write, ctx.signal, ctx.client);
+      if (!limiter.tryAcquire(write)) {
+        const waitFrom = performance.now();
+        await limiter.acquire(write, ctx.signal, ctx.client);
+        ctx.trace?.set(PIPELINE_ATTR.queueWaitMs, Math.round(performance.now() - waitFrom));
+      }
       try {
         return await next(ctx);
       } finally {

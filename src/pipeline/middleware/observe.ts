@@ -1,6 +1,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import { errorMessage, isAggregatorError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
+import { PIPELINE_ATTR } from "../../telemetry/semconv.js";
 import type { CacheOutcome, CallContext, Middleware } from "../types.js";
 
 export const OUTCOMES = [
@@ -186,6 +187,11 @@ export function createObserveLayer(stats: CallStats, rootLogger: Logger): Middle
     const { server, originalName: tool } = ctx.route;
     const durationMs = performance.now() - started;
     stats.record(server, outcome, durationMs, failure);
+    const span = ctx.trace;
+    if (span !== undefined && span.live) {
+      if (ctx.cacheOutcome !== undefined) span.set(PIPELINE_ATTR.cache, ctx.cacheOutcome);
+      if (ctx.attempts > 0) span.set(PIPELINE_ATTR.retryAttempt, ctx.attempts);
+    }
     if (stats.onCall) {
       stats.onCall({
         requestId: ctx.requestId,

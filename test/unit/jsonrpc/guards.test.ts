@@ -132,10 +132,7 @@ describe("classification of hostile failures (src/downstream/classify.ts)", () =
     expect(e).toBeInstanceOf(ProtocolError);
     expect(isTransportFailure(e)).toBe(false);
     expect(countsForBreaker(e)).toBe(false);
-    const lost = classifyFailure(
-      new SdkError(SdkErrorCode.ConnectionClosed, "Connection closed"),
-      ctx(),
-    );
+    const lost = classifyFailure(new SdkError(SdkErrorCode.ConnectionClosed, "Connection closed"), ctx());
     expect(isAggregatorError(lost, "SERVER_UNAVAILABLE")).toBe(true);
     expect(isTransportFailure(lost)).toBe(true);
   });

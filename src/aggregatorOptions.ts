@@ -1,0 +1,32 @@
+import type { Aggregator } from "./aggregator.js";
+import type { BuiltinTool } from "./catalog/catalog.js";
+import type { ServerState } from "./downstream/connection.js";
+import type { CreatedTransport } from "./downstream/transports.js";
+import type { Logger } from "./logger.js";
+import type { MetaTool } from "./meta/types.js";
+import type { Metrics } from "./metrics.js";
+import type { WorkflowExecutor } from "./router.js";
+
+/** What the workflow host offers the aggregator (src/workflows/register.ts). */
+export interface WorkflowHostLike extends WorkflowExecutor {
+  /** The workflows served as tools, as of the last refresh. */
+  readonly tools: readonly BuiltinTool[];
+  refresh(): void;
+  setDefinitions(definitions: Readonly<Record<string, unknown>>): void;
+}
+
+export interface AggregatorOptions {
+  readonly log: Logger;
+  readonly pageSize?: number;
+  readonly prespawned?: Map<string, CreatedTransport>;
+  /** Prometheus metrics (HTTP front); absent in stdio mode. */
+  readonly metrics?: Metrics | undefined;
+  /** Told as each server's first start settles (the CLI's progress line). */
+  readonly onServerSettled?: ((server: string, state: ServerState) => void) | undefined;
+  /**
+   * The aggregator's own tools and its workflow host, made from the aggregator while it is built
+   * (src/compose.ts): they call back into its router and read its catalog.
+   */
+  readonly extensions?:
+    ((agg: Aggregator) => { meta?: readonly MetaTool[]; workflows?: WorkflowHostLike }) | undefined;
+}
