@@ -8,6 +8,7 @@ import type {
 } from "@modelcontextprotocol/server";
 import type { Catalog } from "../catalog/catalog.js";
 import type { CallBudget } from "../workflows/limits.js";
+import type { Telemetry } from "../telemetry/telemetry.js";
 import { ANONYMOUS } from "./principals.js";
 
 /** Sends a request to the front client of this call (the SDK's extra.sendRequest, schema-free). */
@@ -41,6 +42,8 @@ export interface CallOrigin {
 export interface FrontBackend {
   readonly serverInfo: Implementation;
   readonly instructions?: string | undefined;
+  /** Traces and operation metrics of inbound requests (src/telemetry; no-op spans while off). */
+  readonly telemetry?: Telemetry | undefined;
   /** The catalog (with `sessionId`: the one that session sees; per-client servers may list more to it). */
   catalog(sessionId?: string): Catalog;
   /** Before a session lists tools: its per-client connections are made, so their lists are its own. */

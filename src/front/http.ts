@@ -265,6 +265,7 @@ export class HttpFront {
       pageSize: o.pageSize,
       log: o.log,
       principal: owner,
+      transport: "http",
     });
     const transport = new HttpSessionTransport(sdk, o.resumeGraceMs);
     transport.onclose = () => {

@@ -1,4 +1,5 @@
 import type { ClientCapabilities } from "@modelcontextprotocol/server";
+import type { CallSpan } from "../telemetry/span.js";
 import type { CallOrigin, ClientRequester } from "./backend.js";
 
 type Notify = (notification: {
@@ -21,6 +22,8 @@ export function callOrigin(init: {
   readonly rawMeta: unknown;
   readonly notify: Notify;
   readonly requestClient: ClientRequester;
+  /** The request's SERVER span: the parent of the call's downstream hops. */
+  readonly trace: CallSpan;
 }): CallOrigin & { flush(): Promise<void> } {
   return new FrontCallOrigin(
     init.sessionId,
@@ -30,6 +33,7 @@ export function callOrigin(init: {
     init.rawMeta,
     init.notify,
     init.requestClient,
+    init.trace,
   );
 }
 
@@ -48,6 +52,7 @@ class FrontCallOrigin implements CallOrigin {
     rawMeta: unknown,
     private readonly notify: Notify,
     readonly requestClient: ClientRequester,
+    readonly trace: CallSpan,
   ) {
     const { progressToken, rest } = splitMeta(rawMeta);
     this.progressToken = progressToken;

@@ -3,12 +3,16 @@ import {
   ProtocolErrorCode,
   Server,
   type ClientCapabilities,
+  type HandlerResultTypeMap,
   type LoggingLevel,
   type Request,
+  type RequestMethod,
+  type RequestTypeMap,
   type ServerCapabilities,
   type ServerContext,
 } from "@modelcontextprotocol/server";
 import { PassThroughResult } from "../jsonrpc/passThrough.js";
+import { NOOP_SPAN, type CallSpan } from "../telemetry/index.js";
 import type { Logger } from "../logger.js";
 import type { CallOrigin, FrontBackend, FrontSessionHandle } from "./backend.js";
 import { requestErrorToMcp } from "./errorMap.js";
@@ -37,6 +41,8 @@ export class FrontSession implements FrontSessionHandle {
       readonly log: Logger;
       /** The HTTP principal that opened this session (none on stdio). */
       readonly principal?: string | undefined;
+      /** The front this session is served on (telemetry's network.transport). */
+      readonly transport: "stdio" | "http";
     },
   ) {
     this.caps = backend.capabilities();
@@ -55,7 +61,38 @@ export class FrontSession implements FrontSessionHandle {
     return this.options.principal;
   }
 
-  private origin(ctx: ServerContext, meta: unknown): CallOrigin & { flush(): Promise<void> } {
+  /**
+   * Runs one request's work inside its SERVER span (telemetry: a no-op span while tracing and metrics are
+   * off), ending it with the result or the failure. Every request handler of the session goes through here.
+   */
+  private async traced<T>(
+    ctx: ServerContext,
+    params: Readonly<Record<string, unknown>> | undefined,
+    work: (span: CallSpan) => Promise<T> | T,
+  ): Promise<T> {
+    const span =
+      this.backend.telemetry?.inbound(
+        ctx,
+        params,
+        this.options.transport,
+        this.server.getNegotiatedProtocolVersion(),
+      ) ?? NOOP_SPAN;
+    if (span === NOOP_SPAN) return work(span);
+    try {
+      const result = await work(span);
+      span.end(result);
+      return result;
+    } catch (error) {
+      span.fail(error);
+      throw error;
+    }
+  }
+
+  private origin(
+    ctx: ServerContext,
+    meta: unknown,
+    trace: CallSpan,
+  ): CallOrigin & { flush(): Promise<void> } {
     const req = ctx.mcpReq;
     return callOrigin({
       sessionId: this.id,
@@ -66,23 +103,38 @@ export class FrontSession implements FrontSessionHandle {
       notify: (n) => req.notify(n),
       // Related to this request: over HTTP it goes out on the call's own stream (the SDK routes it).
       requestClient: (request, signal) => req.send(request as Request, PassThroughResult, { signal }),
+      trace,
     });
   }
 
   private register(): void {
     const s = this.server;
+    // Every request handler runs inside its SERVER span (traced): registered through here.
+    const on = <M extends RequestMethod>(
+      method: M,
+      handler: (
+        request: RequestTypeMap[M],
+        ctx: ServerContext,
+        span: CallSpan,
+      ) => HandlerResultTypeMap[M] | Promise<HandlerResultTypeMap[M]>,
+    ): void =>
+      s.setRequestHandler(method, (request, ctx) =>
+        this.traced(ctx, request.params as Record<string, unknown> | undefined, (span) =>
+          handler(request, ctx, span),
+        ),
+      );
     const caps = this.caps;
     const { pageSize } = this.options;
     const backend = this.backend;
 
-    s.setRequestHandler("tools/call", async (request, ctx) => {
+    on("tools/call", async (request, ctx, span) => {
       const { name, arguments: args, _meta } = request.params;
-      const origin = this.origin(ctx, _meta);
+      const origin = this.origin(ctx, _meta, span);
       const result = await backend.callTool(name, args ?? {}, origin);
       await origin.flush();
       return result;
     });
-    s.setRequestHandler("tools/list", async (request) => {
+    on("tools/list", async (request) => {
       await backend.prepareSession?.(this.id);
       const { page, nextCursor } = paginate(
         backend.catalog(this.id).toolList,
@@ -93,7 +145,7 @@ export class FrontSession implements FrontSessionHandle {
     });
 
     if (caps?.resources) {
-      s.setRequestHandler("resources/list", (request) => {
+      on("resources/list", (request) => {
         const { page, nextCursor } = paginate(
           backend.catalog(this.id).resourceList,
           request.params?.cursor,
@@ -101,7 +153,7 @@ export class FrontSession implements FrontSessionHandle {
         );
         return { resources: page, ...(nextCursor ? { nextCursor } : {}) };
       });
-      s.setRequestHandler("resources/templates/list", (request) => {
+      on("resources/templates/list", (request) => {
         const { page, nextCursor } = paginate(
           backend.catalog(this.id).templateList,
           request.params?.cursor,
@@ -109,7 +161,7 @@ export class FrontSession implements FrontSessionHandle {
         );
         return { resourceTemplates: page, ...(nextCursor ? { nextCursor } : {}) };
       });
-      s.setRequestHandler("resources/read", async (request, ctx) => {
+      on("resources/read", async (request, ctx, span) => {
         const uri = request.params.uri;
         const route = backend.catalog(this.id).resolveResource(uri);
         if (!route) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown resource: ${uri}`);
@@ -118,7 +170,7 @@ export class FrontSession implements FrontSessionHandle {
             route.server,
             "resources/read",
             { ...request.params, uri: route.uri },
-            this.origin(ctx, request.params._meta),
+            this.origin(ctx, request.params._meta, span),
           ),
         );
         if (route.uri !== uri && Array.isArray(result["contents"])) {
@@ -129,12 +181,12 @@ export class FrontSession implements FrontSessionHandle {
         return result as never;
       });
       if (caps.resources.subscribe) {
-        s.setRequestHandler("resources/subscribe", async (request) => {
+        on("resources/subscribe", async (request) => {
           this.subscriptions.add(request.params.uri);
           await this.guard(() => backend.subscribe(request.params.uri, this.id));
           return {};
         });
-        s.setRequestHandler("resources/unsubscribe", async (request) => {
+        on("resources/unsubscribe", async (request) => {
           this.subscriptions.delete(request.params.uri);
           await this.guard(() => backend.unsubscribe(request.params.uri, this.id));
           return {};
@@ -143,7 +195,7 @@ export class FrontSession implements FrontSessionHandle {
     }
 
     if (caps?.prompts) {
-      s.setRequestHandler("prompts/list", (request) => {
+      on("prompts/list", (request) => {
         const { page, nextCursor } = paginate(
           backend.catalog(this.id).promptList,
           request.params?.cursor,
@@ -151,7 +203,7 @@ export class FrontSession implements FrontSessionHandle {
         );
         return { prompts: page, ...(nextCursor ? { nextCursor } : {}) };
       });
-      s.setRequestHandler("prompts/get", async (request, ctx) => {
+      on("prompts/get", async (request, ctx, span) => {
         const route = backend.catalog(this.id).resolvePrompt(request.params.name);
         if (!route)
           throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}`);
@@ -160,14 +212,14 @@ export class FrontSession implements FrontSessionHandle {
             route.server,
             "prompts/get",
             { ...request.params, name: route.originalName },
-            this.origin(ctx, request.params._meta),
+            this.origin(ctx, request.params._meta, span),
           ),
         )) as never;
       });
     }
 
     if (caps?.completions) {
-      s.setRequestHandler("completion/complete", async (request, ctx) => {
+      on("completion/complete", async (request, ctx, span) => {
         const ref = request.params.ref;
         const catalog = backend.catalog(this.id);
         let server: string | undefined;
@@ -186,13 +238,13 @@ export class FrontSession implements FrontSessionHandle {
           );
         const target = server;
         return (await this.guard(() =>
-          backend.forward(target, "completion/complete", params, this.origin(ctx, undefined)),
+          backend.forward(target, "completion/complete", params, this.origin(ctx, undefined, span)),
         )) as never;
       });
     }
 
     if (caps?.logging) {
-      s.setRequestHandler("logging/setLevel", async (request) => {
+      on("logging/setLevel", async (request) => {
         this.logLevel = request.params.level;
         const level = request.params.level;
         await this.guard(() =>

@@ -64,6 +64,7 @@ export async function serveStdio(options: StdioFrontOptions, onEnd: () => void):
   const session = new FrontSession("stdio", options.backend, {
     pageSize: options.pageSize,
     log: options.log,
+    transport: "stdio",
   });
   const replay = new ReplayTransport(inner);
   await session.server.connect(replay);

@@ -102,7 +102,7 @@ async function inProcessFront(configPath: string): Promise<Front> {
   const log = createLogger({ level: "silent" });
   const agg = createAggregator(loaded, { log });
   await agg.start(CAPS, { graceMs: loaded.config.startup.graceMs });
-  const session = new FrontSession("in-process", agg, { pageSize: agg.pageSize, log });
+  const session = new FrontSession("in-process", agg, { pageSize: agg.pageSize, log, transport: "stdio" });
   const [server, client] = InMemoryTransport.createLinkedPair();
   await session.server.connect(server);
   const inbox: Msg[] = [];

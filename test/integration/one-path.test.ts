@@ -104,7 +104,7 @@ async function start(dir: string): Promise<Harness> {
   const { transport, state } = downstream();
   const agg = createAggregator(loaded, { log, prespawned: new Map([["inproc", { transport }]]) });
   await agg.start({}, { graceMs: loaded.config.startup.graceMs });
-  const session = new FrontSession("one-path", agg, { pageSize: agg.pageSize, log });
+  const session = new FrontSession("one-path", agg, { pageSize: agg.pageSize, log, transport: "stdio" });
   const [serverSide, clientSide] = InMemoryTransport.createLinkedPair();
   await session.server.connect(serverSide);
   const client = new Client({ name: "one-path-test", version: "1.0.0" });

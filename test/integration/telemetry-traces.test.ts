@@ -8,7 +8,10 @@ import {
   type CallToolResult,
 } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Client as V2Client } from "@modelcontextprotocol/client";
+import { InMemoryTransport as V2InMemoryTransport } from "@modelcontextprotocol/server";
 import type { Aggregator } from "../../src/aggregator.js";
+import { FrontSession } from "../../src/front/session.js";
 import { createAggregator } from "../../src/compose.js";
 import { loadConfig } from "../../src/config/load.js";
 import type { CallOrigin } from "../../src/front/backend.js";
@@ -242,6 +245,44 @@ describe("traces through the aggregator to an OTLP/HTTP receiver", () => {
     expect(sent["example.com/keep"]).toBe("yes");
     // Arguments and results are never recorded by default.
     expect(JSON.stringify(spans)).not.toContain(secret);
+  });
+
+  it("through the real front: a v2 client's tools/call is one SERVER span, the parent of its hop", async () => {
+    const session = new FrontSession("front-session", h.agg, {
+      pageSize: h.agg.pageSize,
+      log: createLogger({ level: "silent" }),
+      transport: "stdio",
+    });
+    const [serverSide, clientSide] = V2InMemoryTransport.createLinkedPair();
+    await session.server.connect(serverSide);
+    const client = new V2Client({ name: "traced-client", version: "1.0.0" });
+    await client.connect(clientSide);
+    try {
+      const result = await client.callTool({
+        name: "inproc_echo",
+        arguments: { message: "via the front" },
+        _meta: { traceparent: CLIENT_TRACEPARENT },
+      });
+      expect(result.content).toEqual([{ type: "text", text: "via the front" }]);
+    } finally {
+      await client.close();
+      await session.close();
+    }
+    const spans = await h.flush();
+    const server = one(spans, "tools/call inproc_echo", KIND.server);
+    const hop = one(spans, "tools/call echo", KIND.client);
+    expect(server.traceId).toBe(CLIENT_TRACE);
+    expect(server.parentSpanId).toBe(CLIENT_SPAN);
+    expect(hop.parentSpanId).toBe(server.spanId);
+    expect(server.attributes).toMatchObject({
+      "mcp.method.name": "tools/call",
+      "gen_ai.tool.name": "inproc_echo",
+      "network.transport": "pipe",
+    });
+    // A stdio-like link has no MCP session id (the attribute is the transport's Mcp-Session-Id).
+    expect(server.attributes["mcp.session.id"]).toBeUndefined();
+    const tp = traceparentParts((h.seen[0] ?? {})["traceparent"]);
+    expect(tp).toEqual({ trace: CLIENT_TRACE, parent: hop.spanId, flags: "01" });
   });
 
   it("no inbound traceparent: one new trace per request, the hop a child of the request's span", async () => {

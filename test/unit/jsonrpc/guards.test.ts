@@ -1,5 +1,4 @@
-import { SdkError, SdkErrorCode } from "@modelcontextprotocol/server";
-import { ProtocolErrorCode, ProtocolError, type JSONRPCMessage } from "@modelcontextprotocol/server";
+import { ProtocolError, SdkError, SdkErrorCode } from "@modelcontextprotocol/server";
 import { describe, expect, it } from "vitest";
 import { classifyFailure, type FailureContext } from "../../../src/downstream/classify.js";
 import { LineBuffer, type OversizeLine } from "../../../src/jsonrpc/lineBuffer.js";
