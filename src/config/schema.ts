@@ -77,7 +77,7 @@ export const httpSettingsSchema = z.strictObject({
   resumeGraceMs: posInt()
     .default(H.resumeGraceMs)
     .describe(
-      `A call whose client dropped its resumable SSE stream is cancelled when not resumed within this many ms (a request dropped before anything was sent is cancelled at once). Default ${H.resumeGraceMs}.`,
+      `A call whose client dropped its resumable SSE stream (protocol 2025-11-25 and later: the stream starts with a priming event) is cancelled when not resumed within this many ms; earlier protocols cannot resume, and their calls are cancelled at once. Default ${H.resumeGraceMs}.`,
     ),
   maxSessions: posInt()
     .default(H.maxSessions)

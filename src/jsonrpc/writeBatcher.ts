@@ -11,9 +11,8 @@
  * is written at once, without the check-phase hop: nothing could join it, and a single call is not
  * delayed (about 5 µs less aggregator CPU per call at one in flight, bench/results/history.md).
  *
- * Nothing is allocated per line beyond the line itself: `post` queues without a promise (the hot path:
- * nobody waits for a request or an answer to reach the pipe), and `write` returns one promise shared by
- * the whole batch, made only when somebody asks for it.
+ * Nothing is allocated per line beyond the line itself: `write` returns one promise shared by the whole
+ * batch. Used by both stdio ends: the front's stdout and each downstream's stdin.
  */
 const WRITTEN = Promise.resolve();
 
