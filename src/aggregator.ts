@@ -20,6 +20,7 @@ import { BreakerRegistry } from "./pipeline/middleware/breaker.js";
 import { ResultCache } from "./pipeline/middleware/cache.js";
 import { ServerLimiter } from "./pipeline/middleware/limit.js";
 import { CallStats } from "./pipeline/middleware/observe.js";
+import { CallFeed } from "./callFeed.js";
 import type { Metrics } from "./metrics.js";
 import { profileFor, type BuiltinProfile } from "./profiles/index.js";
 import { RequestRelay } from "./relay.js";
@@ -59,9 +60,10 @@ export class Aggregator implements FrontBackend {
 
   set metrics(metrics: Metrics | undefined) {
     this.metricsSink = metrics;
-    // No per-call event object at all without metrics.
-    this.stats.onCall = metrics ? (event) => metrics.onCall(event) : undefined;
+    this.calls.set("metrics", metrics && ((event) => metrics.onCall(event)));
   }
+  /** Finished-call listeners: metrics, dashboard, audit log (none: no per-call event object at all). */
+  readonly calls = new CallFeed(this.stats, (e) => this.log.warn({ err: String(e) }, "call listener failed"));
   readonly cache: ResultCache;
   readonly breakers: BreakerRegistry;
   readonly router: Router;

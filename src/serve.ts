@@ -15,6 +15,7 @@ import type { Logger } from "./logger.js";
 import { ConfigReloader } from "./reload.js";
 import { registerMetaTools } from "./meta/index.js";
 import { registerWorkflows } from "./workflows/register.js";
+import { startObservers } from "./observers.js";
 
 /** How long calls in flight get to finish once a shutdown begins. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -31,6 +32,8 @@ export interface ServeOptions {
   readonly env?: NodeJS.ProcessEnv | undefined;
   /** Serve /metrics, /healthz and /readyz on this port too, apart from /mcp (HTTP mode). */
   readonly metricsPort?: number | undefined;
+  /** Serve the dashboard on 127.0.0.1:N too (`--dashboard-port`; the only way to see it in stdio mode). */
+  readonly dashboardPort?: number | undefined;
   /** One-line human messages (start-up summary, skips): stderr in the CLI. */
   readonly say: (line: string) => void;
   readonly stdin?: NodeJS.ReadableStream;
@@ -80,7 +83,19 @@ export async function serve(options: ServeOptions): Promise<Running> {
     };
   }
   registerMetaTools(aggregator);
-  registerWorkflows(aggregator, loaded, log);
+  const workflows = registerWorkflows(aggregator, loaded, log);
+  // The audit log and the dashboard (src/observers.ts); a bad audit.file rejects here, before any front.
+  const observers = await startObservers({
+    aggregator,
+    workflows,
+    loaded,
+    log,
+    say,
+    authToken: options.authToken,
+    env: options.env,
+    httpHost: options.transport === "http" ? (options.host ?? loaded.config.http.host) : undefined,
+    dashboardPort: options.dashboardPort,
+  });
   for (const warning of loaded.warnings) say(`autonomous-mcp: warning: ${warning}`);
   const skipped = loaded.servers.filter((s) => s.skipReason !== undefined);
   for (const s of skipped) say(`${s.name}: skipped (${s.skipReason})`);
@@ -122,6 +137,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
       const undo = hurry && options.killServers ? whenAborted(hurry, options.killServers) : undefined;
       await closing;
       undo?.();
+      await observers.close();
       endFront();
     })());
   if (options.shutdown) {
@@ -237,6 +253,8 @@ export async function serve(options: ServeOptions): Promise<Running> {
     ),
     onSessionEvent: (principal: string, event: "opened" | "closed" | "refused") =>
       metrics.sessionEvent(principal, event),
+    // /dashboard (src/dashboard/): its own Host/Origin/token checks, a login cookie besides the header.
+    dashboard: observers.dashboard?.handler,
   };
   const http: HttpFront = new HttpFront({
     ...shared,

@@ -26,6 +26,15 @@ export interface CallEvent {
   readonly durationMs: number;
   readonly attempts: number;
   readonly cache: string | undefined;
+  // Set by the observe layer (optional for hand-made events): for the dashboard and the audit log.
+  /** When the call ended, epoch ms. */
+  readonly at?: number;
+  /** The call: public name, session, request id, arguments. */
+  readonly ctx?: CallContext;
+  /** The failure's text (raw: scrub before showing it); undefined for "ok". */
+  readonly error?: string | undefined;
+  /** What the call settled with: its result, or the error it threw. */
+  readonly settled?: unknown;
 }
 
 export interface ServerCallStats {
@@ -176,6 +185,7 @@ export function createObserveLayer(
     started: number,
     outcome: Outcome,
     failure: string | undefined,
+    settled: unknown,
   ): void => {
     const { server, originalName: tool } = ctx.route;
     const durationMs = performance.now() - started;
@@ -189,6 +199,10 @@ export function createObserveLayer(
         durationMs,
         attempts: attemptsOf(ctx.notes),
         cache: cacheOf(ctx.notes),
+        at: Date.now(),
+        ctx,
+        error: failure,
+        settled,
       });
     }
     if (log.isLevelEnabled("debug")) {
@@ -219,12 +233,12 @@ export function createObserveLayer(
         (result) => {
           if (result.isError === true) {
             const outcome = ctx.notes["invalid"] === true ? "invalid" : "tool_error";
-            finish(ctx, log, started, outcome, resultText(result));
-          } else finish(ctx, log, started, "ok", undefined);
+            finish(ctx, log, started, outcome, resultText(result), result);
+          } else finish(ctx, log, started, "ok", undefined, result);
           return result;
         },
         (error: unknown) => {
-          finish(ctx, log, started, outcomeOfError(error), errorMessage(error));
+          finish(ctx, log, started, outcomeOfError(error), errorMessage(error), error);
           throw error;
         },
       );
