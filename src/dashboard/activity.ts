@@ -25,7 +25,8 @@ export interface WorkflowRun {
   readonly principal?: string;
   status: "running" | "ok" | "partial" | "failed" | "cancelled";
   durationMs?: number;
-  readonly steps: StepTrace[];
+  /** Each step's trace; `startMs` is when it began, from the run's start (for the waterfall). */
+  readonly steps: (StepTrace & { startMs?: number })[];
   failed?: { readonly step: string; readonly error: string };
 }
 
@@ -133,9 +134,19 @@ export class Activity implements WorkflowObserver {
     };
     this.runs.push(run);
     const scrub = this.options.scrub;
+    const starts = new Map<string, number>();
+    const shown = (t: StepTrace): WorkflowRun["steps"][number] => {
+      const startMs = starts.get(t.id);
+      return {
+        ...t,
+        ...(t.error !== undefined ? { error: scrub(t.error) } : {}),
+        ...(startMs !== undefined ? { startMs } : {}),
+      };
+    };
     return {
       step: (t) => {
-        run.steps.push({ ...t, ...(t.error !== undefined ? { error: scrub(t.error) } : {}) });
+        if (t.status !== "skipped") starts.set(t.id, Math.max(0, this.now() - run.startedAt - t.durationMs));
+        run.steps.push(shown(t));
       },
       finished: (result) => {
         run.durationMs = this.now() - run.startedAt;
@@ -145,8 +156,7 @@ export class Activity implements WorkflowObserver {
         // The final trace is in definition order and has compensation results: it replaces the live one.
         if (Array.isArray(outcome?.trace)) {
           run.steps.length = 0;
-          for (const t of outcome.trace)
-            run.steps.push({ ...t, ...(t.error !== undefined ? { error: scrub(t.error) } : {}) });
+          for (const t of outcome.trace) run.steps.push(shown(t));
         }
         if (outcome?.failed) run.failed = { step: outcome.failed.step, error: scrub(outcome.failed.error) };
         else if (result.isError === true && !outcome?.status) {

@@ -164,7 +164,8 @@ function sameOrigin(origin: string | undefined, host: string | undefined): boole
 const COMMON_HEADERS = {
   "cache-control": "no-store",
   "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
+  // Not no-referrer: with it, a browser's own form post says `Origin: null`, which is refused.
+  "referrer-policy": "same-origin",
   "x-frame-options": "DENY",
 } as const;
 

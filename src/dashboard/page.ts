@@ -68,9 +68,11 @@ function callRow(c) {
     td(time(c.at)), td(c.tool), td(c.server), el("td", { class: c.outcome === "ok" ? "ok" : "bad" }, c.outcome),
     td(ms(c.durationMs), "num"), td(c.principal || ""), td(c.error || "", "err"));
 }
-function bar(share) {
+function bar(start, share) {
   const b = el("span", { class: "bar" });
-  b.style.width = Math.round(Math.min(1, share) * 200) + "px"; // CSSOM: allowed by the page's CSP
+  // CSSOM, not a style attribute: allowed by the page's CSP.
+  b.style.marginLeft = Math.round(Math.min(1, start) * 240) + "px";
+  b.style.width = Math.round(Math.min(1, share) * 240) + "px";
   return b;
 }
 function runBlock(w) {
@@ -78,7 +80,7 @@ function runBlock(w) {
   const steps = w.steps.map((t) => el("tr", { "data-step": t.id, "data-status": t.status },
     td(t.id), td(t.tool), el("td", { class: t.status === "ok" ? "ok" : t.status === "skipped" ? "muted" : "bad" }, t.status),
     td(ms(t.durationMs), "num"), td(t.attempts, "num"),
-    el("td", {}, bar(t.durationMs / total)),
+    el("td", {}, bar((t.startMs || 0) / total, t.durationMs / total)),
     td(t.error || t.reason || "", "err")));
   const head = el("tr", {}, ...["step", "tool", "status", "ms", "calls", "timing", "error"].map((h) => el("th", {}, h)));
   const summary = el("summary", {}, time(w.startedAt) + "  " + w.name + ": " + w.status +
