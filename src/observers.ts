@@ -54,9 +54,7 @@ export async function startObservers(o: ObserverOptions): Promise<Observers> {
         maxBytes: a.maxBytes,
         keep: a.keep,
         includePayloads: a.includePayloads,
-        baseDir: loaded.path.includes("/")
-          ? loaded.path.slice(0, loaded.path.lastIndexOf("/"))
-          : process.cwd(),
+        baseDir: dirname(loaded.path),
         log,
         scrub: createScrubber(secrets),
       })
