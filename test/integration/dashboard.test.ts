@@ -4,12 +4,15 @@
  * shows; the audit log written by the same process.
  */
 import { spawn } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import {
   CLI,
+  startStdio,
   tempDir,
   waitFor,
   writeConfig,
@@ -254,6 +257,34 @@ describe("dashboard without a token", () => {
       expect((await raw(`${url}state.json`, { headers: { host: "evil.example" } })).status).toBe(403);
     } finally {
       await harness.close();
+      await tmp.cleanup();
+    }
+  });
+});
+
+describe("a dashboard port that is taken", () => {
+  it("is reported, and MCP is served without the dashboard", async () => {
+    const tmp = await tempDir("amcp-dash-busy-");
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", r));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const config = await writeConfig(tmp.dir, { mcpServers: { fault: faultServerEntry("normal") } });
+      const h = await startStdio(config, { args: ["--dashboard-port", String(port)] });
+      try {
+        const result = (await h.client.callTool({
+          name: "fault_echo",
+          arguments: { message: "still" },
+        })) as CallToolResult;
+        expect(result.content).toEqual([{ type: "text", text: "still" }]);
+        expect(h.stderr()).toContain(
+          `autonomous-mcp: warning: the dashboard cannot listen on 127.0.0.1:${port} (EADDRINUSE); serving MCP without it`,
+        );
+      } finally {
+        await h.close();
+      }
+    } finally {
+      blocker.close();
       await tmp.cleanup();
     }
   });
