@@ -89,7 +89,8 @@ function runBlock(w) {
   return el("details", { "data-run": w.id, "data-status": w.status, open: w.status === "running" ? "" : undefined },
     summary, el("table", {}, el("thead", {}, head), el("tbody", {}, ...steps)));
 }
-const opened = new Set();
+// Which runs the viewer opened or closed (by run id): kept across renders; new runs open while running.
+const opened = new Map();
 function render(s) {
   document.getElementById("version").textContent = "v" + s.version + ", " + s.tools + " tools";
   document.getElementById("window").textContent = s.windowMinutes;
@@ -101,9 +102,13 @@ function render(s) {
   table("calls", callHead, s.calls.map(callRow), "no calls yet");
   table("failures", callHead, s.failures.map(callRow), "no failures");
   const runs = document.getElementById("runs");
-  for (const d of runs.querySelectorAll("details[open]")) opened.add(d.getAttribute("data-run"));
+  for (const d of runs.querySelectorAll("details")) opened.set(d.getAttribute("data-run"), d.open);
   const blocks = s.workflows.map(runBlock);
-  for (const d of blocks) if (opened.has(d.getAttribute("data-run"))) d.setAttribute("open", "");
+  for (const d of blocks) {
+    const id = d.getAttribute("data-run");
+    if (opened.has(id)) d.open = opened.get(id);
+  }
+  for (const id of [...opened.keys()]) if (!s.workflows.some((w) => String(w.id) === id)) opened.delete(id);
   runs.replaceChildren(...(blocks.length ? blocks : [el("p", { class: "muted" }, "no workflow runs yet")]));
   const live = document.getElementById("live");
   live.textContent = "updated " + time(s.at);
@@ -145,7 +150,7 @@ function scriptJson(value: unknown): string {
 /** The dashboard page. `base` is the dashboard's path with a trailing slash (relative URLs resolve there). */
 export function dashboardPage(state: unknown, nonce: string, options: { readonly logout: boolean }): string {
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
 <title>autonomous-mcp dashboard</title><base href="/dashboard/"><style nonce="${nonce}">${STYLE}</style></head>
 <body>
 <header><h1>autonomous-mcp</h1><span id="version"></span><span id="live">live</span>
@@ -169,7 +174,7 @@ ${options.logout ? '<form class="logout" method="post" action="logout"><button t
 /** The login form (a browser cannot send a bearer header when it opens a page). */
 export function loginPage(nonce: string, message?: string): string {
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
 <title>autonomous-mcp dashboard: log in</title><style nonce="${nonce}">${STYLE} form { max-width: 28rem; } input { width: 100%; margin: .4rem 0; }</style></head>
 <body><h1>autonomous-mcp dashboard</h1>
 ${message ? `<p class="bad" id="message">${escapeHtml(message)}</p>` : ""}

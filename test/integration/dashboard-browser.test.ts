@@ -32,6 +32,8 @@ describe.skipIf(!runIt)(
     let browser: Browser;
     let page: Page;
     let release: string;
+    /** Script errors and CSP violations on the page: none expected. */
+    const pageErrors: string[] = [];
 
     beforeAll(async () => {
       tmp = await tempDir("amcp-browser-");
@@ -57,6 +59,11 @@ describe.skipIf(!runIt)(
         ],
       });
       page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      page.on("pageerror", (error) => pageErrors.push(error.message));
+      page.on("console", (message) => {
+        // The 401 of the first visit is the one console error a browser reports by itself.
+        if (message.type() === "error" && !message.text().includes("401")) pageErrors.push(message.text());
+      });
     }, 60_000);
 
     afterAll(async () => {
@@ -140,6 +147,7 @@ describe.skipIf(!runIt)(
       );
       await page.screenshot({ path: shot, fullPage: true });
       expect((await stat(shot)).size).toBeGreaterThan(10_000);
+      expect(pageErrors).toEqual([]);
     });
   },
 );
