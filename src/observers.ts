@@ -46,7 +46,19 @@ export interface ObserverOptions {
 export async function startObservers(o: ObserverOptions): Promise<Observers> {
   const { aggregator, loaded, log } = o;
   const h = loaded.config.http;
-  const secrets = collectSecrets(loaded.servers, [o.authToken, ...principalTokens(h, o.env)]);
+  // The config's secrets as of now: a reload may add servers (and their env values) to scrub.
+  const tokens = [o.authToken, ...principalTokens(h, o.env)];
+  let seen = { config: aggregator.config, secrets: collectSecrets(loaded.servers, tokens) };
+  const secrets = (): readonly string[] => {
+    const now = aggregator.config;
+    if (now !== seen.config) seen = { config: now, secrets: collectSecrets(now.servers, tokens) };
+    return seen.secrets;
+  };
+  let scrubber = { for: secrets(), scrub: createScrubber(secrets()) };
+  const scrub = (text: string): string => {
+    if (scrubber.for !== secrets()) scrubber = { for: secrets(), scrub: createScrubber(secrets()) };
+    return scrubber.scrub(text);
+  };
   const a = loaded.config.audit;
   const audit = a.file
     ? await AuditLog.open({
@@ -56,7 +68,7 @@ export async function startObservers(o: ObserverOptions): Promise<Observers> {
         includePayloads: a.includePayloads,
         baseDir: dirname(loaded.path),
         log,
-        scrub: createScrubber(secrets),
+        scrub,
       })
     : undefined;
   if (audit) {

@@ -27,11 +27,12 @@ export function setUpDashboard(options: {
   readonly workflows?: WorkflowHost | undefined;
   readonly auth: PrincipalAuth;
   readonly policy: HostPolicy;
-  readonly secrets: readonly string[];
+  /** The secrets to remove now (the config's, after any reload, and the front's tokens). */
+  readonly secrets: () => readonly string[];
   readonly log: Logger;
 }): DashboardSetup {
   const { aggregator, workflows } = options;
-  const scrub = (text: string): string => scrubForClients(text, options.secrets);
+  const scrub = (text: string): string => scrubForClients(text, options.secrets());
   const activity = new Activity({ scrub });
   aggregator.calls.set("dashboard", activity.record);
   if (workflows) workflows.observer = activity;
