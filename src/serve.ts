@@ -275,8 +275,10 @@ export async function serve(options: ServeOptions): Promise<Running> {
   let opsUrl = "";
   if (options.metricsPort !== undefined) {
     // Only /healthz, /readyz and /metrics: no MCP endpoint, no sessions, no request bodies.
+    // ...and no dashboard: this port is for scrapers and probes.
+    const { dashboard: _mcpPortOnly, ...opsShared } = shared;
     const ops = new HttpFront({
-      ...shared,
+      ...opsShared,
       port: options.metricsPort,
       path: undefined,
       pageSize: 0,
