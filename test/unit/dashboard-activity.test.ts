@@ -1,10 +1,14 @@
 /** What the dashboard keeps (src/dashboard/): the time window, the recent-call rings, workflow runs. */
 import { describe, expect, it } from "vitest";
+import { Aggregator } from "../../src/aggregator.js";
 import { CallFeed } from "../../src/callFeed.js";
+import { parseConfig } from "../../src/config/load.js";
+import { dashboardState } from "../../src/dashboard/state.js";
 import { Activity } from "../../src/dashboard/activity.js";
 import { BUCKET_MS, CallWindow, SAMPLES_PER_BUCKET } from "../../src/dashboard/window.js";
 import { compose } from "../../src/pipeline/compose.js";
 import { CallStats, createObserveLayer } from "../../src/pipeline/middleware/observe.js";
+import { waitFor } from "../helpers/aggregator.js";
 import { makeCtx, makeRoute, silentLogger, textResult } from "../helpers/pipeline.js";
 
 describe("CallWindow", () => {
@@ -132,5 +136,38 @@ describe("CallFeed", () => {
     feed.set("good", undefined);
     expect(feed.names).toEqual([]);
     expect(stats.onCall).toBeUndefined();
+  });
+});
+
+describe("dashboardState", () => {
+  it("shows an open breaker with its retry-after, and the row as down", async () => {
+    const loaded = parseConfig(
+      JSON.stringify({
+        mcpServers: {
+          s: { command: "node", args: ["x.js"], breaker: { volumeThreshold: 2, resetTimeoutMs: 30_000 } },
+        },
+      }),
+      "t.json",
+    );
+    const agg = new Aggregator(loaded, { log: silentLogger });
+    try {
+      const activity = new Activity({ scrub: (t) => t });
+      const before = dashboardState(agg, activity, (t) => t);
+      expect(before.servers).toEqual([
+        expect.objectContaining({ name: "s", state: "not started", health: "starting", breaker: "closed" }),
+      ]);
+      for (let i = 0; i < 3; i++) agg.breakers.recordFailure("s", new Error("ping failed"));
+      await waitFor(() => agg.breakers.stateOf("s") === "open");
+      const retryAt = agg.breakers.retryAt("s") as number;
+      const state = dashboardState(agg, activity, (t) => t, retryAt - 12_500);
+      expect(state.servers[0]).toMatchObject({
+        health: "down",
+        breaker: "open",
+        breakerRetryAt: new Date(retryAt).toISOString(),
+        retryAfterS: 13,
+      });
+    } finally {
+      await agg.close();
+    }
   });
 });
