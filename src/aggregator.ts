@@ -20,6 +20,7 @@ import { BreakerRegistry } from "./pipeline/middleware/breaker.js";
 import { ResultCache } from "./pipeline/middleware/cache.js";
 import { ServerLimiter } from "./pipeline/middleware/limit.js";
 import { CallStats } from "./pipeline/middleware/observe.js";
+import { CallFeed } from "./callFeed.js";
 import type { Metrics } from "./metrics.js";
 import { catalogTelemetry } from "./telemetry/catalogLabels.js";
 import { profileFor, type BuiltinProfile } from "./profiles/index.js";
@@ -39,11 +40,10 @@ import { startSummary, type StartSummary } from "./startup.js";
 import { Subscriptions } from "./subscriptions.js";
 import { awaitAbsent, StartupState, withinGrace, withPendingCapabilities } from "./startup.js";
 
+import type { AggregatorOptions, WorkflowHostLike } from "./aggregatorOptions.js";
 export type { StartSummary } from "./startup.js";
 export type { AggregatorOptions, WorkflowHostLike } from "./aggregatorOptions.js";
-import type { AggregatorOptions, WorkflowHostLike } from "./aggregatorOptions.js";
-
-/** The composition root: config → pool → catalog → pipeline → router, exposed to fronts as a FrontBackend. */
+/** Config → pool → catalog → pipeline → router, exposed to fronts as a FrontBackend (built by src/compose.ts). */
 export class Aggregator implements FrontBackend {
   readonly serverInfo: Implementation = { name: "autonomous-mcp", version: VERSION };
   readonly instructions: string | undefined = undefined;
@@ -52,6 +52,8 @@ export class Aggregator implements FrontBackend {
   /** Prometheus metrics (the HTTP front); none in stdio mode keeps the hot path free of them. */
   readonly metrics: Metrics | undefined;
   readonly stats = new CallStats();
+  /** Finished-call listeners: metrics, dashboard, audit log (none: no per-call event object at all). */
+  readonly calls = new CallFeed(this.stats, (e) => this.log.warn({ err: String(e) }, "call listener failed"));
   readonly cache: ResultCache;
   readonly breakers: BreakerRegistry;
   readonly router: Router;
@@ -86,13 +88,9 @@ export class Aggregator implements FrontBackend {
     options: AggregatorOptions,
   ) {
     this.log = options.log;
-    this.metrics = options.metrics;
-    // No per-call event object at all without metrics.
-    const metrics = options.metrics;
-    if (metrics) {
-      this.stats.onCall = (event) => metrics.onCall(event);
-      this.telemetry.useMetrics(metrics.operations);
-    }
+    const metrics = (this.metrics = options.metrics);
+    if (metrics) this.calls.set("metrics", (event) => metrics.onCall(event));
+    if (metrics) this.telemetry.useMetrics(metrics.operations);
     this.startup.onSettled = options.onServerSettled;
     this.pageSize = options.pageSize ?? 500;
     this.servers = new Map(loaded.servers.map((s) => [s.name, s]));

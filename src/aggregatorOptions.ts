@@ -6,6 +6,7 @@ import type { Logger } from "./logger.js";
 import type { MetaTool } from "./meta/types.js";
 import type { Metrics } from "./metrics.js";
 import type { WorkflowExecutor } from "./router.js";
+import type { WorkflowObserver } from "./workflows/register.js";
 
 /** What the workflow host offers the aggregator (src/workflows/register.ts). */
 export interface WorkflowHostLike extends WorkflowExecutor {
@@ -13,6 +14,8 @@ export interface WorkflowHostLike extends WorkflowExecutor {
   readonly tools: readonly BuiltinTool[];
   refresh(): void;
   setDefinitions(definitions: Readonly<Record<string, unknown>>): void;
+  /** Told of each workflow run and its steps (the dashboard). */
+  observer: WorkflowObserver | undefined;
 }
 
 export interface AggregatorOptions {

@@ -237,6 +237,7 @@ async function runServe(
       port: args.port,
       authToken,
       metricsPort: args.metricsPort,
+      dashboardPort: args.dashboardPort,
       say,
       progress: terminal.isTTY,
       progressOut: progressWriter(terminal),

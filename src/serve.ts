@@ -15,6 +15,7 @@ import type { Logger } from "./logger.js";
 import { ConfigReloader } from "./reload.js";
 import { createAggregator } from "./compose.js";
 import { VERSION } from "./version.js";
+import { startObservers } from "./observers.js";
 
 /** How long calls in flight get to finish once a shutdown begins. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -33,6 +34,8 @@ export interface ServeOptions {
   readonly env?: NodeJS.ProcessEnv | undefined;
   /** Serve /metrics, /healthz and /readyz on this port too, apart from /mcp (HTTP mode). */
   readonly metricsPort?: number | undefined;
+  /** Serve the dashboard on 127.0.0.1:N too (`--dashboard-port`; the only way to see it in stdio mode). */
+  readonly dashboardPort?: number | undefined;
   /** One-line human messages (start-up summary, skips): stderr in the CLI. */
   readonly say: (line: string) => void;
   readonly stdin?: NodeJS.ReadableStream;
@@ -106,6 +109,18 @@ export async function serve(options: ServeOptions): Promise<Running> {
   });
   if (tracing.on) log.info({ note: tracing.note }, "OpenTelemetry tracing on (OTLP/HTTP)");
   else if (tracing.note !== undefined) log.info({ note: tracing.note }, "OpenTelemetry tracing off");
+  // The audit log and the dashboard (src/observers.ts); a bad audit.file rejects here, before any front.
+  const observers = await startObservers({
+    aggregator,
+    workflows: aggregator.workflowHost,
+    loaded,
+    log,
+    say,
+    authToken: options.authToken,
+    env: options.env,
+    httpHost: options.transport === "http" ? (options.host ?? loaded.config.http.host) : undefined,
+    dashboardPort: options.dashboardPort,
+  });
   for (const warning of loaded.warnings) say(`autonomous-mcp: warning: ${warning}`);
   const skipped = loaded.servers.filter((s) => s.skipReason !== undefined);
   for (const s of skipped) say(`${s.name}: skipped (${s.skipReason})`);
@@ -148,6 +163,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
       await closing;
       undo?.();
       await aggregator.telemetry.shutdown(hurry?.aborted === true ? 0 : TRACE_FLUSH_MS);
+      await observers.close();
       endFront();
     })());
   if (options.shutdown) {
@@ -249,6 +265,8 @@ export async function serve(options: ServeOptions): Promise<Running> {
     ),
     onSessionEvent: (principal: string, event: "opened" | "closed" | "refused") =>
       metrics.sessionEvent(principal, event),
+    // /dashboard (src/dashboard/): its own Host/Origin/token checks, a login cookie besides the header.
+    dashboard: observers.dashboard?.handler,
   };
   const http: HttpFront = new HttpFront({
     ...shared,
@@ -269,8 +287,10 @@ export async function serve(options: ServeOptions): Promise<Running> {
   let opsUrl = "";
   if (options.metricsPort !== undefined) {
     // Only /healthz, /readyz and /metrics: no MCP endpoint, no sessions, no request bodies.
+    // ...and no dashboard: this port is for scrapers and probes.
+    const { dashboard: _mcpPortOnly, ...opsShared } = shared;
     const ops = new HttpFront({
-      ...shared,
+      ...opsShared,
       port: options.metricsPort,
       path: undefined,
       pageSize: 0,

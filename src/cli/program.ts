@@ -17,6 +17,7 @@ export interface ServeArgs {
   readonly authToken?: string | undefined;
   readonly allowedHosts: readonly string[];
   readonly metricsPort?: number | undefined;
+  readonly dashboardPort?: number | undefined;
 }
 
 export interface ReportArgs {
@@ -89,6 +90,7 @@ HTTP binds 127.0.0.1 by default; any other host needs --auth-token (or $AUTONOMO
 Examples:
   ${NAME}                                  stdio, for Claude Desktop and other MCP clients
   ${NAME} --port 3000                      Streamable HTTP on http://127.0.0.1:3000/mcp
+  ${NAME} --dashboard-port 7070            stdio, and the live dashboard on http://127.0.0.1:7070/dashboard/
   ${NAME} serve --config ./team.json --host 0.0.0.0 --auth-token "$TOKEN" --allowed-host mcp.example.com`;
 
 const configOption = (): Option =>
@@ -151,6 +153,12 @@ function build(done: (result: Parsed) => void, out: (text: string) => void): Com
         parsePort,
       ),
     )
+    .addOption(
+      new Option(
+        "--dashboard-port <n>",
+        "also serve the live dashboard on http://127.0.0.1:<n>/dashboard/ (stdio or http; loopback only)",
+      ).argParser(parsePort),
+    )
     .addHelpText("after", SERVE_AFTER)
     .action(function (this: Command) {
       noStrayWords(this, 0);
@@ -162,6 +170,7 @@ function build(done: (result: Parsed) => void, out: (text: string) => void): Com
         authToken?: string;
         allowedHost?: string[];
         metricsPort?: number;
+        dashboardPort?: number;
       }>();
       const httpGiven = HTTP_ONLY.filter((k) => o[k] !== undefined);
       if (o.transport === "stdio" && httpGiven.length > 0) {
@@ -180,6 +189,7 @@ function build(done: (result: Parsed) => void, out: (text: string) => void): Com
           authToken: o.authToken,
           allowedHosts: o.allowedHost ?? [],
           metricsPort: o.metricsPort,
+          dashboardPort: o.dashboardPort,
         },
       });
     });

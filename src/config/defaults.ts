@@ -49,6 +49,9 @@ const defaults = {
   /** Largest inputSchema (objects + arrays in it) compiled for argument validation (validate.ts). */
   maxSchemaNodes: 250,
 
+  /** The audit log (src/audit/): off until `audit.file` is set. */
+  audit: { maxBytes: 10 * 1024 * 1024, keep: 5, includePayloads: false },
+
   http: {
     host: "127.0.0.1",
     port: 3000,

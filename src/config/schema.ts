@@ -108,6 +108,39 @@ export const httpSettingsSchema = z.strictObject({
     .describe("Token-bucket rate limit of the HTTP front."),
 });
 
+// ---- audit log ----
+
+const A = DEFAULTS.audit;
+
+export const auditSettingsSchema = z.strictObject({
+  file: text()
+    .optional()
+    .describe(
+      "JSON Lines file every tools/call is appended to (absolute, or relative to the config file's folder; its folder is created). Unset: no audit log.",
+    ),
+  maxBytes: z
+    .int()
+    .min(1_024)
+    .default(A.maxBytes)
+    .describe(
+      `Size in bytes at which the file is rotated (file → file.1 → … → file.<keep>). Default ${A.maxBytes} (10 MiB).`,
+    ),
+  keep: z
+    .int()
+    .min(1)
+    .max(100)
+    .default(A.keep)
+    .describe(
+      `Rotated files kept besides the current one (1..100); older ones are deleted. Default ${A.keep}.`,
+    ),
+  includePayloads: z
+    .boolean()
+    .default(A.includePayloads)
+    .describe(
+      `Also write each call's arguments, result and error text (secrets scrubbed; each cut at 64 KiB). Default ${A.includePayloads}: never.`,
+    ),
+});
+
 // ---- top level ----
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -251,6 +284,11 @@ export const configSchema = z
       .prefault({})
       .describe("Start-up: how long to wait for slow servers before serving the ones that are ready."),
     http: httpSettingsSchema.prefault({}).describe("The HTTP front (serve --transport http)."),
+    audit: auditSettingsSchema
+      .prefault({})
+      .describe(
+        "The audit log: one JSON line per tools/call (docs/operations.md). Off unless audit.file is set.",
+      ),
     defaults: resilienceOverridesSchema
       .prefault({})
       .describe("Resilience settings applied under every server's own. Default {}."),
@@ -259,5 +297,6 @@ export const configSchema = z
 
 export type Config = z.output<typeof configSchema>;
 export type HttpSettings = z.output<typeof httpSettingsSchema>;
+export type AuditSettings = z.output<typeof auditSettingsSchema>;
 export type PrincipalEntry = z.output<typeof principalSchema>;
 export type LogLevel = (typeof LOG_LEVELS)[number];

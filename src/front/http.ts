@@ -53,6 +53,11 @@ export interface HttpFrontOptions extends HostPolicy {
   /** Session opened / closed / refused, per principal (metrics). */
   readonly onSessionEvent?: ((principal: string, event: SessionEvent) => void) | undefined;
   readonly rateLimit: RateLimit;
+  /**
+   * `/dashboard` (src/dashboard/): answers first, with its own Host, Origin and token checks (browsers
+   * have only the login cookie); true when it took the request.
+   */
+  readonly dashboard?: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
   /** Extra GET routes (health, metrics) answered before MCP routing. */
   readonly routes?: Readonly<
     Record<string, (req: IncomingMessage, res: ServerResponse) => void | Promise<void>>
@@ -144,6 +149,7 @@ export class HttpFront {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const o = this.options;
+    if (o.dashboard?.(req, res)) return;
     const pathname = req.url === o.path ? o.path : pathOf(req.url);
     if (pathname === undefined) return jsonError(res, 404, -32000, "Not found");
     const route =

@@ -8,11 +8,22 @@ import { toolErrorToResult } from "../front/errorMap.js";
 import type { Logger } from "../logger.js";
 import type { CompiledWorkflow } from "./compile.js";
 import { planResult, planWorkflow, workflowHints, type ToolLookup } from "./plan.js";
-import type { WorkflowLimits } from "./limits.js";
+import type { CallBudget, WorkflowLimits } from "./limits.js";
+import type { StepTrace } from "./state.js";
 import { DEFAULT_WORKFLOW_LIMITS, runWorkflow } from "./runner.js";
 import { validateWorkflows } from "./validate.js";
 import { runWorkflowTool } from "../meta/runWorkflow.js";
 import { BUILTIN_HELPERS, BUILTIN_WORKFLOWS } from "./builtins/index.js";
+
+/** Watches workflow runs (the dashboard): one watch per run, told of each step and of the result. */
+export interface WorkflowObserver {
+  started(name: string, origin: CallOrigin): WorkflowRunWatch;
+}
+
+export interface WorkflowRunWatch {
+  step(trace: StepTrace): void;
+  finished(result: CallToolResult): void;
+}
 
 /**
  * Serves the configured workflows as tools. They are validated against the live catalog once the
@@ -26,6 +37,8 @@ export class WorkflowHost implements WorkflowHostLike {
   /** Definitions of every workflow in the last refresh (shipped + configured): ad-hoc ones may call them. */
   private served: Readonly<Record<string, unknown>> = {};
   problems: string[] = [];
+  /** Told of every run, configured or ad hoc (set by the dashboard). */
+  observer: WorkflowObserver | undefined;
 
   constructor(
     private readonly agg: Aggregator,
@@ -145,6 +158,20 @@ export class WorkflowHost implements WorkflowHostLike {
     requestId?: string,
   ): Promise<CallToolResult> {
     const budget = origin.workflowBudget ?? { used: 0, max: this.limits.maxCallsPerRun };
+    const watch = this.observer?.started(wf.name, origin);
+    const result = await this.runOnce(wf, input, origin, budget, watch, requestId);
+    watch?.finished(result);
+    return result;
+  }
+
+  private async runOnce(
+    wf: CompiledWorkflow,
+    input: unknown,
+    origin: CallOrigin,
+    budget: CallBudget,
+    watch: WorkflowRunWatch | undefined,
+    requestId: string | undefined,
+  ): Promise<CallToolResult> {
     try {
       return await runWorkflow(wf, input, {
         limits: this.limits,
@@ -158,6 +185,7 @@ export class WorkflowHost implements WorkflowHostLike {
           ? (p) => origin.sendProgress?.(p.progress, p.total, p.message)
           : undefined,
         stepSpan: (step) => this.agg.telemetry.step(origin.trace, wf.name, step.id, step.tool),
+        onStep: watch && ((t) => watch.step(t)),
         invoker: {
           call: (tool, stepArgs, opts) =>
             this.agg.router.callTool(tool, stepArgs, {

@@ -23,6 +23,8 @@ export interface RunOptions {
   readonly signal?: AbortSignal | undefined;
   /** One notification per finished step: progress = finished steps, total = step count. */
   readonly onProgress?: ((update: ProgressUpdate) => void) | undefined;
+  /** Each step's trace as it finishes (the dashboard's live view of a run). */
+  readonly onStep?: ((trace: StepTrace) => void) | undefined;
   readonly log?: Logger | undefined;
   /** Passed to every step call (log correlation). */
   readonly requestId?: string | undefined;
@@ -46,6 +48,7 @@ function notifier(run: RunState, options: RunOptions): (t: StepTrace) => void {
         total: run.wf.steps.length,
         message: `${t.id}: ${t.status}`,
       });
+      options.onStep?.(t);
     } catch (err) {
       run.log?.warn({ err: errorMessage(err) }, "workflow progress callback failed");
     }

@@ -28,6 +28,15 @@ describe("command line", () => {
         args: { transport: "http", host: "0.0.0.0", authToken: "t", metricsPort: 9464, allowedHosts: [] },
       },
     ],
+    // --dashboard-port means something to both fronts: it implies nothing.
+    [
+      ["--dashboard-port", "7070"],
+      { kind: "serve", args: { transport: "stdio", dashboardPort: 7070, allowedHosts: [] } },
+    ],
+    [
+      ["--port", "0", "--dashboard-port", "0"],
+      { kind: "serve", args: { transport: "http", port: 0, dashboardPort: 0, allowedHosts: [] } },
+    ],
     [["validate", "--config", "a.json"], { kind: "validate", config: "a.json" }],
     [["doctor"], { kind: "doctor", args: { json: false, verbose: false } }],
     [["doctor", "--json", "--verbose"], { kind: "doctor", args: { json: true, verbose: true } }],
@@ -55,6 +64,10 @@ describe("command line", () => {
     [
       ["--port", "70000"],
       'autonomous-mcp serve: --port must be a whole number from 0 to 65535, got "70000"; see autonomous-mcp serve --help',
+    ],
+    [
+      ["--dashboard-port", "x"],
+      'autonomous-mcp serve: --dashboard-port must be a whole number from 0 to 65535, got "x"; see autonomous-mcp serve --help',
     ],
     [
       ["--port", "1e3"],

@@ -33,6 +33,15 @@ export interface CallEvent {
   readonly attempts: number;
   /** How cache served the call (CallContext.cacheOutcome); undefined for a tool that is not cached. */
   readonly cache: CacheOutcome | undefined;
+  // Set by the observe layer (optional for hand-made events): for the dashboard and the audit log.
+  /** When the call ended, epoch ms. */
+  readonly at?: number;
+  /** The call: public name, session, request id, arguments. */
+  readonly ctx?: CallContext;
+  /** The failure's text (raw: scrub before showing it); undefined for "ok". */
+  readonly error?: string | undefined;
+  /** What the call settled with: its result, or the error it threw. */
+  readonly settled?: unknown;
 }
 
 export interface ServerCallStats {
@@ -183,7 +192,13 @@ export function createObserveLayer(stats: CallStats, rootLogger: Logger): Middle
     }
     return routeLog.isLevelEnabled("debug") ? routeLog.child({ reqId: ctx.requestId }) : routeLog;
   };
-  const finish = (ctx: CallContext, started: number, outcome: Outcome, failure: string | undefined): void => {
+  const finish = (
+    ctx: CallContext,
+    started: number,
+    outcome: Outcome,
+    failure: string | undefined,
+    settled: unknown,
+  ): void => {
     const { server, originalName: tool } = ctx.route;
     const durationMs = performance.now() - started;
     stats.record(server, outcome, durationMs, failure);
@@ -202,6 +217,10 @@ export function createObserveLayer(stats: CallStats, rootLogger: Logger): Middle
         durationMs,
         attempts: ctx.attempts,
         cache: ctx.cacheOutcome,
+        at: Date.now(),
+        ctx,
+        error: failure,
+        settled,
       });
     }
     if (ctx.log.isLevelEnabled("debug")) {
@@ -219,11 +238,11 @@ export function createObserveLayer(stats: CallStats, rootLogger: Logger): Middle
       try {
         result = await next(ctx);
       } catch (error) {
-        finish(ctx, started, outcomeOfError(error), errorMessage(error));
+        finish(ctx, started, outcomeOfError(error), errorMessage(error), error);
         throw error;
       }
-      if (result.isError !== true) finish(ctx, started, "ok", undefined);
-      else finish(ctx, started, ctx.invalid ? "invalid" : "tool_error", resultText(result));
+      if (result.isError !== true) finish(ctx, started, "ok", undefined, result);
+      else finish(ctx, started, ctx.invalid ? "invalid" : "tool_error", resultText(result), result);
       return result;
     };
 }

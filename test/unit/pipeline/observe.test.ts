@@ -144,6 +144,10 @@ describe("observe layer", () => {
         durationMs: expect.any(Number),
         attempts: 0,
         cache: undefined,
+        at: expect.any(Number),
+        ctx: expect.objectContaining({ route }),
+        error: undefined,
+        settled: expect.objectContaining({ content: [{ type: "text", text: "ok" }] }),
       },
     ]);
   });
