@@ -18,8 +18,9 @@
  *   --baseline-ref=REF  also measure the build of git REF (default pre-v2: the last build before the v2
  *                  migration), built on demand into bench/.cache/ by bench/baseline.mjs, over stdio and HTTP
  *                  with the same five downstreams; --no-baseline skips it
- *   --no-governor  skip the second stdio aggregator that runs with the heap governor switched on
- *                  (AUTONOMOUS_MCP_HEAP=semi=2,growing=50), whose peak RSS is reported beside the default's
+ *   --no-governor  skip the two extra stdio aggregators whose peak RSS is reported beside the default's:
+ *                  one with the run-time heap governor switched on (AUTONOMOUS_MCP_HEAP=semi=2,growing=50),
+ *                  one started as `node --max-semi-space-size=2 --heap-growing-percent=50 dist/cli.js`
  *   --cpu-prof     run both aggregators (stdio, HTTP) of the latency/throughput section under
  *                  `node --cpu-prof --cpu-prof-dir=DIR` (default DIR /tmp/amcp-prof); summarise a
  *                  profile with `node bench/profile-summary.mjs FILE --exclude-idle --from=callTool --until=stop,shutdown,drain`
@@ -123,6 +124,8 @@ const baselineRef = flags["no-baseline"] ? undefined : flags["baseline-ref"];
 const governorWanted = !flags["no-governor"];
 /** How the governor path switches the heap governor on: understood by the builds before and after it became opt-in. */
 const GOVERNOR_ENV = { AUTONOMOUS_MCP_HEAP: "semi=2,growing=50" };
+/** The same bounds as V8 flags on Node's command line: read before the heap is set up (no governor). */
+const HEAP_START_FLAGS = ["--max-semi-space-size=2", "--heap-growing-percent=50"];
 const cpuProfDir = flags["cpu-prof"] ? path.resolve(flags["cpu-prof"]) : undefined;
 const outFile = path.resolve(flags.out ?? path.join(BENCH_DIR, "results", "latest.json"));
 
@@ -457,22 +460,25 @@ async function latencyAndThroughput() {
 
   // Ours again with the heap governor switched on (it is off by default: docs/operations.md#memory), for
   // its peak RSS beside the default's under the same calls.
+  // And started with the same bounds as V8 flags on Node's command line (the safe way, no governor).
   const extraAggs = [];
   if (governorWanted) {
-    const home = await tempDir("agg-gov");
-    const config = writeAggregatorConfig(path.join(home, "bench.config.json"), await fiveServers("agg-gov"));
-    const gov = track(
-      await connectAggregatorStdio({
-        id: "agg-stdio-gov",
-        label: "autonomous-mcp (stdio), heap governor on",
-        configFile: config,
-        home,
-        env: GOVERNOR_ENV,
-      }),
-    );
-    await gov.discover(WANTED);
-    gov.governor = "on";
-    extraAggs.push(gov);
+    for (const [id, label, governor, opts] of [
+      ["agg-stdio-gov", "autonomous-mcp (stdio), heap governor on", "on", { env: GOVERNOR_ENV }],
+      [
+        "agg-stdio-flags",
+        `autonomous-mcp (stdio), node ${HEAP_START_FLAGS.join(" ")}`,
+        "off (start-up flags)",
+        { nodeFlags: HEAP_START_FLAGS },
+      ],
+    ]) {
+      const home = await tempDir(id);
+      const config = writeAggregatorConfig(path.join(home, "bench.config.json"), await fiveServers(id));
+      const ep = track(await connectAggregatorStdio({ id, label, configFile: config, home, ...opts }));
+      await ep.discover(WANTED);
+      ep.governor = governor;
+      extraAggs.push(ep);
+    }
   }
   // An earlier build (default: the last one before the v2 migration), same downstreams, both fronts.
   const baseline = [];
