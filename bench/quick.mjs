@@ -51,7 +51,7 @@ const cfg = writeAggregatorConfig(
   servers,
   opt.extra ? JSON.parse(opt.extra) : {},
 );
-// --heap=VALUE: AUTONOMOUS_MCP_HEAP for the aggregator under test (e.g. default, semi=2).
+// --heap=VALUE: AUTONOMOUS_MCP_HEAP for the aggregator under test (e.g. on, semi=2; no governor by default).
 const aggEnv = {
   ...(opt.heap ? { AUTONOMOUS_MCP_HEAP: opt.heap } : {}),
   ...(opt.env ? JSON.parse(opt.env) : {}),
