@@ -8,11 +8,11 @@
  *                        [--base=OTHER/dist/cli.js,bench/floors/pipe.mjs,bench/floors/parse.mjs] [--cli=dist/cli-modules.js]
  *                        [--baseline-ref=REF]   (REF's build from bench/baseline.mjs, e.g. pre-v2, as one more --base)
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { baselineCli } from "./baseline.mjs";
 import { connectAggregatorStdio, connectStdio, writeAggregatorConfig } from "./lib/endpoints.mjs";
-import { killPids, descendants, serverEntry, tempDir } from "./lib/procs.mjs";
+import { killPids, descendants, serverEntry, tempDir, tempRoot } from "./lib/procs.mjs";
 import { percentile } from "./lib/stats.mjs";
 
 const opt = Object.fromEntries(
@@ -193,4 +193,5 @@ for (const ep of [...paths, ...idle]) {
   await ep.client.close().catch(() => {});
   await killPids(pids, 500);
 }
+rmSync(tempRoot(), { recursive: true, force: true });
 process.exit(0);
