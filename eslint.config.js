@@ -54,7 +54,18 @@ const layers = [
 ];
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "coverage/**", "**/*.mjs", "**/*.cjs", "eslint.config.js"] },
+  {
+    ignores: [
+      "dist/**",
+      "node_modules/**",
+      "coverage/**",
+      "bench/.cache/**",
+      "bench/node_modules/**",
+      "**/*.mjs",
+      "**/*.cjs",
+      "eslint.config.js",
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     files: ["**/*.ts"],

@@ -6,11 +6,13 @@
  *
  *   node bench/quick.mjs [--calls=2000] [--levels=1,32] [--window=1000] [--servers=1|5]
  *                        [--base=OTHER/dist/cli.js,bench/floors/pipe.mjs,bench/floors/parse.mjs] [--cli=dist/cli-modules.js]
+ *                        [--baseline-ref=REF]   (REF's build from bench/baseline.mjs, e.g. pre-v2, as one more --base)
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
+import { baselineCli } from "./baseline.mjs";
 import { connectAggregatorStdio, connectStdio, writeAggregatorConfig } from "./lib/endpoints.mjs";
-import { killPids, descendants, serverEntry, tempDir } from "./lib/procs.mjs";
+import { killPids, descendants, serverEntry, tempDir, tempRoot } from "./lib/procs.mjs";
 import { percentile } from "./lib/stats.mjs";
 
 const opt = Object.fromEntries(
@@ -49,7 +51,7 @@ const cfg = writeAggregatorConfig(
   servers,
   opt.extra ? JSON.parse(opt.extra) : {},
 );
-// --heap=VALUE: AUTONOMOUS_MCP_HEAP for the aggregator under test (e.g. default, semi=2).
+// --heap=VALUE: AUTONOMOUS_MCP_HEAP for the aggregator under test (e.g. on, semi=2; no governor by default).
 const aggEnv = {
   ...(opt.heap ? { AUTONOMOUS_MCP_HEAP: opt.heap } : {}),
   ...(opt.env ? JSON.parse(opt.env) : {}),
@@ -76,7 +78,10 @@ if (opt.idlehttp) {
 // --base=A[,B...]: more aggregator builds or floors (e.g. a copy of the previous dist/cli.js, or
 // bench/floors/pipe.mjs and bench/floors/parse.mjs), measured in the same run, each with its own server.
 const bases = [];
-for (const [i, cli] of (opt.base ? opt.base.split(",") : []).entries()) {
+const baseClis = opt.base ? opt.base.split(",") : [];
+if (opt["baseline-ref"])
+  baseClis.push(baselineCli(opt["baseline-ref"], (l) => process.stderr.write(`${l}\n`)).cli);
+for (const [i, cli] of baseClis.entries()) {
   // The same downstreams as the aggregator under test (its own copies), so --servers=5 compares alike.
   const bservers = { [server]: serverEntry(server, path.join(home, `b${i}`)) };
   if (FIVE && !cli.includes("floors"))
@@ -89,7 +94,9 @@ for (const [i, cli] of (opt.base ? opt.base.split(",") : []).entries()) {
   );
   const base = await connectAggregatorStdio({
     id: `base${i}`,
-    label: path.relative(process.cwd(), path.resolve(cli)),
+    label: cli.includes(`${path.sep}.cache${path.sep}`)
+      ? `${opt["baseline-ref"]} build`
+      : path.relative(process.cwd(), path.resolve(cli)),
     configFile: bcfg,
     home,
     cli,
@@ -115,12 +122,12 @@ for (let r = 0; r < CALLS / 50; r++) {
 const p50 = (ep) =>
   percentile(
     [...lat.get(ep)].sort((a, b) => a - b),
-    0.5,
+    50,
   );
 const p99 = (ep) =>
   percentile(
     [...lat.get(ep)].sort((a, b) => a - b),
-    0.99,
+    99,
   );
 console.log(
   `latency p50 direct ${p50(direct).toFixed(3)} ms, agg ${p50(agg).toFixed(3)} ms, added ${(p50(agg) - p50(direct)).toFixed(3)} ms (p99 added ${(p99(agg) - p99(direct)).toFixed(3)})${bases.map((b) => `; ${b.label} added ${(p50(b) - p50(direct)).toFixed(3)} ms`).join("")}`,
@@ -186,4 +193,5 @@ for (const ep of [...paths, ...idle]) {
   await ep.client.close().catch(() => {});
   await killPids(pids, 500);
 }
+rmSync(tempRoot(), { recursive: true, force: true });
 process.exit(0);

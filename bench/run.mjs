@@ -4,7 +4,8 @@
  * one run on one machine, never test assertions. Method and latest results: docs/PERFORMANCE.md.
  *
  *   node bench/run.mjs [--quick] [--only=latency,throughput,coldstart,toolslist,search,rss]
- *                      [--calls=N] [--no-peers] [--no-floors] [--cpu-prof[=DIR]] [--out=FILE]
+ *                      [--calls=N] [--no-peers] [--no-floors] [--baseline-ref=REF | --no-baseline]
+ *                      [--no-governor] [--cpu-prof[=DIR]] [--out=FILE]
  *
  *   --quick        smoke run: fewer calls, shorter windows, fewer cold starts (numbers are noisy)
  *   --only=...     sections to run (default: all). `rss` is read during the throughput run (a short
@@ -13,7 +14,13 @@
  *   --warmup=N     unmeasured calls per path and tool before them (default 3000, quick 50)
  *   --no-peers     skip mcp-hub and mcp-proxy
  *   --no-floors    skip the reference stdio proxies in bench/floors: two floors (bytes only; parse + rename,
- *                  no pipeline) and the plain SDK Server + Client proxy
+ *                  no pipeline: the "raw forwarder") and the plain SDK Server + Client proxies (v1 and v2)
+ *   --baseline-ref=REF  also measure the build of git REF (default pre-v2: the last build before the v2
+ *                  migration), built on demand into bench/.cache/ by bench/baseline.mjs, over stdio and HTTP
+ *                  with the same five downstreams; --no-baseline skips it
+ *   --no-governor  skip the two extra stdio aggregators whose peak RSS is reported beside the default's:
+ *                  one with the run-time heap governor switched on (AUTONOMOUS_MCP_HEAP=semi=2,growing=50),
+ *                  one started as `node --max-semi-space-size=2 --heap-growing-percent=50 dist/cli.js`
  *   --cpu-prof     run both aggregators (stdio, HTTP) of the latency/throughput section under
  *                  `node --cpu-prof --cpu-prof-dir=DIR` (default DIR /tmp/amcp-prof); summarise a
  *                  profile with `node bench/profile-summary.mjs FILE --exclude-idle --from=callTool --until=stop,shutdown,drain`
@@ -30,15 +37,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import {
-  connectAggregatorHttp,
-  connectAggregatorStdio,
-  connectMcpHub,
-  connectMcpProxy,
-  connectStdio,
-  listAllTools,
-  writeAggregatorConfig,
-} from "./lib/endpoints.mjs";
+import { baselineCli } from "./baseline.mjs";
 import {
   BENCH_DIR,
   CLI,
@@ -46,6 +45,7 @@ import {
   machineInfo,
   memoryOf,
   resolveBin,
+  sdkDir,
   serverEntry,
   SERVER_PACKAGES,
   sleep,
@@ -65,6 +65,9 @@ const { values: flags } = parseArgs({
     warmup: { type: "string" },
     "no-peers": { type: "boolean", default: false },
     "no-floors": { type: "boolean", default: false },
+    "baseline-ref": { type: "string", default: "pre-v2" },
+    "no-baseline": { type: "boolean", default: false },
+    "no-governor": { type: "boolean", default: false },
     "cpu-prof": { type: "string" },
     out: { type: "string" },
     "wait-quiet": { type: "string" },
@@ -117,6 +120,12 @@ const P = {
 };
 const peersWanted = !flags["no-peers"];
 const floorsWanted = !flags["no-floors"];
+const baselineRef = flags["no-baseline"] ? undefined : flags["baseline-ref"];
+const governorWanted = !flags["no-governor"];
+/** How the governor path switches the heap governor on: understood by the builds before and after it became opt-in. */
+const GOVERNOR_ENV = { AUTONOMOUS_MCP_HEAP: "semi=2,growing=50" };
+/** The same bounds as V8 flags on Node's command line: read before the heap is set up (no governor). */
+const HEAP_START_FLAGS = ["--max-semi-space-size=2", "--heap-growing-percent=50"];
 const cpuProfDir = flags["cpu-prof"] ? path.resolve(flags["cpu-prof"]) : undefined;
 const outFile = path.resolve(flags.out ?? path.join(BENCH_DIR, "results", "latest.json"));
 
@@ -128,6 +137,19 @@ if (!existsSync(CLI)) {
   process.stderr.write(`bench: ${CLI} is missing; run \`npm run build\` first (npm run bench does)\n`);
   process.exit(2);
 }
+
+// bench/package.json: the peers and the benchmark client's SDK 1.x (bench/lib/procs.mjs). Installed before
+// the client is loaded; without them the client falls back to the root's SDK 1.x when there is one.
+const benchDeps = ensureBenchDeps();
+const {
+  connectAggregatorHttp,
+  connectAggregatorStdio,
+  connectMcpHub,
+  connectMcpProxy,
+  connectStdio,
+  listAllTools,
+  writeAggregatorConfig,
+} = await import("./lib/endpoints.mjs");
 
 // Everything we opened, so an interrupt still stops every process this harness started.
 const open = new Set();
@@ -180,10 +202,12 @@ const results = {
     ...P,
     peers: peersWanted,
     floors: floorsWanted,
+    baselineRef: baselineRef ?? null,
+    governor: governorWanted,
     cpuProf: cpuProfDir ?? null,
   },
   versions: versions(),
-  notes: [],
+  notes: benchDeps.ok ? [] : [`bench dependencies: ${benchDeps.why}`],
 };
 const md = [];
 
@@ -199,6 +223,8 @@ function versions() {
     const dirty = git("status", "--porcelain", "--", "src").stdout.trim() !== "";
     out.git = `${head.stdout.trim()}${dirty ? " + uncommitted changes in src/" : ""}`;
   }
+  out["benchmark client SDK"] =
+    `${JSON.parse(readFileSync(path.join(sdkDir(), "package.json"), "utf8")).version} (${path.relative(BENCH_DIR, sdkDir())})`;
   for (const [name, pkg] of Object.entries(SERVER_PACKAGES)) {
     try {
       out[pkg] = resolveBin(pkg).version;
@@ -265,14 +291,21 @@ async function measureLatency(tool, endpoints) {
   return per;
 }
 
-/** Closed loop: `concurrency` workers call back-to-back for `windowMs`; completed calls per second. */
+/**
+ * Closed loop: `concurrency` workers call back-to-back for `windowMs`; completed calls per second. Each
+ * call's duration goes to `counters.samples` when there is one (latency under load).
+ */
 async function closedLoop(endpoint, tool, concurrency, windowMs, counters) {
   let done = 0;
   const start = performance.now();
   const end = start + windowMs;
   const worker = async () => {
     while (performance.now() < end) {
-      if ((await timedCall(endpoint, tool, counters)) !== undefined) done++;
+      const dt = await timedCall(endpoint, tool, counters);
+      if (dt !== undefined) {
+        done++;
+        counters.samples?.push(dt);
+      }
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
@@ -284,7 +317,7 @@ async function measureThroughput(tool, endpoints, levels, onWindow) {
   for (const level of levels) {
     for (const e of endpoints) await closedLoop(e, tool, level, P.throughputWarmupMs, { errors: 0 });
     const acc = new Map(
-      endpoints.map((e) => [e, { done: 0, elapsedMs: 0, errors: 0, lastError: undefined }]),
+      endpoints.map((e) => [e, { done: 0, elapsedMs: 0, errors: 0, lastError: undefined, samples: [] }]),
     );
     for (let r = 0; r < P.throughputRounds; r++) {
       for (const e of rotate(endpoints, r + level)) {
@@ -297,8 +330,11 @@ async function measureThroughput(tool, endpoints, levels, onWindow) {
     }
     for (const e of endpoints) {
       const a = acc.get(e);
+      const lat = summarize(a.samples);
       out.get(e)[level] = {
         callsPerSec: (a.done / a.elapsedMs) * 1000,
+        p50: lat.p50,
+        p99: lat.p99,
         calls: a.done,
         errors: a.errors,
         lastError: a.lastError,
@@ -351,13 +387,23 @@ async function fiveServers(label) {
   return servers;
 }
 
-function ensurePeers() {
-  const need = ["mcp-hub", "mcp-proxy"].filter(
-    (p) => !existsSync(path.join(BENCH_DIR, "node_modules", p, "package.json")),
-  );
+function ensureBenchDeps() {
+  const deps = JSON.parse(readFileSync(path.join(BENCH_DIR, "package.json"), "utf8")).dependencies;
+  const need = Object.entries(deps)
+    .filter(([p, v]) => {
+      try {
+        return (
+          JSON.parse(readFileSync(path.join(BENCH_DIR, "node_modules", p, "package.json"), "utf8"))
+            .version !== v
+        );
+      } catch {
+        return true;
+      }
+    })
+    .map(([p]) => p);
   if (need.length === 0) return { ok: true };
   log(
-    `installing the comparison peers (${need.join(", ")}) into bench/node_modules: npm install --prefix bench`,
+    `installing the benchmark's own dependencies (${need.join(", ")}) into bench/node_modules: npm install --prefix bench`,
   );
   const r = spawnSync(
     "npm",
@@ -456,6 +502,75 @@ async function latencyAndThroughput() {
   const aggHttp = track(await connectAggregatorHttp({ configFile: httpConfig, home: httpHome, nodeFlags }));
   await aggHttp.discover(WANTED);
   results.aggregatorTools = { stdio: aggStdio.toolCount, http: aggHttp.toolCount };
+
+  // Ours again with the heap governor switched on (it is off by default: docs/operations.md#memory), for
+  // its peak RSS beside the default's under the same calls.
+  // And started with the same bounds as V8 flags on Node's command line (the safe way, no governor).
+  const extraAggs = [];
+  if (governorWanted) {
+    for (const [id, label, governor, opts] of [
+      ["agg-stdio-gov", "autonomous-mcp (stdio), heap governor on", "on", { env: GOVERNOR_ENV }],
+      [
+        "agg-stdio-flags",
+        `autonomous-mcp (stdio), node ${HEAP_START_FLAGS.join(" ")}`,
+        "off (start-up flags)",
+        { nodeFlags: HEAP_START_FLAGS },
+      ],
+    ]) {
+      const home = await tempDir(id);
+      const config = writeAggregatorConfig(path.join(home, "bench.config.json"), await fiveServers(id));
+      const ep = track(await connectAggregatorStdio({ id, label, configFile: config, home, ...opts }));
+      await ep.discover(WANTED);
+      ep.governor = governor;
+      extraAggs.push(ep);
+    }
+  }
+  // An earlier build (default: the last one before the v2 migration), same downstreams, both fronts.
+  const baseline = [];
+  if (baselineRef) {
+    try {
+      const built = baselineCli(baselineRef, log);
+      const stamp = JSON.parse(readFileSync(path.join(built.dir, "baseline.json"), "utf8"));
+      results.baseline = {
+        ref: baselineRef,
+        commit: built.commit,
+        builtAt: stamp.builtAt,
+        nodeModules: stamp.nodeModules,
+      };
+      const short = `${baselineRef}${baselineRef.startsWith(built.commit.slice(0, 7)) ? "" : ` (${built.commit.slice(0, 7)})`}`;
+      for (const front of ["stdio", "http"]) {
+        const home = await tempDir(`base-${front}`);
+        const config = writeAggregatorConfig(
+          path.join(home, "bench.config.json"),
+          await fiveServers(`base-${front}`),
+        );
+        const connect = front === "stdio" ? connectAggregatorStdio : connectAggregatorHttp;
+        const ep = track(
+          await connect({
+            id: `base-${front}`,
+            label: `build of ${short} (${front === "stdio" ? "stdio" : "HTTP"})`,
+            configFile: config,
+            home,
+            cli: built.cli,
+          }),
+        );
+        await ep.discover(WANTED);
+        if (!ep.names.echo) throw new Error(`the ${baselineRef} build lists no echo tool:\n${ep.tail()}`);
+        ep.governor = "as built";
+        baseline.push(ep);
+      }
+      log(`baseline ${baselineRef} (${built.commit.slice(0, 12)}) ready: ${built.cli}`);
+    } catch (error) {
+      const why = String(error?.message ?? error)
+        .split("\n")
+        .slice(0, 8)
+        .join(" | ");
+      results.baseline = { ref: baselineRef, available: false, why };
+      results.notes.push(`baseline ${baselineRef} not measured: ${why}`);
+      log(`baseline ${baselineRef}: not measured: ${why}`);
+    }
+  }
+  const [baseStdio, baseHttp] = baseline;
   log(
     `aggregator lists ${aggStdio.toolCount} tools on stdio, ${aggHttp.toolCount} on HTTP; echo = ${aggStdio.names.echo}, read_graph = ${aggStdio.names.read_graph}`,
   );
@@ -467,10 +582,9 @@ async function latencyAndThroughput() {
   const peers = [];
   results.peers = {};
   if (peersWanted) {
-    const inst = ensurePeers();
-    if (!inst.ok) {
-      results.peers.all = { available: false, why: inst.why };
-      log(`peers skipped: ${inst.why}`);
+    if (!benchDeps.ok) {
+      results.peers.all = { available: false, why: benchDeps.why };
+      log(`peers skipped: ${benchDeps.why}`);
     } else {
       for (const [name, connect] of [
         ["mcp-hub", connectMcpHub],
@@ -514,38 +628,67 @@ async function latencyAndThroughput() {
     for (const [id, file, label] of [
       ["floor-bytes", "pipe.mjs", "floor: byte forwarder (stdio)"],
       ["floor-parse", "parse.mjs", "floor: parsing forwarder, no pipeline (stdio)"],
-      ["ref-sdk-proxy", "sdk-proxy.mjs", "reference: plain SDK Server + Client proxy (stdio)"],
+      ["ref-sdk-proxy", "sdk-proxy.mjs", "reference: plain v1 SDK Server + Client proxy (stdio)"],
+      ["ref-sdk2-proxy", "sdk2-proxy.mjs", "reference: plain v2 SDK Server + Client proxy (stdio)"],
     ]) {
-      const home = await tempDir(id);
-      const config = writeAggregatorConfig(path.join(home, "floor.config.json"), {
-        everything: serverEntry("everything", await tempDir(`${id}-everything`)),
-      });
-      const ep = track(
-        await connectAggregatorStdio({
-          id,
-          label,
-          configFile: config,
-          home,
-          cli: path.join(BENCH_DIR, "floors", file),
-        }),
-      );
-      await ep.discover(WANTED);
-      if (!ep.names.echo) throw new Error(`${label} lists no echo tool:\n${ep.tail()}`);
-      floors.push(ep);
+      try {
+        const home = await tempDir(id);
+        const config = writeAggregatorConfig(path.join(home, "floor.config.json"), {
+          everything: serverEntry("everything", await tempDir(`${id}-everything`)),
+        });
+        const ep = track(
+          await connectAggregatorStdio({
+            id,
+            label,
+            configFile: config,
+            home,
+            cli: path.join(BENCH_DIR, "floors", file),
+          }),
+        );
+        await ep.discover(WANTED);
+        if (!ep.names.echo) throw new Error(`${label} lists no echo tool:\n${ep.tail()}`);
+        floors.push(ep);
+      } catch (error) {
+        const why = String(error?.message ?? error)
+          .split("\n")
+          .slice(0, 6)
+          .join(" | ");
+        results.notes.push(`${label} not measured: ${why}`);
+        log(`${label}: not measured: ${why}`);
+      }
     }
     log(`floors and reference ready: ${floors.map((f) => f.label).join("; ")}`);
   }
 
   const paths = {
-    echo: [direct.echo, aggStdio, aggTraced, aggHttp, ...floors, ...peers],
-    read_graph: [direct.read_graph, aggStdio, aggHttp],
+    echo: [
+      direct.echo,
+      aggStdio,
+      aggTraced,
+      ...extraAggs,
+      ...(baseStdio ? [baseStdio] : []),
+      aggHttp,
+      ...(baseHttp ? [baseHttp] : []),
+      ...floors,
+      ...peers,
+    ],
+    read_graph: [direct.read_graph, aggStdio, ...extraAggs, ...baseline, aggHttp],
   };
+  // The fronts whose memory is watched: every aggregator (ours, ours with the governor, the baseline) and the peers.
+  const watched = [
+    aggStdio,
+    ...extraAggs,
+    ...(baseStdio ? [baseStdio] : []),
+    aggHttp,
+    ...(baseHttp ? [baseHttp] : []),
+    ...peers,
+  ];
   const rssPeak = new Map();
   // VmRSS of each front process at each stage: a steady climb with the call count points at a leak.
   results.rssTimeline = [];
   const snapshot = (stage) => {
     const row = { stage };
-    for (const e of [aggStdio, aggHttp, ...peers]) {
+    for (const e of watched) {
       const m = memoryOf(e.pid);
       row[e.id] = m?.rssKb ? round(m.rssKb / 1024, 1) : null;
     }
@@ -559,7 +702,7 @@ async function latencyAndThroughput() {
   };
   snapshot("start-up");
   const sampleRss = () => {
-    for (const e of [aggStdio, aggHttp, ...peers]) {
+    for (const e of watched) {
       const m = memoryOf(e.pid);
       if (m?.rssKb) rssPeak.set(e, Math.max(rssPeak.get(e) ?? 0, m.rssKb));
     }
@@ -616,6 +759,9 @@ async function latencyAndThroughput() {
               {
                 callsPerSec: round(x.callsPerSec, 1),
                 ratio: round(x.callsPerSec / base[l].callsPerSec, 4),
+                p50: round(x.p50, 4),
+                addedP50: round(x.p50 - base[l].p50, 4),
+                p99: round(x.p99, 4),
                 calls: x.calls,
                 errors: x.errors,
                 lastError: x.lastError,
@@ -629,12 +775,13 @@ async function latencyAndThroughput() {
   }
 
   if (doThroughput || doRss) {
-    results.rss = [aggStdio, aggHttp, ...peers].map((e) => {
+    results.rss = watched.map((e) => {
       const m = memoryOf(e.pid);
       return {
         path: e.id,
         label: e.label,
         downstreams: e.kind === "aggregator" ? 5 : 1,
+        heapGovernor: e.kind === "aggregator" ? (e.governor ?? "off") : undefined,
         vmHwmMB: m?.hwmKb ? round(m.hwmKb / 1024, 1) : null,
         vmRssSampledPeakMB: rssPeak.get(e) ? round(rssPeak.get(e) / 1024, 1) : null,
         vmRssNowMB: m?.rssKb ? round(m.rssKb / 1024, 1) : null,
@@ -968,15 +1115,131 @@ function evaluateTargets() {
       : "–",
     ok: c ? c.overheadMs <= TARGETS.coldStartOverheadMs : undefined,
   });
-  for (const r of results.rss?.filter((x) => x.downstreams === 5) ?? []) {
+  for (const r of results.rss?.filter((x) => x.downstreams === 5 && x.path.startsWith("agg-")) ?? []) {
     rows.push({
-      target: `peak RSS (VmHWM), ${r.label}, 5 downstreams`,
+      target: `peak RSS (VmHWM), ${r.label.replace(/, heap governor on$/, "")}, 5 downstreams, heap governor ${r.heapGovernor}`,
       goal: `≤ ${TARGETS.rssMB} MB`,
       value: `${r.vmHwmMB} MB`,
       ok: r.vmHwmMB <= TARGETS.rssMB,
     });
   }
+  for (const c of results.comparison ?? []) {
+    if (!c.bar) continue;
+    rows.push({
+      target: c.name,
+      goal: `${c.kind}${c.bar.added !== undefined ? `; added p50 ≤ ${c.bar.added}×` : ""}${c.bar.calls !== undefined ? `; calls/s ≥ ${c.bar.calls}×` : ""} at 1 and 32 in flight`,
+      value: [1, 32]
+        .filter((l) => c.levels[l])
+        .map((l) => `${l}: ${c.levels[l].addedRatio ?? "–"}× / ${c.levels[l].callsRatio ?? "–"}×`)
+        .join("; "),
+      ok: c.verdict === "met",
+    });
+  }
   return rows.map((r) => ({ ...r, verdict: verdict(r.ok) }));
+}
+
+/** Added p50 (ms, vs direct) and calls/s of one echo path at one in-flight level; undefined if not measured. */
+function echoAt(pathId, level) {
+  const t = results.throughput?.echo?.find((r) => r.path === pathId)?.levels?.[level];
+  const seq = level === 1 ? results.latency?.echo?.find((r) => r.path === pathId) : undefined;
+  if (!t && !seq) return undefined;
+  return {
+    // One in flight: the sequential latency run (3,000-call warm-up) when it ran; otherwise the closed loop's.
+    addedP50: seq ? seq.addedP50 : t?.addedP50,
+    callsPerSec: t?.callsPerSec,
+    ratioToDirect: t?.ratio,
+  };
+}
+
+const COMPARISONS = [
+  {
+    ours: "agg-stdio",
+    ref: "ref-sdk2-proxy",
+    name: "ours (stdio) vs the plain v2 SDK proxy",
+    bar: { added: 1, calls: 1 },
+    kind: "hard bar: no worse",
+  },
+  {
+    ours: "agg-stdio",
+    ref: "base-stdio",
+    name: "ours (stdio) vs the baseline build (stdio)",
+    bar: { added: 1.25, calls: 0.75 },
+    kind: "aim: within 25 %",
+  },
+  {
+    ours: "agg-stdio",
+    ref: "floor-parse",
+    name: "ours (stdio) vs the raw forwarder (parse + rename)",
+    kind: "the floor of one extra hop",
+  },
+  {
+    ours: "agg-stdio",
+    ref: "ref-sdk-proxy",
+    name: "ours (stdio) vs the plain v1 SDK proxy",
+    kind: "reference",
+  },
+  {
+    ours: "agg-http",
+    ref: "base-http",
+    name: "ours (HTTP) vs the baseline build (HTTP)",
+    bar: { added: 1.25, calls: 0.75 },
+    kind: "aim: within 25 %",
+  },
+  {
+    ours: "agg-http",
+    ref: "mcp-hub",
+    name: "ours (HTTP) vs mcp-hub (SSE)",
+    bar: { added: 1 },
+    kind: "below the peer",
+  },
+  {
+    ours: "agg-http",
+    ref: "mcp-proxy",
+    name: "ours (HTTP) vs mcp-proxy (Streamable HTTP)",
+    bar: { added: 1 },
+    kind: "below the peer",
+  },
+];
+
+/** The issue's ratios, from the echo runs: ours ÷ reference for added p50 and calls/s at 1 and 32 in flight. */
+function comparisons() {
+  const out = [];
+  for (const c of COMPARISONS) {
+    const levels = {};
+    let measured = false;
+    const missed = [];
+    for (const level of [1, 32]) {
+      const o = echoAt(c.ours, level);
+      const r = echoAt(c.ref, level);
+      if (!o || !r) continue;
+      measured = true;
+      const addedRatio = r.addedP50 > 0 && o.addedP50 !== undefined ? o.addedP50 / r.addedP50 : undefined;
+      const callsRatio = r.callsPerSec && o.callsPerSec ? o.callsPerSec / r.callsPerSec : undefined;
+      levels[level] = {
+        oursAddedP50: o.addedP50,
+        refAddedP50: r.addedP50,
+        addedDiffMs: round(o.addedP50 - r.addedP50, 4),
+        addedRatio: round(addedRatio, 3),
+        oursCallsPerSec: o.callsPerSec,
+        refCallsPerSec: r.callsPerSec,
+        callsRatio: round(callsRatio, 3),
+      };
+      // A reference that adds nothing measurable (≤ 0) has no ratio: compare the difference instead.
+      if (c.bar?.added !== undefined) {
+        const ok = addedRatio !== undefined ? addedRatio <= c.bar.added : o.addedP50 <= r.addedP50;
+        if (!ok) missed.push(`added p50 at ${level}`);
+      }
+      if (c.bar?.calls !== undefined && callsRatio !== undefined && callsRatio < c.bar.calls)
+        missed.push(`calls/s at ${level}`);
+    }
+    if (!measured) continue;
+    out.push({
+      ...c,
+      levels,
+      verdict: !c.bar ? "—" : missed.length ? `missed (${missed.join(", ")})` : "met",
+    });
+  }
+  return out;
 }
 
 function report() {
@@ -1039,12 +1302,78 @@ function report() {
       );
     }
   }
+  if (results.throughput?.echo) {
+    const rows = results.throughput.echo.filter((r) => r.path !== "direct");
+    md.push(
+      "\n## Summary — server-everything `echo`, per in-flight level (added p50 = p50 − direct's p50, same run; calls/s as % of direct)",
+    );
+    md.push(
+      table(
+        [
+          "path",
+          "1 in flight: added p50 ms",
+          "1 in flight: calls/s",
+          "32 in flight: added p50 ms",
+          "32 in flight: calls/s",
+        ],
+        rows.map((r) => {
+          const [a, b] = [echoAt(r.path, 1), echoAt(r.path, 32)];
+          const cps = (x) => (x?.callsPerSec ? `${fmtInt(x.callsPerSec)} (${fmtPct(x.ratioToDirect)})` : "–");
+          return [r.label, fmtSigned(a?.addedP50), cps(a), fmtSigned(b?.addedP50), cps(b)];
+        }),
+      ),
+    );
+    md.push(
+      "\nAt 1 in flight the added p50 is the sequential latency run's; at 32 it is the p50 of every call in the throughput windows.",
+    );
+    results.comparison = comparisons();
+    if (results.comparison.length) {
+      md.push(
+        "\n## Ratios — ours ÷ reference, `echo` (added p50: lower is better; calls/s: higher is better)",
+      );
+      const cell = (x, key) => (x?.[key] !== undefined ? `${x[key].toFixed(2)}×` : "–");
+      md.push(
+        table(
+          [
+            "comparison",
+            "added p50 at 1",
+            "calls/s at 1",
+            "added p50 at 32",
+            "calls/s at 32",
+            "bar",
+            "verdict",
+          ],
+          results.comparison.map((c) => [
+            c.name,
+            c.levels[1]
+              ? `${cell(c.levels[1], "addedRatio")} (${fmtSigned(c.levels[1].addedDiffMs)} ms)`
+              : "–",
+            cell(c.levels[1], "callsRatio"),
+            c.levels[32]
+              ? `${cell(c.levels[32], "addedRatio")} (${fmtSigned(c.levels[32].addedDiffMs)} ms)`
+              : "–",
+            cell(c.levels[32], "callsRatio"),
+            c.bar
+              ? `${c.kind}: ${[c.bar.added !== undefined ? `added p50 ≤ ${c.bar.added.toFixed(2)}×` : "", c.bar.calls !== undefined ? `calls/s ≥ ${c.bar.calls.toFixed(2)}×` : ""].filter(Boolean).join(", ")}`
+              : c.kind,
+            c.verdict,
+          ]),
+        ),
+      );
+    }
+  }
   if (results.rss) {
     md.push("\n## Peak memory (VmHWM of the front process, read after the load)");
     md.push(
       table(
-        ["process", "downstreams", "VmHWM MB", "sampled VmRSS peak MB"],
-        results.rss.map((r) => [r.label, r.downstreams, r.vmHwmMB ?? "–", r.vmRssSampledPeakMB ?? "–"]),
+        ["process", "downstreams", "heap governor", "VmHWM MB", "sampled VmRSS peak MB"],
+        results.rss.map((r) => [
+          r.label,
+          r.downstreams,
+          r.heapGovernor ?? "—",
+          r.vmHwmMB ?? "–",
+          r.vmRssSampledPeakMB ?? "–",
+        ]),
       ),
     );
   }

@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import "./heapInit.js"; // first: bounds the heap before anything else is loaded (src/heap.ts)
 import { parseCommandLine, type ReportArgs, type ServeArgs } from "./cli/program.js";
 import { createTerminal, progressWriter, style } from "./cli/terminal.js";
 import { loadConfig, type LoadedConfig } from "./config/load.js";
@@ -9,7 +8,7 @@ import { isAggregatorError, errorMessage } from "./errorCore.js";
 import { deferredLogger } from "./deferredLogger.js";
 import type { Logger, LogFormat } from "./logger.js";
 import { prespawn } from "./downstream/prespawn.js";
-import { parseHeapSetting } from "./heap.js";
+import { parseHeapSetting, startHeapGovernor } from "./heap.js";
 import { collectSecrets, createScrubber } from "./secrets.js";
 import { principalTokens } from "./front/principals.js";
 import { guardChildren, guardServe } from "./shutdown.js";
@@ -103,6 +102,8 @@ async function main(argv: string[]): Promise<number> {
       scrub,
     );
   }
+  // Opt-in only (config heap.governor or AUTONOMOUS_MCP_HEAP): otherwise no V8 flag changes after start-up.
+  startHeapGovernor(loaded.config.heap, heap);
   return runServe(parsed.args, loaded, () => newLogger(logging.level), authToken);
 }
 

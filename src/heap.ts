@@ -2,11 +2,15 @@ import { constants, PerformanceObserver } from "node:perf_hooks";
 import v8 from "node:v8";
 
 /**
- * Bounds the aggregator's heap. V8's defaults suit a process with a large, growing live heap: the young
+ * The run-time heap governor: bounds the aggregator's heap by changing V8 flags while the process runs.
+ * **Off by default** (config `heap.governor`, env `AUTONOMOUS_MCP_HEAP`): Node documents that changing V8
+ * flags after the VM has started "may result in unpredictable behavior, including crashes and data
+ * loss", so nothing here runs unless asked for (docs/adr/0009-bundled-cli-and-bounded-heap.md).
+ *
+ * What it does when on. V8's defaults suit a process with a large, growing live heap: the young
  * generation grows to 2 × 16 MB and the old generation may reach several times its live size before a
- * full collection, so under a burst of calls an aggregator whose live heap is ~12 MB peaked at 150–176 MB
- * resident (bench/results/history.md). Both knobs are applied at run time, because the aggregator is started
- * as `node dist/cli.js` (no command-line flags of its own, and re-executing Node would cost a second
+ * full collection. Both knobs are applied at run time, because the aggregator is started as
+ * `node dist/cli.js` (no command-line flags of its own, and re-executing Node would cost a second
  * start-up):
  *
  * - the young generation grows only up to `semiSpaceMb` per semi-space. V8 reads `--max-semi-space-size`
@@ -16,9 +20,9 @@ import v8 from "node:v8";
  * - the old generation's next full-collection limit is `growingPercent` above its live size after each
  *   full collection (`--heap-growing-percent`, read whenever V8 recomputes the limit).
  *
- * The heap's maximum size is not changed: a large result still fits, it just costs collections.
- * `AUTONOMOUS_MCP_HEAP=default` keeps V8's defaults; `AUTONOMOUS_MCP_HEAP=semi=8,growing=100` (MB, %)
- * sets other bounds.
+ * The heap's maximum size is not changed: a large result still fits, it just costs collections. The safe
+ * alternative needs no governor: V8 flags on Node's own command line (`node --max-semi-space-size=2
+ * dist/cli.js …`), read before anything runs (docs/operations.md#memory).
  */
 export interface HeapBounds {
   /** Largest semi-space of the young generation, in MB (V8's own maximum is 16 on 64-bit). */
@@ -27,31 +31,46 @@ export interface HeapBounds {
   readonly growingPercent: number;
 }
 
-/**
- * 2 MB per semi-space: the peak with five downstreams under 128 calls in flight stays around 80 MB
- * (77.7–80.4 MB in the latest six full benchmark runs, up to 84.1 MB in earlier ones; 4 MB peaked
- * ~2 MB higher), at the price of more
- * young-generation collections per call under heavy load (bench/results/history.md);
- * `AUTONOMOUS_MCP_HEAP=semi=4` or `default` trades memory for throughput.
- */
-export const DEFAULT_HEAP_BOUNDS: HeapBounds = { semiSpaceMb: 2, growingPercent: 50 };
+/** The config's `heap` section (src/config/schema.ts; defaults in src/config/defaults.ts). */
+export interface HeapConfig extends HeapBounds {
+  readonly governor: boolean;
+}
 
-/** `default` → undefined (V8's defaults); `semi=N,growing=P` → those bounds; empty → DEFAULT_HEAP_BOUNDS. */
-export function parseHeapSetting(value: string | undefined): HeapBounds | undefined | Error {
+/**
+ * `AUTONOMOUS_MCP_HEAP`, parsed: `undefined` (unset or empty: the config decides), `"off"` (`off` or
+ * `default`: no governor, whatever the config says), or bounds to switch the governor on with (`on` → {},
+ * the config's bounds; `semi=N,growing=P` → those, either may be left out).
+ */
+export type HeapEnvSetting = undefined | "off" | Partial<HeapBounds>;
+
+export function parseHeapSetting(value: string | undefined): HeapEnvSetting | Error {
   const text = value?.trim() ?? "";
-  if (text === "") return DEFAULT_HEAP_BOUNDS;
-  if (text === "default" || text === "off") return undefined;
-  let { semiSpaceMb, growingPercent } = DEFAULT_HEAP_BOUNDS;
+  if (text === "") return undefined;
+  if (text === "default" || text === "off") return "off";
+  if (text === "on") return {};
+  const bounds: { semiSpaceMb?: number; growingPercent?: number } = {};
   for (const part of text.split(",")) {
     const [key, raw] = part.split("=").map((s) => s.trim());
+    if (key !== "semi" && key !== "growing")
+      return new Error(
+        `AUTONOMOUS_MCP_HEAP: unknown setting "${key}" (semi, growing, or one of "on", "off", "default")`,
+      );
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1 || n > 1000)
+    if (raw === undefined || raw === "" || !Number.isInteger(n) || n < 1 || n > 1000)
       return new Error(`AUTONOMOUS_MCP_HEAP: "${part}" needs a whole number from 1 to 1000`);
-    if (key === "semi") semiSpaceMb = n;
-    else if (key === "growing") growingPercent = n;
-    else return new Error(`AUTONOMOUS_MCP_HEAP: unknown setting "${key}" (semi, growing, or "default")`);
+    if (key === "semi") bounds.semiSpaceMb = n;
+    else bounds.growingPercent = n;
   }
-  return { semiSpaceMb, growingPercent };
+  return bounds;
+}
+
+/** The bounds to govern the heap with, or undefined: no governor (the default). The environment wins. */
+export function heapBoundsFor(config: HeapConfig, env: HeapEnvSetting): HeapBounds | undefined {
+  if (env === "off" || (env === undefined && !config.governor)) return undefined;
+  return {
+    semiSpaceMb: env?.semiSpaceMb ?? config.semiSpaceMb,
+    growingPercent: env?.growingPercent ?? config.growingPercent,
+  };
 }
 
 const MB = 1024 * 1024;
@@ -103,12 +122,18 @@ export function boundHeap(bounds: HeapBounds, startupSemiSpaceMb = 1): HeapGover
 
 let processGovernor: { governor: HeapGovernor; bounds: HeapBounds } | undefined;
 
-/** The CLI's bounds (heapInit.ts), applied once per process. */
-export function boundProcessHeap(bounds: HeapBounds): void {
-  processGovernor ??= { governor: boundHeap(bounds), bounds };
+/**
+ * serve (cli.ts, once the config is loaded): switches the governor on for this process when the config
+ * or AUTONOMOUS_MCP_HEAP asks for it, once. Otherwise nothing happens: no V8 flag is changed. Returns
+ * the bounds applied, if any.
+ */
+export function startHeapGovernor(config: HeapConfig, env: HeapEnvSetting): HeapBounds | undefined {
+  const bounds = heapBoundsFor(config, env);
+  if (bounds) processGovernor ??= { governor: boundHeap(bounds), bounds };
+  return processGovernor?.bounds;
 }
 
-/** The aggregator is serving: the young generation may grow to its configured cap. No-op without bounds. */
+/** The aggregator is serving: the young generation may grow to its configured cap. No-op without the governor. */
 export function releaseStartupHeap(): void {
   processGovernor?.governor.setSemiSpaceCap(processGovernor.bounds.semiSpaceMb);
 }

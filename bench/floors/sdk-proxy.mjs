@@ -7,14 +7,17 @@
  * in the same benchmark run as our aggregator, so the two harnesses can be compared at this point.
  *
  * It takes the aggregator's command line (`serve --config FILE`) and fronts the config's first server,
- * like pipe.mjs and parse.mjs. The SDK is the repository's own dependency, the one the aggregator uses.
+ * like pipe.mjs and parse.mjs. The SDK is 1.x as bench/package.json pins it (the benchmark client's own,
+ * bench/lib/procs.mjs), else the root's.
  */
 import { readFileSync } from "node:fs";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { sdk } from "../lib/procs.mjs";
+
+const { Client } = await sdk("client/index.js");
+const { StdioClientTransport } = await sdk("client/stdio.js");
+const { Server } = await sdk("server/index.js");
+const { StdioServerTransport } = await sdk("server/stdio.js");
+const { CallToolRequestSchema, ListToolsRequestSchema } = await sdk("types.js");
 
 const config = JSON.parse(readFileSync(process.argv[process.argv.indexOf("--config") + 1], "utf8"));
 const [[name, entry]] = Object.entries(config.mcpServers);

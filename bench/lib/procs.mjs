@@ -17,12 +17,37 @@ export const REDIRECT_PRELOAD = path.join(ROOT, "test", "fixtures", "redirect-pr
 const rootRequire = createRequire(path.join(ROOT, "package.json"));
 
 /**
- * Imports a module of the ROOT's `@modelcontextprotocol/sdk` (the one the aggregator runs on), by file
- * path, so that a different SDK copy under bench/node_modules (pulled in by a peer) can never be picked.
+ * The SDK 1.x the benchmark CLIENT runs on (the measuring instrument, the same for every path): the copy
+ * pinned in bench/package.json (installed with the peers), else the root's. Imported by file path, so
+ * no other copy (a peer's nested one) can be picked. The pin keeps the instrument fixed while the
+ * aggregator itself moves to the v2 packages.
  */
+export function sdkDir() {
+  for (const base of [BENCH_DIR, ROOT]) {
+    const dir = path.join(base, "node_modules", "@modelcontextprotocol", "sdk");
+    if (existsSync(path.join(dir, "package.json"))) return dir;
+  }
+  throw new Error(
+    "bench: no @modelcontextprotocol/sdk 1.x for the benchmark client: run `npm install --prefix bench` (bench/package.json pins it)",
+  );
+}
 export async function sdk(sub) {
-  const pkgDir = path.join(ROOT, "node_modules", "@modelcontextprotocol", "sdk");
-  return import(pathToFileURL(path.join(pkgDir, "dist", "esm", sub)).href);
+  return import(pathToFileURL(path.join(sdkDir(), "dist", "esm", sub)).href);
+}
+
+/**
+ * Imports `spec` (e.g. "@modelcontextprotocol/server/stdio") from `base`/node_modules by its package.json
+ * `exports` (import condition), never from another copy on Node's resolution path.
+ */
+export async function importFrom(base, spec) {
+  const parts = spec.split("/");
+  const name = spec.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
+  const dir = path.join(base, "node_modules", name);
+  const pkg = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8"));
+  let target = pkg.exports?.[`.${spec.slice(name.length)}`];
+  while (target && typeof target === "object") target = target.import ?? target.default;
+  if (typeof target !== "string") throw new Error(`${spec}: not exported for import by ${dir}`);
+  return import(pathToFileURL(path.join(dir, target)).href);
 }
 
 /** Absolute path of a package's bin script, resolved from the root's node_modules (or `from`). */

@@ -48,6 +48,11 @@ const defaults = {
   maxJsonDepth: 512,
   /** Largest inputSchema (objects + arrays in it) compiled for argument validation (validate.ts). */
   maxSchemaNodes: 250,
+  /**
+   * The run-time heap governor (src/heap.ts): off unless asked for, because it changes V8 flags after
+   * start-up, which Node documents as unsafe. Its bounds when on: MB per semi-space, % growth.
+   */
+  heap: { governor: false, semiSpaceMb: 2, growingPercent: 50 },
 
   /** The audit log (src/audit/): off until `audit.file` is set. */
   audit: { maxBytes: 10 * 1024 * 1024, keep: 5, includePayloads: false },

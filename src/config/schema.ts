@@ -270,6 +270,33 @@ export const configSchema = z
       .describe(
         "OpenTelemetry traces (turned on by the standard OTEL_* environment variables, docs/observability.md): what spans may record.",
       ),
+    heap: z
+      .strictObject({
+        governor: z
+          .boolean()
+          .default(DEFAULTS.heap.governor)
+          .describe(
+            `Bound the heap at run time by changing V8 flags after start-up (docs/operations.md#memory); Node warns this may crash the process. AUTONOMOUS_MCP_HEAP overrides it. Default ${DEFAULTS.heap.governor}.`,
+          ),
+        semiSpaceMb: z
+          .int()
+          .min(1)
+          .max(1_000)
+          .default(DEFAULTS.heap.semiSpaceMb)
+          .describe(
+            `With the governor: largest young-generation semi-space, MB (1..1000). Default ${DEFAULTS.heap.semiSpaceMb}.`,
+          ),
+        growingPercent: z
+          .int()
+          .min(1)
+          .max(1_000)
+          .default(DEFAULTS.heap.growingPercent)
+          .describe(
+            `With the governor: next full collection this many % above the live size (1..1000). Default ${DEFAULTS.heap.growingPercent}.`,
+          ),
+      })
+      .prefault({})
+      .describe("The run-time heap governor (serve only). Off by default."),
     startup: z
       .strictObject({
         graceMs: z

@@ -1,6 +1,6 @@
 /**
  * The built CLI as shipped: dist/cli.js is a stub over the esbuild bundle in dist/chunks/ (scripts/bundle.mjs),
- * and the heap bounds of src/heap.ts are applied by it (AUTONOMOUS_MCP_HEAP).
+ * and the opt-in heap governor of src/heap.ts runs in it when AUTONOMOUS_MCP_HEAP asks for it (test/integration/heap-governor.test.ts: off by default).
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";

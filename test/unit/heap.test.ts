@@ -2,16 +2,20 @@ import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_HEAP_BOUNDS, parseHeapSetting } from "../../src/heap.js";
+import { DEFAULTS } from "../../src/config/defaults.js";
+import { parseConfig } from "../../src/config/load.js";
+import { isAggregatorError, type AggregatorError } from "../../src/errors.js";
+import { heapBoundsFor, parseHeapSetting } from "../../src/heap.js";
 import { ROOT } from "../helpers/aggregator.js";
 
 describe("AUTONOMOUS_MCP_HEAP", () => {
-  it("defaults to the shipped bounds; 'default' keeps V8's own; semi/growing override them", () => {
-    expect(parseHeapSetting(undefined)).toEqual(DEFAULT_HEAP_BOUNDS);
-    expect(parseHeapSetting(" ")).toEqual(DEFAULT_HEAP_BOUNDS);
-    expect(parseHeapSetting("default")).toBeUndefined();
-    expect(parseHeapSetting("off")).toBeUndefined();
-    expect(parseHeapSetting("semi=8")).toEqual({ ...DEFAULT_HEAP_BOUNDS, semiSpaceMb: 8 });
+  it("unset leaves it to the config; off/default switch the governor off; on/semi/growing switch it on", () => {
+    expect(parseHeapSetting(undefined)).toBeUndefined();
+    expect(parseHeapSetting(" ")).toBeUndefined();
+    expect(parseHeapSetting("default")).toBe("off");
+    expect(parseHeapSetting("off")).toBe("off");
+    expect(parseHeapSetting("on")).toEqual({});
+    expect(parseHeapSetting("semi=8")).toEqual({ semiSpaceMb: 8 });
     expect(parseHeapSetting("semi=2, growing=100")).toEqual({ semiSpaceMb: 2, growingPercent: 100 });
   });
 
@@ -20,7 +24,56 @@ describe("AUTONOMOUS_MCP_HEAP", () => {
     expect(parseHeapSetting("semi=1.5")).toBeInstanceOf(Error);
     expect(parseHeapSetting("growing")).toBeInstanceOf(Error);
     expect(String(parseHeapSetting("young=4"))).toMatch(/unknown setting "young"/);
+    expect(String(parseHeapSetting("yes"))).toMatch(/unknown setting "yes"/);
   });
+});
+
+describe("heap governor: opt-in", () => {
+  const off = DEFAULTS.heap;
+  const on = { ...DEFAULTS.heap, governor: true, semiSpaceMb: 4 };
+
+  it("is off by default: neither the config's defaults nor an unset variable switch it on", () => {
+    expect(off.governor).toBe(false);
+    expect(parseConfig("{}", "servers.config.json", { env: {} }).config.heap).toEqual(DEFAULTS.heap);
+    expect(heapBoundsFor(off, undefined)).toBeUndefined();
+  });
+
+  it("is on with the config's bounds when heap.governor is true; the variable overrides either way", () => {
+    expect(heapBoundsFor(on, undefined)).toEqual({ semiSpaceMb: 4, growingPercent: 50 });
+    expect(heapBoundsFor(on, "off")).toBeUndefined();
+    expect(heapBoundsFor(off, {})).toEqual({ semiSpaceMb: 2, growingPercent: 50 });
+    expect(heapBoundsFor(off, { growingPercent: 80 })).toEqual({ semiSpaceMb: 2, growingPercent: 80 });
+    expect(heapBoundsFor(on, { semiSpaceMb: 8 })).toEqual({ semiSpaceMb: 8, growingPercent: 50 });
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ["a governor that is not a boolean", { governor: "yes" }, /heap\.governor/],
+    ["a semi-space of 0 MB", { governor: true, semiSpaceMb: 0 }, /heap\.semiSpaceMb/],
+    ["a fractional growth", { growingPercent: 12.5 }, /heap\.growingPercent/],
+    ["an unknown key", { semi: 2 }, /heap.*semi/],
+  ])(
+    "refuses %s in the config (CONFIG_INVALID naming the key); the rest of the file is not lost",
+    (_n, heap, re) => {
+      let problems: string[] = [];
+      try {
+        parseConfig(JSON.stringify({ heap, mcpServers: { s: { command: "x", timeoutMs: -1 } } }), "c.json", {
+          env: {},
+        });
+      } catch (error) {
+        expect(isAggregatorError(error, "CONFIG_INVALID")).toBe(true);
+        problems = (error as AggregatorError).details["problems"] as string[];
+      }
+      expect(
+        problems.some((p) => re.test(p)),
+        problems.join("\n"),
+      ).toBe(true);
+      // The other problem in the same file is reported too: one round fixes everything.
+      expect(
+        problems.some((p) => /timeoutMs/.test(p)),
+        problems.join("\n"),
+      ).toBe(true);
+    },
+  );
 });
 
 /** Runs a script in a fresh Node (its own heap) that churns objects and prints the young generation's size. */
