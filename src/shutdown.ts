@@ -85,8 +85,9 @@ export function guardServe(warn: (message: string) => void): {
 }
 
 /**
- * For the commands that run servers briefly (`doctor`, `tools`): the watchdog only. A signal takes its
- * default action; the watchdog then stops the servers they had started.
+ * For the commands that run servers briefly (`doctor`, `tools`): Ctrl-C or SIGTERM kills the servers'
+ * process groups at once (they were only being probed), then takes its default action, so the command
+ * still ends "by the signal". The watchdog covers the deaths no handler sees (SIGKILL, a crash).
  */
 export function guardChildren(warn: (message: string) => void): void {
   processGroups.onWatchdogLost = () =>
@@ -94,4 +95,12 @@ export function guardChildren(warn: (message: string) => void): void {
       "the orphan watchdog is not running: if this process is killed, servers that ignore stdin EOF may outlive it",
     );
   processGroups.guard();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    processGroups.signalAll("SIGKILL");
+    process.kill(process.pid, signal);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
 }

@@ -260,8 +260,10 @@ export class ProcessGroupStdioTransport implements Transport {
     }
     const full = this.inputFull(message, line);
     if (full) return Promise.reject(full);
+    // Counted after the write is queued: a request alone on the link is written at once, not a turn later.
+    const written = this.batcher.write(line);
     if ("method" in message && "id" in message) this.outstanding.add(message.id);
-    return this.batcher.write(line);
+    return written;
   }
 
   /** SERVER_BUSY when a request would grow the server's unread input past maxWriteQueueBytes. */

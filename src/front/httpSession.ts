@@ -8,6 +8,15 @@ import type {
   TransportSendOptions,
 } from "@modelcontextprotocol/server";
 
+/**
+ * How long a POST's answer is held in the socket (corked) before what the SDK wrote so far is sent. The
+ * SDK answers every POST as an event stream: headers first, then each event, then the end, each a write
+ * of its own, and each write wakes the client. A call that ends within the hold goes out in one write
+ * (end() uncorks); a longer one has its headers, priming event and progress sent once the hold is over,
+ * and every later event at once.
+ */
+const ANSWER_HOLD_MS = 20;
+
 /** Why a call whose answer can no longer be delivered was cancelled (notifications/cancelled reason). */
 const CLOSED_BEFORE_ANSWER = "the client closed its HTTP request before the answer";
 
@@ -67,8 +76,10 @@ export class HttpSessionTransport implements Transport {
 
   /** One HTTP request of this session, after the front's checks (body already read and screened). */
   handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
-    if (req.method === "POST") this.watchPost(req, res, body);
-    else if (req.method === "GET" && typeof req.headers["last-event-id"] === "string")
+    if (req.method === "POST") {
+      this.watchPost(req, res, body);
+      holdAnswer(res);
+    } else if (req.method === "GET" && typeof req.headers["last-event-id"] === "string")
       this.lastResume = Date.now();
     return this.inner.handleRequest(req, res, body);
   }
@@ -109,4 +120,14 @@ export class HttpSessionTransport implements Transport {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Corks the answer's socket for ANSWER_HOLD_MS (end() sends everything at once when it comes first). */
+function holdAnswer(res: ServerResponse): void {
+  res.cork();
+  const release = setTimeout(() => {
+    if (!res.writableEnded) res.uncork();
+  }, ANSWER_HOLD_MS);
+  release.unref();
+  res.once("close", () => clearTimeout(release));
 }
