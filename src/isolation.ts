@@ -1,6 +1,7 @@
 import type { ClientCapabilities, Implementation, LoggingLevel } from "@modelcontextprotocol/server";
 import { catalogChanges } from "./catalog/changes.js";
 import { connectionSettings } from "./downstream/settings.js";
+import type { OAuthSessions } from "./oauth/session.js";
 import { pickRelayCapabilities } from "./relay.js";
 import type { Catalog } from "./catalog/catalog.js";
 import type { ResolvedServer } from "./config/load.js";
@@ -28,6 +29,8 @@ export interface IsolationDeps {
   readonly buildCatalog: (sessionId: string) => Catalog;
   readonly current: () => Catalog;
   readonly shutdown: AbortSignal;
+  /** OAuth sessions of this process (one per server, shared with the pool's connections). */
+  readonly oauth?: OAuthSessions | undefined;
 }
 
 /**
@@ -54,7 +57,7 @@ export class ClientIsolation {
       settingsOf: (server) => {
         const s = deps.serverOf(server);
         if (!s) throw new Error(`unknown server ${server}`);
-        return connectionSettings(s);
+        return connectionSettings(s, deps.oauth);
       },
       limitOf: (server) => deps.serverOf(server)?.maxClientConnections ?? 1,
       capabilitiesOf: (sessionId) => this.capabilitiesOf(sessionId),
