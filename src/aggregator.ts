@@ -23,7 +23,6 @@ import { CallStats } from "./pipeline/middleware/observe.js";
 import type { Metrics } from "./metrics.js";
 import { catalogTelemetry } from "./telemetry/catalogLabels.js";
 import { profileFor, type BuiltinProfile } from "./profiles/index.js";
-import { RequestRelay } from "./relay.js";
 import { waitWhile } from "./shutdown.js";
 import { ClientIsolation } from "./isolation.js";
 import { Router } from "./router.js";
@@ -31,9 +30,8 @@ import { VERSION } from "./version.js";
 import { buildCatalog } from "./catalog/build.js";
 import { notifyListChanges } from "./catalog/changes.js";
 import { connectionSettings } from "./downstream/settings.js";
-import { createOAuthSessions, type OAuthSessions } from "./oauth/session.js";
 import { internalOrigin } from "./front/backend.js";
-import { pickRelayCapabilities } from "./relay.js";
+import { pickRelayCapabilities, RequestRelay } from "./relay.js";
 import { diffServers } from "./reload.js";
 import { reportServerState } from "./serverStates.js";
 import { startSummary, type StartSummary } from "./startup.js";
@@ -49,7 +47,6 @@ export class Aggregator implements FrontBackend {
   readonly serverInfo: Implementation = { name: "autonomous-mcp", version: VERSION };
   readonly instructions: string | undefined = undefined;
   readonly pool: ConnectionPool;
-  readonly oauth: OAuthSessions;
   readonly relay = new RequestRelay();
   /** Prometheus metrics (the HTTP front); none in stdio mode keeps the hot path free of them. */
   readonly metrics: Metrics | undefined;
@@ -96,7 +93,6 @@ export class Aggregator implements FrontBackend {
       this.telemetry.useMetrics(metrics.operations);
     }
     this.startup.onSettled = options.onServerSettled;
-    this.oauth = options.oauth ?? createOAuthSessions(this.log);
     this.pageSize = options.pageSize ?? 500;
     this.servers = new Map(loaded.servers.map((s) => [s.name, s]));
     this.cache = new ResultCache({
@@ -134,7 +130,7 @@ export class Aggregator implements FrontBackend {
       buildCatalog: (sessionId) => this.buildCatalog(sessionId),
       current: () => this.current,
       shutdown: this.shutdownController.signal,
-      oauth: this.oauth,
+      oauth: options.oauth,
     });
     const parts = {
       log: this.log,
@@ -232,7 +228,7 @@ export class Aggregator implements FrontBackend {
     const runnable = this.serverList().filter((s) => s.skipReason === undefined);
     for (const s of runnable) await this.profileOf(s)?.prepare?.(s, this.log);
     for (const s of runnable) this.startup.begin(s.name);
-    const all = this.pool.startAll(runnable.map((s) => connectionSettings(s, this.oauth)));
+    const all = this.pool.startAll(runnable.map((s) => connectionSettings(s, this.isolation.oauth)));
     this.started = all.then(() => undefined);
     await withinGrace(all, graceMs);
     this.serving = true;
@@ -276,7 +272,7 @@ export class Aggregator implements FrontBackend {
     for (const s of toStart) this.startup.begin(s.name);
     this.workflowHost?.setDefinitions(next.config.workflows as Record<string, unknown>);
     this.rebuild();
-    await Promise.all(toStart.map((s) => this.pool.add(connectionSettings(s, this.oauth))));
+    await Promise.all(toStart.map((s) => this.pool.add(connectionSettings(s, this.isolation.oauth))));
     this.rebuild();
     this.refreshWorkflows();
     return { added, removed, restarted };

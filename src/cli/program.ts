@@ -53,7 +53,16 @@ export interface LoginArgs {
   readonly timeoutMs: number;
 }
 
-export const COMMANDS = ["serve", "validate", "tools", "doctor", "import", "init", "login", "logout"] as const;
+export const COMMANDS = [
+  "serve",
+  "validate",
+  "tools",
+  "doctor",
+  "import",
+  "init",
+  "login",
+  "logout",
+] as const;
 
 const NAME = "autonomous-mcp";
 /** The options that only mean something to the HTTP front; each implies --transport http. */
@@ -237,7 +246,8 @@ function build(done: (result: Parsed) => void, out: (text: string) => void): Com
     .option("--no-browser", "print the sign-in URL only; do not open a browser")
     .addOption(
       new Option("--timeout <seconds>", "how long to wait for the sign-in (default 300)").argParser((v) => {
-        if (!/^[0-9]{1,6}$/.test(v) || Number(v) < 1) throw new InvalidArgumentError(`must be a whole number of seconds, got "${v}"`);
+        if (!/^[0-9]{1,6}$/.test(v) || Number(v) < 1)
+          throw new InvalidArgumentError(`must be a whole number of seconds, got "${v}"`);
         return Number(v);
       }),
     )
@@ -246,7 +256,12 @@ function build(done: (result: Parsed) => void, out: (text: string) => void): Com
       const o = this.opts<{ config?: string; browser?: boolean; timeout?: number }>();
       done({
         kind: "login",
-        args: { config: o.config, server, browser: o.browser !== false, timeoutMs: (o.timeout ?? 300) * 1000 },
+        args: {
+          config: o.config,
+          server,
+          browser: o.browser !== false,
+          timeoutMs: (o.timeout ?? 300) * 1000,
+        },
       });
     });
 

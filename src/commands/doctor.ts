@@ -156,7 +156,10 @@ function table(rows: readonly DoctorRow[], s: Style): string {
       },
       { head: "TOOLS", cell: (r) => String(r.tools) },
       { head: "CONNECT MS", cell: (r) => (r.connectMs === null ? "-" : String(r.connectMs)) },
-      { head: "AUTH", cell: (r) => authCell(r.auth) },
+      // Only when a server authenticates: a table of stdio servers stays as it was.
+      ...(rows.some((r) => r.auth !== undefined && r.auth.kind !== "none")
+        ? [{ head: "AUTH", cell: (r: DoctorRow) => authCell(r.auth) }]
+        : []),
       { head: "LAST ERROR", cell: (r) => r.lastError ?? "-" },
     ],
     s,

@@ -60,7 +60,9 @@ export async function login(loaded: LoadedConfig, name: string, io: LoginIo): Pr
   if (typeof server === "number") return server;
   const store = TokenStore.fromEnv(io.env);
   const listener = await startLoopback(server.auth.redirectPort ?? 0).catch((error: unknown) => {
-    io.say(`autonomous-mcp login ${name}: cannot listen on 127.0.0.1:${server.auth.redirectPort ?? 0}: ${errorMessage(error)}`);
+    io.say(
+      `autonomous-mcp login ${name}: cannot listen on 127.0.0.1:${server.auth.redirectPort ?? 0}: ${errorMessage(error)}`,
+    );
     return undefined;
   });
   if (!listener) return 1;
@@ -76,7 +78,9 @@ export async function login(loaded: LoadedConfig, name: string, io: LoginIo): Pr
         io.say(`Sign in to "${name}" by opening this URL in a browser:`);
         io.say(`  ${url.href}`);
         const opened = io.browser && openBrowser(url.href, io.env, process.platform);
-        io.say(`${opened ? "A browser was opened. " : ""}Waiting for the sign-in at ${listener.redirectUrl} …`);
+        io.say(
+          `${opened ? "A browser was opened. " : ""}Waiting for the sign-in at ${listener.redirectUrl} …`,
+        );
       },
     },
   });
@@ -89,7 +93,11 @@ export async function login(loaded: LoadedConfig, name: string, io: LoginIo): Pr
 
     const challenge = await fetch(server.url, {
       method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...server.headers },
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        ...server.headers,
+      },
       body: INITIALIZE,
       signal: AbortSignal.timeout(server.connectTimeoutMs),
     });
@@ -107,7 +115,8 @@ export async function login(loaded: LoadedConfig, name: string, io: LoginIo): Pr
       const error = params.get("error");
       // The callback's error_description is the authorization server's text, unchecked: only the code is shown.
       if (error) throw new Error(`the authorization server refused the sign-in (${error.slice(0, 64)})`);
-      if (params.get("state") !== provider.expectedState()) throw new Error("the callback's state does not match");
+      if (params.get("state") !== provider.expectedState())
+        throw new Error("the callback's state does not match");
       const code = params.get("code");
       if (!code) throw new Error("the callback carried no authorization code");
       const iss = params.get("iss") ?? undefined;
@@ -139,7 +148,11 @@ function loginFailure(error: unknown): string {
 }
 
 /** `autonomous-mcp logout SERVER`: revokes the tokens at the authorization server when it offers that, and forgets them. */
-export async function logout(loaded: LoadedConfig, name: string, io: Pick<LoginIo, "say" | "env">): Promise<number> {
+export async function logout(
+  loaded: LoadedConfig,
+  name: string,
+  io: Pick<LoginIo, "say" | "env">,
+): Promise<number> {
   const server = oauthServer(loaded, name, "logout", io.say);
   if (typeof server === "number") return server;
   const store = TokenStore.fromEnv(io.env);
@@ -152,7 +165,9 @@ export async function logout(loaded: LoadedConfig, name: string, io: Pick<LoginI
   await store.remove(name);
   io.say(
     `Logged out of "${name}": tokens removed from ${store.file}` +
-      (revoked ? " and revoked at the authorization server." : " (the authorization server was not asked to revoke them)."),
+      (revoked
+        ? " and revoked at the authorization server."
+        : " (the authorization server was not asked to revoke them)."),
   );
   return 0;
 }
@@ -162,9 +177,11 @@ async function revoke(
   entry: Awaited<ReturnType<TokenStore["get"]>> & object,
   settings: OAuthSettings,
 ): Promise<boolean> {
-  const metadata = (entry.discovery as { authorizationServerMetadata?: { revocation_endpoint?: unknown } } | undefined)
-    ?.authorizationServerMetadata;
-  const endpoint = typeof metadata?.revocation_endpoint === "string" ? metadata.revocation_endpoint : undefined;
+  const metadata = (
+    entry.discovery as { authorizationServerMetadata?: { revocation_endpoint?: unknown } } | undefined
+  )?.authorizationServerMetadata;
+  const endpoint =
+    typeof metadata?.revocation_endpoint === "string" ? metadata.revocation_endpoint : undefined;
   const token = entry.tokens?.refresh_token ?? entry.tokens?.access_token;
   const clientId = settings.clientId ?? entry.client?.client_id;
   if (!endpoint || !token || !clientId) return false;

@@ -121,7 +121,8 @@ export function resolveServer(
   const off = !entry.enabled || entry.disabled === true;
   const skipReason = off ? DISABLED_REASON : toSet.length > 0 ? `set ${toSet.join(", ")}` : undefined;
 
-  const secret = entry.auth?.clientSecret === undefined ? undefined : expandString(entry.auth.clientSecret, env);
+  const secret =
+    entry.auth?.clientSecret === undefined ? undefined : expandString(entry.auth.clientSecret, env);
   if (secret && secret.unresolved.length > 0) {
     problems.push(`${where("auth", "clientSecret")}: unset ${secret.unresolved.join(", ")}`);
   }

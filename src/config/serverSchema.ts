@@ -156,7 +156,9 @@ const typeField = z
 
 export const oauthSchema = z
   .strictObject({
-    type: z.literal("oauth").describe('"oauth": OAuth 2.1 authorization-code flow with PKCE (docs/oauth.md).'),
+    type: z
+      .literal("oauth")
+      .describe('"oauth": OAuth 2.1 authorization-code flow with PKCE (docs/oauth.md).'),
     clientId: text()
       .optional()
       .describe(
@@ -263,11 +265,16 @@ export const serverEntrySchema = z
     path: ["type"],
     when: isEntryObject,
   })
-  .refine((v: EntryShape & { auth?: unknown }) => v.auth === undefined || (has(v, "url") && v.type !== "sse" && v.type !== "stdio"), {
-    message: '"auth" applies to http servers (a "url" with type "http"); stdio and sse servers cannot use it',
-    path: ["auth"],
-    when: isEntryObject,
-  })
+  .refine(
+    (v: EntryShape & { auth?: unknown }) =>
+      v.auth === undefined || (has(v, "url") && v.type !== "sse" && v.type !== "stdio"),
+    {
+      message:
+        '"auth" applies to http servers (a "url" with type "http"); stdio and sse servers cannot use it',
+      path: ["auth"],
+      when: isEntryObject,
+    },
+  )
   .refine(
     (v: EntryShape) => !((v.type === "http" || v.type === "sse") && has(v, "command") && !has(v, "url")),
     {

@@ -19,6 +19,7 @@ export function connectionSettings(s: ResolvedServer, oauth?: OAuthSessions): Co
     maxWriteQueueBytes: s.maxWriteQueueBytes,
     maxResultBytes: s.maxResultBytes,
     maxJsonDepth: s.maxJsonDepth,
-    oauth: s.auth && s.type === "http" && s.url && oauth ? oauth.sessionFor(s.name, s.url, s.auth) : undefined,
+    oauth:
+      s.auth && s.type === "http" && s.url && oauth ? oauth.sessionFor(s.name, s.url, s.auth) : undefined,
   };
 }

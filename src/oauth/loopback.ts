@@ -24,7 +24,9 @@ export async function startLoopback(port: number): Promise<LoopbackListener> {
     const ok = url.searchParams.has("code");
     res
       .writeHead(ok ? 200 : 400, { "content-type": "text/html", "cache-control": "no-store" })
-      .end(PAGE(ok ? "Signed in. You can close this window." : "Sign-in was not completed; see the terminal."));
+      .end(
+        PAGE(ok ? "Signed in. You can close this window." : "Sign-in was not completed; see the terminal."),
+      );
     const once = deliver;
     deliver = undefined;
     once(url.searchParams);

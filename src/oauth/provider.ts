@@ -53,7 +53,9 @@ export class StoredOAuthProvider implements OAuthClientProvider {
   constructor(private readonly o: ProviderOptions) {}
 
   get redirectUrl(): string {
-    return this.o.interactive?.redirectUrl ?? `http://127.0.0.1:${this.o.settings.redirectPort ?? 0}/callback`;
+    return (
+      this.o.interactive?.redirectUrl ?? `http://127.0.0.1:${this.o.settings.redirectPort ?? 0}/callback`
+    );
   }
 
   get clientMetadata(): OAuthClientMetadata {
@@ -79,7 +81,9 @@ export class StoredOAuthProvider implements OAuthClientProvider {
     return this.lastState;
   }
 
-  async clientInformation(ctx?: OAuthClientInformationContext): Promise<StoredOAuthClientInformation | undefined> {
+  async clientInformation(
+    ctx?: OAuthClientInformationContext,
+  ): Promise<StoredOAuthClientInformation | undefined> {
     const { clientId, clientSecret } = this.o.settings;
     if (clientId) {
       return {
@@ -116,7 +120,8 @@ export class StoredOAuthProvider implements OAuthClientProvider {
   }
 
   async redirectToAuthorization(authorizationUrl: URL): Promise<void> {
-    if (!this.o.interactive) throw authRequired(this.o.server, "no usable OAuth token (not logged in, expired or revoked)");
+    if (!this.o.interactive)
+      throw authRequired(this.o.server, "no usable OAuth token (not logged in, expired or revoked)");
     await this.o.interactive.open(authorizationUrl);
   }
 
@@ -125,7 +130,8 @@ export class StoredOAuthProvider implements OAuthClientProvider {
   }
 
   codeVerifier(): string {
-    if (!this.verifier) throw new Error(`${this.o.server}: no PKCE code verifier (the login was not started here)`);
+    if (!this.verifier)
+      throw new Error(`${this.o.server}: no PKCE code verifier (the login was not started here)`);
     return this.verifier;
   }
 
@@ -159,6 +165,9 @@ export class StoredOAuthProvider implements OAuthClientProvider {
   }
 
   private change(fn: (e: StoredServerAuth) => StoredServerAuth): Promise<void> {
-    return this.o.store.update(this.o.server, (e) => ({ ...fn(e.url === this.o.url ? e : {}), url: this.o.url }));
+    return this.o.store.update(this.o.server, (e) => ({
+      ...fn(e.url === this.o.url ? e : {}),
+      url: this.o.url,
+    }));
   }
 }

@@ -81,7 +81,10 @@ export class OAuthSession {
     // Someone refreshed since this request left: retry with the new token, no second refresh.
     if (current && used !== undefined && used !== null && used !== current.access_token) return;
     if (!current?.refresh_token) {
-      throw authRequired(this.o.server, current ? "the OAuth token was refused" : "not logged in (no OAuth token stored)");
+      throw authRequired(
+        this.o.server,
+        current ? "the OAuth token was refused" : "not logged in (no OAuth token stored)",
+      );
     }
     return this.refresh(ctx.fetchFn);
   }
@@ -100,17 +103,25 @@ export class OAuthSession {
         ...(this.scope ? { scope: this.scope } : {}),
         ...(fetchFn ? { fetchFn } : {}),
       });
-      if (result !== "AUTHORIZED") throw authRequired(this.o.server, "the OAuth token could not be refreshed");
+      if (result !== "AUTHORIZED")
+        throw authRequired(this.o.server, "the OAuth token could not be refreshed");
       this.refreshCount++;
       const entry = await this.provider.entry();
       this.log.info(
-        { server: this.o.server, expiresAt: entry?.expiresAt ? new Date(entry.expiresAt).toISOString() : undefined },
+        {
+          server: this.o.server,
+          expiresAt: entry?.expiresAt ? new Date(entry.expiresAt).toISOString() : undefined,
+        },
         "OAuth token refreshed",
       );
     } catch (error) {
       if (isAggregatorError(error)) throw error;
       this.log.warn({ server: this.o.server, reason: (error as Error).name }, "OAuth token refresh failed");
-      throw authRequired(this.o.server, `the OAuth token could not be refreshed (${(error as Error).message})`, error);
+      throw authRequired(
+        this.o.server,
+        `the OAuth token could not be refreshed (${(error as Error).message})`,
+        error,
+      );
     }
   }
 }
@@ -120,7 +131,11 @@ export class OAuthSessions {
   private readonly sessions = new Map<string, OAuthSession>();
 
   constructor(
-    private readonly make: (server: string, url: string, settings: ProviderOptions["settings"]) => OAuthSession,
+    private readonly make: (
+      server: string,
+      url: string,
+      settings: ProviderOptions["settings"],
+    ) => OAuthSession,
   ) {}
 
   sessionFor(server: string, url: string, settings: ProviderOptions["settings"]): OAuthSession {
@@ -137,5 +152,7 @@ export function createOAuthSessions(
   store: TokenStore = TokenStore.fromEnv(),
   now: () => number = Date.now,
 ): OAuthSessions {
-  return new OAuthSessions((server, url, settings) => new OAuthSession({ server, url, settings, store, now }, log));
+  return new OAuthSessions(
+    (server, url, settings) => new OAuthSession({ server, url, settings, store, now }, log),
+  );
 }

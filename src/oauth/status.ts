@@ -49,5 +49,7 @@ export function authCell(a: AuthStatus | undefined): string {
   if (a.kind === "header") return "header";
   const until = a.expiresAt ? ` until ${a.expiresAt}` : "";
   const refresh = a.refreshAvailable ? ", refresh available" : "";
-  return a.token === "none" || a.token === "unreadable" ? `oauth: ${a.token}` : `oauth: ${a.token ?? ""}${until}${refresh}`;
+  return a.token === "none" || a.token === "unreadable"
+    ? `oauth: ${a.token}`
+    : `oauth: ${a.token ?? ""}${until}${refresh}`;
 }

@@ -76,7 +76,10 @@ export class TokenStore {
   }
 
   /** Changes one server's state; writes are serialised within this process. */
-  async update(server: string, change: (entry: StoredServerAuth) => StoredServerAuth | undefined): Promise<void> {
+  async update(
+    server: string,
+    change: (entry: StoredServerAuth) => StoredServerAuth | undefined,
+  ): Promise<void> {
     const next = this.writing.then(async () => {
       const all = { ...(await this.load()) };
       const changed = change(structuredClone(all[server] ?? {}));
@@ -150,7 +153,10 @@ export class TokenStore {
   private encrypt(all: StoreFile, key: Buffer): Buffer {
     const iv = randomBytes(12);
     const cipher = createCipheriv("aes-256-gcm", key, iv);
-    const body = Buffer.concat([cipher.update(JSON.stringify({ v: VERSION, servers: all }), "utf8"), cipher.final()]);
+    const body = Buffer.concat([
+      cipher.update(JSON.stringify({ v: VERSION, servers: all }), "utf8"),
+      cipher.final(),
+    ]);
     return Buffer.concat([Buffer.from([VERSION]), iv, cipher.getAuthTag(), body]);
   }
 

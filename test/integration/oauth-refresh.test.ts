@@ -25,19 +25,35 @@ describe("one refresh in flight per server, on 401s", () => {
     const tmp = await tempDir("amcp-oauth-401-");
     const as = await startFakeAuthServer({ accessTokenTtlSec: 3600 });
     const gh = await startFakeGithubMcp(as);
-    cleanups.push(() => tmp.cleanup(), () => as.close(), () => gh.close());
-    const config = await writeConfig(tmp.dir, { mcpServers: { github: { url: gh.url, auth: { type: "oauth" } } } });
-    const env = { PATH: process.env["PATH"] ?? "", HOME: tmp.dir, AUTONOMOUS_MCP_DATA_DIR: path.join(tmp.dir, "data"), CI: "1" };
+    cleanups.push(
+      () => tmp.cleanup(),
+      () => as.close(),
+      () => gh.close(),
+    );
+    const config = await writeConfig(tmp.dir, {
+      mcpServers: { github: { url: gh.url, auth: { type: "oauth" } } },
+    });
+    const env = {
+      PATH: process.env["PATH"] ?? "",
+      HOME: tmp.dir,
+      AUTONOMOUS_MCP_DATA_DIR: path.join(tmp.dir, "data"),
+      CI: "1",
+    };
 
     // Log in with the built CLI; the test plays the browser.
-    const child = spawn(process.execPath, [CLI, "login", "github", "--no-browser", "--config", config], { env, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, [CLI, "login", "github", "--no-browser", "--config", config], {
+      env,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     let stderr = "";
     let approved: Promise<void> | undefined;
     child.stderr.on("data", (c: Buffer) => {
       stderr += c.toString("utf8");
       const url = /^\s+(http:\/\/127\.0\.0\.1:\d+\/authorize\S+)$/m.exec(stderr)?.[1];
       if (url && !approved) {
-        approved = fetch(url, { redirect: "manual" }).then(async (r) => void (await fetch(r.headers.get("location") ?? "")).text());
+        approved = fetch(url, { redirect: "manual" }).then(
+          async (r) => void (await fetch(r.headers.get("location") ?? "")).text(),
+        );
       }
     });
     expect(await new Promise((r) => child.once("exit", r))).toBe(0);

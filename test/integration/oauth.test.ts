@@ -3,9 +3,21 @@ import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { TokenStore } from "../../src/oauth/store.js";
-import { startFakeAuthServer, type FakeAuthOptions, type FakeAuthServer } from "../fixtures/oauth/authServer.js";
+import {
+  startFakeAuthServer,
+  type FakeAuthOptions,
+  type FakeAuthServer,
+} from "../fixtures/oauth/authServer.js";
 import { startFakeGithubMcp, type FakeGithubMcp } from "../fixtures/oauth/githubMcp.js";
-import { CLI, startStdio, tempDir, waitFor, writeConfig, type StdioHarness, type TempDir } from "../helpers/aggregator.js";
+import {
+  CLI,
+  startStdio,
+  tempDir,
+  waitFor,
+  writeConfig,
+  type StdioHarness,
+  type TempDir,
+} from "../helpers/aggregator.js";
 
 /**
  * OAuth 2.1 to a remote MCP server, end to end with real processes: the built CLI logs in against a fake
@@ -18,7 +30,7 @@ interface World {
   readonly as: FakeAuthServer;
   readonly gh: FakeGithubMcp;
   readonly config: string;
-  readonly env: Record<string, string>;
+  readonly env: { PATH: string; HOME: string; AUTONOMOUS_MCP_DATA_DIR: string; CI: string };
 }
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -26,11 +38,18 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
 });
 
-async function world(asOptions: FakeAuthOptions, auth: Record<string, unknown> = { type: "oauth" }): Promise<World> {
+async function world(
+  asOptions: FakeAuthOptions,
+  auth: Record<string, unknown> = { type: "oauth" },
+): Promise<World> {
   const tmp = await tempDir("amcp-oauth-");
   const as = await startFakeAuthServer(asOptions);
   const gh = await startFakeGithubMcp(as);
-  cleanups.push(() => tmp.cleanup(), () => as.close(), () => gh.close());
+  cleanups.push(
+    () => tmp.cleanup(),
+    () => as.close(),
+    () => gh.close(),
+  );
   const config = await writeConfig(tmp.dir, { mcpServers: { github: { url: gh.url, auth } } });
   const env = {
     PATH: process.env["PATH"] ?? "",
@@ -83,7 +102,8 @@ async function approve(url: string): Promise<void> {
 
 function latestAccessExpiry(as: FakeAuthServer): number {
   let latest = 0;
-  for (const t of as.issued.values()) if (t.kind === "access" && !t.revoked) latest = Math.max(latest, t.expiresAt ?? 0);
+  for (const t of as.issued.values())
+    if (t.kind === "access" && !t.revoked) latest = Math.max(latest, t.expiresAt ?? 0);
   return latest;
 }
 
@@ -121,7 +141,10 @@ describe("OAuth 2.1 to an http downstream", () => {
       const before = w.as.stats.refreshes;
       const results = await Promise.all(
         Array.from({ length: 10 }, () =>
-          h.client.callTool({ name: listIssues ?? "", arguments: { owner: "octo", repo: "demo", state: "OPEN" } }),
+          h.client.callTool({
+            name: listIssues ?? "",
+            arguments: { owner: "octo", repo: "demo", state: "OPEN" },
+          }),
         ),
       );
       for (const r of results) {
@@ -150,8 +173,13 @@ describe("OAuth 2.1 to an http downstream", () => {
     expect((await stat(path.join(dir, "oauth-tokens.key"))).mode & 0o777).toBe(0o600);
 
     const doctor = await cli(w, ["doctor", "--json"]);
-    const row = (JSON.parse(doctor.stdout) as { servers: { server: string; state: string; auth: unknown }[] }).servers[0];
-    expect(row).toMatchObject({ server: "github", state: "ready", auth: { kind: "oauth", token: "valid", refreshAvailable: true } });
+    const row = (JSON.parse(doctor.stdout) as { servers: { server: string; state: string; auth: unknown }[] })
+      .servers[0];
+    expect(row).toMatchObject({
+      server: "github",
+      state: "ready",
+      auth: { kind: "oauth", token: "valid", refreshAvailable: true },
+    });
     for (const token of w.as.issued.keys()) expect(doctor.stdout + doctor.stderr).not.toContain(token);
 
     const out = await cli(w, ["logout", "github"]);
@@ -162,7 +190,9 @@ describe("OAuth 2.1 to an http downstream", () => {
     expect(await store.get("github")).toBeUndefined();
 
     const after = await cli(w, ["doctor", "--json"]);
-    const again = (JSON.parse(after.stdout) as { servers: { state: string; lastError: string; auth: unknown }[] }).servers[0];
+    const again = (
+      JSON.parse(after.stdout) as { servers: { state: string; lastError: string; auth: unknown }[] }
+    ).servers[0];
     expect(again).toMatchObject({ state: "failed", auth: { kind: "oauth", token: "none" } });
     expect(again?.lastError).toContain("autonomous-mcp login github");
     expect(after.code).toBe(1);
@@ -204,7 +234,8 @@ describe("OAuth 2.1 to an http downstream", () => {
     expect((await cli(w2, ["login", "github", "--no-browser"], approve)).code).toBe(0);
     expect(w2.as.stats).toMatchObject({ registrations: 0, codeExchanges: 1 });
     const h = await serve(w2);
-    const getMe = (await h.client.listTools()).tools.map((t) => t.name).find((n) => n.endsWith("get_me")) ?? "";
+    const getMe =
+      (await h.client.listTools()).tools.map((t) => t.name).find((n) => n.endsWith("get_me")) ?? "";
     expect((await h.client.callTool({ name: getMe, arguments: {} })).isError).toBeFalsy();
   }, 60_000);
 
