@@ -86,7 +86,7 @@ export async function login(loaded: LoadedConfig, name: string, io: LoginIo): Pr
   });
   try {
     // A new login replaces the tokens; a registration made for another redirect URL is made again.
-    await provider.invalidateCredentials("tokens");
+    await provider.forgetTokens();
     const client = (await provider.entry())?.client as { redirect_uris?: unknown } | undefined;
     const uris = Array.isArray(client?.redirect_uris) ? client.redirect_uris : [];
     if (client && !uris.includes(listener.redirectUrl)) await provider.invalidateCredentials("client");

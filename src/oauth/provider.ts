@@ -49,6 +49,8 @@ export interface ProviderOptions {
 export class StoredOAuthProvider implements OAuthClientProvider {
   private verifier: string | undefined;
   private lastState: string | undefined;
+  /** The refresh token last handed to the SDK: only that one may be dropped as refused. */
+  private handedOut: string | undefined;
 
   constructor(private readonly o: ProviderOptions) {}
 
@@ -101,7 +103,9 @@ export class StoredOAuthProvider implements OAuthClientProvider {
   }
 
   async tokens(): Promise<StoredOAuthTokens | undefined> {
-    return (await this.entry())?.tokens as StoredOAuthTokens | undefined;
+    const tokens = (await this.entry())?.tokens as StoredOAuthTokens | undefined;
+    this.handedOut = tokens?.refresh_token;
+    return tokens;
   }
 
   async saveTokens(tokens: StoredOAuthTokens): Promise<void> {
@@ -147,7 +151,10 @@ export class StoredOAuthProvider implements OAuthClientProvider {
     if (scope === "verifier") return void (this.verifier = undefined);
     await this.change((e) => {
       const next = { ...e };
-      if (scope === "all" || scope === "tokens") {
+      // Another process (or login) replaced the tokens since the SDK read them: the refused refresh token
+      // was an old one, and the new tokens must survive (the SDK's retry then uses them).
+      const replaced = e.tokens?.refresh_token !== this.handedOut;
+      if ((scope === "all" || scope === "tokens") && !replaced) {
         delete next.tokens;
         delete next.expiresAt;
         delete next.lifetimeMs;
@@ -156,6 +163,11 @@ export class StoredOAuthProvider implements OAuthClientProvider {
       if (scope === "all" || scope === "discovery") delete next.discovery;
       return next;
     });
+  }
+
+  /** login: a new sign-in replaces whatever tokens are stored. */
+  async forgetTokens(): Promise<void> {
+    await this.change(({ tokens: _t, expiresAt: _e, lifetimeMs: _l, ...rest }) => rest);
   }
 
   /** The stored state, or nothing when it was obtained for another URL (the config's url changed). */

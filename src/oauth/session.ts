@@ -96,6 +96,16 @@ export class OAuthSession {
   }
 
   private async runRefresh(fetchFn: FetchLike | undefined): Promise<void> {
+    const before = (await this.provider.entry())?.tokens?.access_token;
+    // One refresh across processes too: whoever waited for the lock finds the tokens already renewed.
+    await this.o.store.withLock(this.o.server, async () => {
+      const now = (await this.provider.entry())?.tokens?.access_token;
+      if (now !== undefined && now !== before) return;
+      await this.refreshNow(fetchFn);
+    });
+  }
+
+  private async refreshNow(fetchFn: FetchLike | undefined): Promise<void> {
     try {
       const result = await auth(this.provider, {
         serverUrl: this.o.url,
@@ -139,7 +149,8 @@ export class OAuthSessions {
   ) {}
 
   sessionFor(server: string, url: string, settings: ProviderOptions["settings"]): OAuthSession {
-    const key = `${server}\n${url}`;
+    // A reload that changes the url or the auth block gets a new session.
+    const key = `${server}\n${url}\n${JSON.stringify(settings)}`;
     let session = this.sessions.get(key);
     if (!session) this.sessions.set(key, (session = this.make(server, url, settings)));
     return session;

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
-import { chmod, mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { setTimeout as delay } from "node:timers/promises";
 import { homedir } from "node:os";
 import path from "node:path";
 import { AggregatorError } from "../errors.js";
@@ -95,6 +96,39 @@ export class TokenStore {
     const had = (await this.get(server)) !== undefined;
     if (had) await this.update(server, () => undefined);
     return had;
+  }
+
+  /**
+   * Runs `fn` holding a per-server lock file shared by every process using this store (O_EXCL create),
+   * so that two aggregators never refresh one server at once: with refresh-token rotation the second
+   * would present a spent token. A lock older than `staleMs` (a crashed holder) is taken over.
+   */
+  async withLock<T>(server: string, fn: () => Promise<T>, staleMs = 60_000): Promise<T> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const lock = path.join(
+      this.dir,
+      `oauth-refresh-${createHash("sha256").update(server).digest("hex").slice(0, 16)}.lock`,
+    );
+    for (;;) {
+      try {
+        const handle = await open(lock, "wx", 0o600);
+        await handle.close();
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        const age = await stat(lock).then(
+          (st) => Date.now() - st.mtimeMs,
+          () => 0,
+        );
+        if (age > staleMs) await rm(lock, { force: true });
+        else await delay(25);
+      }
+    }
+    try {
+      return await fn();
+    } finally {
+      await rm(lock, { force: true });
+    }
   }
 
   private async load(): Promise<StoreFile> {
