@@ -210,8 +210,11 @@ describe("OAuth 2.1 to an http downstream", () => {
     const refused = await h.client.callTool({ name: getMe, arguments: {} });
     expect(refused.isError).toBe(true);
     expect(textOf(refused)).toContain("autonomous-mcp login github");
-    // The aggregator itself still answers.
+    // The aggregator itself still answers; its status tool names the server's trouble without a token.
     expect((await h.client.listTools()).tools.length).toBeGreaterThan(0);
+    const status = textOf(await h.client.callTool({ name: "status", arguments: {} }));
+    expect(status).toContain("github");
+    for (const token of w.as.issued.keys()) expect(status).not.toContain(token);
 
     // A new login while the aggregator runs: the next call succeeds with no restart.
     expect((await cli(w, ["login", "github", "--no-browser"], approve)).code).toBe(0);
