@@ -163,6 +163,20 @@ describe("the auth config block", () => {
     );
   });
 
+  it("a clientSecret written into the file is a warning naming the variable to use", () => {
+    const loaded = parse({
+      url: "https://h.test/mcp",
+      auth: { type: "oauth", clientId: "i", clientSecret: "s3cr3t-value" },
+    });
+    expect(loaded.warnings.join("\n")).toContain(
+      'mcpServers.s.auth.clientSecret: looks like a secret written into the file; set it in the environment and write "${S_CLIENT_SECRET}"',
+    );
+    expect(
+      parse({ url: "https://h.test/mcp", auth: { type: "oauth", clientSecret: "${X}" } }, { X: "v" })
+        .warnings,
+    ).toEqual([]);
+  });
+
   it("an unset clientSecret variable is named", () => {
     expect(problems({ url: "https://h.test/mcp", auth: { type: "oauth", clientSecret: "${NOPE}" } })).toMatch(
       /auth\.clientSecret: unset NOPE/,
