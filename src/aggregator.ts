@@ -24,7 +24,6 @@ import { CallFeed } from "./callFeed.js";
 import type { Metrics } from "./metrics.js";
 import { catalogTelemetry } from "./telemetry/catalogLabels.js";
 import { profileFor, type BuiltinProfile } from "./profiles/index.js";
-import { RequestRelay } from "./relay.js";
 import { waitWhile } from "./shutdown.js";
 import { ClientIsolation } from "./isolation.js";
 import { Router } from "./router.js";
@@ -33,7 +32,7 @@ import { buildCatalog } from "./catalog/build.js";
 import { notifyListChanges } from "./catalog/changes.js";
 import { connectionSettings } from "./downstream/settings.js";
 import { internalOrigin } from "./front/backend.js";
-import { pickRelayCapabilities } from "./relay.js";
+import { pickRelayCapabilities, RequestRelay } from "./relay.js";
 import { diffServers } from "./reload.js";
 import { reportServerState } from "./serverStates.js";
 import { startSummary, type StartSummary } from "./startup.js";
@@ -129,6 +128,7 @@ export class Aggregator implements FrontBackend {
       buildCatalog: (sessionId) => this.buildCatalog(sessionId),
       current: () => this.current,
       shutdown: this.shutdownController.signal,
+      oauth: options.oauth,
     });
     const parts = {
       log: this.log,
@@ -226,7 +226,7 @@ export class Aggregator implements FrontBackend {
     const runnable = this.serverList().filter((s) => s.skipReason === undefined);
     for (const s of runnable) await this.profileOf(s)?.prepare?.(s, this.log);
     for (const s of runnable) this.startup.begin(s.name);
-    const all = this.pool.startAll(runnable.map((s) => connectionSettings(s)));
+    const all = this.pool.startAll(runnable.map((s) => connectionSettings(s, this.isolation.oauth)));
     this.started = all.then(() => undefined);
     await withinGrace(all, graceMs);
     this.serving = true;
@@ -270,7 +270,7 @@ export class Aggregator implements FrontBackend {
     for (const s of toStart) this.startup.begin(s.name);
     this.workflowHost?.setDefinitions(next.config.workflows as Record<string, unknown>);
     this.rebuild();
-    await Promise.all(toStart.map((s) => this.pool.add(connectionSettings(s))));
+    await Promise.all(toStart.map((s) => this.pool.add(connectionSettings(s, this.isolation.oauth))));
     this.rebuild();
     this.refreshWorkflows();
     return { added, removed, restarted };

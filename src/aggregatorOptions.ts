@@ -3,6 +3,7 @@ import type { BuiltinTool } from "./catalog/catalog.js";
 import type { ServerState } from "./downstream/connection.js";
 import type { CreatedTransport } from "./downstream/transports.js";
 import type { Logger } from "./logger.js";
+import type { OAuthSessions } from "./oauth/session.js";
 import type { MetaTool } from "./meta/types.js";
 import type { Metrics } from "./metrics.js";
 import type { WorkflowExecutor } from "./router.js";
@@ -22,6 +23,8 @@ export interface AggregatorOptions {
   readonly log: Logger;
   readonly pageSize?: number;
   readonly prespawned?: Map<string, CreatedTransport>;
+  /** OAuth sessions of http servers with `auth` (default: tokens from the user's store, src/oauth/store.ts). */
+  readonly oauth?: OAuthSessions | undefined;
   /** Prometheus metrics (HTTP front); absent in stdio mode. */
   readonly metrics?: Metrics | undefined;
   /** Told as each server's first start settles (the CLI's progress line). */

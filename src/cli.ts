@@ -57,6 +57,13 @@ async function main(argv: string[]): Promise<number> {
   const loaded = await readConfig(args.config, parsed.kind === "validate");
   if (typeof loaded === "number") return loaded;
 
+  if (parsed.kind === "login" || parsed.kind === "logout") {
+    const { login, logout } = await import("./commands/login.js");
+    const io = { say, env: process.env, browser: parsed.args.browser, timeoutMs: parsed.args.timeoutMs };
+    return parsed.kind === "login"
+      ? login(loaded, parsed.args.server, io)
+      : logout(loaded, parsed.args.server, io);
+  }
   if (parsed.kind === "validate") {
     for (const w of loaded.warnings) say(`warning: ${w}`);
     const workflows = await workflowProblems(loaded.config.workflows);

@@ -17,7 +17,9 @@ export type ErrorCode =
   | "CANCELLED"
   | "WORKFLOW_INVALID"
   | "WORKFLOW_FAILED"
-  | "TEMPLATE_ERROR";
+  | "TEMPLATE_ERROR"
+  /** An OAuth server has no usable token (never logged in, or the token was revoked): run `login`. */
+  | "AUTH_REQUIRED";
 
 export class AggregatorError extends Error {
   readonly code: ErrorCode;

@@ -1,6 +1,7 @@
 import type { ClientCapabilities, Implementation, LoggingLevel } from "@modelcontextprotocol/server";
 import { catalogChanges } from "./catalog/changes.js";
 import { connectionSettings } from "./downstream/settings.js";
+import { createOAuthSessions, type OAuthSessions } from "./oauth/session.js";
 import { pickRelayCapabilities } from "./relay.js";
 import type { Catalog } from "./catalog/catalog.js";
 import type { ResolvedServer } from "./config/load.js";
@@ -28,6 +29,8 @@ export interface IsolationDeps {
   readonly buildCatalog: (sessionId: string) => Catalog;
   readonly current: () => Catalog;
   readonly shutdown: AbortSignal;
+  /** OAuth sessions (default: tokens from the user's store, src/oauth/store.ts). */
+  readonly oauth?: OAuthSessions | undefined;
 }
 
 /**
@@ -47,14 +50,18 @@ export class ClientIsolation {
   private readonly divergent = new Set<string>();
   private readonly catalogs = new Map<string, Catalog>();
 
+  /** One OAuth session per server for this process: shared by the pool's and per-client connections. */
+  readonly oauth: OAuthSessions;
+
   constructor(private readonly deps: IsolationDeps) {
+    this.oauth = deps.oauth ?? createOAuthSessions(deps.log);
     this.connections = new PerClientConnections({
       log: deps.log,
       clientInfo: deps.clientInfo,
       settingsOf: (server) => {
         const s = deps.serverOf(server);
         if (!s) throw new Error(`unknown server ${server}`);
-        return connectionSettings(s);
+        return connectionSettings(s, this.oauth);
       },
       limitOf: (server) => deps.serverOf(server)?.maxClientConnections ?? 1,
       capabilitiesOf: (sessionId) => this.capabilitiesOf(sessionId),

@@ -33,6 +33,7 @@ export function collectSecrets(
   };
   for (const s of servers) {
     for (const v of Object.values(s.env)) add(v);
+    add(s.auth?.clientSecret);
     for (const v of Object.values(s.headers)) {
       add(v);
       const bearer = /^(?:bearer|token|basic)\s+(.+)$/i.exec(v);
@@ -103,7 +104,10 @@ const AUTH_SCHEME = /(\b(?:[Bb]earer|[Bb]asic|[Tt]oken)\s+)[A-Za-z0-9._~+/=-]{8,
 /** `scheme://user:password@` or `scheme://token@` in a URL. */
 const URL_USERINFO = /(\b[A-Za-z][A-Za-z0-9+.-]*:\/\/)[^\s/?#@"'<>]+@/g;
 /** A URL query parameter whose name says it is a credential. */
-const SECRET_QUERY = /([?&][^=&\s#"']*(?:key|token|secret|auth|pass|sig)[^=&\s#"']*=)[^&\s#"']+/gi;
+const SECRET_QUERY =
+  /([?&][^=&\s#"']*(?:key|token|secret|auth|pass|sig|verifier)[^=&\s#"']*=|[?&]code=)[^&\s#"']+/gi;
+/** OAuth token-endpoint JSON: `"access_token": "…"`, `"refresh_token"`, `"id_token"`, `"client_secret"`, `"code_verifier"`. */
+const OAUTH_JSON = /("(?:access_token|refresh_token|id_token|client_secret|code_verifier)"\s*:\s*")[^"]+/g;
 /** Well-known token shapes: GitHub, OpenAI/Anthropic-style sk-, Slack, AWS access keys, GitLab, Postman, JWTs. */
 const KNOWN_TOKENS =
   /\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|sk-[A-Za-z0-9_-]{16,}|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|glpat-[A-Za-z0-9_-]{16,}|PMAK-[A-Za-z0-9-]{16,}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})/g;
@@ -118,6 +122,7 @@ export function redactCredentials(text: string): string {
     .replace(AUTH_SCHEME, "$1[redacted]")
     .replace(URL_USERINFO, "$1[redacted]@")
     .replace(SECRET_QUERY, "$1[redacted]")
+    .replace(OAUTH_JSON, "$1[redacted]")
     .replace(KNOWN_TOKENS, "[redacted]");
 }
 

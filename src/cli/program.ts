@@ -41,9 +41,29 @@ export type Parsed =
       readonly out?: string | undefined;
       readonly merge: boolean;
     }
-  | { readonly kind: "init"; readonly force: boolean; readonly print: boolean };
+  | { readonly kind: "init"; readonly force: boolean; readonly print: boolean }
+  | { readonly kind: "login"; readonly args: LoginArgs }
+  | { readonly kind: "logout"; readonly args: LoginArgs };
 
-export const COMMANDS = ["serve", "validate", "tools", "doctor", "import", "init"] as const;
+export interface LoginArgs {
+  readonly config?: string | undefined;
+  readonly server: string;
+  /** login: open a browser when one is available. */
+  readonly browser: boolean;
+  /** login: how long to wait for the sign-in, ms. */
+  readonly timeoutMs: number;
+}
+
+export const COMMANDS = [
+  "serve",
+  "validate",
+  "tools",
+  "doctor",
+  "import",
+  "init",
+  "login",
+  "logout",
+] as const;
 
 const NAME = "autonomous-mcp";
 /** The options that only mean something to the HTTP front; each implies --transport http. */
@@ -228,6 +248,40 @@ function build(done: (result: Parsed) => void, out: (text: string) => void): Com
       noStrayWords(this, 1);
       const o = this.opts<{ out?: string; merge?: boolean }>();
       done({ kind: "import", file, out: o.out, merge: o.merge === true });
+    });
+
+  command("login", "sign in to an OAuth-protected http server and store its tokens (docs/oauth.md)")
+    .argument("<server>", "the server's name in the config")
+    .addOption(configOption())
+    .option("--no-browser", "print the sign-in URL only; do not open a browser")
+    .addOption(
+      new Option("--timeout <seconds>", "how long to wait for the sign-in (default 300)").argParser((v) => {
+        if (!/^[0-9]{1,6}$/.test(v) || Number(v) < 1)
+          throw new InvalidArgumentError(`must be a whole number of seconds, got "${v}"`);
+        return Number(v);
+      }),
+    )
+    .action(function (this: Command, server: string) {
+      noStrayWords(this, 1);
+      const o = this.opts<{ config?: string; browser?: boolean; timeout?: number }>();
+      done({
+        kind: "login",
+        args: {
+          config: o.config,
+          server,
+          browser: o.browser !== false,
+          timeoutMs: (o.timeout ?? 300) * 1000,
+        },
+      });
+    });
+
+  command("logout", "forget a server's OAuth tokens (and revoke them at the authorization server)")
+    .argument("<server>", "the server's name in the config")
+    .addOption(configOption())
+    .action(function (this: Command, server: string) {
+      noStrayWords(this, 1);
+      const o = this.opts<{ config?: string }>();
+      done({ kind: "logout", args: { config: o.config, server, browser: false, timeoutMs: 0 } });
     });
 
   command("init", "write a starter config to $XDG_CONFIG_HOME/autonomous-mcp/servers.config.json")

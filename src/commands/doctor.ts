@@ -5,6 +5,8 @@ import type { DownstreamConnection } from "../downstream/connection.js";
 import { renderTable } from "../cli/table.js";
 import { style as plainStyle, type Style } from "../cli/terminal.js";
 import type { Logger } from "../logger.js";
+import { authCell, authStatus, type AuthStatus } from "../oauth/status.js";
+import { TokenStore } from "../oauth/store.js";
 import { watchProgress, type ProgressIo } from "./progress.js";
 
 export interface DoctorRow {
@@ -18,6 +20,8 @@ export interface DoctorRow {
   readonly launch?: string;
   /** state "starting": since when (ISO time); the server had not answered when doctor stopped waiting. */
   readonly since?: string;
+  /** How it authenticates and, for OAuth, the token's state and expiry (never the token). */
+  readonly auth?: AuthStatus;
 }
 
 /**
@@ -49,7 +53,13 @@ export async function doctor(loaded: LoadedConfig, log: Logger, io: ReportIo): P
   try {
     await agg.start({}, { graceMs: io.waitMs ?? Infinity });
     stopProgress();
-    const rows = once.servers.map((s) => rowOf(s, agg.pool.get(s.name), agg.startup.sinceOf(s.name)));
+    const store = TokenStore.fromEnv();
+    const rows = await Promise.all(
+      once.servers.map(async (s) => ({
+        ...rowOf(s, agg.pool.get(s.name), agg.startup.sinceOf(s.name)),
+        auth: await authStatus(s, store, Date.now()),
+      })),
+    );
     if (io.json) io.out(`${JSON.stringify({ servers: rows }, null, 2)}\n`);
     else io.out(table(rows, io.style ?? plainStyle(false)));
     return rows.some((r) => r.state === "failed") ? 1 : 0;
@@ -117,6 +127,7 @@ export function hintFor(s: ResolvedServer, error: string, stderr: readonly strin
   }
   if (e.includes("econnrefused") || e.includes("fetch failed"))
     return `nothing answers at ${s.url ?? "the url"}: is the server running?`;
+  if (e.includes("autonomous-mcp login")) return `sign in once: autonomous-mcp login ${s.name}`;
   if (e.includes("401") || e.includes("403") || e.includes("unauthorized"))
     return `the server refused our credentials: check "headers".`;
   if (e.includes("closed") || e.includes("exited")) {
@@ -145,6 +156,10 @@ function table(rows: readonly DoctorRow[], s: Style): string {
       },
       { head: "TOOLS", cell: (r) => String(r.tools) },
       { head: "CONNECT MS", cell: (r) => (r.connectMs === null ? "-" : String(r.connectMs)) },
+      // Only when a server authenticates: a table of stdio servers stays as it was.
+      ...(rows.some((r) => r.auth !== undefined && r.auth.kind !== "none")
+        ? [{ head: "AUTH", cell: (r: DoctorRow) => authCell(r.auth) }]
+        : []),
       { head: "LAST ERROR", cell: (r) => r.lastError ?? "-" },
     ],
     s,

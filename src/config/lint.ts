@@ -191,6 +191,13 @@ export function lintEntry(
       if (secret !== undefined) out.warnings.push(`${formatPath([...at, field, key])}: ${secret}`);
     }
   }
+  const auth = entry["auth"];
+  const clientSecret = isObject(auth) ? auth["clientSecret"] : undefined;
+  if (typeof clientSecret === "string" && !REFERENCE.test(clientSecret) && clientSecret.trim() !== "") {
+    out.warnings.push(
+      `${formatPath([...at, "auth", "clientSecret"])}: looks like a secret written into the file; set it in the environment and write "\${${envName(name)}_CLIENT_SECRET}"`,
+    );
+  }
   if (entry["enabled"] === true && entry["disabled"] === true)
     out.errors.push(
       `${formatPath(at)}: "enabled": true and "disabled": true contradict each other; keep one`,

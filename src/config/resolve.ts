@@ -1,6 +1,6 @@
 import { profileFor } from "../profiles/index.js";
 import { DEFAULTS } from "./defaults.js";
-import { expandEntry, lookupEnv, type EnvSource } from "./expand.js";
+import { expandEntry, expandString, lookupEnv, type EnvSource } from "./expand.js";
 import { formatPath } from "./problems.js";
 import type { ResilienceOverrides, ResilienceSettings, ServerEntry, ServerType } from "./schema.js";
 
@@ -121,9 +121,15 @@ export function resolveServer(
   const off = !entry.enabled || entry.disabled === true;
   const skipReason = off ? DISABLED_REASON : toSet.length > 0 ? `set ${toSet.join(", ")}` : undefined;
 
+  const secret =
+    entry.auth?.clientSecret === undefined ? undefined : expandString(entry.auth.clientSecret, env);
+  if (secret && secret.unresolved.length > 0) {
+    problems.push(`${where("auth", "clientSecret")}: unset ${secret.unresolved.join(", ")}`);
+  }
   const server: ResolvedServer = {
     name,
     ...rest,
+    ...(entry.auth && secret ? { auth: { ...entry.auth, clientSecret: secret.value } } : {}),
     ...fields,
     ...resilience,
     type,

@@ -154,6 +154,38 @@ const typeField = z
     'Transport. "streamable-http"/"streamableHttp" mean "http". Inferred when absent: command → stdio, url → http (sse when the URL path ends with /sse).',
   );
 
+export const oauthSchema = z
+  .strictObject({
+    type: z
+      .literal("oauth")
+      .describe('"oauth": OAuth 2.1 authorization-code flow with PKCE (docs/oauth.md).'),
+    clientId: text()
+      .optional()
+      .describe(
+        "A client id registered with the authorization server beforehand. Absent: the client registers itself (RFC 7591 dynamic registration).",
+      ),
+    clientSecret: text()
+      .optional()
+      .describe("Secret of a pre-registered confidential client. ${VAR} expanded; never logged."),
+    scopes: z
+      .array(text())
+      .optional()
+      .describe(
+        "Scopes to ask for. Default: the scope the server's 401 challenge names, else its protected-resource metadata's scopes_supported.",
+      ),
+    redirectPort: z
+      .int()
+      .min(1)
+      .max(65535)
+      .optional()
+      .describe(
+        "Port of the loopback redirect (http://127.0.0.1:PORT/callback) used by `login`. Default: a free port chosen at login time.",
+      ),
+  })
+  .describe(
+    'http: how to authenticate to the server. { "type": "oauth" } = OAuth 2.1; sign in once with `autonomous-mcp login SERVER`; tokens are stored encrypted outside the config.',
+  );
+
 const isEntryObject = (payload: { value: unknown }): boolean =>
   typeof payload.value === "object" && payload.value !== null && !Array.isArray(payload.value);
 type EntryShape = { command?: unknown; url?: unknown; type?: unknown };
@@ -217,6 +249,7 @@ export const serverEntrySchema = z
       .describe(
         `sessionMode "per-client": at most this many client sessions may have their own connection to this server at once; one more gets a SERVER_BUSY error. Default ${S.maxClientConnections}.`,
       ),
+    auth: oauthSchema.optional(),
     ...resilienceOverridesSchema.shape,
   })
   .refine((v: EntryShape) => has(v, "command") || has(v, "url"), {
@@ -232,6 +265,16 @@ export const serverEntrySchema = z
     path: ["type"],
     when: isEntryObject,
   })
+  .refine(
+    (v: EntryShape & { auth?: unknown }) =>
+      v.auth === undefined || (has(v, "url") && v.type !== "sse" && v.type !== "stdio"),
+    {
+      message:
+        '"auth" applies to http servers (a "url" with type "http"); stdio and sse servers cannot use it',
+      path: ["auth"],
+      when: isEntryObject,
+    },
+  )
   .refine(
     (v: EntryShape) => !((v.type === "http" || v.type === "sse") && has(v, "command") && !has(v, "url")),
     {

@@ -1,8 +1,9 @@
 import type { ResolvedServer } from "../config/load.js";
+import type { OAuthSessions } from "../oauth/session.js";
 import type { ConnectionSettings } from "./types.js";
 
-/** A resolved server entry as its connection sees it. */
-export function connectionSettings(s: ResolvedServer): ConnectionSettings {
+/** A resolved server entry as its connection sees it; an OAuth server gets its process-wide session. */
+export function connectionSettings(s: ResolvedServer, oauth?: OAuthSessions): ConnectionSettings {
   return {
     name: s.name,
     type: s.type,
@@ -18,5 +19,7 @@ export function connectionSettings(s: ResolvedServer): ConnectionSettings {
     maxWriteQueueBytes: s.maxWriteQueueBytes,
     maxResultBytes: s.maxResultBytes,
     maxJsonDepth: s.maxJsonDepth,
+    oauth:
+      s.auth && s.type === "http" && s.url && oauth ? oauth.sessionFor(s.name, s.url, s.auth) : undefined,
   };
 }

@@ -1,5 +1,6 @@
 import type { Transport } from "@modelcontextprotocol/client";
 import type { Logger } from "../logger.js";
+import type { OAuthSession } from "../oauth/session.js";
 import { cutText } from "../secrets.js";
 import { childEnvironment } from "./env.js";
 import { defaultSearchRoots, planLaunch, type LaunchPlan } from "./launch.js";
@@ -22,6 +23,8 @@ export interface TransportSpec {
   readonly maxResultBytes?: number | undefined;
   /** Deepest nesting accepted in a message from the server. */
   readonly maxJsonDepth?: number | undefined;
+  /** http: the server's OAuth session (bearer token, refresh); absent = static headers only. */
+  readonly oauth?: OAuthSession | undefined;
 }
 
 export interface CreatedTransport {
@@ -88,12 +91,14 @@ async function createRemoteTransport(spec: TransportSpec): Promise<CreatedTransp
       const { StreamableHTTPClientTransport } = await import("@modelcontextprotocol/client");
       const { fetchWithRetryAfter } = await import("./retryAfter.js");
       if (!spec.url) throw new Error(`${spec.name}: http server without a url`);
+      // 429/503 + Retry-After: the retry layer waits as told (docs/resilience.md); answers are size-bounded.
+      const base = fetchWithRetryAfter(sizeLimitedFetch(spec.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES));
       return {
         transport: new OrderedTransport(
           new StreamableHTTPClientTransport(new URL(spec.url), {
             requestInit: { headers: { ...spec.headers } },
-            // 429/503 + Retry-After: the retry layer waits as told (docs/resilience.md); answers are size-bounded.
-            fetch: fetchWithRetryAfter(sizeLimitedFetch(spec.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES)),
+            fetch: spec.oauth ? spec.oauth.trackingFetch(base) : base,
+            ...(spec.oauth ? { authProvider: spec.oauth.authProvider() } : {}),
             reconnectionOptions: {
               maxRetries: 2,
               initialReconnectionDelay: 500,

@@ -21,6 +21,7 @@ export function toolErrorToResult(error: unknown, publicName: string): CallToolR
       case "WORKFLOW_FAILED":
       case "WORKFLOW_INVALID":
       case "TEMPLATE_ERROR":
+      case "AUTH_REQUIRED":
         return errorResult(`${publicName}: ${error.message}`);
       default:
         break;

@@ -110,11 +110,31 @@ export class HttpSessionTransport implements Transport {
     });
   }
 
+  /** Requests to cancel at the end of this turn, with their reasons (see cancel). */
+  private readonly cancelling = new Map<RequestId, string>();
+  private cancelScheduled = false;
+
+  /**
+   * Cancels requests as if the client had sent notifications/cancelled. The cancellations of one turn
+   * (the grace timers of many dropped POSTs fire together) are sent in one synchronous loop, queued calls
+   * first: a running call's freed slot must not start a queued call that is being cancelled too.
+   */
   private cancel(ids: readonly RequestId[], reason: string): void {
-    for (const requestId of ids) {
-      if (!this.pending.delete(requestId) || this.closed) continue;
-      this.onmessage?.({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId, reason } });
-    }
+    for (const id of ids) if (this.pending.delete(id)) this.cancelling.set(id, reason);
+    if (this.cancelling.size === 0 || this.cancelScheduled) return;
+    this.cancelScheduled = true;
+    setImmediate(() => {
+      this.cancelScheduled = false;
+      const all = [...this.cancelling].reverse();
+      this.cancelling.clear();
+      if (this.closed) return;
+      for (const [requestId, why] of all)
+        this.onmessage?.({
+          jsonrpc: "2.0",
+          method: "notifications/cancelled",
+          params: { requestId, reason: why },
+        });
+    });
   }
 }
 

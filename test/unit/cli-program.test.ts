@@ -95,11 +95,11 @@ describe("command line", () => {
     ],
     [
       ["doctr"],
-      'autonomous-mcp: unknown command "doctr" (did you mean doctor?); the commands are serve, validate, tools, doctor, import, init; see autonomous-mcp --help',
+      'autonomous-mcp: unknown command "doctr" (did you mean doctor?); the commands are serve, validate, tools, doctor, import, init, login, logout; see autonomous-mcp --help',
     ],
     [
       ["frobnicate"],
-      'autonomous-mcp: unknown command "frobnicate"; the commands are serve, validate, tools, doctor, import, init; see autonomous-mcp --help',
+      'autonomous-mcp: unknown command "frobnicate"; the commands are serve, validate, tools, doctor, import, init, login, logout; see autonomous-mcp --help',
     ],
     [
       ["doctor", "--jsn"],
@@ -136,7 +136,7 @@ describe("command line", () => {
     ],
     [
       ["init", "--config", "x"],
-      "autonomous-mcp init: --config does not apply to init (it is an option of serve, validate, tools, doctor); see autonomous-mcp init --help",
+      "autonomous-mcp init: --config does not apply to init (it is an option of serve, validate, tools, doctor, login, logout); see autonomous-mcp init --help",
     ],
     [
       ["--config"],
@@ -191,7 +191,7 @@ describe("command line", () => {
     expect(parseCommandLine(["help", "doctr"])).toEqual({
       kind: "usage",
       message:
-        'autonomous-mcp: unknown command "doctr" (did you mean doctor?); the commands are serve, validate, tools, doctor, import, init; see autonomous-mcp --help',
+        'autonomous-mcp: unknown command "doctr" (did you mean doctor?); the commands are serve, validate, tools, doctor, import, init, login, logout; see autonomous-mcp --help',
     });
     // Options of other commands are not listed in a command's help.
     const doctorHelp = parseCommandLine(["doctor", "--help"]);

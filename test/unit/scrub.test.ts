@@ -18,6 +18,20 @@ describe("redactCredentials (log lines and client-visible errors)", () => {
     ["key sk-live-0123456789abcdef0123 expired", "key [redacted] expired"],
     ["jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N", "jwt [redacted]"],
     ["AKIAIOSFODNN7EXAMPLE denied", "[redacted] denied"],
+    // OAuth: token-endpoint answers, refresh/code-exchange form bodies, the loopback callback URL.
+    [
+      'token answer {"access_token":"at_Zm9vYmFy","token_type":"Bearer","refresh_token":"rt_YmF6cXV4"}',
+      'token answer {"access_token":"[redacted]","token_type":"Bearer","refresh_token":"[redacted]"}',
+    ],
+    [
+      "refresh form: grant_type=refresh_token&refresh_token=rt_abc123&client_id=dyn_1",
+      "refresh form: grant_type=refresh_token&refresh_token=[redacted]&client_id=dyn_1",
+    ],
+    [
+      "callback http://127.0.0.1:5555/callback?code=code_s3cr3t&state=abc&iss=http://as",
+      "callback http://127.0.0.1:5555/callback?code=[redacted]&state=abc&iss=http://as",
+    ],
+    ["form code=x&code_verifier=v3r1f13r-long", "form code=x&code_verifier=[redacted]"],
   ])("%s", (input, expected) => {
     expect(redactCredentials(input)).toBe(expected);
   });
