@@ -11,7 +11,7 @@ import { prespawn } from "./downstream/prespawn.js";
 import { parseHeapSetting, startHeapGovernor } from "./heap.js";
 import { collectSecrets, createScrubber } from "./secrets.js";
 import { principalTokens } from "./front/principals.js";
-import { guardChildren, guardServe } from "./shutdown.js";
+import { guardBriefRun, guardServe } from "./shutdown.js";
 
 // Only what every command needs is imported statically; the rest (the SDK, the aggregator, pino) loads
 // when a command needs it, so `serve` can spawn its servers first and let them boot meanwhile.
@@ -100,7 +100,7 @@ async function main(argv: string[]): Promise<number> {
 
   if (parsed.kind === "doctor" || parsed.kind === "tools") {
     // doctor and tools start the servers too: none may outlive us (src/shutdown.ts).
-    guardChildren(say);
+    guardBriefRun(say);
     return report(
       parsed.kind,
       parsed.args,

@@ -84,17 +84,22 @@ export function guardServe(warn: (message: string) => void): {
   return { shutdown, killServers: () => processGroups.signalAll("SIGKILL") };
 }
 
-/**
- * For the commands that run servers briefly (`doctor`, `tools`): Ctrl-C or SIGTERM kills the servers'
- * process groups at once (they were only being probed), then takes its default action, so the command
- * still ends "by the signal". The watchdog covers the deaths no handler sees (SIGKILL, a crash).
- */
+/** The orphan watchdog (serve, doctor, tools): stops the servers' groups if this process dies unseen. */
 export function guardChildren(warn: (message: string) => void): void {
   processGroups.onWatchdogLost = () =>
     warn(
       "the orphan watchdog is not running: if this process is killed, servers that ignore stdin EOF may outlive it",
     );
   processGroups.guard();
+}
+
+/**
+ * For the commands that run servers briefly (`doctor`, `tools`): the watchdog, and Ctrl-C or SIGTERM
+ * kills the servers' process groups at once (they were only being probed), then takes its default
+ * action, so the command still ends "by the signal". The watchdog covers the deaths no handler sees.
+ */
+export function guardBriefRun(warn: (message: string) => void): void {
+  guardChildren(warn);
   const onSignal = (signal: NodeJS.Signals): void => {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

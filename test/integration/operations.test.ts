@@ -11,6 +11,7 @@ import {
   startHttp,
   startStdio,
   tempDir,
+  waitFor,
   writeConfig,
   type TempDir,
 } from "../helpers/aggregator.js";
@@ -52,7 +53,16 @@ describe("graceful shutdown over HTTP", () => {
       const h = await startHttp(config);
       const client = await h.connect();
       const pending = client.callTool({ name: "fault_slow", arguments: { ms: 800 } });
-      await new Promise((r) => setTimeout(r, 200));
+      // SIGTERM once the call is running downstream (not before it reached the aggregator).
+      const slowCalls = async (): Promise<number> => {
+        const r = (await client.callTool({ name: "fault_stats", arguments: {} })) as CallToolResult;
+        const first = r.content[0];
+        const stats = JSON.parse(first?.type === "text" ? first.text : "{}") as {
+          calls?: Record<string, number>;
+        };
+        return stats.calls?.["slow"] ?? 0;
+      };
+      await waitFor(async () => (await slowCalls()) >= 1, 10_000);
       const exited = new Promise((r) => h.child.once("exit", r));
       h.child.kill("SIGTERM");
       const result = (await pending) as CallToolResult;
