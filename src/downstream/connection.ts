@@ -167,7 +167,7 @@ export class DownstreamConnection {
     this.recordError(error);
     const message = errorMessage(error);
     this.deps.log.warn({ err: message }, "server failed to connect");
-    if (isPermanent(error)) {
+    if (isPermanent(failure)) {
       this.setState("failed", message);
       return;
     }
