@@ -11,6 +11,7 @@ import type { LaunchPlan } from "./launch.js";
 import { cancelledError, classifyFailure, describeVersionMismatch, isPermanent } from "./classify.js";
 import { unavailableError, versionMismatch } from "./classify.js";
 import { endpointOf, reconnectAfter, VerdictCache, verdictOf } from "./verdicts.js";
+import { listenForChanges } from "./listen.js";
 import { PassThroughResult } from "../jsonrpc/passThrough.js";
 import { createDownstreamClient } from "./client.js";
 import { createTransport } from "./transports.js";
@@ -127,6 +128,7 @@ export class DownstreamConnection {
       const changed = !sameCatalog(this.catalog, catalog);
       this.catalog = catalog;
       client.onclose = () => this.onTransportClosed(transport);
+      if (this.modern) listenForChanges(client, capabilities, () => this.client === client, this.deps.log);
       this.setState("ready");
       if (changed) this.deps.hooks.onCatalogChanged?.(this.name);
     } catch (error) {

@@ -131,6 +131,25 @@ describe.each(["stdio", "http"] as const)("three generations of servers at once 
     }
   });
 
+  // Over HTTP the v2 fixture builds a server per request (createMcpHandler), so a tool added by one
+  // request is gone by the next: list changes are tested on stdio, where one instance serves the link.
+  it.runIf(transport === "stdio")(
+    "sees every server's list changes (modern: on its subscriptions/listen stream)",
+    async () => {
+      const tools = (await h.client.listTools()).tools.map((t) => t.name);
+      for (const era of ERAS) {
+        const add = tools.find((t) => t.endsWith(`add_tool_${era}`)) ?? "";
+        expect(text(await h.client.callTool({ name: add, arguments: { tool: `late_${era}` } }))).toBe(
+          `added late_${era}`,
+        );
+      }
+      await waitFor(async () => {
+        const now = (await h.client.listTools()).tools.map((t) => t.name);
+        return ERAS.every((era) => now.some((t) => t.endsWith(`late_${era}`)));
+      }, 10_000);
+    },
+  );
+
   it("status and doctor show each server's negotiated protocol version", async () => {
     const servers = await status(h);
     for (const era of ERAS) {
@@ -138,7 +157,7 @@ describe.each(["stdio", "http"] as const)("three generations of servers at once 
     }
     const report = await runCli(["doctor", "--config", config, "--json"]);
     expect(report.code, report.stderr).toBe(0);
-    const rows = (JSON.parse(report.stdout) as { servers: StatusServer[] & { server: string }[] }).servers;
+    const rows = (JSON.parse(report.stdout) as { servers: (StatusServer & { server: string })[] }).servers;
     for (const era of ERAS) {
       expect(rows.find((r) => r.server === era)).toMatchObject({ state: "ready", ...EXPECTED[era] });
     }
