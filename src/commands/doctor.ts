@@ -157,7 +157,10 @@ function table(rows: readonly DoctorRow[], s: Style): string {
       },
       { head: "TOOLS", cell: (r) => String(r.tools) },
       { head: "CONNECT MS", cell: (r) => (r.connectMs === null ? "-" : String(r.connectMs)) },
-      { head: "PROTOCOL", cell: (r) => (r.protocolVersion === null ? "-" : `${r.protocolVersion} (${r.era ?? ""})`) },
+      {
+        head: "PROTOCOL",
+        cell: (r) => (r.protocolVersion === null ? "-" : `${r.protocolVersion} (${r.era ?? ""})`),
+      },
       { head: "LAST ERROR", cell: (r) => r.lastError ?? "-" },
     ],
     s,

@@ -145,7 +145,10 @@ export function versionMismatch(error: unknown): VersionMismatch | undefined {
     ? data.supported.filter((v): v is string => typeof v === "string")
     : [];
   if (supported.some((v) => OFFERED_VERSIONS.includes(v))) return undefined;
-  return { serverVersions: supported, requested: typeof data?.requested === "string" ? data.requested : undefined };
+  return {
+    serverVersions: supported,
+    requested: typeof data?.requested === "string" ? data.requested : undefined,
+  };
 }
 
 /** A -32022 naming a version we speak: the cached verdict is stale (the server changed generation). */

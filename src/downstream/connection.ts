@@ -21,7 +21,6 @@ import { waitForChange } from "./waitForChange.js";
 /** Failed health checks in a row after which a server counts as hung and is connected again. */
 const HEALTH_FAILURES = 2;
 
-
 export type { ConnectionDeps, ConnectionHooks, ConnectionSettings } from "./types.js";
 export type { ForwardOptions, ServerRequestKind, ServerState } from "./types.js";
 
@@ -248,9 +247,14 @@ export class DownstreamConnection {
     for (;;) {
       if (this.state === "ready" && this.client) return this.client;
       if (this.state === "failed" || this.state === "stopped")
-        throw unavailableError(this.name, this.state, `is unavailable: ${this.lastError?.message ?? this.state}`);
+        throw unavailableError(
+          this.name,
+          this.state,
+          `is unavailable: ${this.lastError?.message ?? this.state}`,
+        );
       const wait = deadlineAt - this.now();
-      if (wait <= 0) throw unavailableError(this.name, this.state, `is ${this.state} and did not come back in time`);
+      if (wait <= 0)
+        throw unavailableError(this.name, this.state, `is ${this.state} and did not come back in time`);
       if (signal.aborted) throw cancelledError(this.name);
       await waitForChange(this.waiters, wait, signal, () => cancelledError(this.name));
       if (signal.aborted) throw cancelledError(this.name);

@@ -33,7 +33,10 @@ export function listenForChanges(
           setTimeout(open, RELISTEN_DELAY_MS).unref();
         }),
       (error: unknown) =>
-        log.warn({ err: errorMessage(error) }, "the server refused a subscription stream: its list changes are not seen"),
+        log.warn(
+          { err: errorMessage(error) },
+          "the server refused a subscription stream: its list changes are not seen",
+        ),
     );
   };
   open();

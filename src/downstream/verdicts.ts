@@ -14,7 +14,10 @@ import type { TransportSpec } from "./transports.js";
  * upgraded or downgraded meanwhile), so the next attempt probes again.
  */
 export class VerdictCache {
-  private readonly verdicts = new Map<string, { readonly endpoint: string; readonly prior: PriorDiscovery }>();
+  private readonly verdicts = new Map<
+    string,
+    { readonly endpoint: string; readonly prior: PriorDiscovery }
+  >();
 
   get(server: string, endpoint: string): PriorDiscovery | undefined {
     const kept = this.verdicts.get(server);

@@ -265,7 +265,8 @@ describe("a server with no protocol version in common", () => {
     await tmp?.cleanup();
   });
 
-  const NAMES_BOTH = /future speaks 2027-01-01 only; autonomous-mcp offered 2026-07-28 and speaks 2026-07-28, 2025-11-25/;
+  const NAMES_BOTH =
+    /future speaks 2027-01-01 only; autonomous-mcp offered 2026-07-28 and speaks 2026-07-28, 2025-11-25/;
 
   it("is failed at once, not retried, with both sides' versions in status", async () => {
     const future = (await status(h)).find((s) => s.name === "future");
