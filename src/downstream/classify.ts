@@ -183,7 +183,10 @@ export function describeVersionMismatch(server: string, mismatch: VersionMismatc
 }
 
 /** A call that found its server failed, stopped, or not back before its deadline. */
-export function unavailableError(server: string, state: string, what: string): AggregatorError {
+export function unavailableError(
+  { name: server, state }: { readonly name: string; readonly state: string },
+  what: string,
+): AggregatorError {
   return new AggregatorError("SERVER_UNAVAILABLE", `${server} ${what}`, { details: { server, state } });
 }
 

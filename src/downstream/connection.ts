@@ -1,7 +1,7 @@
 import type { Client } from "@modelcontextprotocol/client";
 import type { Transport } from "@modelcontextprotocol/client";
 import type { CallToolResult, Implementation, ServerCapabilities } from "@modelcontextprotocol/client";
-import { AggregatorError, errorMessage } from "../errors.js";
+import { errorMessage } from "../errors.js";
 import { cutText } from "../secrets.js";
 import { checkToolResult } from "../jsonrpc/rejectedError.js";
 import { RestartBudget } from "./backoff.js";
@@ -247,14 +247,9 @@ export class DownstreamConnection {
     for (;;) {
       if (this.state === "ready" && this.client) return this.client;
       if (this.state === "failed" || this.state === "stopped")
-        throw unavailableError(
-          this.name,
-          this.state,
-          `is unavailable: ${this.lastError?.message ?? this.state}`,
-        );
+        throw unavailableError(this, `is unavailable: ${this.lastError?.message ?? this.state}`);
       const wait = deadlineAt - this.now();
-      if (wait <= 0)
-        throw unavailableError(this.name, this.state, `is ${this.state} and did not come back in time`);
+      if (wait <= 0) throw unavailableError(this, `is ${this.state} and did not come back in time`);
       if (signal.aborted) throw cancelledError(this.name);
       await waitForChange(this.waiters, wait, signal, () => cancelledError(this.name));
       if (signal.aborted) throw cancelledError(this.name);
