@@ -29,8 +29,9 @@ export function createDownstreamClient(
       capabilities,
       // Both generations: server/discover first, initialize when the server is a 2025-era one. Used
       // only for a server's first connect; the verdict is reused after it (verdicts.ts).
+      // The SSE transport is 2025-era only: nothing to probe there.
       versionNegotiation: {
-        mode: "auto",
+        mode: settings.type === "sse" ? "legacy" : "auto",
         ...(probeTimeoutMs === undefined ? {} : { probe: { timeoutMs: probeTimeoutMs } }),
       },
     },
