@@ -364,7 +364,9 @@ export class DownstreamConnection {
     if (!client || this.state !== "ready") return;
     if (this.now() - this.lastActivity < this.settings.healthCheckIntervalMs) return;
     try {
-      await client.ping({ timeout: Math.min(10_000, this.settings.healthCheckIntervalMs) });
+      const timeout = Math.min(10_000, this.settings.healthCheckIntervalMs);
+      // 2026-07-28 has no ping: server/discover is the cheap request every modern server answers.
+      await (this.modern ? client.discover({ timeout }) : client.ping({ timeout }));
       this.healthFailures = 0;
     } catch (error) {
       if (this.client !== client) return;

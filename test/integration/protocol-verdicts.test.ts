@@ -109,6 +109,33 @@ describe("era verdicts of a downstream connection", () => {
     expect((await lines(startLog)).filter((l) => l.era)).toHaveLength(2);
   });
 
+  it("health-checks a modern server with server/discover (2026-07-28 has no ping)", async () => {
+    tmp = await tempDir();
+    const startLog = path.join(tmp.dir, "start.log");
+    const failures: unknown[] = [];
+    const s = {
+      ...settings("watched", ["--era", "modern"], { V2_START_LOG: startLog }),
+      healthCheckIntervalMs: 50,
+    };
+    const c = new DownstreamConnection(s, {
+      log,
+      clientInfo: { name: "autonomous-mcp", version: "0.0.0" },
+      clientCapabilities: () => ({}),
+      hooks: { onHealthFailure: (_server, error) => void failures.push(error) },
+    });
+    open.push(c);
+    await c.start();
+    expect(c.modern).toBe(true);
+    // The probe, then at least two health checks, all answered.
+    await waitFor(
+      async () => (await lines(startLog)).filter((l) => l.method === "server/discover").length >= 3,
+    );
+    expect(failures).toEqual([]);
+    expect(c.state).toBe("ready");
+    expect(c.restarts).toBe(0);
+    expect((await lines(startLog)).filter((l) => l.method === "ping")).toEqual([]);
+  });
+
   it("adopts a cached modern verdict with no round trip", async () => {
     tmp = await tempDir();
     const startLog = path.join(tmp.dir, "start.log");
