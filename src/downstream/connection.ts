@@ -11,7 +11,7 @@ import type { LaunchPlan } from "./launch.js";
 import { cancelledError, classifyFailure, describeVersionMismatch, isPermanent } from "./classify.js";
 import { unavailableError, versionMismatch } from "./classify.js";
 import { endpointOf, reconnectAfter, VerdictCache, verdictOf } from "./verdicts.js";
-import { listenForChanges } from "./listen.js";
+import { ChangeStream, changeStreamOf } from "./listen.js";
 import { PassThroughResult } from "../jsonrpc/passThrough.js";
 import { createDownstreamClient } from "./client.js";
 import { createTransport } from "./transports.js";
@@ -44,7 +44,10 @@ export class DownstreamConnection {
 
   private client: Client | undefined;
   private transport: Transport | undefined;
-  /** Link number of each connected client: failures of calls that shared one lost link are one incident. */
+  /**
+   * Link number of each connected client: it names the loss of one link (a crash, a dropped connection, an
+   * expired session), so every call in flight on it fails with one incident the breaker counts once.
+   */
   private readonly links = new WeakMap<Client, number>();
   private linkSeq = 0;
   /** The transport of a connect in progress (start or restart), so close() can stop it too. */
@@ -127,7 +130,8 @@ export class DownstreamConnection {
       const changed = !sameCatalog(this.catalog, catalog);
       this.catalog = catalog;
       client.onclose = () => this.onTransportClosed(transport);
-      if (this.modern) listenForChanges(client, capabilities, () => this.client === client, this.deps.log);
+      // A modern server's changes come on a subscriptions/listen stream (also standing in for resources/subscribe).
+      this.changes = changeStreamOf(client, capabilities, () => this.client === client, this.deps.log);
       this.setState("ready");
       if (changed) this.deps.hooks.onCatalogChanged?.(this.name);
     } catch (error) {
@@ -292,19 +296,23 @@ export class DownstreamConnection {
     options: ForwardOptions,
   ): Promise<Record<string, unknown>> {
     this.lastActivity = this.now();
-    const sent = client.request({ method, params }, PassThroughResult, {
-      signal: options.signal,
-      timeout: options.timeoutMs,
-      maxTotalTimeout: options.maxTotalTimeoutMs,
-      resetTimeoutOnProgress: true,
-      onprogress: options.onprogress,
-    });
+    const changes = this.changes;
+    const sent =
+      changes && ChangeStream.owns(method)
+        ? changes.request(method, params)
+        : client.request({ method, params }, PassThroughResult, {
+            signal: options.signal,
+            timeout: options.timeoutMs,
+            maxTotalTimeout: options.maxTotalTimeoutMs,
+            resetTimeoutOnProgress: true,
+            onprogress: options.onprogress,
+          });
     const checked = method === "tools/call" ? sent.then(checkToolResult) : sent;
     return checked.catch((error: unknown) => {
       throw classifyFailure(error, {
         server: this.name,
         current: this.client === client,
-        incident: this.incidentOf(client),
+        incident: `${this.name}#${this.links.get(client) ?? 0}`,
         lastError: this.lastError?.message,
         method,
         params,
@@ -318,14 +326,6 @@ export class DownstreamConnection {
   /** A notification to the downstream (cancel, roots changed, ...). Silently dropped when not connected. */
   async notify(method: string, params?: Record<string, unknown>): Promise<void> {
     await this.client?.notification({ method, params } as never).catch(() => undefined);
-  }
-
-  /**
-   * Names the loss of one link (a crash, a dropped connection, an expired session): every call in flight
-   * on it fails with the same incident, which the circuit breaker counts once (breaker.ts).
-   */
-  private incidentOf(client: Client): string {
-    return `${this.name}#${this.links.get(client) ?? 0}`;
   }
 
   /** Drops the current link and connects again (HTTP session loss, failed health checks). */
@@ -382,6 +382,7 @@ export class DownstreamConnection {
   }
 
   private healthFailures = 0;
+  private changes: ChangeStream | undefined;
   /** Stops the server for good: no more restarts; the process group is terminated. */
   async close(): Promise<void> {
     this.stopping = true;

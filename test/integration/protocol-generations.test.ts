@@ -10,7 +10,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { ResourceUpdatedNotificationSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { faultServerEntry } from "../helpers/fault-server.js";
 import {
   CLI,
@@ -147,6 +147,29 @@ describe.each(["stdio", "http"] as const)("three generations of servers at once 
         const now = (await h.client.listTools()).tools.map((t) => t.name);
         return ERAS.every((era) => now.some((t) => t.endsWith(`late_${era}`)));
       }, 10_000);
+    },
+  );
+
+  it.runIf(transport === "stdio")(
+    "delivers a modern server's resource updates to a subscribed client (listen stream, no resources/subscribe)",
+    async () => {
+      const updated: string[] = [];
+      h.client.setNotificationHandler(
+        ResourceUpdatedNotificationSchema,
+        (n) => void updated.push(n.params.uri),
+      );
+      const resources = (await h.client.listResources()).resources;
+      const tools = (await h.client.listTools()).tools.map((t) => t.name);
+      const subscribed: string[] = [];
+      for (const era of ["modern", "dual"] as const) {
+        const uri = resources.find((r) => r.name.endsWith(`hello_${era}`))?.uri ?? "";
+        await h.client.subscribeResource({ uri });
+        subscribed.push(uri);
+        const touch = tools.find((t) => t.endsWith(`touch_${era}`)) ?? "";
+        expect(text(await h.client.callTool({ name: touch, arguments: {} }))).toBe("touched");
+      }
+      await waitFor(() => subscribed.every((uri) => updated.includes(uri)), 10_000);
+      for (const uri of subscribed) await h.client.unsubscribeResource({ uri });
     },
   );
 
