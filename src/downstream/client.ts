@@ -11,8 +11,9 @@ import type { ListKind } from "./listing.js";
 export const STDIO_PROBE_TIMEOUT_MS = 5_000;
 
 /**
- * One SDK Client for a downstream, speaking either generation: declares sampling / elicitation / roots only when we relay them,
- * relays those requests, and wires list_changed, resources/updated and log messages to the hooks.
+ * One SDK Client for a downstream, speaking either generation: declares sampling / elicitation / roots
+ * only when we relay them, relays those requests, and wires list_changed, resources/updated and log
+ * messages to the hooks.
  */
 export function createDownstreamClient(
   settings: ConnectionSettings,

@@ -46,7 +46,11 @@ export function verdictOf(client: Client): PriorDiscovery {
   return client.getProtocolEra() === "modern" && discover ? { kind: "modern", discover } : { kind: "legacy" };
 }
 
-/** What a stdio probe that lost its process says (the SDK cannot fall back in place: the pipe is gone). */
+/**
+ * What a stdio probe that lost its process says (the SDK cannot fall back in place: the pipe is gone).
+ * The SDK gives this case no code of its own; test/integration/protocol-verdicts.test.ts ("exits on the
+ * probe") fails if an SDK upgrade changes the text.
+ */
 const CLOSED_IN_PLACE = /connection closed during the server\/discover probe .*probed in place/;
 
 /**
