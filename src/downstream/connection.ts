@@ -44,10 +44,7 @@ export class DownstreamConnection {
 
   private client: Client | undefined;
   private transport: Transport | undefined;
-  /**
-   * Link number of each connected client: it names the loss of one link (a crash, a dropped connection, an
-   * expired session), so every call in flight on it fails with one incident the breaker counts once.
-   */
+  /** Link number per client: the calls that fail on one lost link are one incident (the breaker counts one). */
   private readonly links = new WeakMap<Client, number>();
   private linkSeq = 0;
   /** The transport of a connect in progress (start or restart), so close() can stop it too. */
@@ -136,9 +133,12 @@ export class DownstreamConnection {
       if (changed) this.deps.hooks.onCatalogChanged?.(this.name);
     } catch (error) {
       await transport.close().catch(() => undefined);
-      if (prior) this.verdicts.forget(this.name);
+      // A verdict that failed is dropped, but not the one a probe-ending exit just gave (one extra spawn, ever).
+      if (prior && again !== "legacy") this.verdicts.forget(this.name);
       const next = again || this.stopping ? undefined : reconnectAfter(error, prior !== undefined);
       if (!next) throw error;
+      // That second process counts as a restart (budget permitting: doctor allows none, and still gets it).
+      if (next === "legacy" && this.budget.next(this.now()) !== undefined) this.restarts++;
       this.deps.log.info({ err: errorMessage(error), next }, "connecting again at once with a new verdict");
       return await this.connectOnce(next);
     } finally {
@@ -296,10 +296,9 @@ export class DownstreamConnection {
     options: ForwardOptions,
   ): Promise<Record<string, unknown>> {
     this.lastActivity = this.now();
-    const changes = this.changes;
     const sent =
-      changes && ChangeStream.owns(method)
-        ? changes.request(method, params)
+      this.changes && ChangeStream.owns(method)
+        ? this.changes.request(method, params)
         : client.request({ method, params }, PassThroughResult, {
             signal: options.signal,
             timeout: options.timeoutMs,

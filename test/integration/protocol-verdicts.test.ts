@@ -75,7 +75,8 @@ describe("era verdicts of a downstream connection", () => {
     expect(c.state).toBe("ready");
     expect(c.protocolVersion).toBe("2025-11-25");
     expect(c.modern).toBe(false);
-    expect(c.restarts).toBe(0);
+    // The second process counts as a restart (of the budget too).
+    expect(c.restarts).toBe(1);
     expect(verdicts.get("rusty", endpointOf(s))).toEqual({ kind: "legacy" });
     let log = await lines(startLog);
     // Two processes: the one the probe ended, and the one initialize went to.
@@ -89,6 +90,23 @@ describe("era verdicts of a downstream connection", () => {
     log = await lines(startLog);
     expect(log.filter((l) => l.era)).toHaveLength(3);
     expect(log.filter((l) => l.method === "initialize")).toHaveLength(2);
+  });
+
+  it("a server crashing at every start gets no spawn beyond its restart budget", async () => {
+    tmp = await tempDir();
+    const stateFile = path.join(tmp.dir, "state.json");
+    const s: ConnectionSettings = {
+      ...settings("broken", [], {}),
+      args: [fileURLToPath(new URL("../fixtures/fault-server.mjs", import.meta.url))],
+      env: { FAULT_MODE: "crash_at_start", FAULT_STATE_FILE: stateFile },
+      restart: { maxRestarts: 2, windowMs: 60_000, initialDelayMs: 10, maxDelayMs: 10 },
+    };
+    const c = connect(s);
+    await c.start();
+    await waitFor(() => c.state === "failed", 10_000);
+    const state = JSON.parse(await readFile(stateFile, "utf8")) as { starts: number };
+    expect(state.starts).toBe(3); // the first start and two restarts: a probe-ending exit is not a free start
+    expect(c.restarts).toBe(2);
   });
 
   it("probes again at once when a cached legacy verdict meets a server that became modern-only", async () => {
