@@ -26,7 +26,7 @@ export interface DoctorRow {
 
 /**
  * `autonomous-mcp doctor`: connects to every enabled server once (no restarts) and prints a table —
- * server, transport, state, tools, connect ms, last error and a hint for the fix. Exit 1 if an
+ * server, transport, state, tools, connect ms, protocol version, last error and a hint for the fix. Exit 1 if an
  * enabled server fails.
  */
 export interface ReportIo extends ProgressIo {
