@@ -235,7 +235,7 @@ function build(done: (result: Parsed) => void, out: (text: string) => void): Com
   report("tools", "connect, list every tool (public name, server, original name), exit");
   report(
     "doctor",
-    "connect each server once: state, tools, connect ms, last error and a hint; exit 1 if one failed",
+    "connect each server once: state, tools, connect ms, protocol, last error and a hint; exit 1 if one failed",
   );
 
   command("import", "copy the servers of a Claude Desktop, Claude Code, Cursor or VS Code config into ours")

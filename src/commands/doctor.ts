@@ -15,6 +15,10 @@ export interface DoctorRow {
   readonly state: string;
   readonly tools: number;
   readonly connectMs: number | null;
+  /** The protocol version negotiated (2026-07-28 through server/discover, else initialize's); null if not connected. */
+  readonly protocolVersion: string | null;
+  /** "modern" (2026-07-28, no session) or "legacy" (2025-era initialize); null if not connected. */
+  readonly era: "modern" | "legacy" | null;
   readonly lastError: string | null;
   readonly hint: string | null;
   readonly launch?: string;
@@ -26,7 +30,7 @@ export interface DoctorRow {
 
 /**
  * `autonomous-mcp doctor`: connects to every enabled server once (no restarts) and prints a table —
- * server, transport, state, tools, connect ms, last error and a hint for the fix. Exit 1 if an
+ * server, transport, state, tools, connect ms, protocol version, last error and a hint for the fix. Exit 1 if an
  * enabled server fails.
  */
 export interface ReportIo extends ProgressIo {
@@ -78,6 +82,8 @@ function rowOf(s: ResolvedServer, c: DownstreamConnection | undefined, since: nu
       state: disabled ? "disabled" : "skipped",
       tools: 0,
       connectMs: null,
+      protocolVersion: null,
+      era: null,
       lastError: null,
       hint: disabled
         ? DISABLED_REASON
@@ -91,6 +97,8 @@ function rowOf(s: ResolvedServer, c: DownstreamConnection | undefined, since: nu
       state: "starting",
       tools: 0,
       connectMs: null,
+      protocolVersion: null,
+      era: null,
       lastError: c.lastError?.message ?? null,
       hint: `still starting after the wait; it has up to connectTimeoutMs (${s.connectTimeoutMs} ms) to answer initialize`,
       ...(since === undefined ? {} : { since: new Date(since).toISOString() }),
@@ -104,6 +112,8 @@ function rowOf(s: ResolvedServer, c: DownstreamConnection | undefined, since: nu
     state: ready ? "ready" : "failed",
     tools: c?.catalog.tools.length ?? 0,
     connectMs: c?.connectMs ?? null,
+    protocolVersion: ready ? (c.protocolVersion ?? null) : null,
+    era: ready ? (c.modern ? "modern" : "legacy") : null,
     lastError: error,
     hint: ready ? null : hintFor(s, error ?? "", c?.stderrTail ?? []),
     ...(c?.launch
@@ -119,6 +129,8 @@ function rowOf(s: ResolvedServer, c: DownstreamConnection | undefined, since: nu
 export function hintFor(s: ResolvedServer, error: string, stderr: readonly string[]): string {
   const e = error.toLowerCase();
   const tail = stderr.length > 0 ? ` Its last stderr line: ${stderr[stderr.length - 1]}` : "";
+  if (e.includes("no protocol version in common"))
+    return `the server and autonomous-mcp share no MCP protocol version (both sides' versions are in the error). Upgrade whichever side is older; see docs/troubleshooting.md.`;
   if (e.includes("enoent"))
     return `command not found: "${s.command ?? ""}". Install it, or give an absolute path in "command".`;
   if (e.includes("eacces")) return `"${s.command ?? ""}" is not executable (permission denied).`;
@@ -156,6 +168,10 @@ function table(rows: readonly DoctorRow[], s: Style): string {
       },
       { head: "TOOLS", cell: (r) => String(r.tools) },
       { head: "CONNECT MS", cell: (r) => (r.connectMs === null ? "-" : String(r.connectMs)) },
+      {
+        head: "PROTOCOL",
+        cell: (r: DoctorRow) => (r.protocolVersion === null ? "-" : `${r.protocolVersion} (${r.era ?? ""})`),
+      },
       // Only when a server authenticates: a table of stdio servers stays as it was.
       ...(rows.some((r) => r.auth !== undefined && r.auth.kind !== "none")
         ? [{ head: "AUTH", cell: (r: DoctorRow) => authCell(r.auth) }]

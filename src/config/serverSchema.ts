@@ -65,7 +65,7 @@ export const restartSettingsSchema = z.strictObject({
 
 export const resilienceSettingsSchema = z.strictObject({
   connectTimeoutMs: posInt().describe(
-    `Time to spawn/connect and initialize, ms. Default ${R.connectTimeoutMs}.`,
+    `Time to spawn/connect, answer server/discover or initialize, and list, ms (stdio: a probe unanswered for 5 s, or this if shorter, means a 2025-era server). Default ${R.connectTimeoutMs}.`,
   ),
   timeoutMs: posInt().describe(`Timeout of one call attempt, ms. Default ${R.timeoutMs}.`),
   totalTimeoutMs: posInt().describe(`Budget of one call including retries, ms. Default ${R.totalTimeoutMs}.`),

@@ -1,4 +1,10 @@
-import { ProtocolError, SdkError, SdkErrorCode, SdkHttpError } from "@modelcontextprotocol/client";
+import {
+  ProtocolError,
+  SdkError,
+  SdkErrorCode,
+  SdkHttpError,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from "@modelcontextprotocol/client";
 import { AggregatorError, errorMessage, isAggregatorError } from "../errors.js";
 import { rejectionOf } from "../jsonrpc/rejectedError.js";
 import { UnserializableMessage } from "../jsonrpc/serialize.js";
@@ -100,8 +106,90 @@ export function classifyFailure(error: unknown, ctx: FailureContext): unknown {
   });
 }
 
-/** Spawn errors no restart can fix (the command is missing or not executable). */
+/**
+ * Failures no restart can fix: the command is missing or not executable, or the server and we share no
+ * protocol version (versionMismatch below). Everything else is retried within the restart budget.
+ */
 export function isPermanent(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
-  return code === "ENOENT" || code === "EACCES";
+  return code === "ENOENT" || code === "EACCES" || versionMismatch(error) !== undefined;
+}
+
+/** The versions autonomous-mcp speaks downstream: 2026-07-28 through server/discover, the rest through initialize. */
+export const MODERN_VERSIONS: readonly string[] = ["2026-07-28"];
+export const OFFERED_VERSIONS: readonly string[] = [...MODERN_VERSIONS, ...SUPPORTED_PROTOCOL_VERSIONS];
+
+const UNSUPPORTED_PROTOCOL_VERSION = -32022;
+const UNSUPPORTED_ANSWER = /^Server's protocol version is not supported: (.+)$/;
+
+export interface VersionMismatch {
+  /** What the server says it speaks (-32022 `data.supported`, or its initialize answer). */
+  readonly serverVersions: readonly string[];
+  /** The version we asked for in the refused request, when known. */
+  readonly requested: string | undefined;
+}
+
+/**
+ * A connect failure that says the server and we have no protocol version in common: a -32022
+ * (UnsupportedProtocolVersionError, from the SDK's probe or from the server's answer to initialize)
+ * whose `data.supported` shares nothing with OFFERED_VERSIONS, or an initialize answer naming a version
+ * we do not speak. A -32022 listing a version we do speak is not one: the server changed generation
+ * since it was last probed, and the next connect probes it again.
+ */
+export function versionMismatch(error: unknown): VersionMismatch | undefined {
+  const answered = error instanceof Error ? UNSUPPORTED_ANSWER.exec(error.message) : null;
+  if (answered?.[1]) return { serverVersions: [answered[1]], requested: undefined };
+  if (!(error instanceof ProtocolError) || error.code !== UNSUPPORTED_PROTOCOL_VERSION) return undefined;
+  const data = error.data as { supported?: unknown; requested?: unknown } | undefined;
+  const supported = Array.isArray(data?.supported)
+    ? data.supported.filter((v): v is string => typeof v === "string")
+    : [];
+  if (supported.some((v) => OFFERED_VERSIONS.includes(v))) return undefined;
+  return {
+    serverVersions: supported,
+    requested: typeof data?.requested === "string" ? data.requested : undefined,
+  };
+}
+
+/** A -32022 naming a version we speak: the cached verdict is stale (the server changed generation). */
+export function isStaleVerdict(error: unknown): boolean {
+  return (
+    error instanceof ProtocolError &&
+    error.code === UNSUPPORTED_PROTOCOL_VERSION &&
+    versionMismatch(error) === undefined
+  );
+}
+
+/**
+ * The one text a version mismatch is reported with (logs, `status`, `doctor`), naming both sides:
+ * "memory speaks 2027-01-01 only; autonomous-mcp offered 2025-11-25 and speaks 2026-07-28, 2025-11-25, …".
+ */
+export function describeVersionMismatch(server: string, mismatch: VersionMismatch): AggregatorError {
+  const theirs =
+    mismatch.serverVersions.length > 0 ? `${mismatch.serverVersions.join(", ")} only` : "no version it named";
+  const offered = mismatch.requested ? `offered ${mismatch.requested} and ` : "";
+  return new AggregatorError(
+    "SERVER_UNAVAILABLE",
+    `${server} speaks ${theirs}; autonomous-mcp ${offered}speaks ${OFFERED_VERSIONS.join(", ")}: no protocol version in common (a restart will not help; upgrade the server or autonomous-mcp)`,
+    {
+      details: {
+        server,
+        versionMismatch: true,
+        serverVersions: mismatch.serverVersions,
+        offered: OFFERED_VERSIONS,
+      },
+    },
+  );
+}
+
+/** A call that found its server failed, stopped, or not back before its deadline. */
+export function unavailableError(
+  { name: server, state }: { readonly name: string; readonly state: string },
+  what: string,
+): AggregatorError {
+  return new AggregatorError("SERVER_UNAVAILABLE", `${server} ${what}`, { details: { server, state } });
+}
+
+export function cancelledError(server: string): AggregatorError {
+  return new AggregatorError("CANCELLED", "the call was cancelled", { details: { server } });
 }

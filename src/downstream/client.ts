@@ -1,21 +1,41 @@
 import { Client } from "@modelcontextprotocol/client";
 import { errorMessage } from "../errors.js";
-import type { ConnectionDeps, ServerRequestKind } from "./connection.js";
+import type { ConnectionDeps, ConnectionSettings, ServerRequestKind } from "./connection.js";
 import type { ListKind } from "./listing.js";
 
 /**
- * One SDK Client for a downstream: declares sampling / elicitation / roots only when we relay them,
- * relays those requests, and wires list_changed, resources/updated and log messages to the hooks.
+ * stdio: how long the server/discover probe waits before taking silence for a legacy server (then
+ * `initialize` follows on the same pipe). HTTP probes wait the whole connectTimeoutMs: silence there is
+ * an outage, not a generation.
+ */
+export const STDIO_PROBE_TIMEOUT_MS = 5_000;
+
+/**
+ * One SDK Client for a downstream, speaking either generation: declares sampling / elicitation / roots
+ * only when we relay them, relays those requests, and wires list_changed, resources/updated and log
+ * messages to the hooks.
  */
 export function createDownstreamClient(
-  server: string,
+  settings: ConnectionSettings,
   deps: ConnectionDeps,
   refresh: (kind: ListKind) => void,
 ): Client {
+  const server = settings.name;
+  const probeTimeoutMs =
+    settings.type === "stdio" ? Math.min(STDIO_PROBE_TIMEOUT_MS, settings.connectTimeoutMs) : undefined;
   const capabilities = deps.clientCapabilities();
   const client = new Client(
     { name: deps.clientInfo.name, version: deps.clientInfo.version },
-    { capabilities },
+    {
+      capabilities,
+      // Both generations: server/discover first, initialize when the server is a 2025-era one. Used
+      // only for a server's first connect; the verdict is reused after it (verdicts.ts).
+      // The SSE transport is 2025-era only: nothing to probe there.
+      versionNegotiation: {
+        mode: settings.type === "sse" ? "legacy" : "auto",
+        ...(probeTimeoutMs === undefined ? {} : { probe: { timeoutMs: probeTimeoutMs } }),
+      },
+    },
   );
   const hooks = deps.hooks;
   const relay =

@@ -1,14 +1,17 @@
 import type { Client } from "@modelcontextprotocol/client";
 import type { Transport } from "@modelcontextprotocol/client";
 import type { CallToolResult, Implementation, ServerCapabilities } from "@modelcontextprotocol/client";
-import { AggregatorError, errorMessage } from "../errors.js";
+import { errorMessage } from "../errors.js";
 import { cutText } from "../secrets.js";
 import { checkToolResult } from "../jsonrpc/rejectedError.js";
 import { RestartBudget } from "./backoff.js";
 import { EMPTY_CATALOG, fetchCatalog, fetchKind, Relister, sameCatalog } from "./listing.js";
 import type { DownstreamCatalog } from "./listing.js";
 import type { LaunchPlan } from "./launch.js";
-import { classifyFailure, isPermanent } from "./classify.js";
+import { cancelledError, classifyFailure, describeVersionMismatch, isPermanent } from "./classify.js";
+import { unavailableError, versionMismatch } from "./classify.js";
+import { endpointOf, reconnectAfter, VerdictCache, verdictOf } from "./verdicts.js";
+import { ChangeStream, changeStreamOf } from "./listen.js";
 import { PassThroughResult } from "../jsonrpc/passThrough.js";
 import { createDownstreamClient } from "./client.js";
 import { createTransport } from "./transports.js";
@@ -18,14 +21,8 @@ import { waitForChange } from "./waitForChange.js";
 /** Failed health checks in a row after which a server counts as hung and is connected again. */
 const HEALTH_FAILURES = 2;
 
-export type {
-  ConnectionDeps,
-  ConnectionHooks,
-  ConnectionSettings,
-  ForwardOptions,
-  ServerRequestKind,
-  ServerState,
-} from "./types.js";
+export type { ConnectionDeps, ConnectionHooks, ConnectionSettings } from "./types.js";
+export type { ForwardOptions, ServerRequestKind, ServerState } from "./types.js";
 
 /** One downstream server: its SDK Client, its state, its catalog, and its supervision. */
 export class DownstreamConnection {
@@ -36,7 +33,10 @@ export class DownstreamConnection {
   launch: LaunchPlan | undefined;
   capabilities: ServerCapabilities | undefined;
   serverInfo: Implementation | undefined;
+  /** The protocol version the last connect negotiated (2026-07-28 through server/discover, or initialize's). */
   protocolVersion: string | undefined;
+  /** The last connect negotiated the modern era (server/discover, no session). */
+  modern = false;
   instructions: string | undefined;
   catalog: DownstreamCatalog = EMPTY_CATALOG;
   /** The last lines the server wrote to stderr (for doctor and failure hints). */
@@ -44,12 +44,13 @@ export class DownstreamConnection {
 
   private client: Client | undefined;
   private transport: Transport | undefined;
-  /** Link number of each connected client: failures of calls that shared one lost link are one incident. */
+  /** Link number per client: the calls that fail on one lost link are one incident (the breaker counts one). */
   private readonly links = new WeakMap<Client, number>();
   private linkSeq = 0;
   /** The transport of a connect in progress (start or restart), so close() can stop it too. */
   private connecting: Transport | undefined;
   private readonly budget: RestartBudget;
+  private readonly verdicts: VerdictCache;
   private readonly waiters = new Set<() => void>();
   private restartTimer: NodeJS.Timeout | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
@@ -62,6 +63,7 @@ export class DownstreamConnection {
     private readonly deps: ConnectionDeps,
   ) {
     this.budget = new RestartBudget(settings.restart);
+    this.verdicts = deps.verdicts ?? new VerdictCache();
     this.now = deps.now ?? Date.now;
   }
 
@@ -83,7 +85,8 @@ export class DownstreamConnection {
     this.scheduleHealthCheck();
   }
 
-  private async connectOnce(): Promise<void> {
+  /** One connect; `again` is set when a failed one asked for another at once (verdicts.ts reconnectAfter). */
+  private async connectOnce(again?: "legacy" | "probe"): Promise<void> {
     const started = this.now();
     this.setState(this.restarts === 0 && this.state !== "restarting" ? "starting" : "restarting");
     // The last 20 stderr lines (doctor shows them), each cut to 500 characters.
@@ -101,9 +104,13 @@ export class DownstreamConnection {
     if (this.stopping) return void (await transport.close().catch(() => undefined));
     const client = this.newClient();
     const timeout = this.settings.connectTimeoutMs;
+    const endpoint = endpointOf(this.settings);
+    if (again === "legacy") this.verdicts.set(this.name, endpoint, { kind: "legacy" });
+    // The verdict of an earlier connect: no server/discover probe again (verdicts.ts).
+    const prior = this.verdicts.get(this.name, endpoint);
     this.connecting = transport;
     try {
-      await client.connect(transport, { timeout });
+      await client.connect(transport, prior ? { timeout, prior } : { timeout });
       const capabilities = client.getServerCapabilities();
       const catalog = await fetchCatalog(client, capabilities, timeout);
       if (this.stopping) return void (await transport.close().catch(() => undefined));
@@ -112,24 +119,35 @@ export class DownstreamConnection {
       this.transport = transport;
       this.capabilities = capabilities;
       this.serverInfo = client.getServerVersion();
-      this.protocolVersion = (transport as { protocolVersion?: string }).protocolVersion ?? undefined;
+      this.protocolVersion = client.getNegotiatedProtocolVersion();
+      this.modern = client.getProtocolEra() === "modern";
+      this.verdicts.set(this.name, endpoint, verdictOf(client));
       this.instructions = client.getInstructions();
       this.connectMs = this.now() - started;
       const changed = !sameCatalog(this.catalog, catalog);
       this.catalog = catalog;
       client.onclose = () => this.onTransportClosed(transport);
+      // A modern server's changes come on a subscriptions/listen stream (also standing in for resources/subscribe).
+      this.changes = changeStreamOf(client, capabilities, () => this.client === client, this.deps.log);
       this.setState("ready");
       if (changed) this.deps.hooks.onCatalogChanged?.(this.name);
     } catch (error) {
       await transport.close().catch(() => undefined);
-      throw error;
+      // A verdict that failed is dropped, but not the one a probe-ending exit just gave (one extra spawn, ever).
+      if (prior && again !== "legacy") this.verdicts.forget(this.name);
+      const next = again || this.stopping ? undefined : reconnectAfter(error, prior !== undefined);
+      if (!next) throw error;
+      // That second process counts as a restart (budget permitting: doctor allows none, and still gets it).
+      if (next === "legacy" && this.budget.next(this.now()) !== undefined) this.restarts++;
+      this.deps.log.info({ err: errorMessage(error), next }, "connecting again at once with a new verdict");
+      return await this.connectOnce(next);
     } finally {
       if (this.connecting === transport) this.connecting = undefined;
     }
   }
 
   private newClient(): Client {
-    return createDownstreamClient(this.name, this.deps, (kind) => void this.relister.request(kind));
+    return createDownstreamClient(this.settings, this.deps, (kind) => void this.relister.request(kind));
   }
 
   /** list_changed, coalesced per kind (10,000 notifications are not 10,000 lists); real changes are told. */
@@ -147,11 +165,14 @@ export class DownstreamConnection {
     this.deps.hooks.onCatalogChanged?.(this.name);
   });
 
-  private onConnectFailure(error: unknown): void {
+  private onConnectFailure(failure: unknown): void {
+    // No protocol version in common: said once, naming both sides' versions, and never retried.
+    const mismatch = versionMismatch(failure);
+    const error = mismatch ? describeVersionMismatch(this.name, mismatch) : failure;
     this.recordError(error);
     const message = errorMessage(error);
     this.deps.log.warn({ err: message }, "server failed to connect");
-    if (isPermanent(error)) {
+    if (isPermanent(failure)) {
       this.setState("failed", message);
       return;
     }
@@ -230,22 +251,13 @@ export class DownstreamConnection {
     for (;;) {
       if (this.state === "ready" && this.client) return this.client;
       if (this.state === "failed" || this.state === "stopped")
-        throw this.unavailable(`is unavailable: ${this.lastError?.message ?? this.state}`);
+        throw unavailableError(this, `is unavailable: ${this.lastError?.message ?? this.state}`);
       const wait = deadlineAt - this.now();
-      if (wait <= 0) throw this.unavailable(`is ${this.state} and did not come back in time`);
-      if (signal.aborted) throw this.cancelled();
-      await waitForChange(this.waiters, wait, signal, () => this.cancelled());
-      if (signal.aborted) throw this.cancelled();
+      if (wait <= 0) throw unavailableError(this, `is ${this.state} and did not come back in time`);
+      if (signal.aborted) throw cancelledError(this.name);
+      await waitForChange(this.waiters, wait, signal, () => cancelledError(this.name));
+      if (signal.aborted) throw cancelledError(this.name);
     }
-  }
-
-  private unavailable(what: string): AggregatorError {
-    const details = { server: this.name, state: this.state };
-    return new AggregatorError("SERVER_UNAVAILABLE", `${this.name} ${what}`, { details });
-  }
-
-  private cancelled(): AggregatorError {
-    return new AggregatorError("CANCELLED", "the call was cancelled", { details: { server: this.name } });
   }
 
   /** tools/call on the downstream. Throws AggregatorError for transport trouble; ProtocolError passes through. */
@@ -284,19 +296,22 @@ export class DownstreamConnection {
     options: ForwardOptions,
   ): Promise<Record<string, unknown>> {
     this.lastActivity = this.now();
-    const sent = client.request({ method, params }, PassThroughResult, {
-      signal: options.signal,
-      timeout: options.timeoutMs,
-      maxTotalTimeout: options.maxTotalTimeoutMs,
-      resetTimeoutOnProgress: true,
-      onprogress: options.onprogress,
-    });
+    const sent =
+      this.changes && ChangeStream.owns(method)
+        ? this.changes.request(method, params)
+        : client.request({ method, params }, PassThroughResult, {
+            signal: options.signal,
+            timeout: options.timeoutMs,
+            maxTotalTimeout: options.maxTotalTimeoutMs,
+            resetTimeoutOnProgress: true,
+            onprogress: options.onprogress,
+          });
     const checked = method === "tools/call" ? sent.then(checkToolResult) : sent;
     return checked.catch((error: unknown) => {
       throw classifyFailure(error, {
         server: this.name,
         current: this.client === client,
-        incident: this.incidentOf(client),
+        incident: `${this.name}#${this.links.get(client) ?? 0}`,
         lastError: this.lastError?.message,
         method,
         params,
@@ -310,14 +325,6 @@ export class DownstreamConnection {
   /** A notification to the downstream (cancel, roots changed, ...). Silently dropped when not connected. */
   async notify(method: string, params?: Record<string, unknown>): Promise<void> {
     await this.client?.notification({ method, params } as never).catch(() => undefined);
-  }
-
-  /**
-   * Names the loss of one link (a crash, a dropped connection, an expired session): every call in flight
-   * on it fails with the same incident, which the circuit breaker counts once (breaker.ts).
-   */
-  private incidentOf(client: Client): string {
-    return `${this.name}#${this.links.get(client) ?? 0}`;
   }
 
   /** Drops the current link and connects again (HTTP session loss, failed health checks). */
@@ -356,7 +363,9 @@ export class DownstreamConnection {
     if (!client || this.state !== "ready") return;
     if (this.now() - this.lastActivity < this.settings.healthCheckIntervalMs) return;
     try {
-      await client.ping({ timeout: Math.min(10_000, this.settings.healthCheckIntervalMs) });
+      const timeout = Math.min(10_000, this.settings.healthCheckIntervalMs);
+      // 2026-07-28 has no ping: server/discover is the cheap request every modern server answers.
+      await (this.modern ? client.discover({ timeout }) : client.ping({ timeout }));
       this.healthFailures = 0;
     } catch (error) {
       if (this.client !== client) return;
@@ -372,6 +381,7 @@ export class DownstreamConnection {
   }
 
   private healthFailures = 0;
+  private changes: ChangeStream | undefined;
   /** Stops the server for good: no more restarts; the process group is terminated. */
   async close(): Promise<void> {
     this.stopping = true;

@@ -2,6 +2,7 @@ import type { ClientCapabilities, Implementation } from "@modelcontextprotocol/c
 import { AggregatorError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { DownstreamConnection, type ConnectionHooks, type ConnectionSettings } from "./connection.js";
+import { VerdictCache } from "./verdicts.js";
 
 export interface PerClientOptions {
   readonly log: Logger;
@@ -23,6 +24,8 @@ export interface PerClientOptions {
  */
 export class PerClientConnections {
   private readonly byServer = new Map<string, Map<string, DownstreamConnection>>();
+  /** Era verdicts: a server's first session connection probes it, the others connect with the verdict. */
+  private readonly verdicts = new VerdictCache();
 
   constructor(private readonly options: PerClientOptions) {}
 
@@ -47,6 +50,7 @@ export class PerClientConnections {
       clientInfo: this.options.clientInfo,
       clientCapabilities: () => capabilities,
       hooks: this.options.hooksFor(server, sessionId),
+      verdicts: this.verdicts,
     });
     sessions.set(sessionId, connection);
     log.debug("per-client connection starting");

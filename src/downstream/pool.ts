@@ -3,6 +3,7 @@ import { follow } from "../signals.js";
 import type { Logger } from "../logger.js";
 import { DownstreamConnection, type ConnectionHooks, type ConnectionSettings } from "./connection.js";
 import type { CreatedTransport } from "./transports.js";
+import { VerdictCache } from "./verdicts.js";
 
 export interface PoolOptions {
   readonly log: Logger;
@@ -17,6 +18,8 @@ export interface PoolOptions {
 export class ConnectionPool {
   private readonly connections = new Map<string, DownstreamConnection>();
   private closed = false;
+  /** Each server's era verdict, reused by its restarts and by its per-client connections. */
+  readonly verdicts = new VerdictCache();
 
   constructor(private readonly options: PoolOptions) {}
 
@@ -37,6 +40,7 @@ export class ConnectionPool {
       clientInfo: this.options.clientInfo,
       clientCapabilities: this.options.clientCapabilities,
       hooks: this.options.hooks,
+      verdicts: this.verdicts,
       takePrespawned: (server) => {
         const created = this.options.prespawned?.get(server);
         this.options.prespawned?.delete(server);

@@ -103,6 +103,15 @@ export class ProcessGroupStdioTransport implements Transport {
     return this.child?.pid;
   }
 
+  /**
+   * Always null (we read the child's stderr ourselves, line by line). It is here because the v2 Client
+   * recognises a stdio transport by `stderr` and `pid`: its `server/discover` probe then treats silence
+   * or an exit as a legacy server (on HTTP those are outages). See downstream/verdicts.ts.
+   */
+  get stderr(): null {
+    return null;
+  }
+
   private started: Promise<void> | undefined;
 
   /** Spawns the server. Idempotent: a pre-spawned transport is started again by Client.connect(). */

@@ -2,6 +2,7 @@ import type { ClientCapabilities, Implementation } from "@modelcontextprotocol/c
 import type { Logger } from "../logger.js";
 import type { RestartPolicy } from "./backoff.js";
 import type { CreatedTransport, TransportSpec } from "./transports.js";
+import type { VerdictCache } from "./verdicts.js";
 
 export type ServerState = "starting" | "ready" | "restarting" | "failed" | "stopped";
 
@@ -36,6 +37,8 @@ export interface ConnectionDeps {
   readonly clientCapabilities: () => ClientCapabilities;
   readonly hooks: ConnectionHooks;
   readonly now?: () => number;
+  /** Era verdicts shared with other connections to the same servers (default: this connection's own). */
+  readonly verdicts?: VerdictCache;
   /** A transport already started for this server (pre-spawned by the CLI), used once. */
   readonly takePrespawned?: (server: string) => CreatedTransport | undefined;
 }

@@ -15,7 +15,7 @@ export function statusTool(agg: Aggregator): MetaTool {
       name: "status",
       title: "Aggregator status",
       description:
-        'Health of every MCP server behind autonomous-mcp: state (a server still "starting" joins when ready; its tools then appear), circuit breaker, restarts, calls in flight and queued, call and error counts, p50/p99 latency, last error; and the result cache\'s hit rate. Use it when a tool fails or seems slow.',
+        'Health of every MCP server behind autonomous-mcp: state (a server still "starting" joins when ready; its tools then appear), protocol version it speaks, circuit breaker, restarts, calls in flight and queued, call and error counts, p50/p99 latency, last error; and the result cache\'s hit rate. Use it when a tool fails or seems slow.',
       inputSchema: { type: "object", properties: {} },
       annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
     },
@@ -46,6 +46,10 @@ export function statusTool(agg: Aggregator): MetaTool {
           p50Ms: round(stats?.p50Ms ?? 0),
           p99Ms: round(stats?.p99Ms ?? 0),
           ...(c?.connectMs !== undefined ? { connectMs: c.connectMs } : {}),
+          // The generation it speaks: 2026-07-28 (modern, server/discover) or the version initialize agreed.
+          ...(c?.protocolVersion !== undefined
+            ? { protocolVersion: c.protocolVersion, era: c.modern ? "modern" : "legacy" }
+            : {}),
           // HTTP front, per-client servers: how many client sessions have their own connection.
           ...(agg.isolation.isPerClient(s.name)
             ? { sessionMode: "per-client", clientConnections: agg.isolation.connections.count(s.name) }
@@ -73,7 +77,7 @@ export function statusTool(agg: Aggregator): MetaTool {
       };
       const lines = servers.map(
         (s) =>
-          `${s.name}: ${s.state}${"skipReason" in s ? ` (${s.skipReason})` : ""}${pending(s, now)}, breaker ${s.breaker}, ${s.tools} tools, ${s.calls} calls, ${s.errors} errors, p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, ${s.inFlight} in flight, ${s.queued} queued, ${s.restarts} restarts${s.lastError ? `; last error (${s.lastError.category}): ${s.lastError.message}` : ""}`,
+          `${s.name}: ${s.state}${"skipReason" in s ? ` (${s.skipReason})` : ""}${pending(s, now)}${"protocolVersion" in s ? `, protocol ${s.protocolVersion} (${s.era})` : ""}, breaker ${s.breaker}, ${s.tools} tools, ${s.calls} calls, ${s.errors} errors, p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, ${s.inFlight} in flight, ${s.queued} queued, ${s.restarts} restarts${s.lastError ? `; last error (${s.lastError.category}): ${s.lastError.message}` : ""}`,
       );
       lines.push(
         `${builtin.name} (meta-tools and workflows): ${builtin.calls} calls, ${builtin.errors} errors, p50 ${builtin.p50Ms} ms, p99 ${builtin.p99Ms} ms`,

@@ -99,7 +99,8 @@ describe("operating it", () => {
     );
     const table = await run(["doctor", "--config", config], { HOME: tmp.dir });
     expect(table.code).toBe(1);
-    expect(table.stdout).toMatch(/SERVER\s+TRANSPORT\s+STATE\s+TOOLS\s+CONNECT MS\s+LAST ERROR/);
+    expect(table.stdout).toMatch(/SERVER\s+TRANSPORT\s+STATE\s+TOOLS\s+CONNECT MS\s+PROTOCOL\s+LAST ERROR/);
+    expect(table.stdout).toMatch(/memory\s+stdio\s+ready\s+9\s+\d+\s+2025-11-25 \(legacy\)/);
     expect(table.stdout).toMatch(/memory\s+stdio\s+ready\s+9\s+\d+/);
     expect(table.stdout).toMatch(/missing\s+stdio\s+failed/);
     expect(table.stdout).toMatch(/missing: command not found/);

@@ -95,7 +95,7 @@ describe("resilience: cache, status, serialized writes", () => {
     it("reports state, breaker, restarts, in-flight, queued, counters, latency and last error per server", async () => {
       expectToolError(await agg.call("cache_fail_tool"), /tool failed on purpose/);
       const r = await agg.result("status");
-      expect(text(r)).toMatch(/cache: ready, breaker closed/);
+      expect(text(r)).toMatch(/cache: ready, protocol 2025-11-25 \(legacy\), breaker closed/);
       const status = await agg.status();
       const s = status.servers.find((x) => x.name === "cache");
       expect(s).toMatchObject({ state: "ready", breaker: "closed", restarts: 0, inFlight: 0, queued: 0 });

@@ -21,7 +21,8 @@ const quickRetry = { retry: { retries: 2, minTimeoutMs: 20, maxTimeoutMs: 100, r
  * Supervision of stdio servers through the real aggregator:
  *   sup   – restart budget 2 in 60 s, first restart after 200–400 ms
  *   late  – restarts only after 1.5–3 s, calls have 500 ms attempts and a 600 ms total budget
- *   flap  – exits 600 ms after every start; budget 2 restarts
+ *   flap  – exits 1.5 s after every start (time for its first start to finish on a loaded machine, so
+ *           its tools do not join late during another test); budget 2 restarts
  *   garb  – writes garbage lines on stdout around every response
  *   dyn   – gains a tool at run time, then crashes: the restart brings back a different list
  *   gc    – spawns a grandchild (checked gone when the aggregator closes)
@@ -49,7 +50,7 @@ describe("resilience: supervision", () => {
       }),
       flap: fault(
         { restart: { maxRestarts: 2, windowMs: 60_000, initialDelayMs: 50, maxDelayMs: 100 } },
-        { FLAP_AFTER_MS: "600" },
+        { FLAP_AFTER_MS: "1500" },
         "flap",
       ),
       garb: fault({}, {}, "garbage_stdout"),
