@@ -17,6 +17,9 @@ import type {
  */
 const ANSWER_HOLD_MS = 20;
 
+/** Drops this close to each other (ms) are cancelled together when the first one's grace is over. */
+const DROP_BATCH_MS = 250;
+
 /** Why a call whose answer can no longer be delivered was cancelled (notifications/cancelled reason). */
 const CLOSED_BEFORE_ANSWER = "the client closed its HTTP request before the answer";
 
@@ -48,6 +51,7 @@ export class HttpSessionTransport implements Transport {
     inner.onclose = () => {
       this.closed = true;
       this.pending.clear();
+      this.dropped.clear();
       this.onclose?.();
     };
   }
@@ -100,14 +104,32 @@ export class HttpSessionTransport implements Transport {
       if (open.length === 0 || this.closed) return;
       if (!resumable) return this.cancel(open, CLOSED_BEFORE_ANSWER);
       const closedAt = Date.now();
-      setTimeout(() => {
-        if (this.lastResume >= closedAt) return;
-        this.cancel(
-          open.filter((id) => this.pending.has(id)),
-          `the client closed the request's event stream and did not resume it within ${this.resumeGraceMs} ms`,
-        );
-      }, this.resumeGraceMs).unref();
+      for (const id of open) this.dropped.set(id, closedAt);
+      setTimeout(() => this.cancelDropped(), this.resumeGraceMs).unref();
     });
+  }
+
+  /**
+   * Requests whose resumable stream closed, by when: a grace timer that fires cancels every one of them
+   * whose grace is (nearly) over, together, so that the running calls' freed slots do not start queued
+   * calls of the same burst of drops whose own timers are a few milliseconds later.
+   */
+  private readonly dropped = new Map<RequestId, number>();
+
+  private cancelDropped(): void {
+    const due = Date.now() - this.resumeGraceMs + DROP_BATCH_MS;
+    const ids: RequestId[] = [];
+    for (const [id, closedAt] of this.dropped) {
+      if (closedAt > due) continue;
+      this.dropped.delete(id);
+      // A client of this session came back with Last-Event-ID after the drop: its stream may live on.
+      if (this.lastResume < closedAt && this.pending.has(id)) ids.push(id);
+    }
+    if (ids.length > 0)
+      this.cancel(
+        ids,
+        `the client closed the request's event stream and did not resume it within ${this.resumeGraceMs} ms`,
+      );
   }
 
   /** Requests to cancel at the end of this turn, with their reasons (see cancel). */
