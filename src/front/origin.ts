@@ -10,7 +10,7 @@ type Notify = (notification: {
 /**
  * The CallOrigin of one request from a front client (front/session.ts builds one per tools/call,
  * resources/read, prompts/get, completion/complete). Progress notifications go out in order and before
- * the call's result: `flush()` waits for them and then one macrotask more, because SDK clients dispatch
+ * the call's result: `flush()` waits for them and then a few milliseconds more, because SDK clients dispatch
  * notifications a microtask late and would drop a progress line read in the same chunk as its result.
  */
 export function callOrigin(init: {
@@ -76,15 +76,22 @@ class FrontCallOrigin implements CallOrigin {
     );
   }
 
-  /** Resolves once the progress sent so far is out (at once when there was none: no progressToken). */
+  /**
+   * Resolves once the progress sent so far is out, plus PROGRESS_SETTLE_MS (at once when there was none:
+   * no progressToken). A client that reads its last progress in the same chunk as the result loses it
+   * (SDK clients dispatch notifications a microtask after responses); one event-loop turn was not always
+   * enough for the client to read before the result followed on a loaded machine.
+   */
   flush(): Promise<void> {
     const pending = this.pending;
     if (!pending) return DONE;
-    return pending.then(() => new Promise<void>((resolve) => setImmediate(resolve)));
+    return pending.then(() => new Promise<void>((resolve) => setTimeout(resolve, PROGRESS_SETTLE_MS)));
   }
 }
 
 const DONE = Promise.resolve();
+/** How long a call that sent progress waits before its result (see flush). */
+const PROGRESS_SETTLE_MS = 5;
 const NO_META = { progressToken: undefined, rest: undefined };
 
 /** `_meta` → its progressToken and the rest (undefined when empty); no object rest on the common path. */
