@@ -1,4 +1,4 @@
-import type { Metric, Registry } from "prom-client";
+import { Histogram, type Registry } from "prom-client";
 import { OTHER_ERROR, TOOL_ERROR } from "./semconv.js";
 
 /**
@@ -50,96 +50,49 @@ export function boundedMethod(method: string): string {
   return METHODS.has(method) ? method : "other";
 }
 
-/** One label set's counts: per bucket (not cumulative; the last is +Inf), sum and count. */
-interface Series {
-  readonly labels: Readonly<Record<string, string>>;
-  readonly counts: Float64Array;
-  sum: number;
-  count: number;
-}
-
 /**
- * A histogram registered on a prom-client Registry (which formats and serves it like its own), whose
- * observation is a Map lookup and three additions. prom-client's own Histogram validates and hashes the
- * label set on every observe(), about 1 µs per call measured here (bench/telemetry-micro.mjs), paid on
- * every request of the HTTP front; this one does that once per label set.
+ * A prom-client Histogram whose children are kept per label set: `labels()` validates and hashes a label
+ * set (about 1 µs, bench/telemetry-micro.mjs), so each set is looked up once and its child's observe()
+ * is all a call pays.
  */
-class FastHistogram {
-  readonly type = "histogram";
-  readonly aggregator = "sum";
-  private readonly series = new Map<string, Series>();
+class LabelledHistogram<L extends string> {
+  private readonly children = new Map<string, Histogram.Internal<L>>();
 
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    private readonly bounds: readonly number[],
-    registers: readonly Registry[],
-  ) {
-    // A prom-client Registry serves any object with name, help, type and get() (lib/registry.js).
-    for (const registry of registers) registry.registerMetric(this as unknown as Metric);
+  constructor(private readonly histogram: Histogram<L>) {}
+
+  observe(key: string, labels: () => Partial<Record<L, string>>, seconds: number): void {
+    let child = this.children.get(key);
+    if (child === undefined) this.children.set(key, (child = this.histogram.labels(labels())));
+    child.observe(seconds);
   }
-
-  /** The series of a label set (made once: `labels` is read only the first time `key` is seen). */
-  seriesOf(key: string): Series | undefined {
-    return this.series.get(key);
-  }
-
-  add(key: string, labels: Readonly<Record<string, string>>): Series {
-    const series: Series = { labels, counts: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 };
-    this.series.set(key, series);
-    return series;
-  }
-
-  observe(series: Series, seconds: number): void {
-    let i = 0;
-    while (i < this.bounds.length && seconds > (this.bounds[i] as number)) i++;
-    series.counts[i] = (series.counts[i] ?? 0) + 1;
-    series.sum += seconds;
-    series.count++;
-  }
-
-  get(): { name: string; help: string; type: string; aggregator: string; values: MetricValue[] } {
-    const values: MetricValue[] = [];
-    for (const { labels, counts, sum, count } of this.series.values()) {
-      let cumulative = 0;
-      for (let i = 0; i <= this.bounds.length; i++) {
-        cumulative += counts[i] ?? 0;
-        const le = i < this.bounds.length ? (this.bounds[i] as number) : "+Inf";
-        values.push({ labels: { ...labels, le }, value: cumulative, metricName: `${this.name}_bucket` });
-      }
-      values.push({ labels, value: sum, metricName: `${this.name}_sum` });
-      values.push({ labels, value: count, metricName: `${this.name}_count` });
-    }
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
-  }
-
-  reset(): void {
-    this.series.clear();
-  }
-}
-
-interface MetricValue {
-  readonly labels: Readonly<Record<string, string | number>>;
-  readonly value: number;
-  readonly metricName: string;
 }
 
 export class OperationMetrics {
-  private readonly server: FastHistogram;
-  private readonly client: FastHistogram;
+  private readonly server: LabelledHistogram<
+    "mcp_method_name" | "gen_ai_tool_name" | "error_type" | "network_transport"
+  >;
+  private readonly client: LabelledHistogram<
+    "mcp_method_name" | "server" | "gen_ai_tool_name" | "error_type"
+  >;
 
   constructor(registers: Registry[]) {
-    this.server = new FastHistogram(
-      "mcp_server_operation_duration_seconds",
-      "mcp.server.operation.duration: an MCP request as the aggregator's front received and answered it, seconds.",
-      OPERATION_BUCKETS,
-      registers,
+    this.server = new LabelledHistogram(
+      new Histogram({
+        name: "mcp_server_operation_duration_seconds",
+        help: "mcp.server.operation.duration: an MCP request as the aggregator's front received and answered it, seconds.",
+        labelNames: ["mcp_method_name", "gen_ai_tool_name", "error_type", "network_transport"],
+        buckets: OPERATION_BUCKETS,
+        registers,
+      }),
     );
-    this.client = new FastHistogram(
-      "mcp_client_operation_duration_seconds",
-      "mcp.client.operation.duration: one request to a downstream server (one hop: each retry attempt counts), seconds.",
-      OPERATION_BUCKETS,
-      registers,
+    this.client = new LabelledHistogram(
+      new Histogram({
+        name: "mcp_client_operation_duration_seconds",
+        help: "mcp.client.operation.duration: one request to a downstream server (one hop: each retry attempt counts), seconds.",
+        labelNames: ["mcp_method_name", "server", "gen_ai_tool_name", "error_type"],
+        buckets: OPERATION_BUCKETS,
+        registers,
+      }),
     );
   }
 
@@ -155,15 +108,11 @@ export class OperationMetrics {
     const t = tool ?? (m === "tools/call" ? "other" : "");
     const e = boundedErrorType(errorType);
     const key = `${m}\n${t}\n${e}\n${transport}`;
-    const series =
-      this.server.seriesOf(key) ??
-      this.server.add(key, {
-        mcp_method_name: m,
-        gen_ai_tool_name: t,
-        error_type: e,
-        network_transport: transport,
-      });
-    this.server.observe(series, seconds);
+    this.server.observe(
+      key,
+      () => ({ mcp_method_name: m, gen_ai_tool_name: t, error_type: e, network_transport: transport }),
+      seconds,
+    );
   }
 
   /** `server` is a config key (bounded); `tool` the downstream's name when the catalog knows it. */
@@ -178,9 +127,10 @@ export class OperationMetrics {
     const t = tool ?? (m === "tools/call" ? "other" : "");
     const e = boundedErrorType(errorType);
     const key = `${m}\n${server}\n${t}\n${e}`;
-    const series =
-      this.client.seriesOf(key) ??
-      this.client.add(key, { mcp_method_name: m, server, gen_ai_tool_name: t, error_type: e });
-    this.client.observe(series, seconds);
+    this.client.observe(
+      key,
+      () => ({ mcp_method_name: m, server, gen_ai_tool_name: t, error_type: e }),
+      seconds,
+    );
   }
 }
