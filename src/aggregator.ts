@@ -1,4 +1,5 @@
 import type {
+  CacheHint,
   CallToolResult,
   ClientCapabilities,
   Implementation,
@@ -30,15 +31,15 @@ import { Router } from "./router.js";
 import { VERSION } from "./version.js";
 import { buildCatalog } from "./catalog/build.js";
 import { notifyListChanges } from "./catalog/changes.js";
+import { createEventBus, publishListChanges, type ServerEventBus } from "./front/events.js";
 import { connectionSettings } from "./downstream/settings.js";
 import { internalOrigin } from "./front/backend.js";
 import { pickRelayCapabilities, RequestRelay } from "./relay.js";
 import { diffServers } from "./reload.js";
 import { reportServerState } from "./serverStates.js";
-import { startSummary, type StartSummary } from "./startup.js";
 import { Subscriptions } from "./subscriptions.js";
-import { awaitAbsent, StartupState, withinGrace, withPendingCapabilities } from "./startup.js";
-
+import { awaitAbsent, listCacheHint as cacheHintOf, startSummary, StartupState } from "./startup.js";
+import { withinGrace, withPendingCapabilities, type StartSummary } from "./startup.js";
 import type { AggregatorOptions, WorkflowHostLike } from "./aggregatorOptions.js";
 export type { StartSummary } from "./startup.js";
 export type { AggregatorOptions, WorkflowHostLike } from "./aggregatorOptions.js";
@@ -60,6 +61,7 @@ export class Aggregator implements FrontBackend {
   /** Any routed request (resources/read, prompts/get…) to a downstream; its result verbatim. */
   readonly forward: FrontBackend["forward"];
   readonly meta = new Map<string, MetaTool>();
+  readonly events: ServerEventBus; // 2026-07-28 clients' change events (src/front/events.ts)
   /** The configured and shipped workflows (none for `doctor`), made with the aggregator. */
   readonly workflowHost: WorkflowHostLike | undefined;
 
@@ -87,6 +89,7 @@ export class Aggregator implements FrontBackend {
     options: AggregatorOptions,
   ) {
     this.log = options.log;
+    this.events = options.bus ?? createEventBus(this.log);
     const metrics = (this.metrics = options.metrics);
     if (metrics) this.calls.set("metrics", (event) => metrics.onCall(event));
     if (metrics) this.telemetry.useMetrics(metrics.operations);
@@ -127,6 +130,7 @@ export class Aggregator implements FrontBackend {
       profileMode: (s) => this.profileOf(s)?.sessionMode,
       buildCatalog: (sessionId) => this.buildCatalog(sessionId),
       current: () => this.current,
+      events: this.events,
       shutdown: this.shutdownController.signal,
       oauth: options.oauth,
     });
@@ -196,13 +200,8 @@ export class Aggregator implements FrontBackend {
   limiterFor(server: string): ServerLimiter {
     let limiter = this.limiters.get(server);
     if (!limiter) {
-      const s = this.serverOf(server);
-      limiter = new ServerLimiter({
-        maxConcurrency: s.maxConcurrency,
-        maxQueue: s.maxQueue,
-        serializeWrites: s.serializeWrites,
-        server,
-      });
+      const { maxConcurrency, maxQueue, serializeWrites } = this.serverOf(server);
+      limiter = new ServerLimiter({ maxConcurrency, maxQueue, serializeWrites, server });
       this.limiters.set(server, limiter);
     }
     return limiter;
@@ -291,7 +290,7 @@ export class Aggregator implements FrontBackend {
     this.isolation.invalidate();
     for (const w of next.warnings)
       if (!before.warnings.some((b) => b.message === w.message)) this.log.warn(w.message);
-    notifyListChanges(before, next, this.relay.sessionList());
+    notifyListChanges(before, next, this.relay.sessionList(), (c) => publishListChanges(this.events, c));
   }
 
   /** The common catalog; with `sessionId`, that session's own connections' lists replace their templates'. */
@@ -326,6 +325,7 @@ export class Aggregator implements FrontBackend {
     await this.isolation.prepareSession(sessionId);
   }
 
+  readonly listCacheHint = (): CacheHint => cacheHintOf(this.pool.all(), this.isolation);
   capabilities(): ServerCapabilities {
     return withPendingCapabilities(this.pool.unionCapabilities(), this.pool.all());
   }

@@ -1,4 +1,5 @@
 import { InMemoryServerEventBus, type ServerEventBus } from "@modelcontextprotocol/server";
+import type { Logger } from "../logger.js";
 
 export type { ServerEventBus };
 
@@ -15,8 +16,10 @@ export interface ListChanges {
  * (the SDK's `createMcpHandler` listen router) subscribe to it. In-process by default; the composition
  * root may hand in another `ServerEventBus` (one shared by several replicas, over Redis).
  */
-export function createEventBus(onerror?: (error: Error) => void): ServerEventBus {
-  return new InMemoryServerEventBus(onerror);
+export function createEventBus(log: Logger): ServerEventBus {
+  return new InMemoryServerEventBus((error) =>
+    log.warn({ err: error.message }, "a subscriptions/listen stream failed to take an event"),
+  );
 }
 
 /** Publishes the lists that changed (one event per list). */
