@@ -215,3 +215,40 @@ describe("raw 2026-07-28 lines on the stdio front", () => {
     expect((await peer.answer(16))["result"]).toBeDefined();
   });
 });
+
+describe("a 2025-era client that probes first on the stdio front", () => {
+  let tmp: TempDir;
+  let peer: LinePeer;
+
+  beforeAll(async () => {
+    tmp = await tempDir();
+    const config = await writeConfig(tmp.dir, { mcpServers: { dual: v2Entry("dual") } });
+    peer = linePeer(config);
+  });
+
+  afterAll(async () => {
+    await peer?.close();
+    await tmp?.cleanup();
+  });
+
+  it("gets server/discover answered, then falls back to initialize on the same pipe and is served as 2025", async () => {
+    peer.send({ jsonrpc: "2.0", id: "probe", method: "server/discover", params: { _meta: envelope() } });
+    expect((await peer.answer("probe"))["result"]).toBeDefined();
+    peer.send({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "old", version: "1" } },
+    });
+    const init = (await peer.answer(1))["result"] as Record<string, unknown>;
+    expect(init["protocolVersion"]).toBe("2025-11-25");
+    expect(init["serverInfo"]).toMatchObject({ name: "autonomous-mcp" });
+    peer.send({ jsonrpc: "2.0", method: "notifications/initialized" });
+    peer.send({ jsonrpc: "2.0", id: 2, method: "tools/list", params: {} });
+    const list = (await peer.answer(2))["result"] as Record<string, unknown>;
+    expect((list["tools"] as unknown[]).length).toBeGreaterThan(0);
+    // A 2025-era answer carries none of the 2026-07-28 fields.
+    expect(list["resultType"]).toBeUndefined();
+    expect(list["ttlMs"]).toBeUndefined();
+  });
+});
