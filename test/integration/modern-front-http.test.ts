@@ -402,3 +402,27 @@ describe("2026-07-28 requests carry their principal through the same pipeline", 
     expect(refused.status).toBe(401);
   });
 });
+
+describe("shutdown with modern listen streams open over HTTP", () => {
+  let tmp: TempDir;
+  let h: HttpHarness;
+
+  afterAll(async () => {
+    await h?.close();
+    await tmp?.cleanup();
+  });
+
+  it("ends each stream gracefully (its empty listen result) when the aggregator is stopped", async () => {
+    tmp = await tempDir();
+    const config = await writeConfig(tmp.dir, { mcpServers: { dual: v2Entry("dual") } });
+    h = await startHttp(config);
+    const client = await modernHttpClient(h.url);
+    try {
+      const sub = await client.listen({ toolsListChanged: true });
+      h.child.kill("SIGTERM");
+      expect(await sub.closed).toBe("graceful");
+    } finally {
+      await client.close().catch(() => undefined);
+    }
+  });
+});
