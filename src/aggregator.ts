@@ -37,6 +37,8 @@ import { diffServers } from "./reload.js";
 import { reportServerState } from "./serverStates.js";
 import { startSummary, type StartSummary } from "./startup.js";
 import { Subscriptions } from "./subscriptions.js";
+import { mergeInstructions } from "./extensions/instructions.js";
+import { TaskIds } from "./extensions/tasks.js";
 import { awaitAbsent, StartupState, withinGrace, withPendingCapabilities } from "./startup.js";
 
 import type { AggregatorOptions, WorkflowHostLike } from "./aggregatorOptions.js";
@@ -45,9 +47,12 @@ export type { AggregatorOptions, WorkflowHostLike } from "./aggregatorOptions.js
 /** Config → pool → catalog → pipeline → router, exposed to fronts as a FrontBackend (built by src/compose.ts). */
 export class Aggregator implements FrontBackend {
   readonly serverInfo: Implementation = { name: "autonomous-mcp", version: VERSION };
-  readonly instructions: string | undefined = undefined;
+  get instructions(): string | undefined {
+    return mergeInstructions(this.pool.all());
+  }
   readonly pool: ConnectionPool;
   readonly relay = new RequestRelay();
+  readonly taskIds = new TaskIds(); // client-facing task ids; instructions: each server's, bounded
   /** Prometheus metrics (the HTTP front); none in stdio mode keeps the hot path free of them. */
   readonly metrics: Metrics | undefined;
   readonly stats = new CallStats();
@@ -196,13 +201,8 @@ export class Aggregator implements FrontBackend {
   limiterFor(server: string): ServerLimiter {
     let limiter = this.limiters.get(server);
     if (!limiter) {
-      const s = this.serverOf(server);
-      limiter = new ServerLimiter({
-        maxConcurrency: s.maxConcurrency,
-        maxQueue: s.maxQueue,
-        serializeWrites: s.serializeWrites,
-        server,
-      });
+      const { maxConcurrency, maxQueue, serializeWrites } = this.serverOf(server);
+      limiter = new ServerLimiter({ maxConcurrency, maxQueue, serializeWrites, server });
       this.limiters.set(server, limiter);
     }
     return limiter;

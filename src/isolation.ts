@@ -138,7 +138,8 @@ export class ClientIsolation {
         if (state === "ready") this.applyLevel(server, sessionId);
       },
       onCatalogChanged: () => this.sessionCatalogChanged(sessionId),
-      onResourceUpdated: (_server, uri) => relay.session(sessionId)?.notifyResourceUpdated(uri),
+      onResourceUpdated: (_server, uri) =>
+        relay.session(sessionId)?.notifyResourceUpdated(this.catalogFor(sessionId).publicUri(server, uri)),
       onLog: (_server, params) => relay.session(sessionId)?.sendLog(logParams(server, params)),
       onServerRequest: (_server, kind, request, signal) =>
         relay.relayToSession(server, sessionId, kind, request, signal),
@@ -148,7 +149,8 @@ export class ClientIsolation {
   /** resources/updated of a shared connection; a per-client server's subscriptions live on its own connections. */
   deliverResourceUpdated(server: string, uri: string): void {
     if (this.isPerClient(server)) return;
-    for (const s of this.deps.relay.sessionList()) s.notifyResourceUpdated(uri);
+    const exposed = this.deps.current().publicUri(server, uri);
+    for (const s of this.deps.relay.sessionList()) s.notifyResourceUpdated(exposed);
   }
 
   /** A log message of a shared (or template) connection: delivered only where its client is certain. */

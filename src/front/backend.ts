@@ -9,6 +9,7 @@ import type {
 import type { Catalog } from "../catalog/catalog.js";
 import type { CallBudget } from "../workflows/limits.js";
 import type { Telemetry } from "../telemetry/telemetry.js";
+import type { TaskIds } from "../extensions/tasks.js";
 import { ANONYMOUS } from "./principals.js";
 
 /** Sends a request to the front client of this call (the SDK's extra.sendRequest, schema-free). */
@@ -42,6 +43,8 @@ export interface CallOrigin {
 export interface FrontBackend {
   readonly serverInfo: Implementation;
   readonly instructions?: string | undefined;
+  /** Seals the task ids clients see (src/extensions/tasks.ts); no tasks are routed without it. */
+  readonly taskIds?: TaskIds | undefined;
   /** Traces and operation metrics of inbound requests (src/telemetry; no-op spans while off). */
   readonly telemetry?: Telemetry | undefined;
   /** The catalog (with `sessionId`: the one that session sees; per-client servers may list more to it). */

@@ -14,7 +14,8 @@ import {
 import { PassThroughResult } from "../jsonrpc/passThrough.js";
 import { NOOP_SPAN, type CallSpan } from "../telemetry/index.js";
 import type { Logger } from "../logger.js";
-import type { CallOrigin, FrontBackend, FrontSessionHandle } from "./backend.js";
+import { clientKey, type CallOrigin, type FrontBackend, type FrontSessionHandle } from "./backend.js";
+import { offersTasks, registerTaskHandlers, sealIfTask, taskAugmentedCall, type TaskFront } from "./tasks.js";
 import { requestErrorToMcp } from "./errorMap.js";
 import { callOrigin } from "./origin.js";
 import { paginate } from "./paginate.js";
@@ -32,6 +33,8 @@ export class FrontSession implements FrontSessionHandle {
   private readonly caps: ServerCapabilities;
   /** The client's logging/setLevel choice; messages below it are not sent to this client. */
   private logLevel: LoggingLevel | undefined;
+  /** Task routing (src/front/tasks.ts), when a downstream offers tasks. */
+  private readonly tasks: TaskFront | undefined;
 
   constructor(
     readonly id: string,
@@ -50,7 +53,20 @@ export class FrontSession implements FrontSessionHandle {
       capabilities: this.caps,
       ...(backend.instructions ? { instructions: backend.instructions } : {}),
     });
+    this.tasks =
+      backend.taskIds && offersTasks(this.caps)
+        ? {
+            ids: backend.taskIds,
+            owner: clientKey({ sessionId: id, principal: options.principal } as CallOrigin),
+            catalog: () => backend.catalog(this.id),
+            forward: (server, method, params, ctx) =>
+              this.guard(() =>
+                backend.forward(server, method, params, this.origin(ctx, params["_meta"], NOOP_SPAN)),
+              ),
+          }
+        : undefined;
     this.register();
+    if (this.tasks) registerTaskHandlers(this.server, () => this.tasks as TaskFront);
   }
 
   clientCapabilities(): ClientCapabilities | undefined {
@@ -122,10 +138,12 @@ export class FrontSession implements FrontSessionHandle {
 
     on("tools/call", async (request, ctx, span) => {
       const { name, arguments: args, _meta } = request.params;
+      if (this.tasks && request.params.task !== undefined)
+        return (await taskAugmentedCall(this.tasks, request.params, ctx)) as never;
       const origin = this.origin(ctx, _meta, span);
       const result = await backend.callTool(name, args ?? {}, origin);
       await origin.flush();
-      return result;
+      return sealIfTask(this.tasks, name, result);
     });
     on("tools/list", async (request) => {
       await backend.prepareSession?.(this.id);
