@@ -1,4 +1,5 @@
 import type {
+  CacheHint,
   CallToolResult,
   ClientCapabilities,
   Implementation,
@@ -30,17 +31,16 @@ import { Router } from "./router.js";
 import { VERSION } from "./version.js";
 import { buildCatalog } from "./catalog/build.js";
 import { notifyListChanges } from "./catalog/changes.js";
+import { createEventBus, publishListChanges, type ServerEventBus } from "./front/events.js";
 import { connectionSettings } from "./downstream/settings.js";
 import { internalOrigin } from "./front/backend.js";
 import { pickRelayCapabilities, RequestRelay } from "./relay.js";
 import { diffServers } from "./reload.js";
 import { reportServerState } from "./serverStates.js";
-import { startSummary, type StartSummary } from "./startup.js";
 import { Subscriptions } from "./subscriptions.js";
 import { mergeInstructions } from "./extensions/instructions.js";
-import { TaskIds } from "./extensions/tasks.js";
-import { awaitAbsent, StartupState, withinGrace, withPendingCapabilities } from "./startup.js";
-
+import { awaitAbsent, listCacheHint as cacheHintOf, startSummary, StartupState } from "./startup.js";
+import { withinGrace, withPendingCapabilities, type StartSummary } from "./startup.js";
 import type { AggregatorOptions, WorkflowHostLike } from "./aggregatorOptions.js";
 export type { StartSummary } from "./startup.js";
 export type { AggregatorOptions, WorkflowHostLike } from "./aggregatorOptions.js";
@@ -48,11 +48,10 @@ export type { AggregatorOptions, WorkflowHostLike } from "./aggregatorOptions.js
 export class Aggregator implements FrontBackend {
   readonly serverInfo: Implementation = { name: "autonomous-mcp", version: VERSION };
   get instructions(): string | undefined {
-    return mergeInstructions(this.pool.all());
+    return mergeInstructions(this.pool.all()); // each server's, bounded (src/extensions)
   }
   readonly pool: ConnectionPool;
   readonly relay = new RequestRelay();
-  readonly taskIds = new TaskIds(); // client-facing task ids; instructions: each server's, bounded
   /** Prometheus metrics (the HTTP front); none in stdio mode keeps the hot path free of them. */
   readonly metrics: Metrics | undefined;
   readonly stats = new CallStats();
@@ -65,6 +64,7 @@ export class Aggregator implements FrontBackend {
   /** Any routed request (resources/read, prompts/get…) to a downstream; its result verbatim. */
   readonly forward: FrontBackend["forward"];
   readonly meta = new Map<string, MetaTool>();
+  readonly events: ServerEventBus; // 2026-07-28 clients' change events (src/front/events.ts)
   /** The configured and shipped workflows (none for `doctor`), made with the aggregator. */
   readonly workflowHost: WorkflowHostLike | undefined;
 
@@ -92,6 +92,7 @@ export class Aggregator implements FrontBackend {
     options: AggregatorOptions,
   ) {
     this.log = options.log;
+    this.events = options.bus ?? createEventBus(this.log);
     const metrics = (this.metrics = options.metrics);
     if (metrics) this.calls.set("metrics", (event) => metrics.onCall(event));
     if (metrics) this.telemetry.useMetrics(metrics.operations);
@@ -132,6 +133,7 @@ export class Aggregator implements FrontBackend {
       profileMode: (s) => this.profileOf(s)?.sessionMode,
       buildCatalog: (sessionId) => this.buildCatalog(sessionId),
       current: () => this.current,
+      events: this.events,
       shutdown: this.shutdownController.signal,
       oauth: options.oauth,
     });
@@ -246,10 +248,7 @@ export class Aggregator implements FrontBackend {
     return startSummary(this.serverList(), (name) => this.pool.get(name), this.current.toolList.length);
   }
 
-  /**
-   * Applies a new, already validated config: servers whose resolved entry changed are restarted, added
-   * ones start, removed ones stop; unchanged servers (and calls in flight to them) are not touched.
-   */
+  /** Applies a validated config: changed servers restart, added start, removed stop; others untouched. */
   async reload(next: LoadedConfig): Promise<{ added: string[]; removed: string[]; restarted: string[] }> {
     const after = new Map(next.servers.map((s) => [s.name, s]));
     const { added, removed, restarted } = diffServers(this.servers, after);
@@ -291,7 +290,7 @@ export class Aggregator implements FrontBackend {
     this.isolation.invalidate();
     for (const w of next.warnings)
       if (!before.warnings.some((b) => b.message === w.message)) this.log.warn(w.message);
-    notifyListChanges(before, next, this.relay.sessionList());
+    notifyListChanges(before, next, this.relay.sessionList(), (c) => publishListChanges(this.events, c));
   }
 
   /** The common catalog; with `sessionId`, that session's own connections' lists replace their templates'. */
@@ -326,6 +325,7 @@ export class Aggregator implements FrontBackend {
     await this.isolation.prepareSession(sessionId);
   }
 
+  readonly listCacheHint = (): CacheHint => cacheHintOf(this.pool.all(), this.isolation);
   capabilities(): ServerCapabilities {
     return withPendingCapabilities(this.pool.unionCapabilities(), this.pool.all());
   }

@@ -1,5 +1,6 @@
 import type { CallSpan } from "../telemetry/span.js";
 import type {
+  CacheHint,
   CallToolResult,
   ClientCapabilities,
   LoggingLevel,
@@ -10,6 +11,7 @@ import type { Catalog } from "../catalog/catalog.js";
 import type { CallBudget } from "../workflows/limits.js";
 import type { Telemetry } from "../telemetry/telemetry.js";
 import type { TaskIds } from "../extensions/tasks.js";
+import type { ServerEventBus } from "./events.js";
 import { ANONYMOUS } from "./principals.js";
 
 /** Sends a request to the front client of this call (the SDK's extra.sendRequest, schema-free). */
@@ -43,12 +45,16 @@ export interface CallOrigin {
 export interface FrontBackend {
   readonly serverInfo: Implementation;
   readonly instructions?: string | undefined;
-  /** Seals the task ids clients see (src/extensions/tasks.ts); no tasks are routed without it. */
+  /** Seals the task ids clients see (src/extensions/tasks.ts); default: one random key per process. */
   readonly taskIds?: TaskIds | undefined;
   /** Traces and operation metrics of inbound requests (src/telemetry; no-op spans while off). */
   readonly telemetry?: Telemetry | undefined;
   /** The catalog (with `sessionId`: the one that session sees; per-client servers may list more to it). */
   catalog(sessionId?: string): Catalog;
+  /** Change events for 2026-07-28 clients' `subscriptions/listen` streams (src/front/events.ts). */
+  readonly events?: ServerEventBus | undefined;
+  /** `ttlMs` / `cacheScope` of the list results a 2026-07-28 client gets, from what the catalog knows. */
+  listCacheHint?(sessionId: string): CacheHint;
   /** Before a session lists tools: its per-client connections are made, so their lists are its own. */
   prepareSession?(sessionId: string): Promise<void>;
   capabilities(): ServerCapabilities;

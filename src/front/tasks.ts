@@ -6,7 +6,7 @@ import {
   type ServerContext,
 } from "@modelcontextprotocol/server";
 import * as z from "zod";
-import { createdTask, mapTaskIds, TASKS_EXTENSION, type TaskIds } from "../extensions/tasks.js";
+import { createdTask, mapTaskIds, TASKS_EXTENSION, TaskIds } from "../extensions/tasks.js";
 import type { Catalog } from "../catalog/catalog.js";
 
 /**
@@ -28,6 +28,9 @@ export interface TaskFront {
     ctx: ServerContext,
   ): Promise<Record<string, unknown>>;
 }
+
+/** The task id seal of this process (random key) when the backend brings none (a shared key for replicas). */
+export const PROCESS_TASK_IDS = new TaskIds();
 
 /** True when the union of the downstreams' capabilities has tasks of either generation. */
 export function offersTasks(caps: ServerCapabilities): boolean {
