@@ -203,7 +203,8 @@ export class FrontSession implements FrontSessionHandle {
       on("resources/read", async (request, ctx, span) => {
         const uri = request.params.uri;
         const route = backend.catalog(this.id).resolveResource(uri);
-        if (!route) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown resource: ${uri}`);
+        if (!route)
+          throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown resource: ${uri}`, { uri });
         const result = await this.guard(() =>
           backend.forward(
             route.server,

