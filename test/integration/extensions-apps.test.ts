@@ -9,6 +9,7 @@ import {
   type HttpHarness,
   type TempDir,
 } from "../helpers/aggregator.js";
+import { modernHttpClient } from "../helpers/modern.js";
 
 const FIXTURE = path.join(ROOT, "test", "fixtures", "extensions-server.mjs");
 const entry = (name: string): Record<string, unknown> => ({
@@ -81,6 +82,20 @@ describe("extensions: MCP Apps ui:// resources, two servers with the same ui:// 
       mimeType: APP_MIME,
       text: "<html>blue unlisted widget</html>",
     });
+  });
+
+  it("gives a 2026-07-28 client the same namespaced URIs and routed reads", async () => {
+    const modern = await modernHttpClient(h.url);
+    try {
+      const tools = (await modern.listTools()).tools;
+      expect(tools.find((t) => t.name === "blue_show_blue")?._meta?.["ui/resourceUri"]).toBe(
+        "ui://blue/dashboard/index.html",
+      );
+      const r = await modern.readResource({ uri: "ui://blue/dashboard/index.html" });
+      expect(r.contents[0]).toMatchObject({ mimeType: APP_MIME, text: "<html>blue dashboard</html>" });
+    } finally {
+      await modern.close();
+    }
   });
 
   it("refuses a ui:// URI of no server (and the raw, unnamespaced one), and the session goes on", async () => {

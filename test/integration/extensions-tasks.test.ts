@@ -8,6 +8,7 @@ import {
   type GetTaskResult,
 } from "@modelcontextprotocol/sdk/types.js";
 import * as z from "zod";
+import { modernHttpClient } from "../helpers/modern.js";
 import {
   ROOT,
   startHttp,
@@ -111,6 +112,22 @@ describe("extensions: tasks routed to the owning server", () => {
       CallToolResultSchema,
     );
     expect(r.content).toEqual([{ type: "text", text: "one: hi" }]);
+  });
+
+  it("serves tasks/get to a 2026-07-28 client with the same seal: a 2025 session's task is not its own", async () => {
+    const task = await startJob(alice, "one_job_one", { label: "era", hold: true });
+    const modern = await modernHttpClient(h.url);
+    try {
+      const job = (await modern.listTools()).tools.find((t) => t.name === "one_job_one");
+      expect(job).toBeDefined();
+      expect(job?.execution).toBeUndefined(); // 2025-era vocabulary, stripped by the SDK for 2026-07-28
+      await expect(
+        modern.request({ method: "tasks/get", params: { taskId: task.taskId } }, Any),
+      ).rejects.toThrow(/Unknown task/);
+    } finally {
+      await modern.close();
+    }
+    expect((await getTask(alice, task.taskId)).status).toBe("working");
   });
 
   it("answers tasks/list -32601: a shared connection's list would mix clients", async () => {
