@@ -14,15 +14,8 @@ import {
 import { PassThroughResult } from "../jsonrpc/passThrough.js";
 import { NOOP_SPAN, type CallSpan } from "../telemetry/index.js";
 import type { Logger } from "../logger.js";
-import { clientKey, type CallOrigin, type FrontBackend, type FrontSessionHandle } from "./backend.js";
-import {
-  offersTasks,
-  PROCESS_TASK_IDS,
-  registerTaskHandlers,
-  sealIfTask,
-  taskAugmentedCall,
-  type TaskFront,
-} from "./tasks.js";
+import type { CallOrigin, FrontBackend, FrontSessionHandle } from "./backend.js";
+import { registerTaskHandlers, sealIfTask, taskAugmentedCall, taskFront, type TaskFront } from "./tasks.js";
 import { requestErrorToMcp } from "./errorMap.js";
 import { callOrigin } from "./origin.js";
 import { paginate } from "./paginate.js";
@@ -73,17 +66,9 @@ export class FrontSession implements FrontSessionHandle {
       capabilities: this.caps,
       ...(backend.instructions ? { instructions: backend.instructions } : {}),
     });
-    this.tasks = offersTasks(this.caps)
-      ? {
-          ids: backend.taskIds ?? PROCESS_TASK_IDS,
-          owner: clientKey({ sessionId: id, principal: options.principal } as CallOrigin),
-          catalog: () => backend.catalog(this.id),
-          forward: (server, method, params, ctx) =>
-            this.guard(() =>
-              backend.forward(server, method, params, this.origin(ctx, params["_meta"], NOOP_SPAN)),
-            ),
-        }
-      : undefined;
+    this.tasks = taskFront(backend, this.caps, { id, principal: options.principal }, (s, m, p, ctx) =>
+      this.guard(() => backend.forward(s, m, p, this.origin(ctx, p["_meta"], NOOP_SPAN))),
+    );
     this.register();
     if (this.tasks) registerTaskHandlers(this.server, () => this.tasks as TaskFront);
   }

