@@ -8,6 +8,7 @@ import {
   type StdioHarness,
   type TempDir,
 } from "../helpers/aggregator.js";
+import { modernStdioClient } from "../helpers/modern.js";
 import { MAX_MERGED_INSTRUCTIONS, MAX_SERVER_INSTRUCTIONS } from "../../src/extensions/instructions.js";
 
 const FIXTURE = path.join(ROOT, "test", "fixtures", "extensions-server.mjs");
@@ -20,10 +21,11 @@ const entry = (name: string, ...args: string[]): Record<string, unknown> => ({
 describe("extensions: downstream instructions merged into ours", () => {
   let tmp: TempDir;
   let h: StdioHarness;
+  let config: string;
 
   beforeAll(async () => {
     tmp = await tempDir();
-    const config = await writeConfig(tmp.dir, {
+    config = await writeConfig(tmp.dir, {
       mcpServers: {
         alpha: entry("alpha", "--instructions", "Call echo_alpha first.\u001b[31m\r\nThen show_alpha."),
         giant: entry("giant", "--instructions-size", "100000"),
@@ -60,6 +62,15 @@ describe("extensions: downstream instructions merged into ours", () => {
     expect(text).toContain("## zz2\n");
     expect(text).not.toContain("## zz3");
     expect((text.match(/x{4096}/g) ?? []).length).toBe(3);
+  });
+
+  it("gives a 2026-07-28 client the same instructions in its server/discover answer", async () => {
+    const modern = await modernStdioClient(config);
+    try {
+      expect(modern.getInstructions()).toBe(h.client.getInstructions());
+    } finally {
+      await modern.close();
+    }
   });
 
   it("loses nothing else: every server's tools are listed and callable", async () => {
