@@ -286,6 +286,33 @@ describe("raw 2026-07-28 requests on the HTTP front", () => {
     }
   });
 
+  it("answers a batch (2026-07-28 has none), a string _meta and array params with clear errors", async () => {
+    const one = (id: number) => ({ jsonrpc: "2.0", id, method: "tools/list", params: { _meta: envelope() } });
+    const answer = await post(
+      h.url,
+      { ...auth, ...modernHeaders("tools/list") },
+      JSON.stringify([one(70), one(71)]),
+    );
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.body)).toMatchObject({
+      error: { code: -32600, message: expect.stringMatching(/batch/i) },
+    });
+    const mixed = await post(
+      h.url,
+      { ...auth, ...modernHeaders("tools/list") },
+      JSON.stringify({ jsonrpc: "2.0", id: 72, method: "tools/list", params: { _meta: "not an object" } }),
+    );
+    expect(mixed.status).toBe(400);
+    expect(JSON.parse(mixed.body)).toMatchObject({ id: 72, error: { code: -32602 } });
+    const noParams = await post(
+      h.url,
+      { ...auth, ...modernHeaders("tools/call", "x") },
+      JSON.stringify({ jsonrpc: "2.0", id: 73, method: "tools/call", params: [1, 2] }),
+    );
+    expect(noParams.status).toBe(400);
+    expect(JSON.parse(noParams.body)).toMatchObject({ id: 73, error: { code: -32600 } });
+  });
+
   it("answers over-deep JSON with the id, and the next request is served", async () => {
     const deep = `${"[".repeat(600)}${"]".repeat(600)}`;
     const answer = await post(
@@ -373,5 +400,29 @@ describe("2026-07-28 requests carry their principal through the same pipeline", 
       JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: { _meta: envelope() } }),
     );
     expect(refused.status).toBe(401);
+  });
+});
+
+describe("shutdown with modern listen streams open over HTTP", () => {
+  let tmp: TempDir;
+  let h: HttpHarness;
+
+  afterAll(async () => {
+    await h?.close();
+    await tmp?.cleanup();
+  });
+
+  it("ends each stream gracefully (its empty listen result) when the aggregator is stopped", async () => {
+    tmp = await tempDir();
+    const config = await writeConfig(tmp.dir, { mcpServers: { dual: v2Entry("dual") } });
+    h = await startHttp(config);
+    const client = await modernHttpClient(h.url);
+    try {
+      const sub = await client.listen({ toolsListChanged: true });
+      h.child.kill("SIGTERM");
+      expect(await sub.closed).toBe("graceful");
+    } finally {
+      await client.close().catch(() => undefined);
+    }
   });
 });

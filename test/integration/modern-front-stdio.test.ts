@@ -19,7 +19,18 @@ import {
   type StdioHarness,
   type TempDir,
 } from "../helpers/aggregator.js";
-import { envelope, linePeer, modernStdioClient, MODERN, v2Entry, type LinePeer } from "../helpers/modern.js";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { faultServerEntry } from "../helpers/fault-server.js";
+import {
+  envelope,
+  linePeer,
+  modernStdioClient,
+  modernStdioClientWithPid,
+  MODERN,
+  v2Entry,
+  type LinePeer,
+} from "../helpers/modern.js";
 
 function text(result: unknown): string {
   return ((result as CallToolResult).content ?? []).map((c) => (c.type === "text" ? c.text : "")).join("");
@@ -250,5 +261,68 @@ describe("a 2025-era client that probes first on the stdio front", () => {
     // A 2025-era answer carries none of the 2026-07-28 fields.
     expect(list["resultType"]).toBeUndefined();
     expect(list["ttlMs"]).toBeUndefined();
+  });
+});
+
+describe("cache hints of list results follow what the catalog knows", () => {
+  let tmp: TempDir;
+  let peer: LinePeer;
+  let release: string;
+
+  beforeAll(async () => {
+    tmp = await tempDir();
+    release = path.join(tmp.dir, "release-slow");
+    const config = await writeConfig(tmp.dir, {
+      startup: { graceMs: 500 },
+      mcpServers: {
+        dual: v2Entry("dual"),
+        slow: faultServerEntry("hold_initialize", { FAULT_RELEASE_FILE: release }),
+      },
+    });
+    peer = linePeer(config);
+  });
+
+  afterAll(async () => {
+    await peer?.close();
+    await tmp?.cleanup();
+  });
+
+  let next = 100;
+  async function list(): Promise<Record<string, unknown>> {
+    const id = next++;
+    peer.send({ jsonrpc: "2.0", id, method: "tools/list", params: { _meta: envelope() } });
+    return (await peer.answer(id))["result"] as Record<string, unknown>;
+  }
+
+  it("ttlMs 0 while a server is still starting, 60000 once every server settled; public on stdio", async () => {
+    const early = await list();
+    expect(early["ttlMs"]).toBe(0);
+    expect(early["cacheScope"]).toBe("public");
+    await writeFile(release, "go");
+    let settled: Record<string, unknown> = early;
+    await waitFor(async () => (settled = await list())["ttlMs"] === 60_000, 30_000, 100);
+    const names = (settled["tools"] as { name: string }[]).map((t) => t.name);
+    expect(names.some((n) => n.startsWith("slow"))).toBe(true);
+  });
+});
+
+describe("shutdown with a modern listen stream open on stdio", () => {
+  let tmp: TempDir;
+
+  afterAll(async () => {
+    await tmp?.cleanup();
+  });
+
+  it("ends the stream gracefully (its empty listen result) when the aggregator is stopped", async () => {
+    tmp = await tempDir();
+    const config = await writeConfig(tmp.dir, { mcpServers: { dual: v2Entry("dual") } });
+    const { client, pid } = await modernStdioClientWithPid(config);
+    try {
+      const sub = await client.listen({ toolsListChanged: true });
+      process.kill(pid, "SIGTERM");
+      expect(await sub.closed).toBe("graceful");
+    } finally {
+      await client.close().catch(() => undefined);
+    }
   });
 });
