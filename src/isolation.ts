@@ -143,9 +143,10 @@ export class ClientIsolation {
       onCatalogChanged: () => this.sessionCatalogChanged(sessionId),
       onResourceUpdated: (_server, uri) => {
         const session = relay.session(sessionId);
+        const exposed = this.catalogFor(sessionId).publicUri(server, uri);
         // No 2025-era session of that id: a 2026-07-28 client's (src/front/httpModern.ts) listen streams.
-        if (session) session.notifyResourceUpdated(uri);
-        else if (this.deps.events) publishResourceUpdated(this.deps.events, uri);
+        if (session) session.notifyResourceUpdated(exposed);
+        else if (this.deps.events) publishResourceUpdated(this.deps.events, exposed);
       },
       onLog: (_server, params) => relay.session(sessionId)?.sendLog(logParams(server, params)),
       onServerRequest: (_server, kind, request, signal) =>
@@ -156,8 +157,9 @@ export class ClientIsolation {
   /** resources/updated of a shared connection; a per-client server's subscriptions live on its own connections. */
   deliverResourceUpdated(server: string, uri: string): void {
     if (this.isPerClient(server)) return;
-    for (const s of this.deps.relay.sessionList()) s.notifyResourceUpdated(uri);
-    if (this.deps.events) publishResourceUpdated(this.deps.events, uri);
+    const exposed = this.deps.current().publicUri(server, uri);
+    for (const s of this.deps.relay.sessionList()) s.notifyResourceUpdated(exposed);
+    if (this.deps.events) publishResourceUpdated(this.deps.events, exposed);
   }
 
   /** A log message of a shared (or template) connection: delivered only where its client is certain. */

@@ -7,6 +7,7 @@ import type {
 import { UriTemplate } from "@modelcontextprotocol/server";
 import type { DownstreamCatalog } from "../downstream/listing.js";
 import type { ToolRoute } from "./routes.js";
+import { namespacedUiUri, parseUiUri, UI_SCHEME, withAppUris } from "./apps.js";
 import { AbsentNames, NO_ABSENT, type AbsentOwner, type AbsentServer } from "./absent.js";
 import { assignNames, isExact, publicName, type NameCandidate, type NameRules } from "./names.js";
 import {
@@ -79,6 +80,10 @@ export class Catalog {
   /** uriTemplate string → owning server (completion/complete with ref/resource). */
   readonly templateOwners = new Map<string, string>();
   private readonly templates: { server: string; matcher: UriTemplate }[] = [];
+  /** Every server with lists in this catalog (the owners a namespaced `ui://` URI may name). */
+  private readonly servers = new Set<string>();
+  /** "server\0original URI" → the URI clients see, for the URIs exposed under another one. */
+  private readonly publicUris = new Map<string, string>();
   private readonly absent: AbsentNames;
 
   constructor(sources: readonly CatalogSource[], builtins: readonly BuiltinTool[], options: CatalogOptions) {
@@ -102,12 +107,25 @@ export class Catalog {
     return this.prompts.get(name);
   }
 
-  /** Exact URI from a list, else the first server whose template matches. */
+  /**
+   * Exact URI from a list, else a namespaced `ui://` URI of a server here (an app resource need not be
+   * listed), else the first server whose template matches.
+   */
   resolveResource(uri: string): ResourceRoute | undefined {
     const exact = this.resources.get(uri);
     if (exact) return exact;
+    const app = parseUiUri(uri);
+    if (app && this.servers.has(app.server)) return app;
     for (const t of this.templates) if (t.matcher.match(uri)) return { server: t.server, uri };
     return undefined;
+  }
+
+  /** The URI clients know `server`'s resource `uri` by (resources/updated goes out under it). */
+  publicUri(server: string, uri: string): string {
+    return (
+      this.publicUris.get(`${server}\u0000${uri}`) ??
+      (uri.startsWith(UI_SCHEME) ? namespacedUiUri(server, uri) : uri)
+    );
   }
 
   /** Public names of one server's tools (for status and reload diffs). */
@@ -145,11 +163,14 @@ export class Catalog {
         if ((server.readOnly || options.readOnly) && !hintsOf(acted).readOnly) continue;
         const policy = policyFor(tool, acted, server);
         const description = server.tools.overrides[tool.name]?.description;
-        const def: Tool = {
-          ...tool,
-          ...(description === undefined ? {} : { description }),
-          ...(annotations === undefined ? {} : { annotations }),
-        };
+        const def: Tool = withAppUris(
+          {
+            ...tool,
+            ...(description === undefined ? {} : { description }),
+            ...(annotations === undefined ? {} : { annotations }),
+          },
+          server.name,
+        );
         candidates.push({
           ...this.nameClaim(server, tool.name, options, order, "tool"),
           item: {
@@ -253,8 +274,11 @@ export class Catalog {
   private buildResources(sources: readonly CatalogSource[]): void {
     const ordered = [...sources].sort((a, b) => (a.server.name < b.server.name ? -1 : 1));
     for (const { server, catalog } of ordered) {
+      this.servers.add(server.name);
       for (const resource of catalog.resources) {
-        let uri = resource.uri;
+        let uri = resource.uri.startsWith(UI_SCHEME)
+          ? namespacedUiUri(server.name, resource.uri)
+          : resource.uri;
         if (this.resources.has(uri)) {
           uri = rewrittenResourceUri(server.name, resource.uri);
           this.warnings.push({
@@ -262,6 +286,7 @@ export class Catalog {
           });
         }
         this.resources.set(uri, { server: server.name, uri: resource.uri });
+        if (uri !== resource.uri) this.publicUris.set(`${server.name}\u0000${resource.uri}`, uri);
         this.resourceList.push(uri === resource.uri ? resource : { ...resource, uri });
       }
       for (const template of catalog.resourceTemplates) {

@@ -1,4 +1,5 @@
 import type { ClientCapabilities, Implementation, ServerCapabilities } from "@modelcontextprotocol/client";
+import { TASKS_EXTENSION } from "../extensions/tasks.js";
 import { follow } from "../signals.js";
 import type { Logger } from "../logger.js";
 import { DownstreamConnection, type ConnectionHooks, type ConnectionSettings } from "./connection.js";
@@ -106,6 +107,9 @@ export class ConnectionPool {
       if (own.prompts) caps.prompts = { listChanged: true };
       if (own.logging) caps.logging = {};
       if (own.completions) caps.completions = {};
+      // Tasks are routed to their server (src/front/tasks.ts): offered when a server offers them.
+      if (own.tasks?.requests?.tools?.call) caps.tasks = { cancel: {}, requests: { tools: { call: {} } } };
+      if (own.extensions?.[TASKS_EXTENSION]) caps.extensions = { ...caps.extensions, [TASKS_EXTENSION]: {} };
     }
     return caps;
   }

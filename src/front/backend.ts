@@ -10,6 +10,7 @@ import type {
 import type { Catalog } from "../catalog/catalog.js";
 import type { CallBudget } from "../workflows/limits.js";
 import type { Telemetry } from "../telemetry/telemetry.js";
+import type { TaskIds } from "../extensions/tasks.js";
 import type { ServerEventBus } from "./events.js";
 import { ANONYMOUS } from "./principals.js";
 
@@ -44,6 +45,8 @@ export interface CallOrigin {
 export interface FrontBackend {
   readonly serverInfo: Implementation;
   readonly instructions?: string | undefined;
+  /** Seals the task ids clients see (src/extensions/tasks.ts); default: one random key per process. */
+  readonly taskIds?: TaskIds | undefined;
   /** Traces and operation metrics of inbound requests (src/telemetry; no-op spans while off). */
   readonly telemetry?: Telemetry | undefined;
   /** The catalog (with `sessionId`: the one that session sees; per-client servers may list more to it). */

@@ -15,6 +15,7 @@ import { PassThroughResult } from "../jsonrpc/passThrough.js";
 import { NOOP_SPAN, type CallSpan } from "../telemetry/index.js";
 import type { Logger } from "../logger.js";
 import type { CallOrigin, FrontBackend, FrontSessionHandle } from "./backend.js";
+import { registerTaskHandlers, sealIfTask, taskAugmentedCall, taskFront, type TaskFront } from "./tasks.js";
 import { requestErrorToMcp } from "./errorMap.js";
 import { callOrigin } from "./origin.js";
 import { paginate } from "./paginate.js";
@@ -39,6 +40,8 @@ export class FrontSession implements FrontSessionHandle {
   private readonly caps: ServerCapabilities;
   /** The client's logging/setLevel choice; messages below it are not sent to this client. */
   private logLevel: LoggingLevel | undefined;
+  /** Task routing (src/front/tasks.ts), when a downstream offers tasks. */
+  private readonly tasks: TaskFront | undefined;
 
   constructor(
     readonly id: string,
@@ -64,7 +67,11 @@ export class FrontSession implements FrontSessionHandle {
       capabilities: this.caps,
       ...(backend.instructions ? { instructions: backend.instructions } : {}),
     });
+    this.tasks = taskFront(backend, this.caps, { id, principal: options.principal }, (s, m, p, ctx) =>
+      this.guard(() => backend.forward(s, m, p, this.origin(ctx, p["_meta"], NOOP_SPAN))),
+    );
     this.register();
+    if (this.tasks) registerTaskHandlers(this.server, () => this.tasks as TaskFront);
   }
 
   clientCapabilities(): ClientCapabilities | undefined {
@@ -145,10 +152,12 @@ export class FrontSession implements FrontSessionHandle {
 
     on("tools/call", async (request, ctx, span) => {
       const { name, arguments: args, _meta } = request.params;
+      if (this.tasks && request.params.task !== undefined)
+        return (await taskAugmentedCall(this.tasks, request.params, ctx)) as never;
       const origin = this.origin(ctx, _meta, span);
       const result = await backend.callTool(name, args ?? {}, origin);
       await origin.flush();
-      return result;
+      return sealIfTask(this.tasks, name, result);
     });
     on("tools/list", async (request) => {
       await backend.prepareSession?.(this.id);
@@ -180,7 +189,8 @@ export class FrontSession implements FrontSessionHandle {
       on("resources/read", async (request, ctx, span) => {
         const uri = request.params.uri;
         const route = backend.catalog(this.id).resolveResource(uri);
-        if (!route) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown resource: ${uri}`);
+        if (!route)
+          throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown resource: ${uri}`, { uri });
         const result = await this.guard(() =>
           backend.forward(
             route.server,
