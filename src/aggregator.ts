@@ -166,6 +166,7 @@ export class Aggregator implements FrontBackend {
         return s && awaitAbsent(s, this.pool.get(s.name), this.startup.sinceOf(s.name), origin);
       },
       prepare: (sessionId) => this.isolation.prepareSession(sessionId),
+      signIn: (server, origin, deadlineMs) => this.isolation.signIn(server, origin, deadlineMs),
     });
     // The aggregator's own tools and the workflows: made from the aggregator, once, before the first catalog.
     const extensions = options.extensions?.(this);
@@ -196,13 +197,8 @@ export class Aggregator implements FrontBackend {
   limiterFor(server: string): ServerLimiter {
     let limiter = this.limiters.get(server);
     if (!limiter) {
-      const s = this.serverOf(server);
-      limiter = new ServerLimiter({
-        maxConcurrency: s.maxConcurrency,
-        maxQueue: s.maxQueue,
-        serializeWrites: s.serializeWrites,
-        server,
-      });
+      const { maxConcurrency, maxQueue, serializeWrites } = this.serverOf(server);
+      limiter = new ServerLimiter({ maxConcurrency, maxQueue, serializeWrites, server });
       this.limiters.set(server, limiter);
     }
     return limiter;

@@ -6,6 +6,7 @@ import {
 } from "@modelcontextprotocol/client";
 import { isAggregatorError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { authorizationCodeFlow } from "./flow.js";
 import { authRequired, StoredOAuthProvider, type ProviderOptions } from "./provider.js";
 import { TokenStore } from "./store.js";
 
@@ -28,6 +29,8 @@ export class OAuthSession {
   private scope: string | undefined;
   /** Refreshes completed in this process (doctor / tests read it; never the tokens). */
   refreshCount = 0;
+  /** The sign-in a running aggregator started for a caller (signIn.ts); one per server at a time. */
+  private signingIn: RunningSignIn | undefined;
 
   constructor(
     private readonly o: ProviderOptions,
@@ -89,6 +92,63 @@ export class OAuthSession {
     return this.refresh(ctx.fetchFn);
   }
 
+  /**
+   * Starts the authorization-code flow with a loopback redirect in this process, or joins the one in
+   * flight: `url` is the authorization URL to hand the user, `done` settles once the tokens are stored (or
+   * the flow failed, or nobody came back within `timeoutMs`). Each joiner calls `leave()` when it stops
+   * waiting; when the last one has left before the user came back, the flow stops (its listener closes).
+   */
+  beginSignIn(timeoutMs: number): SignInFlow {
+    const flow = (this.signingIn ??= this.startSignIn(timeoutMs));
+    flow.waiters++;
+    let left = false;
+    return {
+      url: flow.url,
+      done: flow.done,
+      leave: () => {
+        if (left) return;
+        left = true;
+        if (--flow.waiters === 0 && this.signingIn === flow) flow.stop.abort(new Error("nobody waits"));
+      },
+    };
+  }
+
+  private startSignIn(timeoutMs: number): RunningSignIn {
+    let give: (url: URL) => void = () => undefined;
+    let fail: (error: unknown) => void = () => undefined;
+    const url = new Promise<URL>((resolve, reject) => ((give = resolve), (fail = reject)));
+    url.catch(() => undefined);
+    const stop = new AbortController();
+    const done = authorizationCodeFlow(
+      {
+        server: this.o.server,
+        url: this.o.url,
+        settings: this.o.settings,
+        connectTimeoutMs: timeoutMs,
+        resourceMetadataUrl: this.resourceMetadataUrl,
+        scope: this.scope,
+      },
+      {
+        store: this.o.store,
+        now: this.o.now,
+        timeoutMs,
+        signal: stop.signal,
+        onAuthorizationUrl: (u) => give(u),
+      },
+    ).finally(() => {
+      if (this.signingIn === running) this.signingIn = undefined;
+    });
+    done.then(
+      () => this.log.info({ server: this.o.server }, "OAuth sign-in completed"),
+      (error: unknown) => {
+        fail(error);
+        this.log.warn({ server: this.o.server, reason: (error as Error).message }, "OAuth sign-in ended");
+      },
+    );
+    const running: RunningSignIn = { url, done, stop, waiters: 0 };
+    return running;
+  }
+
   /** The one refresh in flight; callers that arrive meanwhile wait for the same one. */
   private refresh(fetchFn: FetchLike | undefined): Promise<void> {
     this.refreshing ??= this.runRefresh(fetchFn).finally(() => (this.refreshing = undefined));
@@ -136,9 +196,24 @@ export class OAuthSession {
   }
 }
 
+/** A sign-in in flight as one waiter sees it: the URL to hand the user, its completion, and leaving. */
+export interface SignInFlow {
+  readonly url: Promise<URL>;
+  readonly done: Promise<void>;
+  leave(): void;
+}
+
+interface RunningSignIn {
+  readonly url: Promise<URL>;
+  readonly done: Promise<void>;
+  readonly stop: AbortController;
+  waiters: number;
+}
+
 /** Every OAuth session of one process, by server name: built by the composition root, shared by reconnects. */
 export class OAuthSessions {
   private readonly sessions = new Map<string, OAuthSession>();
+  private readonly latest = new Map<string, OAuthSession>();
 
   constructor(
     private readonly make: (
@@ -153,7 +228,13 @@ export class OAuthSessions {
     const key = `${server}\n${url}\n${JSON.stringify(settings)}`;
     let session = this.sessions.get(key);
     if (!session) this.sessions.set(key, (session = this.make(server, url, settings)));
+    this.latest.set(server, session);
     return session;
+  }
+
+  /** The session the server's connections use now (the last one made for its config). */
+  forServer(server: string): OAuthSession | undefined {
+    return this.latest.get(server);
   }
 }
 

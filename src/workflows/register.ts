@@ -13,12 +13,7 @@ import type { StepTrace } from "./state.js";
 import { DEFAULT_WORKFLOW_LIMITS, runWorkflow } from "./runner.js";
 import { validateWorkflows } from "./validate.js";
 import { runWorkflowTool } from "../meta/runWorkflow.js";
-import {
-  BUILTIN_FALLBACKS,
-  BUILTIN_HELPERS,
-  BUILTIN_REQUIRES,
-  BUILTIN_WORKFLOWS,
-} from "./builtins/index.js";
+import { BUILTIN_FALLBACKS, BUILTIN_HELPERS, BUILTIN_REQUIRES, BUILTIN_WORKFLOWS } from "./builtins/index.js";
 
 /** Watches workflow runs (the dashboard): one watch per run, told of each step and of the result. */
 export interface WorkflowObserver {
@@ -129,7 +124,10 @@ export class WorkflowHost implements WorkflowHostLike {
     const all = { ...this.builtins, ...this.definitions };
     validateWorkflows(all, { knownTool: () => true, lazyInputSchema: this.isShipped });
     const fallbacks = Object.entries(this.variants.fallbacks).map(([n, f]) => [n, f.definition] as const);
-    validateWorkflows(Object.fromEntries(fallbacks), { knownTool: () => true, lazyInputSchema: this.isShipped });
+    validateWorkflows(Object.fromEntries(fallbacks), {
+      knownTool: () => true,
+      lazyInputSchema: this.isShipped,
+    });
   }
 
   /** Hot reload: new definitions from the config file (validated on the next refresh). */
