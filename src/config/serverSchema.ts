@@ -173,6 +173,14 @@ export const oauthSchema = z
       .describe(
         "Scopes to ask for. Default: the scope the server's 401 challenge names, else its protected-resource metadata's scopes_supported.",
       ),
+    clientMetadataUrl: text()
+      .refine((v) => URL.canParse(v) && new URL(v).protocol === "https:" && new URL(v).pathname !== "/", {
+        message: "must be an https URL with a path (a Client ID Metadata Document)",
+      })
+      .optional()
+      .describe(
+        "An https URL of a Client ID Metadata Document describing this client: used as the client id where the authorization server supports such documents (client_id_metadata_document_supported), instead of registering.",
+      ),
     redirectPort: z
       .int()
       .min(1)

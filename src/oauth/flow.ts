@@ -38,6 +38,8 @@ const INITIALIZE = JSON.stringify({
   },
 });
 
+const TOOLS_LIST = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" });
+
 /**
  * The OAuth 2.1 authorization-code flow with PKCE and a loopback redirect on 127.0.0.1 (RFC 8252): the SDK
  * does discovery (from the server's 401 challenge), registration and the code exchange; we listen for the
@@ -92,18 +94,32 @@ export async function authorizationCodeFlow(target: FlowTarget, o: FlowOptions):
   }
 }
 
-/** One unauthenticated initialize: its 401 challenge names the resource metadata and the scope. */
+/**
+ * Unauthenticated requests whose 401 challenge names the resource metadata and the scope: an initialize,
+ * and when the server lets that one through (some gate only the requests after it), a tools/list.
+ */
 async function probe(target: FlowTarget): Promise<{ resourceMetadataUrl?: URL; scope?: string }> {
-  const challenge = await fetch(target.url, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      ...target.headers,
-    },
-    body: INITIALIZE,
-    signal: AbortSignal.timeout(target.connectTimeoutMs),
-  });
+  const post = (body: string, extra: Record<string, string> = {}): Promise<Response> =>
+    fetch(target.url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        ...target.headers,
+        ...extra,
+      },
+      body,
+      signal: AbortSignal.timeout(target.connectTimeoutMs),
+    });
+  let challenge = await post(INITIALIZE);
+  if (challenge.status !== 401) {
+    const session = challenge.headers.get("mcp-session-id");
+    await challenge.body?.cancel().catch(() => undefined);
+    challenge = await post(TOOLS_LIST, {
+      "mcp-protocol-version": "2025-06-18",
+      ...(session ? { "mcp-session-id": session } : {}),
+    });
+  }
   const found = challenge.status === 401 ? extractWWWAuthenticateParams(challenge) : {};
   await challenge.body?.cancel().catch(() => undefined);
   return {

@@ -17,6 +17,7 @@ export interface OAuthSettings {
   readonly clientSecret?: string | undefined;
   readonly scopes?: readonly string[] | undefined;
   readonly redirectPort?: number | undefined;
+  readonly clientMetadataUrl?: string | undefined;
 }
 
 /** The text every "no usable token" failure carries: what to run. */
@@ -58,6 +59,11 @@ export class StoredOAuthProvider implements OAuthClientProvider {
     return (
       this.o.interactive?.redirectUrl ?? `http://127.0.0.1:${this.o.settings.redirectPort ?? 0}/callback`
     );
+  }
+
+  /** A Client ID Metadata Document URL (config `auth.clientMetadataUrl`): the SDK uses it as client_id where supported. */
+  get clientMetadataUrl(): string | undefined {
+    return this.o.settings.clientMetadataUrl;
   }
 
   get clientMetadata(): OAuthClientMetadata {

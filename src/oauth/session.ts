@@ -1,5 +1,6 @@
 import {
   auth,
+  computeScopeUnion,
   extractWWWAuthenticateParams,
   type AuthProvider,
   type FetchLike,
@@ -52,12 +53,28 @@ export class OAuthSession {
   trackingFetch(base: FetchLike): FetchLike {
     return async (url, init) => {
       const response = await base(url, init);
+      if (response.status === 403) this.onForbidden(response);
       if (response.status === 401) {
         const header = new Headers(init?.headers).get("authorization");
         this.sentWith.set(response, header?.replace(/^Bearer\s+/i, "") ?? null);
       }
       return response;
     };
+  }
+
+  /**
+   * 403 insufficient_scope (step-up): the next sign-in asks for the union of the scope asked so far, the
+   * token's and the challenged one (the transport then fails the request: classify.ts → AUTH_REQUIRED).
+   */
+  private onForbidden(response: Response): void {
+    const challenge = extractWWWAuthenticateParams(response);
+    if (challenge.error !== "insufficient_scope") return;
+    if (challenge.resourceMetadataUrl) this.resourceMetadataUrl = challenge.resourceMetadataUrl;
+    this.scope = computeScopeUnion(this.scope, challenge.scope) || undefined;
+    void this.provider.entry().then((entry) => {
+      const granted = typeof entry?.tokens?.["scope"] === "string" ? entry.tokens["scope"] : undefined;
+      this.scope = computeScopeUnion(this.scope, granted, challenge.scope) || undefined;
+    });
   }
 
   async accessToken(): Promise<string | undefined> {
