@@ -35,6 +35,13 @@ function oauthServer(
     );
     return 2;
   }
+  if (server.auth.type === "client_credentials") {
+    say(
+      `autonomous-mcp ${command}: server "${name}" is a machine client ("type": "client_credentials"): ` +
+        "it gets its tokens by itself, with no sign-in and nothing stored",
+    );
+    return 2;
+  }
   return server as ResolvedServer & { url: string; auth: OAuthSettings };
 }
 

@@ -157,8 +157,10 @@ const typeField = z
 export const oauthSchema = z
   .strictObject({
     type: z
-      .literal("oauth")
-      .describe('"oauth": OAuth 2.1 authorization-code flow with PKCE (docs/oauth.md).'),
+      .enum(["oauth", "client_credentials"])
+      .describe(
+        '"oauth": OAuth 2.1 authorization-code flow with PKCE, signed in once with `autonomous-mcp login`; "client_credentials": a machine client (OAuth client credentials grant: clientId with clientSecret or privateKey), no user and no login (docs/oauth.md).',
+      ),
     clientId: text()
       .optional()
       .describe(
@@ -167,6 +169,20 @@ export const oauthSchema = z
     clientSecret: text()
       .optional()
       .describe("Secret of a pre-registered confidential client. ${VAR} expanded; never logged."),
+    privateKey: text()
+      .optional()
+      .describe(
+        'client_credentials: a PEM private key authenticating the client with a signed JWT (private_key_jwt) instead of clientSecret. ${VAR} expanded (write "${MY_KEY_PEM}"); never logged.',
+      ),
+    algorithm: text()
+      .optional()
+      .describe('client_credentials with privateKey: the JWT signing algorithm. Default "ES256".'),
+    issuer: text()
+      .refine((v) => URL.canParse(v), { message: "must be a URL (the authorization server's issuer)" })
+      .optional()
+      .describe(
+        "client_credentials: the authorization server's issuer URL; the client's credentials are only sent to that server. Absent: to whichever the MCP server's metadata names.",
+      ),
     scopes: z
       .array(text())
       .optional()
@@ -190,8 +206,23 @@ export const oauthSchema = z
         "Port of the loopback redirect (http://127.0.0.1:PORT/callback) used by `login`. Default: a free port chosen at login time.",
       ),
   })
+  .refine((a) => a.type !== "client_credentials" || a.clientId !== undefined, {
+    message: '"client_credentials" needs "clientId" (a client registered with the authorization server)',
+    path: ["clientId"],
+  })
+  .refine(
+    (a) => a.type !== "client_credentials" || (a.clientSecret === undefined) !== (a.privateKey === undefined),
+    {
+      message: '"client_credentials" needs exactly one of "clientSecret" and "privateKey"',
+      path: ["clientSecret"],
+    },
+  )
+  .refine((a) => a.type === "client_credentials" || (a.privateKey ?? a.algorithm ?? a.issuer) === undefined, {
+    message: '"privateKey", "algorithm" and "issuer" apply to "type": "client_credentials" only',
+    path: ["privateKey"],
+  })
   .describe(
-    'http: how to authenticate to the server. { "type": "oauth" } = OAuth 2.1; sign in once with `autonomous-mcp login SERVER`; tokens are stored encrypted outside the config.',
+    'http: how to authenticate to the server. { "type": "oauth" } = OAuth 2.1; sign in once with `autonomous-mcp login SERVER`; tokens are stored encrypted outside the config. { "type": "client_credentials", ... } = a machine client, no login.',
   );
 
 const isEntryObject = (payload: { value: unknown }): boolean =>

@@ -12,12 +12,18 @@ import type { StoredServerAuth, TokenStore } from "./store.js";
 
 /** A server entry's `auth` block (config/serverSchema.ts), as the OAuth code sees it. */
 export interface OAuthSettings {
-  readonly type: "oauth";
+  /** "client_credentials": a machine client (no user, no login; ClientCredentialsProvider / PrivateKeyJwtProvider). */
+  readonly type: "oauth" | "client_credentials";
   readonly clientId?: string | undefined;
   readonly clientSecret?: string | undefined;
   readonly scopes?: readonly string[] | undefined;
   readonly redirectPort?: number | undefined;
   readonly clientMetadataUrl?: string | undefined;
+  /** client_credentials: private_key_jwt instead of clientSecret. */
+  readonly privateKey?: string | undefined;
+  readonly algorithm?: string | undefined;
+  /** client_credentials: credentials go to this authorization server only. */
+  readonly issuer?: string | undefined;
 }
 
 /** The text every "no usable token" failure carries: what to run. */

@@ -1,9 +1,12 @@
 import {
   auth,
+  ClientCredentialsProvider,
   computeScopeUnion,
   extractWWWAuthenticateParams,
+  PrivateKeyJwtProvider,
   type AuthProvider,
   type FetchLike,
+  type OAuthClientProvider,
 } from "@modelcontextprotocol/client";
 import { isAggregatorError } from "../errors.js";
 import type { Logger } from "../logger.js";
@@ -30,6 +33,7 @@ export class OAuthSession {
   private scope: string | undefined;
   /** Refreshes completed in this process (doctor / tests read it; never the tokens). */
   refreshCount = 0;
+  private machine: OAuthClientProvider | undefined;
   /** The sign-in a running aggregator started for a caller (signIn.ts); one per server at a time. */
   private signingIn: RunningSignIn | undefined;
 
@@ -41,8 +45,18 @@ export class OAuthSession {
     this.scope = o.settings.scopes?.join(" ") || undefined;
   }
 
-  /** What the transport takes as `authProvider`. */
-  authProvider(): AuthProvider {
+  /** A user signs in to this server (authorization code); false for a machine client. */
+  get interactive(): boolean {
+    return this.o.settings.type === "oauth";
+  }
+
+  /**
+   * What the transport takes as `authProvider`. A machine client ("client_credentials") is the SDK's own
+   * provider: the transport's adapter runs the client credentials grant on a 401, with no user involved.
+   */
+  authProvider(): AuthProvider | OAuthClientProvider {
+    if (this.o.settings.type === "client_credentials")
+      return (this.machine ??= machineProvider(this.o.settings));
     return {
       token: () => this.accessToken(),
       onUnauthorized: (ctx) => this.onUnauthorized(ctx),
@@ -211,6 +225,25 @@ export class OAuthSession {
       );
     }
   }
+}
+
+/** The SDK's provider for a machine client (the config refuses client_credentials without clientId). */
+function machineProvider(settings: ProviderOptions["settings"]): OAuthClientProvider {
+  const clientId = settings.clientId ?? "";
+  const scope = settings.scopes?.join(" ") || undefined;
+  const common = {
+    clientId,
+    clientName: "autonomous-mcp",
+    ...(scope ? { scope } : {}),
+    ...(settings.issuer ? { expectedIssuer: settings.issuer } : {}),
+  };
+  return settings.privateKey !== undefined
+    ? new PrivateKeyJwtProvider({
+        ...common,
+        privateKey: settings.privateKey,
+        algorithm: settings.algorithm ?? "ES256",
+      })
+    : new ClientCredentialsProvider({ ...common, clientSecret: settings.clientSecret ?? "" });
 }
 
 /** A sign-in in flight as one waiter sees it: the URL to hand the user, its completion, and leaving. */

@@ -38,7 +38,7 @@ export async function signInThroughCaller(
   log: Pick<Logger, "info" | "warn">,
 ): Promise<boolean> {
   const session = sessions.forServer(server);
-  if (!session || !canElicitUrl(caller) || !caller.requestClient) return false;
+  if (!session?.interactive || !canElicitUrl(caller) || !caller.requestClient) return false;
   const signal = AbortSignal.any([caller.signal, AbortSignal.timeout(deadlineMs)]);
   const flow = session.beginSignIn(deadlineMs);
   try {

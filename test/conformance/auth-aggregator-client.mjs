@@ -4,7 +4,9 @@
  * (test/conformance/run-auth.mjs runs it; the suite calls it with the scenario server's URL):
  *
  *   1. writes a config whose only server is the scenario's MCP server (`"auth": { "type": "oauth" }`, plus
- *      the pre-registered client id and secret when the scenario gives them in MCP_CONFORMANCE_CONTEXT);
+ *      the pre-registered client id and secret when the scenario gives them in MCP_CONFORMANCE_CONTEXT;
+ *      `"type": "client_credentials"` with its secret or private key for the client-credentials ones,
+ *      which skip step 2);
  *   2. `autonomous-mcp login scenario --no-browser` (the built CLI), playing the user: it opens the printed
  *      authorization URL (the suite's authorization server approves at once) and follows the redirect to
  *      the CLI's loopback listener;
@@ -68,10 +70,17 @@ async function main(serverUrl) {
   const context = JSON.parse(process.env.MCP_CONFORMANCE_CONTEXT ?? "{}");
   const tmp = mkdtempSync(path.join(tmpdir(), "amcp-conformance-auth-"));
   try {
+    // A machine client (client credentials grant) where the scenario is one: no login then.
+    const machine = scenario.startsWith("auth/client-credentials");
     // The same Client ID Metadata Document URL the SDK's own conformance client presents.
-    const auth = { type: "oauth", clientMetadataUrl: "https://conformance-test.local/client-metadata.json" };
+    const auth = machine
+      ? { type: "client_credentials" }
+      : { type: "oauth", clientMetadataUrl: "https://conformance-test.local/client-metadata.json" };
     if (context.client_id) auth.clientId = context.client_id;
-    if (context.client_secret) auth.clientSecret = context.client_secret;
+    if (context.client_secret) auth.clientSecret = "${CONFORMANCE_CLIENT_SECRET}";
+    // Secrets come in through the environment, as a user would write them: "${VAR}" in the config.
+    if (context.private_key_pem) auth.privateKey = "${CONFORMANCE_PRIVATE_KEY}";
+    if (context.signing_algorithm) auth.algorithm = context.signing_algorithm;
     const config = path.join(tmp, "servers.config.json");
     writeFileSync(
       config,
@@ -85,12 +94,16 @@ async function main(serverUrl) {
       AUTONOMOUS_MCP_DATA_DIR: path.join(tmp, "data"),
       AUTONOMOUS_MCP_NO_BROWSER: "1",
       AUTONOMOUS_MCP_LOG_LEVEL: process.env.AUTONOMOUS_MCP_LOG_LEVEL ?? "info",
+      ...(context.private_key_pem ? { CONFORMANCE_PRIVATE_KEY: context.private_key_pem } : {}),
+      ...(context.client_secret ? { CONFORMANCE_CLIENT_SECRET: context.client_secret } : {}),
     };
-    say(`scenario ${scenario}: login`);
-    const code = await login(config, env);
-    if (code !== 0) {
-      say(`login exited ${code}`);
-      return 1;
+    if (!machine) {
+      say(`scenario ${scenario}: login`);
+      const code = await login(config, env);
+      if (code !== 0) {
+        say(`login exited ${code}`);
+        return 1;
+      }
     }
     const transport = new StdioClientTransport({
       command: process.execPath,

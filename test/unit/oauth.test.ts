@@ -163,6 +163,51 @@ describe("the auth config block", () => {
     );
   });
 
+  it("client_credentials: a machine client with a secret or a private key (expanded, secret), refused otherwise", () => {
+    const pem =
+      "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----";
+    const loaded = parse(
+      {
+        url: "https://api.example.test/mcp",
+        auth: {
+          type: "client_credentials",
+          clientId: "m2m",
+          privateKey: "${KEY}",
+          issuer: "https://as.test",
+        },
+      },
+      { KEY: pem },
+    );
+    expect(loaded.servers[0]?.auth).toMatchObject({ type: "client_credentials", privateKey: pem });
+    // Every line of the key is scrubbed from the logs.
+    expect(collectSecrets(loaded.servers)).toEqual(
+      expect.arrayContaining([pem, "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg"]),
+    );
+    const url = "https://h.test/mcp";
+    expect(problems({ url, auth: { type: "client_credentials", clientSecret: "${S}" } })).toMatch(
+      /mcpServers\.s\.auth\.clientId: "client_credentials" needs "clientId"/,
+    );
+    expect(problems({ url, auth: { type: "client_credentials", clientId: "m" } })).toMatch(
+      /needs exactly one of "clientSecret" and "privateKey"/,
+    );
+    expect(
+      problems({
+        url,
+        auth: { type: "client_credentials", clientId: "m", clientSecret: "${S}", privateKey: "${K}" },
+      }),
+    ).toMatch(/needs exactly one of "clientSecret" and "privateKey"/);
+    expect(problems({ url, auth: { type: "oauth", privateKey: "${K}" } })).toMatch(
+      /"privateKey", "algorithm" and "issuer" apply to "type": "client_credentials" only/,
+    );
+    expect(
+      problems({ url, auth: { type: "oauth", clientMetadataUrl: "http://client.test/meta.json" } }),
+    ).toMatch(/mcpServers\.s\.auth\.clientMetadataUrl: must be an https URL with a path/);
+    expect(
+      parse({ url, auth: { type: "oauth", clientMetadataUrl: "https://client.test/meta.json" } }).servers[0]
+        ?.auth,
+    ).toEqual({ type: "oauth", clientMetadataUrl: "https://client.test/meta.json" });
+  });
+
   it("a clientSecret written into the file is a warning naming the variable to use", () => {
     const loaded = parse({
       url: "https://h.test/mcp",
