@@ -76,7 +76,9 @@ export async function authorizationCodeFlow(target: FlowTarget, o: FlowOptions):
       ...(scope ? { scope } : {}),
     };
     // A new sign-in replaces the tokens: without this the SDK would refresh instead of asking the user.
+    // Discovery starts afresh too: the server may have moved to another authorization server (SEP-2352).
     await provider.forgetTokens();
+    await provider.invalidateCredentials("discovery");
     const first = await auth(provider, options);
     if (first !== "REDIRECT") return;
     const params = await waitFor(listener.waitForCallback(o.timeoutMs), o.signal);

@@ -106,7 +106,11 @@ export class StoredOAuthProvider implements OAuthClientProvider {
         ...(ctx ? { issuer: ctx.issuer } : {}),
       };
     }
-    return (await this.entry())?.client as StoredOAuthClientInformation | undefined;
+    const client = (await this.entry())?.client as StoredOAuthClientInformation | undefined;
+    // A registration made at another authorization server is no registration here (SEP-2352).
+    const issuer = (client as { issuer?: unknown } | undefined)?.issuer;
+    if (ctx && typeof issuer === "string" && issuer !== ctx.issuer) return undefined;
+    return client;
   }
 
   async saveClientInformation(info: StoredOAuthClientInformation): Promise<void> {
