@@ -35,9 +35,9 @@ function oauthServer(
     );
     return 2;
   }
-  if (server.auth.type === "client_credentials") {
+  if (server.auth.type !== "oauth") {
     say(
-      `autonomous-mcp ${command}: server "${name}" is a machine client ("type": "client_credentials"): ` +
+      `autonomous-mcp ${command}: server "${name}" uses "type": "${server.auth.type}": ` +
         "it gets its tokens by itself, with no sign-in and nothing stored",
     );
     return 2;

@@ -131,6 +131,18 @@ export function resolveServer(
       problems.push(`${where("auth", key)}: unset ${secret.unresolved.join(", ")}`);
     expandedAuth[key] = secret.value;
   }
+  if (entry.auth?.idp) {
+    const idp = { ...entry.auth.idp };
+    for (const key of ["clientSecret", "idToken"] as const) {
+      const raw = entry.auth.idp[key];
+      if (raw === undefined) continue;
+      const secret = expandString(raw, env);
+      if (secret.unresolved.length > 0)
+        problems.push(`${where("auth", "idp", key)}: unset ${secret.unresolved.join(", ")}`);
+      idp[key] = secret.value;
+    }
+    expandedAuth.idp = idp;
+  }
   const server: ResolvedServer = {
     name,
     ...rest,

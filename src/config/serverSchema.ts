@@ -157,9 +157,9 @@ const typeField = z
 export const oauthSchema = z
   .strictObject({
     type: z
-      .enum(["oauth", "client_credentials"])
+      .enum(["oauth", "client_credentials", "cross_app_access"])
       .describe(
-        '"oauth": OAuth 2.1 authorization-code flow with PKCE, signed in once with `autonomous-mcp login`; "client_credentials": a machine client (OAuth client credentials grant: clientId with clientSecret or privateKey), no user and no login (docs/oauth.md).',
+        '"oauth": OAuth 2.1 authorization-code flow with PKCE, signed in once with `autonomous-mcp login`; "client_credentials": a machine client (OAuth client credentials grant: clientId with clientSecret or privateKey), no user and no login; "cross_app_access": enterprise-managed authorization (an ID token from your identity provider exchanged for an ID-JAG, then for an access token), no login (docs/oauth.md).',
       ),
     clientId: text()
       .optional()
@@ -177,11 +177,24 @@ export const oauthSchema = z
     algorithm: text()
       .optional()
       .describe('client_credentials with privateKey: the JWT signing algorithm. Default "ES256".'),
+    idp: z
+      .strictObject({
+        tokenEndpoint: text().describe("The identity provider's token endpoint (RFC 8693 token exchange)."),
+        clientId: text().describe("This client's id at the identity provider."),
+        clientSecret: text()
+          .optional()
+          .describe("This client's secret at the identity provider. ${VAR} expanded; never logged."),
+        idToken: text().describe(
+          "The user's ID token from the identity provider. ${VAR} expanded; never logged.",
+        ),
+      })
+      .optional()
+      .describe("cross_app_access: the enterprise identity provider that issues the ID-JAG (SEP-990)."),
     issuer: text()
       .refine((v) => URL.canParse(v), { message: "must be a URL (the authorization server's issuer)" })
       .optional()
       .describe(
-        "client_credentials: the authorization server's issuer URL; the client's credentials are only sent to that server. Absent: to whichever the MCP server's metadata names.",
+        "client_credentials, cross_app_access: the authorization server's issuer URL; the client's credentials are only sent to that server. Absent: to whichever the MCP server's metadata names.",
       ),
     scopes: z
       .array(text())
@@ -206,9 +219,18 @@ export const oauthSchema = z
         "Port of the loopback redirect (http://127.0.0.1:PORT/callback) used by `login`. Default: a free port chosen at login time.",
       ),
   })
-  .refine((a) => a.type !== "client_credentials" || a.clientId !== undefined, {
-    message: '"client_credentials" needs "clientId" (a client registered with the authorization server)',
+  .refine((a) => a.type === "oauth" || a.clientId !== undefined, {
+    message:
+      '"client_credentials" and "cross_app_access" need "clientId" (a client registered with the authorization server)',
     path: ["clientId"],
+  })
+  .refine((a) => a.type !== "cross_app_access" || (a.clientSecret !== undefined && a.idp !== undefined), {
+    message: '"cross_app_access" needs "clientSecret" and "idp"',
+    path: ["idp"],
+  })
+  .refine((a) => a.type === "cross_app_access" || a.idp === undefined, {
+    message: '"idp" applies to "type": "cross_app_access" only',
+    path: ["idp"],
   })
   .refine(
     (a) => a.type !== "client_credentials" || (a.clientSecret === undefined) !== (a.privateKey === undefined),
@@ -217,8 +239,12 @@ export const oauthSchema = z
       path: ["clientSecret"],
     },
   )
-  .refine((a) => a.type === "client_credentials" || (a.privateKey ?? a.algorithm ?? a.issuer) === undefined, {
-    message: '"privateKey", "algorithm" and "issuer" apply to "type": "client_credentials" only',
+  .refine((a) => a.type !== "oauth" || a.issuer === undefined, {
+    message: '"issuer" applies to "client_credentials" and "cross_app_access" only',
+    path: ["issuer"],
+  })
+  .refine((a) => a.type === "client_credentials" || (a.privateKey ?? a.algorithm) === undefined, {
+    message: '"privateKey" and "algorithm" apply to "type": "client_credentials" only',
     path: ["privateKey"],
   })
   .describe(

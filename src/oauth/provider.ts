@@ -12,8 +12,11 @@ import type { StoredServerAuth, TokenStore } from "./store.js";
 
 /** A server entry's `auth` block (config/serverSchema.ts), as the OAuth code sees it. */
 export interface OAuthSettings {
-  /** "client_credentials": a machine client (no user, no login; ClientCredentialsProvider / PrivateKeyJwtProvider). */
-  readonly type: "oauth" | "client_credentials";
+  /**
+   * "client_credentials": a machine client (ClientCredentialsProvider / PrivateKeyJwtProvider);
+   * "cross_app_access": enterprise-managed authorization (CrossAppAccessProvider). Neither has a login.
+   */
+  readonly type: "oauth" | "client_credentials" | "cross_app_access";
   readonly clientId?: string | undefined;
   readonly clientSecret?: string | undefined;
   readonly scopes?: readonly string[] | undefined;
@@ -22,8 +25,17 @@ export interface OAuthSettings {
   /** client_credentials: private_key_jwt instead of clientSecret. */
   readonly privateKey?: string | undefined;
   readonly algorithm?: string | undefined;
-  /** client_credentials: credentials go to this authorization server only. */
+  /** client_credentials, cross_app_access: credentials go to this authorization server only. */
   readonly issuer?: string | undefined;
+  /** cross_app_access: the identity provider that exchanges the user's ID token for an ID-JAG. */
+  readonly idp?:
+    | {
+        readonly tokenEndpoint: string;
+        readonly clientId: string;
+        readonly clientSecret?: string | undefined;
+        readonly idToken: string;
+      }
+    | undefined;
 }
 
 /** The text every "no usable token" failure carries: what to run. */

@@ -2,8 +2,10 @@ import {
   auth,
   ClientCredentialsProvider,
   computeScopeUnion,
+  CrossAppAccessProvider,
   extractWWWAuthenticateParams,
   PrivateKeyJwtProvider,
+  requestJwtAuthorizationGrant,
   type AuthProvider,
   type FetchLike,
   type OAuthClientProvider,
@@ -55,8 +57,7 @@ export class OAuthSession {
    * provider: the transport's adapter runs the client credentials grant on a 401, with no user involved.
    */
   authProvider(): AuthProvider | OAuthClientProvider {
-    if (this.o.settings.type === "client_credentials")
-      return (this.machine ??= machineProvider(this.o.settings));
+    if (this.o.settings.type !== "oauth") return (this.machine ??= machineProvider(this.o.settings));
     return {
       token: () => this.accessToken(),
       onUnauthorized: (ctx) => this.onUnauthorized(ctx),
@@ -227,7 +228,7 @@ export class OAuthSession {
   }
 }
 
-/** The SDK's provider for a machine client (the config refuses client_credentials without clientId). */
+/** The SDK's provider for a client with no user at the browser (the config refuses them without clientId). */
 function machineProvider(settings: ProviderOptions["settings"]): OAuthClientProvider {
   const clientId = settings.clientId ?? "";
   const scope = settings.scopes?.join(" ") || undefined;
@@ -237,6 +238,26 @@ function machineProvider(settings: ProviderOptions["settings"]): OAuthClientProv
     ...(scope ? { scope } : {}),
     ...(settings.issuer ? { expectedIssuer: settings.issuer } : {}),
   };
+  const idp = settings.idp;
+  if (settings.type === "cross_app_access" && idp) {
+    // SEP-990: the IdP turns the user's ID token into an ID-JAG for this authorization server and resource.
+    return new CrossAppAccessProvider({
+      ...common,
+      clientSecret: settings.clientSecret ?? "",
+      assertion: async (ctx) =>
+        (
+          await requestJwtAuthorizationGrant({
+            tokenEndpoint: idp.tokenEndpoint,
+            audience: ctx.authorizationServerUrl,
+            resource: ctx.resourceUrl,
+            idToken: idp.idToken,
+            clientId: idp.clientId,
+            ...(idp.clientSecret ? { clientSecret: idp.clientSecret } : {}),
+            fetchFn: ctx.fetchFn,
+          })
+        ).jwtAuthGrant,
+    });
+  }
   return settings.privateKey !== undefined
     ? new PrivateKeyJwtProvider({
         ...common,

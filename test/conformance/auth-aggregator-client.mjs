@@ -5,7 +5,8 @@
  *
  *   1. writes a config whose only server is the scenario's MCP server (`"auth": { "type": "oauth" }`, plus
  *      the pre-registered client id and secret when the scenario gives them in MCP_CONFORMANCE_CONTEXT;
- *      `"type": "client_credentials"` with its secret or private key for the client-credentials ones,
+ *      `"type": "client_credentials"` with its secret or private key for the client-credentials ones and
+ *      `"type": "cross_app_access"` with the identity provider's ID token for the enterprise-managed one,
  *      which skip step 2);
  *   2. `autonomous-mcp login scenario --no-browser` (the built CLI), playing the user: it opens the printed
  *      authorization URL (the suite's authorization server approves at once) and follows the redirect to
@@ -71,11 +72,21 @@ async function main(serverUrl) {
   const tmp = mkdtempSync(path.join(tmpdir(), "amcp-conformance-auth-"));
   try {
     // A machine client (client credentials grant) where the scenario is one: no login then.
-    const machine = scenario.startsWith("auth/client-credentials");
+    const crossApp = context.idp_token_endpoint !== undefined;
+    const machine = scenario.startsWith("auth/client-credentials") || crossApp;
     // The same Client ID Metadata Document URL the SDK's own conformance client presents.
-    const auth = machine
-      ? { type: "client_credentials" }
-      : { type: "oauth", clientMetadataUrl: "https://conformance-test.local/client-metadata.json" };
+    const auth = crossApp
+      ? {
+          type: "cross_app_access",
+          idp: {
+            tokenEndpoint: context.idp_token_endpoint,
+            clientId: context.idp_client_id,
+            idToken: "${CONFORMANCE_ID_TOKEN}",
+          },
+        }
+      : machine
+        ? { type: "client_credentials" }
+        : { type: "oauth", clientMetadataUrl: "https://conformance-test.local/client-metadata.json" };
     if (context.client_id) auth.clientId = context.client_id;
     if (context.client_secret) auth.clientSecret = "${CONFORMANCE_CLIENT_SECRET}";
     // Secrets come in through the environment, as a user would write them: "${VAR}" in the config.
@@ -96,6 +107,7 @@ async function main(serverUrl) {
       AUTONOMOUS_MCP_LOG_LEVEL: process.env.AUTONOMOUS_MCP_LOG_LEVEL ?? "info",
       ...(context.private_key_pem ? { CONFORMANCE_PRIVATE_KEY: context.private_key_pem } : {}),
       ...(context.client_secret ? { CONFORMANCE_CLIENT_SECRET: context.client_secret } : {}),
+      ...(context.idp_id_token ? { CONFORMANCE_ID_TOKEN: context.idp_id_token } : {}),
     };
     if (!machine) {
       say(`scenario ${scenario}: login`);

@@ -12,9 +12,11 @@ import {
   Client,
   ClientCredentialsProvider,
   computeScopeUnion,
+  CrossAppAccessProvider,
   extractWWWAuthenticateParams,
   isStrictScopeSuperset,
   PrivateKeyJwtProvider,
+  requestJwtAuthorizationGrant,
   StreamableHTTPClientTransport,
   UnauthorizedError,
 } from "@modelcontextprotocol/client";
@@ -164,6 +166,32 @@ async function main(serverUrl) {
       algorithm: ctx.signing_algorithm || "ES256",
     });
     return session(serverUrl, { authProvider });
+  }
+  if (ctx.idp_token_endpoint) {
+    // Cross-app access (SEP-990): as the SDK's client, it lists the tools and stops there.
+    const authProvider = new CrossAppAccessProvider({
+      clientId: ctx.client_id,
+      clientSecret: ctx.client_secret,
+      assertion: async (a) =>
+        (
+          await requestJwtAuthorizationGrant({
+            tokenEndpoint: ctx.idp_token_endpoint,
+            audience: a.authorizationServerUrl,
+            resource: a.resourceUrl,
+            idToken: ctx.idp_id_token,
+            clientId: ctx.idp_client_id,
+            fetchFn: a.fetchFn,
+          })
+        ).jwtAuthGrant,
+    });
+    const client = new Client(
+      { name: "conformance-cross-app-access", version: "1.0.0" },
+      { capabilities: {} },
+    );
+    const transport = new StreamableHTTPClientTransport(new URL(serverUrl), { authProvider });
+    await client.connect(transport);
+    await client.listTools();
+    return transport.close();
   }
   const provider = new ConformanceOAuthProvider(
     "http://localhost:3000/callback",

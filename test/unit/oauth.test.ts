@@ -185,7 +185,7 @@ describe("the auth config block", () => {
     );
     const url = "https://h.test/mcp";
     expect(problems({ url, auth: { type: "client_credentials", clientSecret: "${S}" } })).toMatch(
-      /mcpServers\.s\.auth\.clientId: "client_credentials" needs "clientId"/,
+      /mcpServers\.s\.auth\.clientId: "client_credentials" and "cross_app_access" need "clientId"/,
     );
     expect(problems({ url, auth: { type: "client_credentials", clientId: "m" } })).toMatch(
       /needs exactly one of "clientSecret" and "privateKey"/,
@@ -197,7 +197,25 @@ describe("the auth config block", () => {
       }),
     ).toMatch(/needs exactly one of "clientSecret" and "privateKey"/);
     expect(problems({ url, auth: { type: "oauth", privateKey: "${K}" } })).toMatch(
-      /"privateKey", "algorithm" and "issuer" apply to "type": "client_credentials" only/,
+      /"privateKey" and "algorithm" apply to "type": "client_credentials" only/,
+    );
+    expect(problems({ url, auth: { type: "oauth", issuer: "https://as.test" } })).toMatch(
+      /mcpServers\.s\.auth\.issuer: "issuer" applies to "client_credentials" and "cross_app_access" only/,
+    );
+    const idp = { tokenEndpoint: "https://idp.test/token", clientId: "c", idToken: "${ID_TOKEN}" };
+    expect(problems({ url, auth: { type: "cross_app_access", clientId: "m", idp } })).toMatch(
+      /mcpServers\.s\.auth\.idp: "cross_app_access" needs "clientSecret" and "idp"/,
+    );
+    expect(problems({ url, auth: { type: "oauth", idp } })).toMatch(
+      /"idp" applies to "type": "cross_app_access" only/,
+    );
+    const xaa = parse(
+      { url, auth: { type: "cross_app_access", clientId: "m", clientSecret: "${S}", idp } },
+      { S: "xaa-client-secret", ID_TOKEN: "eyJhbGciOiJSUzI1NiJ9.id-token-body.sig" },
+    );
+    expect(xaa.servers[0]?.auth?.idp?.idToken).toBe("eyJhbGciOiJSUzI1NiJ9.id-token-body.sig");
+    expect(collectSecrets(xaa.servers)).toEqual(
+      expect.arrayContaining(["xaa-client-secret", "eyJhbGciOiJSUzI1NiJ9.id-token-body.sig"]),
     );
     expect(
       problems({ url, auth: { type: "oauth", clientMetadataUrl: "http://client.test/meta.json" } }),
