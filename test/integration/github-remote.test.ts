@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/server";
+import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeAuthServer, type FakeAuthServer } from "../fixtures/oauth/authServer.js";
 import {
@@ -17,7 +18,7 @@ import {
   type StdioHarness,
   type TempDir,
 } from "../helpers/aggregator.js";
-import { cliLogin, oauthEnv } from "../helpers/oauth.js";
+import { approveInBrowser, cliLogin, oauthEnv } from "../helpers/oauth.js";
 import { realServerEntry, startFakeTrello, type FakeTrello } from "../helpers/real-servers.js";
 
 /**
@@ -67,6 +68,7 @@ describe("GitHub's remote server over OAuth: tools and shipped workflows past th
   let memoryFile: string;
   let loginOutput: string;
   let env: ReturnType<typeof oauthEnv>;
+  let config: string;
 
   beforeAll(async () => {
     tmp = await tempDir("amcp-github-remote-");
@@ -75,7 +77,7 @@ describe("GitHub's remote server over OAuth: tools and shipped workflows past th
     const home = path.join(tmp.dir, "home");
     const memory = realServerEntry("memory", { home, dataDir: path.join(tmp.dir, "memory") });
     memoryFile = memory.env["MEMORY_FILE_PATH"] ?? "";
-    const config = await writeConfig(tmp.dir, {
+    config = await writeConfig(tmp.dir, {
       mcpServers: {
         github: { url: gh.url, auth: { type: "oauth" } },
         trello: realServerEntry("trello", { home, fakes: { trello: trello.url } }),
@@ -201,6 +203,42 @@ describe("GitHub's remote server over OAuth: tools and shipped workflows past th
       expect(loginOutput.includes(token) || h.stderr().includes(token)).toBe(false);
     }
   }, 90_000);
+
+  it("revoked mid-way: a shipped workflow's GitHub step asks the caller to sign in (URL elicitation) and the run succeeds", async () => {
+    const caller = await startStdio(config, { env, capabilities: { elicitation: { url: {} } } });
+    try {
+      const asked: string[] = [];
+      caller.client.setRequestHandler(ElicitRequestSchema, (request) => {
+        const params = request.params as { mode?: string; url?: string };
+        asked.push(params.mode ?? "form");
+        if (params.url) void approveInBrowser(params.url);
+        return { action: "accept" };
+      });
+      expect(text(await caller.client.callTool({ name: "github_get_me", arguments: {} }))).toContain(
+        "octo-tester",
+      );
+      const consents = as.stats.authorizations;
+      as.revokeAll();
+      const run = ok(
+        await caller.client.callTool({
+          name: "github_issue_to_trello_card",
+          arguments: { owner: "octo", repo: "demo", issue_number: 1, list_id: trello.seed.lists.done },
+        }),
+      );
+      expect(run.output).toMatchObject({ issue_url: "https://github.com/octo/demo/issues/1" });
+      expect(run.trace.map((t) => `${t.id}:${t.status}`)).toEqual([
+        "issue:ok",
+        "card:ok",
+        "remember:ok",
+        "link:ok",
+        "relate:ok",
+      ]);
+      expect(asked).toEqual(["url"]);
+      expect(as.stats.authorizations).toBe(consents + 1);
+    } finally {
+      await caller.close();
+    }
+  }, 60_000);
 
   it("a bad argument for the official schema is refused before it reaches GitHub, naming the field", async () => {
     const before = gh.calls.get("list_issues") ?? 0;
