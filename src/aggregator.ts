@@ -173,6 +173,7 @@ export class Aggregator implements FrontBackend {
         return s && awaitAbsent(s, this.pool.get(s.name), this.startup.sinceOf(s.name), origin);
       },
       prepare: (sessionId) => this.isolation.prepareSession(sessionId),
+      signIn: (server, origin, deadlineMs) => this.isolation.signIn(server, origin, deadlineMs),
     });
     // The aggregator's own tools and the workflows: made from the aggregator, once, before the first catalog.
     const extensions = options.extensions?.(this);

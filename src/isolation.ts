@@ -2,6 +2,7 @@ import type { ClientCapabilities, Implementation, LoggingLevel } from "@modelcon
 import { catalogChanges } from "./catalog/changes.js";
 import { connectionSettings } from "./downstream/settings.js";
 import { createOAuthSessions, type OAuthSessions } from "./oauth/session.js";
+import { signInThroughCaller, type SignInCaller } from "./oauth/signIn.js";
 import { pickRelayCapabilities } from "./relay.js";
 import type { Catalog } from "./catalog/catalog.js";
 import type { ResolvedServer } from "./config/load.js";
@@ -224,6 +225,14 @@ export class ClientIsolation {
         ? this.deps.pool.all()
         : this.connections.ofSession(sessionId);
     for (const c of targets) void c.notify("notifications/roots/list_changed");
+  }
+
+  /**
+   * A call found no usable OAuth token for `server`: the calling client is asked to sign in (URL-mode
+   * elicitation, src/oauth/signIn.ts). True once new tokens are stored: the caller retries the call.
+   */
+  signIn(server: string, caller: SignInCaller, deadlineMs: number): Promise<boolean> {
+    return signInThroughCaller(this.oauth, server, caller, deadlineMs, this.deps.log);
   }
 
   /**

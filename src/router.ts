@@ -5,6 +5,7 @@ import {
   ProtocolError,
 } from "@modelcontextprotocol/server";
 import type { Catalog, ToolTarget } from "./catalog/catalog.js";
+import { isAggregatorError } from "./errors.js";
 import { clientKey, type CallOrigin } from "./front/backend.js";
 import { toolErrorToResult } from "./front/errorMap.js";
 import type { Logger } from "./logger.js";
@@ -51,6 +52,11 @@ export interface RouterDeps {
    * path; default: a source of the router's own.
    */
   readonly requestIds?: (() => string) | undefined;
+  /**
+   * A call found no usable OAuth token (AUTH_REQUIRED): asks the calling client to sign in, within
+   * `deadlineMs`; true once it has, and the call is made once more (src/oauth/signIn.ts).
+   */
+  readonly signIn?: (server: string, origin: CallOrigin, deadlineMs: number) => Promise<boolean>;
 }
 
 /** The pseudo-server meta-tool and workflow calls are counted under (stats, `status`, metrics). */
@@ -66,6 +72,8 @@ export class Router {
   private readonly localRoutes = new WeakMap<Tool, ToolRoute>();
   private readonly localTargets = new WeakMap<ToolRoute, LocalTarget>();
   private readonly local: Handler;
+  /** Calls already retried after a sign-in: a second AUTH_REQUIRED is their answer. */
+  private readonly signedIn = new WeakSet<CallOrigin>();
 
   constructor(private readonly deps: RouterDeps) {
     this.local = deps.local ? deps.local(this.dispatch) : this.dispatch;
@@ -100,10 +108,31 @@ export class Router {
     try {
       return await this.deps.pipeline(ctx);
     } catch (error) {
+      if (isAggregatorError(error) && error.code === "AUTH_REQUIRED")
+        return await this.afterSignIn(error, name, args, origin, target.route);
       return toolErrorToResult(error, name);
     } finally {
       relay.untrack(server, origin);
     }
+  }
+
+  /**
+   * No usable OAuth token: the caller is asked to sign in (when it can be) and the call is made once more
+   * once it has; otherwise, or on a second AUTH_REQUIRED, the isError naming `autonomous-mcp login`.
+   */
+  private async afterSignIn(
+    error: unknown,
+    name: string,
+    args: Record<string, unknown>,
+    origin: CallOrigin,
+    route: ToolRoute,
+  ): Promise<CallToolResult> {
+    const signIn = this.deps.signIn;
+    if (!signIn || this.signedIn.has(origin)) return toolErrorToResult(error, name);
+    if (!(await signIn(route.server, origin, route.policy.totalTimeoutMs)))
+      return toolErrorToResult(error, name);
+    this.signedIn.add(origin);
+    return this.callTool(name, args, origin);
   }
 
   private async callOther(

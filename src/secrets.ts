@@ -34,6 +34,9 @@ export function collectSecrets(
   for (const s of servers) {
     for (const v of Object.values(s.env)) add(v);
     add(s.auth?.clientSecret);
+    add(s.auth?.privateKey);
+    add(s.auth?.idp?.clientSecret);
+    add(s.auth?.idp?.idToken);
     for (const v of Object.values(s.headers)) {
       add(v);
       const bearer = /^(?:bearer|token|basic)\s+(.+)$/i.exec(v);

@@ -1,9 +1,8 @@
-import { auth, extractWWWAuthenticateParams } from "@modelcontextprotocol/client";
 import type { LoadedConfig, ResolvedServer } from "../config/load.js";
 import { errorMessage } from "../errors.js";
 import { openBrowser } from "../oauth/browser.js";
-import { startLoopback } from "../oauth/loopback.js";
-import { StoredOAuthProvider, type OAuthSettings } from "../oauth/provider.js";
+import { authorizationCodeFlow } from "../oauth/flow.js";
+import type { OAuthSettings } from "../oauth/provider.js";
 import { TokenStore } from "../oauth/store.js";
 
 export interface LoginIo {
@@ -15,17 +14,6 @@ export interface LoginIo {
   /** How long to wait for the sign-in, ms. */
   readonly timeoutMs: number;
 }
-
-const INITIALIZE = JSON.stringify({
-  jsonrpc: "2.0",
-  id: 0,
-  method: "initialize",
-  params: {
-    protocolVersion: "2025-06-18",
-    capabilities: {},
-    clientInfo: { name: "autonomous-mcp-login", version: "1" },
-  },
-});
 
 /** The http server with `auth` named on the command line, or an exit code after saying why not. */
 function oauthServer(
@@ -47,6 +35,13 @@ function oauthServer(
     );
     return 2;
   }
+  if (server.auth.type !== "oauth") {
+    say(
+      `autonomous-mcp ${command}: server "${name}" uses "type": "${server.auth.type}": ` +
+        "it gets its tokens by itself, with no sign-in and nothing stored",
+    );
+    return 2;
+  }
   return server as ResolvedServer & { url: string; auth: OAuthSettings };
 }
 
@@ -59,70 +54,28 @@ export async function login(loaded: LoadedConfig, name: string, io: LoginIo): Pr
   const server = oauthServer(loaded, name, "login", io.say);
   if (typeof server === "number") return server;
   const store = TokenStore.fromEnv(io.env);
-  const listener = await startLoopback(server.auth.redirectPort ?? 0).catch((error: unknown) => {
-    io.say(
-      `autonomous-mcp login ${name}: cannot listen on 127.0.0.1:${server.auth.redirectPort ?? 0}: ${errorMessage(error)}`,
-    );
-    return undefined;
-  });
-  if (!listener) return 1;
-  const provider = new StoredOAuthProvider({
-    server: name,
-    url: server.url,
-    settings: server.auth,
-    store,
-    now: Date.now,
-    interactive: {
-      redirectUrl: listener.redirectUrl,
-      open: (url) => {
-        io.say(`Sign in to "${name}" by opening this URL in a browser:`);
-        io.say(`  ${url.href}`);
-        const opened = io.browser && openBrowser(url.href, io.env, process.platform);
-        io.say(
-          `${opened ? "A browser was opened. " : ""}Waiting for the sign-in at ${listener.redirectUrl} …`,
-        );
-      },
-    },
-  });
   try {
-    // A new login replaces the tokens; a registration made for another redirect URL is made again.
-    await provider.forgetTokens();
-    const client = (await provider.entry())?.client as { redirect_uris?: unknown } | undefined;
-    const uris = Array.isArray(client?.redirect_uris) ? client.redirect_uris : [];
-    if (client && !uris.includes(listener.redirectUrl)) await provider.invalidateCredentials("client");
-
-    const challenge = await fetch(server.url, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        accept: "application/json, text/event-stream",
-        ...server.headers,
+    await authorizationCodeFlow(
+      {
+        server: name,
+        url: server.url,
+        settings: server.auth,
+        headers: server.headers,
+        connectTimeoutMs: server.connectTimeoutMs,
       },
-      body: INITIALIZE,
-      signal: AbortSignal.timeout(server.connectTimeoutMs),
-    });
-    const found = challenge.status === 401 ? extractWWWAuthenticateParams(challenge) : {};
-    await challenge.body?.cancel().catch(() => undefined);
-    const scope = server.auth.scopes?.join(" ") || found.scope || undefined;
-    const options = {
-      serverUrl: server.url,
-      ...(found.resourceMetadataUrl ? { resourceMetadataUrl: found.resourceMetadataUrl } : {}),
-      ...(scope ? { scope } : {}),
-    };
-    const first = await auth(provider, options);
-    if (first === "REDIRECT") {
-      const params = await listener.waitForCallback(io.timeoutMs);
-      const error = params.get("error");
-      // The callback's error_description is the authorization server's text, unchecked: only the code is shown.
-      if (error) throw new Error(`the authorization server refused the sign-in (${error.slice(0, 64)})`);
-      if (params.get("state") !== provider.expectedState())
-        throw new Error("the callback's state does not match");
-      const code = params.get("code");
-      if (!code) throw new Error("the callback carried no authorization code");
-      const iss = params.get("iss") ?? undefined;
-      await auth(provider, { ...options, authorizationCode: code, ...(iss ? { iss } : {}) });
-    }
-    const entry = await provider.entry();
+      {
+        store,
+        now: Date.now,
+        timeoutMs: io.timeoutMs,
+        onAuthorizationUrl: (url, redirectUrl) => {
+          io.say(`Sign in to "${name}" by opening this URL in a browser:`);
+          io.say(`  ${url.href}`);
+          const opened = io.browser && openBrowser(url.href, io.env, process.platform);
+          io.say(`${opened ? "A browser was opened. " : ""}Waiting for the sign-in at ${redirectUrl} …`);
+        },
+      },
+    );
+    const entry = await store.get(name);
     if (!entry?.tokens) throw new Error("no token was stored");
     const expiry = entry.expiresAt ? `expires ${new Date(entry.expiresAt).toISOString()}` : "no expiry given";
     const refresh = entry.tokens.refresh_token
@@ -132,10 +85,14 @@ export async function login(loaded: LoadedConfig, name: string, io: LoginIo): Pr
     io.say(`Stored encrypted in ${store.file} (key: ${store.keySource()}).`);
     return 0;
   } catch (error) {
-    io.say(`autonomous-mcp login ${name}: ${loginFailure(error)}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    const listen = code === "EADDRINUSE" || code === "EACCES"; // the loopback listener
+    io.say(
+      listen
+        ? `autonomous-mcp login ${name}: cannot listen on 127.0.0.1:${server.auth.redirectPort ?? 0}: ${errorMessage(error)}`
+        : `autonomous-mcp login ${name}: ${loginFailure(error)}`,
+    );
     return 1;
-  } finally {
-    await listener.close();
   }
 }
 

@@ -121,15 +121,32 @@ export function resolveServer(
   const off = !entry.enabled || entry.disabled === true;
   const skipReason = off ? DISABLED_REASON : toSet.length > 0 ? `set ${toSet.join(", ")}` : undefined;
 
-  const secret =
-    entry.auth?.clientSecret === undefined ? undefined : expandString(entry.auth.clientSecret, env);
-  if (secret && secret.unresolved.length > 0) {
-    problems.push(`${where("auth", "clientSecret")}: unset ${secret.unresolved.join(", ")}`);
+  // auth.clientSecret / auth.privateKey: ${VAR} expanded (and scrubbed from the logs: secrets.ts).
+  const expandedAuth = { ...entry.auth };
+  for (const key of ["clientSecret", "privateKey"] as const) {
+    const raw = entry.auth?.[key];
+    if (raw === undefined) continue;
+    const secret = expandString(raw, env);
+    if (secret.unresolved.length > 0)
+      problems.push(`${where("auth", key)}: unset ${secret.unresolved.join(", ")}`);
+    expandedAuth[key] = secret.value;
+  }
+  if (entry.auth?.idp) {
+    const idp = { ...entry.auth.idp };
+    for (const key of ["clientSecret", "idToken"] as const) {
+      const raw = entry.auth.idp[key];
+      if (raw === undefined) continue;
+      const secret = expandString(raw, env);
+      if (secret.unresolved.length > 0)
+        problems.push(`${where("auth", "idp", key)}: unset ${secret.unresolved.join(", ")}`);
+      idp[key] = secret.value;
+    }
+    expandedAuth.idp = idp;
   }
   const server: ResolvedServer = {
     name,
     ...rest,
-    ...(entry.auth && secret ? { auth: { ...entry.auth, clientSecret: secret.value } } : {}),
+    ...(entry.auth ? { auth: { ...entry.auth, ...expandedAuth } } : {}),
     ...fields,
     ...resilience,
     type,

@@ -157,8 +157,10 @@ const typeField = z
 export const oauthSchema = z
   .strictObject({
     type: z
-      .literal("oauth")
-      .describe('"oauth": OAuth 2.1 authorization-code flow with PKCE (docs/oauth.md).'),
+      .enum(["oauth", "client_credentials", "cross_app_access"])
+      .describe(
+        '"oauth": OAuth 2.1 authorization-code flow with PKCE, signed in once with `autonomous-mcp login`; "client_credentials": a machine client (OAuth client credentials grant: clientId with clientSecret or privateKey), no user and no login; "cross_app_access": enterprise-managed authorization (an ID token from your identity provider exchanged for an ID-JAG, then for an access token), no login (docs/oauth.md).',
+      ),
     clientId: text()
       .optional()
       .describe(
@@ -167,11 +169,46 @@ export const oauthSchema = z
     clientSecret: text()
       .optional()
       .describe("Secret of a pre-registered confidential client. ${VAR} expanded; never logged."),
+    privateKey: text()
+      .optional()
+      .describe(
+        'client_credentials: a PEM private key authenticating the client with a signed JWT (private_key_jwt) instead of clientSecret. ${VAR} expanded (write "${MY_KEY_PEM}"); never logged.',
+      ),
+    algorithm: text()
+      .optional()
+      .describe('client_credentials with privateKey: the JWT signing algorithm. Default "ES256".'),
+    idp: z
+      .strictObject({
+        tokenEndpoint: text().describe("The identity provider's token endpoint (RFC 8693 token exchange)."),
+        clientId: text().describe("This client's id at the identity provider."),
+        clientSecret: text()
+          .optional()
+          .describe("This client's secret at the identity provider. ${VAR} expanded; never logged."),
+        idToken: text().describe(
+          "The user's ID token from the identity provider. ${VAR} expanded; never logged.",
+        ),
+      })
+      .optional()
+      .describe("cross_app_access: the enterprise identity provider that issues the ID-JAG (SEP-990)."),
+    issuer: text()
+      .refine((v) => URL.canParse(v), { message: "must be a URL (the authorization server's issuer)" })
+      .optional()
+      .describe(
+        "client_credentials, cross_app_access: the authorization server's issuer URL; the client's credentials are only sent to that server. Absent: to whichever the MCP server's metadata names.",
+      ),
     scopes: z
       .array(text())
       .optional()
       .describe(
         "Scopes to ask for. Default: the scope the server's 401 challenge names, else its protected-resource metadata's scopes_supported.",
+      ),
+    clientMetadataUrl: text()
+      .refine((v) => URL.canParse(v) && new URL(v).protocol === "https:" && new URL(v).pathname !== "/", {
+        message: "must be an https URL with a path (a Client ID Metadata Document)",
+      })
+      .optional()
+      .describe(
+        "An https URL of a Client ID Metadata Document describing this client: used as the client id where the authorization server supports such documents (client_id_metadata_document_supported), instead of registering.",
       ),
     redirectPort: z
       .int()
@@ -182,8 +219,36 @@ export const oauthSchema = z
         "Port of the loopback redirect (http://127.0.0.1:PORT/callback) used by `login`. Default: a free port chosen at login time.",
       ),
   })
+  .refine((a) => a.type === "oauth" || a.clientId !== undefined, {
+    message:
+      '"client_credentials" and "cross_app_access" need "clientId" (a client registered with the authorization server)',
+    path: ["clientId"],
+  })
+  .refine((a) => a.type !== "cross_app_access" || (a.clientSecret !== undefined && a.idp !== undefined), {
+    message: '"cross_app_access" needs "clientSecret" and "idp"',
+    path: ["idp"],
+  })
+  .refine((a) => a.type === "cross_app_access" || a.idp === undefined, {
+    message: '"idp" applies to "type": "cross_app_access" only',
+    path: ["idp"],
+  })
+  .refine(
+    (a) => a.type !== "client_credentials" || (a.clientSecret === undefined) !== (a.privateKey === undefined),
+    {
+      message: '"client_credentials" needs exactly one of "clientSecret" and "privateKey"',
+      path: ["clientSecret"],
+    },
+  )
+  .refine((a) => a.type !== "oauth" || a.issuer === undefined, {
+    message: '"issuer" applies to "client_credentials" and "cross_app_access" only',
+    path: ["issuer"],
+  })
+  .refine((a) => a.type === "client_credentials" || (a.privateKey ?? a.algorithm) === undefined, {
+    message: '"privateKey" and "algorithm" apply to "type": "client_credentials" only',
+    path: ["privateKey"],
+  })
   .describe(
-    'http: how to authenticate to the server. { "type": "oauth" } = OAuth 2.1; sign in once with `autonomous-mcp login SERVER`; tokens are stored encrypted outside the config.',
+    'http: how to authenticate to the server. { "type": "oauth" } = OAuth 2.1; sign in once with `autonomous-mcp login SERVER`; tokens are stored encrypted outside the config. { "type": "client_credentials", ... } = a machine client, no login.',
   );
 
 const isEntryObject = (payload: { value: unknown }): boolean =>

@@ -1,4 +1,5 @@
 import {
+  InsufficientScopeError,
   ProtocolError,
   SdkError,
   SdkErrorCode,
@@ -9,6 +10,7 @@ import { AggregatorError, errorMessage, isAggregatorError } from "../errors.js";
 import { rejectionOf } from "../jsonrpc/rejectedError.js";
 import { UnserializableMessage } from "../jsonrpc/serialize.js";
 import { RetryAfterError } from "./retryAfter.js";
+import { authRequired } from "../oauth/provider.js";
 
 export interface FailureContext {
   readonly server: string;
@@ -48,6 +50,11 @@ export function classifyFailure(error: unknown, ctx: FailureContext): unknown {
       cause: error,
       details: { server, httpStatus: error.status, retryAfterMs: error.retryAfterMs },
     });
+  }
+  if (error instanceof InsufficientScopeError) {
+    // 403 insufficient_scope (step-up): a new sign-in with the wider scope, not a broken link.
+    const scope = (error.requiredScope ?? "").replace(/[^\w:./ -]/g, "").slice(0, 200);
+    return authRequired(server, `${what} needs a wider OAuth scope (${scope || "unnamed"})`, error);
   }
   if (error instanceof UnserializableMessage) {
     // Our side could not write this one request (arguments nested too deep, …): the link is fine.

@@ -12,11 +12,30 @@ import type { StoredServerAuth, TokenStore } from "./store.js";
 
 /** A server entry's `auth` block (config/serverSchema.ts), as the OAuth code sees it. */
 export interface OAuthSettings {
-  readonly type: "oauth";
+  /**
+   * "client_credentials": a machine client (ClientCredentialsProvider / PrivateKeyJwtProvider);
+   * "cross_app_access": enterprise-managed authorization (CrossAppAccessProvider). Neither has a login.
+   */
+  readonly type: "oauth" | "client_credentials" | "cross_app_access";
   readonly clientId?: string | undefined;
   readonly clientSecret?: string | undefined;
   readonly scopes?: readonly string[] | undefined;
   readonly redirectPort?: number | undefined;
+  readonly clientMetadataUrl?: string | undefined;
+  /** client_credentials: private_key_jwt instead of clientSecret. */
+  readonly privateKey?: string | undefined;
+  readonly algorithm?: string | undefined;
+  /** client_credentials, cross_app_access: credentials go to this authorization server only. */
+  readonly issuer?: string | undefined;
+  /** cross_app_access: the identity provider that exchanges the user's ID token for an ID-JAG. */
+  readonly idp?:
+    | {
+        readonly tokenEndpoint: string;
+        readonly clientId: string;
+        readonly clientSecret?: string | undefined;
+        readonly idToken: string;
+      }
+    | undefined;
 }
 
 /** The text every "no usable token" failure carries: what to run. */
@@ -60,6 +79,11 @@ export class StoredOAuthProvider implements OAuthClientProvider {
     );
   }
 
+  /** A Client ID Metadata Document URL (config `auth.clientMetadataUrl`): the SDK uses it as client_id where supported. */
+  get clientMetadataUrl(): string | undefined {
+    return this.o.settings.clientMetadataUrl;
+  }
+
   get clientMetadata(): OAuthClientMetadata {
     const scope = this.o.settings.scopes?.join(" ");
     return {
@@ -94,7 +118,11 @@ export class StoredOAuthProvider implements OAuthClientProvider {
         ...(ctx ? { issuer: ctx.issuer } : {}),
       };
     }
-    return (await this.entry())?.client as StoredOAuthClientInformation | undefined;
+    const client = (await this.entry())?.client as StoredOAuthClientInformation | undefined;
+    // A registration made at another authorization server is no registration here (SEP-2352).
+    const issuer = (client as { issuer?: unknown } | undefined)?.issuer;
+    if (ctx && typeof issuer === "string" && issuer !== ctx.issuer) return undefined;
+    return client;
   }
 
   async saveClientInformation(info: StoredOAuthClientInformation): Promise<void> {

@@ -3,8 +3,8 @@ import type { TokenStore } from "./store.js";
 
 /** What doctor shows of a server's authentication: the kind and the token's state, never the token. */
 export interface AuthStatus {
-  /** oauth (the `auth` block), header (a static Authorization header), none. */
-  readonly kind: "oauth" | "header" | "none";
+  /** oauth (the `auth` block), client_credentials (a machine client), header (a static Authorization header), none. */
+  readonly kind: "oauth" | "client_credentials" | "cross_app_access" | "header" | "none";
   /** oauth only. */
   readonly token?: "none" | "valid" | "expired" | "unreadable";
   /** oauth: a refresh token is stored, so an expired access token is renewed without a new login. */
@@ -19,7 +19,7 @@ export interface AuthSubject {
   readonly name: string;
   readonly url?: string | undefined;
   readonly headers: Readonly<Record<string, string>>;
-  readonly auth?: { readonly type: "oauth" } | undefined;
+  readonly auth?: { readonly type: "oauth" | "client_credentials" | "cross_app_access" } | undefined;
 }
 
 export async function authStatus(s: AuthSubject, store: TokenStore, now: number): Promise<AuthStatus> {
@@ -27,6 +27,8 @@ export async function authStatus(s: AuthSubject, store: TokenStore, now: number)
     const header = Object.keys(s.headers).some((k) => k.toLowerCase() === "authorization");
     return { kind: header ? "header" : "none" };
   }
+  // A machine client gets its token by itself at connect time: nothing is stored, nothing to show.
+  if (s.auth.type !== "oauth") return { kind: s.auth.type };
   let entry;
   try {
     entry = await store.get(s.name);
@@ -47,6 +49,8 @@ export async function authStatus(s: AuthSubject, store: TokenStore, now: number)
 export function authCell(a: AuthStatus | undefined): string {
   if (!a || a.kind === "none") return "-";
   if (a.kind === "header") return "header";
+  if (a.kind === "client_credentials") return "client credentials";
+  if (a.kind === "cross_app_access") return "cross-app access";
   const until = a.expiresAt ? ` until ${a.expiresAt}` : "";
   const refresh = a.refreshAvailable ? ", refresh available" : "";
   return a.token === "none" || a.token === "unreadable"

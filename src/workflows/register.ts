@@ -13,7 +13,7 @@ import type { StepTrace } from "./state.js";
 import { DEFAULT_WORKFLOW_LIMITS, runWorkflow } from "./runner.js";
 import { validateWorkflows } from "./validate.js";
 import { runWorkflowTool } from "../meta/runWorkflow.js";
-import { BUILTIN_HELPERS, BUILTIN_WORKFLOWS } from "./builtins/index.js";
+import { BUILTIN_FALLBACKS, BUILTIN_HELPERS, BUILTIN_REQUIRES, BUILTIN_WORKFLOWS } from "./builtins/index.js";
 
 /** Watches workflow runs (the dashboard): one watch per run, told of each step and of the result. */
 export interface WorkflowObserver {
@@ -46,6 +46,13 @@ export class WorkflowHost implements WorkflowHostLike {
     private readonly log: Logger,
     private readonly builtins: Readonly<Record<string, unknown>> | undefined = BUILTIN_WORKFLOWS,
     private readonly limits: WorkflowLimits = DEFAULT_WORKFLOW_LIMITS,
+    /** Which variant of a shipped workflow fits which server (the shipped set only). */
+    private readonly variants: {
+      readonly requires: Readonly<Record<string, string>>;
+      readonly fallbacks: typeof BUILTIN_FALLBACKS;
+    } = builtins === BUILTIN_WORKFLOWS
+      ? { requires: BUILTIN_REQUIRES, fallbacks: BUILTIN_FALLBACKS }
+      : { requires: {}, fallbacks: {} },
   ) {}
 
   /** Re-validates against the current catalog and republishes the workflow tools. */
@@ -57,14 +64,15 @@ export class WorkflowHost implements WorkflowHostLike {
     };
     const lazyInputSchema = this.isShipped;
     // Shipped workflows whose servers are not configured are left out without a warning.
-    const valid = this.builtins ? validateWorkflows(this.builtins, { knownTool, lazyInputSchema }).ok : [];
+    const fitting = this.builtins ? this.fittingShipped(knownTool) : {};
+    const valid = validateWorkflows(fitting, { knownTool, lazyInputSchema }).ok;
     const validNames = new Set(valid.map((wf) => wf.name));
     const shipped = valid.filter((wf) => {
       const parent = BUILTIN_HELPERS[wf.name];
       return parent === undefined || validNames.has(parent) || parent in this.definitions;
     });
     const shippedDefs = Object.fromEntries(
-      shipped.filter((wf) => !(wf.name in this.definitions)).map((wf) => [wf.name, this.builtins?.[wf.name]]),
+      shipped.filter((wf) => !(wf.name in this.definitions)).map((wf) => [wf.name, fitting[wf.name]]),
     );
     const all = { ...shippedDefs, ...this.definitions };
     this.served = all;
@@ -77,9 +85,35 @@ export class WorkflowHost implements WorkflowHostLike {
     this.tools = result.ok.map((wf) => this.toolOf(wf));
   }
 
+  /**
+   * Each shipped workflow in the variant that fits the catalog: its own when its BUILTIN_REQUIRES tool is
+   * there and its tools are known, else its fallback (the archived GitHub server's variant) when that one's
+   * `requires` tool is there.
+   */
+  private fittingShipped(knownTool: (name: string) => boolean): Record<string, unknown> {
+    const builtins = this.builtins ?? {};
+    const own = Object.fromEntries(
+      Object.entries(builtins).filter(([name]) => {
+        const requires = this.variants.requires[name];
+        return requires === undefined || knownTool(requires);
+      }),
+    );
+    const fits = new Set(
+      validateWorkflows(own, { knownTool, lazyInputSchema: this.isShipped }).ok.map((wf) => wf.name),
+    );
+    const chosen: Record<string, unknown> = {};
+    for (const name of Object.keys(builtins)) {
+      const fallback = this.variants.fallbacks[name];
+      if (fits.has(name)) chosen[name] = builtins[name];
+      else if (fallback && knownTool(fallback.requires)) chosen[name] = fallback.definition;
+    }
+    return chosen;
+  }
+
   /** A shipped definition, unchanged: its input schema is compiled on first call (its tests compile it). */
   private readonly isShipped = (name: string, definition: unknown): boolean =>
-    this.builtins !== undefined && this.builtins[name] === definition;
+    this.builtins !== undefined &&
+    (this.builtins[name] === definition || this.variants.fallbacks[name]?.definition === definition);
 
   /**
    * Shape checks and compilation of every definition now, while the servers are still starting: they do
@@ -89,6 +123,11 @@ export class WorkflowHost implements WorkflowHostLike {
   precompile(): void {
     const all = { ...this.builtins, ...this.definitions };
     validateWorkflows(all, { knownTool: () => true, lazyInputSchema: this.isShipped });
+    const fallbacks = Object.entries(this.variants.fallbacks).map(([n, f]) => [n, f.definition] as const);
+    validateWorkflows(Object.fromEntries(fallbacks), {
+      knownTool: () => true,
+      lazyInputSchema: this.isShipped,
+    });
   }
 
   /** Hot reload: new definitions from the config file (validated on the next refresh). */

@@ -273,7 +273,7 @@ describe("init and the config lookup", () => {
     expect(await readFile(file, "utf8")).toBe(shipped);
 
     const validated = await run(["validate"], env, tmp.dir);
-    expect(validated.stderr).toContain(`${file}: valid (4 servers)`);
+    expect(validated.stderr).toContain(`${file}: valid (5 servers)`);
     expect(validated.code).toBe(0);
     // ./servers.config.json wins over the user config.
     const local = await writeConfig(tmp.dir, { mcpServers: {} });

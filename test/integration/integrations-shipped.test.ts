@@ -25,6 +25,11 @@ import {
 } from "../helpers/aggregator.js";
 import { startFakePostman, type FakePostman } from "../helpers/real-servers.js";
 import {
+  GITHUB_TOOL_SNAPSHOTS,
+  startFakeGithubMcp,
+  type FakeGithubMcp,
+} from "../fixtures/oauth/githubMcp.js";
+import {
   DUMMY_CREDENTIALS,
   PRELOAD_NODE_OPTIONS,
   SHIPPED_CONFIG,
@@ -72,12 +77,13 @@ describe("the shipped servers.config.json without credentials", () => {
     const { tools } = await h.client.listTools();
     expect(await serverToolCounts(h.client)).toEqual({ memory: 9 });
     expect(tools.filter((t) => t.name.startsWith("memory_"))).toHaveLength(9);
-    expect(tools.map((t) => t.name)).not.toContain("github_get_issue");
+    expect(tools.map((t) => t.name)).not.toContain("github_issue_read");
     expectLocalLaunch(h.pid as number, ["memory"]);
 
     const lines = h.stderr().split("\n");
     expect(lines.filter((l) => / skipped \(/.test(l) && !l.startsWith("autonomous-mcp:")).sort()).toEqual([
       "github: skipped (set GITHUB_PERSONAL_ACCESS_TOKEN)",
+      "postman-remote: skipped (disabled in config)",
       "postman: skipped (set POSTMAN_API_KEY)",
       "trello: skipped (set TRELLO_API_KEY, TRELLO_TOKEN)",
     ]);
@@ -103,18 +109,21 @@ describe("the shipped servers.config.json without credentials", () => {
 describe("the shipped servers.config.json with credentials", () => {
   let tmp: TempDir;
   let postman: FakePostman;
+  let github: FakeGithubMcp;
   let h: StdioHarness;
 
   beforeAll(async () => {
-    [tmp, postman] = await Promise.all([
+    [tmp, postman, github] = await Promise.all([
       tempDir("amcp-shipped-creds-"),
       startFakePostman({ apiKey: DUMMY_CREDENTIALS.POSTMAN_API_KEY }),
+      // GitHub's remote server, reached through the preload: the shipped URL is api.githubcopilot.com.
+      startFakeGithubMcp(undefined, { pat: DUMMY_CREDENTIALS.GITHUB_PERSONAL_ACCESS_TOKEN }),
     ]);
     h = await startStdio(SHIPPED_CONFIG, {
       env: {
         ...credentialEnv(tmp.dir, postman.url),
         NODE_OPTIONS: PRELOAD_NODE_OPTIONS,
-        AMCP_REDIRECT: "{}",
+        AMCP_REDIRECT: JSON.stringify({ "api.githubcopilot.com": new URL(github.url).origin }),
         HTTPS_PROXY: "http://127.0.0.1:9",
       },
     });
@@ -125,30 +134,39 @@ describe("the shipped servers.config.json with credentials", () => {
   afterAll(async () => {
     await h?.close();
     await postman?.close();
+    await github?.close();
     await tmp?.cleanup();
   });
 
-  it("starts all four servers from the local packages", async () => {
+  it("starts the three npm servers from the local packages and reaches GitHub's remote server", async () => {
     const names = (await h.client.listTools()).tools.map((t) => t.name);
-    expect(await serverToolCounts(h.client)).toEqual({ github: 26, memory: 9, trello: 57, postman: 42 });
-    for (const n of ["github_get_issue", "memory_read_graph", "trello_get_lists", "postman_getWorkspaces"])
+    expect(await serverToolCounts(h.client)).toEqual({
+      github: GITHUB_TOOL_SNAPSHOTS.length,
+      memory: 9,
+      trello: 57,
+      postman: 42,
+    });
+    for (const n of ["github_issue_read", "memory_read_graph", "trello_get_lists", "postman_getWorkspaces"])
       expect(names).toContain(n);
-    expectLocalLaunch(h.pid as number, ["github", "memory", "trello", "postman"]);
-    expect(h.stderr()).not.toContain("skipped");
+    // The workflows in the variant for GitHub's own server (github_issue_read is there).
+    expect(names).toEqual(expect.arrayContaining(["github_issue_to_trello_card", "triage_github_issues"]));
+    expectLocalLaunch(h.pid as number, ["memory", "trello", "postman"]);
+    expect(h.stderr()).not.toContain("skipped (set");
+    // The personal access token went as the bearer header: the fake accepts nothing else here.
+    const me = json(await h.client.callTool({ name: "github_get_me", arguments: {} }));
+    expect(me).toMatchObject({ login: "octo-tester" });
+    expect(github.calls.get("get_me")).toBe(1);
   });
 
   it("passes each child its own entry's env on top of the base list, nothing else", () => {
-    const pids = expectLocalLaunch(h.pid as number, ["github", "memory", "trello", "postman"]);
-    const envOf = (name: "github" | "memory" | "trello" | "postman") => environOf(pids.get(name) as number);
-    const gh = envOf("github");
-    expect(gh["GITHUB_PERSONAL_ACCESS_TOKEN"]).toBe(DUMMY_CREDENTIALS.GITHUB_PERSONAL_ACCESS_TOKEN);
-    expect(gh["HOME"]).toBe(tmp.dir);
-    expect(gh["TRELLO_TOKEN"]).toBeUndefined();
-    expect(gh["POSTMAN_API_KEY"]).toBeUndefined();
+    const pids = expectLocalLaunch(h.pid as number, ["memory", "trello", "postman"]);
+    const envOf = (name: "memory" | "trello" | "postman") => environOf(pids.get(name) as number);
+    const tr = envOf("trello");
     // The aggregator's NODE_OPTIONS / AMCP_REDIRECT are not inherited: the shipped entries do not list them.
-    expect(gh["NODE_OPTIONS"]).toBeUndefined();
-    expect(gh["AMCP_REDIRECT"]).toBeUndefined();
-    expect(gh["HTTPS_PROXY"]).toBe("http://127.0.0.1:9"); // proxies are in the base list
+    expect(tr["NODE_OPTIONS"]).toBeUndefined();
+    expect(tr["AMCP_REDIRECT"]).toBeUndefined();
+    expect(tr["HOME"]).toBe(tmp.dir);
+    expect(tr["HTTPS_PROXY"]).toBe("http://127.0.0.1:9"); // proxies are in the base list
     expect(envOf("trello")).toMatchObject({
       TRELLO_API_KEY: DUMMY_CREDENTIALS.TRELLO_API_KEY,
       TRELLO_TOKEN: DUMMY_CREDENTIALS.TRELLO_TOKEN,

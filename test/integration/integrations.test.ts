@@ -150,6 +150,15 @@ describe("github + memory + trello + postman through the aggregator (shipped con
     memoryFile = path.join(home, ".autonomous-mcp", "memory.jsonl"); // the shipped ${HOME}/.autonomous-mcp/memory.jsonl
 
     const config = readShippedConfig();
+    // The archived npm GitHub server in place of the shipped remote entry: the offline alternative of
+    // docs/integrations/github.md, written as that page gives it; Postman's remote option is not used here.
+    config.mcpServers.github = {
+      command: "npx",
+      args: ["-y", PACKAGES.github],
+      env: { GITHUB_PERSONAL_ACCESS_TOKEN: "${GITHUB_PERSONAL_ACCESS_TOKEN}" },
+      requiredEnv: ["GITHUB_PERSONAL_ACCESS_TOKEN"],
+    };
+    delete (config.mcpServers as Record<string, unknown>)["postman-remote"];
     const { github: gh, trello: tr, postman: pm } = config.mcpServers;
     gh.env = {
       ...gh.env,

@@ -163,6 +163,69 @@ describe("the auth config block", () => {
     );
   });
 
+  it("client_credentials: a machine client with a secret or a private key (expanded, secret), refused otherwise", () => {
+    const pem =
+      "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----";
+    const loaded = parse(
+      {
+        url: "https://api.example.test/mcp",
+        auth: {
+          type: "client_credentials",
+          clientId: "m2m",
+          privateKey: "${KEY}",
+          issuer: "https://as.test",
+        },
+      },
+      { KEY: pem },
+    );
+    expect(loaded.servers[0]?.auth).toMatchObject({ type: "client_credentials", privateKey: pem });
+    // Every line of the key is scrubbed from the logs.
+    expect(collectSecrets(loaded.servers)).toEqual(
+      expect.arrayContaining([pem, "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg"]),
+    );
+    const url = "https://h.test/mcp";
+    expect(problems({ url, auth: { type: "client_credentials", clientSecret: "${S}" } })).toMatch(
+      /mcpServers\.s\.auth\.clientId: "client_credentials" and "cross_app_access" need "clientId"/,
+    );
+    expect(problems({ url, auth: { type: "client_credentials", clientId: "m" } })).toMatch(
+      /needs exactly one of "clientSecret" and "privateKey"/,
+    );
+    expect(
+      problems({
+        url,
+        auth: { type: "client_credentials", clientId: "m", clientSecret: "${S}", privateKey: "${K}" },
+      }),
+    ).toMatch(/needs exactly one of "clientSecret" and "privateKey"/);
+    expect(problems({ url, auth: { type: "oauth", privateKey: "${K}" } })).toMatch(
+      /"privateKey" and "algorithm" apply to "type": "client_credentials" only/,
+    );
+    expect(problems({ url, auth: { type: "oauth", issuer: "https://as.test" } })).toMatch(
+      /mcpServers\.s\.auth\.issuer: "issuer" applies to "client_credentials" and "cross_app_access" only/,
+    );
+    const idp = { tokenEndpoint: "https://idp.test/token", clientId: "c", idToken: "${ID_TOKEN}" };
+    expect(problems({ url, auth: { type: "cross_app_access", clientId: "m", idp } })).toMatch(
+      /mcpServers\.s\.auth\.idp: "cross_app_access" needs "clientSecret" and "idp"/,
+    );
+    expect(problems({ url, auth: { type: "oauth", idp } })).toMatch(
+      /"idp" applies to "type": "cross_app_access" only/,
+    );
+    const xaa = parse(
+      { url, auth: { type: "cross_app_access", clientId: "m", clientSecret: "${S}", idp } },
+      { S: "xaa-client-secret", ID_TOKEN: "eyJhbGciOiJSUzI1NiJ9.id-token-body.sig" },
+    );
+    expect(xaa.servers[0]?.auth?.idp?.idToken).toBe("eyJhbGciOiJSUzI1NiJ9.id-token-body.sig");
+    expect(collectSecrets(xaa.servers)).toEqual(
+      expect.arrayContaining(["xaa-client-secret", "eyJhbGciOiJSUzI1NiJ9.id-token-body.sig"]),
+    );
+    expect(
+      problems({ url, auth: { type: "oauth", clientMetadataUrl: "http://client.test/meta.json" } }),
+    ).toMatch(/mcpServers\.s\.auth\.clientMetadataUrl: must be an https URL with a path/);
+    expect(
+      parse({ url, auth: { type: "oauth", clientMetadataUrl: "https://client.test/meta.json" } }).servers[0]
+        ?.auth,
+    ).toEqual({ type: "oauth", clientMetadataUrl: "https://client.test/meta.json" });
+  });
+
   it("a clientSecret written into the file is a warning naming the variable to use", () => {
     const loaded = parse({
       url: "https://h.test/mcp",

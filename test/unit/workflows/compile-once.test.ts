@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BUILTIN_WORKFLOWS } from "../../../src/workflows/builtins/index.js";
+import { BUILTIN_FALLBACKS, BUILTIN_WORKFLOWS } from "../../../src/workflows/builtins/index.js";
 import { validateWorkflows } from "../../../src/workflows/index.js";
 
 const knownTool = (): boolean => true;
@@ -14,6 +14,12 @@ describe("workflow compilation at start-up", () => {
     const { ok, problems } = validateWorkflows(BUILTIN_WORKFLOWS, { knownTool });
     expect(problems).toEqual([]);
     expect(ok.map((w) => w.name).sort()).toEqual(Object.keys(BUILTIN_WORKFLOWS).sort());
+    const fallbacks = Object.fromEntries(
+      Object.entries(BUILTIN_FALLBACKS).map(([name, f]) => [name, f.definition]),
+    );
+    const archived = validateWorkflows(fallbacks, { knownTool });
+    expect(archived.problems).toEqual([]);
+    expect(archived.ok.map((w) => w.name).sort()).toEqual(Object.keys(BUILTIN_FALLBACKS).sort());
   });
 
   it("a definition whose input schema is compiled on first call reports a broken schema when called", () => {
