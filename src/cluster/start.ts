@@ -5,11 +5,14 @@ import { openCluster } from "./index.js";
 import type { ClusterOptions } from "./settings.js";
 import { redactedUrl } from "./settings.js";
 import { sharedRequestStateKey } from "./stateKey.js";
+import { clusterStores, type ClusterStores } from "./stores.js";
 
 export interface ClusterMode {
   readonly state: ClusterState;
   /** The requestState sealing key every replica shares (src/cluster/stateKey.ts). */
   readonly requestStateKey: Uint8Array;
+  /** The pipeline's seams in Redis (breakers, cache, idempotency, rate limits). */
+  readonly stores: ClusterStores;
 }
 
 /**
@@ -32,7 +35,8 @@ export async function startClusterMode(
     for (;;) {
       await state.whenReady(signal);
       try {
-        return { state, requestStateKey: await sharedRequestStateKey(state) };
+        const requestStateKey = await sharedRequestStateKey(state);
+        return { state, requestStateKey, stores: clusterStores(state, options, log) };
       } catch (error) {
         if (signal?.aborted) throw error;
         log.warn(
