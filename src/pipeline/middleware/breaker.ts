@@ -94,7 +94,7 @@ export class BreakerRegistry {
     private readonly settingsFor: (server: string) => BreakerSettings,
     private readonly options: BreakerRegistryOptions = {},
   ) {
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => Date.now());
   }
 
   get(server: string): Breaker {
