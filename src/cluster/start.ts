@@ -4,7 +4,7 @@ import type { ClusterState } from "./connection.js";
 import { openCluster } from "./index.js";
 import type { ClusterOptions } from "./settings.js";
 import { redactedUrl } from "./settings.js";
-import { sharedRequestStateKey } from "./stateKey.js";
+import { reassertRequestStateKey, sharedRequestStateKey } from "./stateKey.js";
 import { clusterStores, type ClusterStores } from "./stores.js";
 
 export interface ClusterMode {
@@ -36,6 +36,12 @@ export async function startClusterMode(
       await state.whenReady(signal);
       try {
         const requestStateKey = await sharedRequestStateKey(state);
+        state.onReconnect(() => {
+          reassertRequestStateKey(state, requestStateKey, (message) => log.warn(message)).catch(
+            (error: unknown) =>
+              log.warn({ err: errorMessage(error) }, "cluster: could not check the requestState key"),
+          );
+        });
         return { state, requestStateKey, stores: clusterStores(state, options, log) };
       } catch (error) {
         if (signal?.aborted) throw error;
