@@ -36,20 +36,25 @@ for i = 1, 2 do
 end
 return 0`;
 
-/** tools/call rate limits shared by every replica: one Lua script, one round trip per call. */
+type Take = (...args: string[]) => Promise<unknown>;
+
+/**
+ * tools/call rate limits shared by every replica: one Lua script, one round trip per call (EVALSHA
+ * through ioredis's defineCommand: the script's text is sent only when Redis does not know it yet).
+ */
 export class RedisRateLimits implements RateLimitStore {
   constructor(
     private readonly state: ClusterState,
     readonly limits: RateLimits,
-  ) {}
+  ) {
+    state.redis.defineCommand("amcpRateTake", { numberOfKeys: 2, lua: TAKE });
+  }
 
   async take(client: string | undefined, server: string): Promise<RateRefusal | undefined> {
     const c = this.limits.perClient;
     const s = this.limits.perServer;
     const reply = await this.state.call("rate limit", (r) =>
-      r.eval(
-        TAKE,
-        2,
+      (r as unknown as { amcpRateTake: Take }).amcpRateTake(
         this.state.key("rate", "client", client ?? ""),
         this.state.key("rate", "server", server),
         c ? "1" : "0",
