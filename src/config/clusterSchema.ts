@@ -19,10 +19,13 @@ const bucketSchema = (what: string) =>
 
 export const clusterSettingsSchema = z.strictObject({
   redisUrl: text()
-    .regex(/^rediss?:\/\//, 'must start with "redis://" or "rediss://"')
+    .regex(
+      /^(rediss?:\/\/|\$\{)/,
+      'must start with "redis://" or "rediss://" (or a ${VAR} holding such a URL)',
+    )
     .optional()
     .describe(
-      "Redis URL (redis://[user:password@]host:port[/db], rediss:// for TLS): turns cluster mode on. --redis and AUTONOMOUS_MCP_REDIS_URL take precedence. Unset: one process, state in memory.",
+      "Redis URL (redis://[user:password@]host:port[/db], rediss:// for TLS; ${VAR} expanded): turns cluster mode on. --redis and AUTONOMOUS_MCP_REDIS_URL take precedence. Unset: one process, state in memory.",
     ),
   keyPrefix: z
     .string()

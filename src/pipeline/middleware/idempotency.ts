@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import { AggregatorError, errorMessage, isAggregatorError } from "../../errors.js";
-import type { CallContext, Middleware } from "../types.js";
+import type { CallContext, Handler, Middleware } from "../types.js";
 import { stableStringify } from "./cache.js";
 
 /** The `_meta` key of a tools/call that must run at most once per key (within the configured window). */
@@ -81,10 +81,8 @@ function conflict(message: string, server: string): AggregatorError {
   return new AggregatorError("IDEMPOTENCY_CONFLICT", message, { details: { server } });
 }
 
-/** The key a call carries, or undefined; a malformed one is INVALID_ARGUMENTS. */
-function keyOf(ctx: CallContext): string | undefined {
-  const raw = ctx.meta?.[IDEMPOTENCY_META_KEY];
-  if (raw === undefined) return undefined;
+/** The key a call carries; a malformed one is INVALID_ARGUMENTS. */
+function checkedKey(ctx: CallContext, raw: unknown): string {
   if (typeof raw !== "string" || raw.length === 0 || raw.length > MAX_IDEMPOTENCY_KEY)
     throw new AggregatorError(
       "INVALID_ARGUMENTS",
@@ -100,12 +98,15 @@ function keyOf(ctx: CallContext): string | undefined {
  * straight through (one property read). docs/resilience.md#idempotency.
  */
 export function createIdempotencyLayer(store: IdempotencyStore, settings: IdempotencySettings): Middleware {
-  return (next) =>
-    async function idempotencyLayer(ctx): Promise<CallToolResult> {
-      const raw = keyOf(ctx);
-      if (raw === undefined) return await next(ctx);
+  return (next) => {
+    // A call without a key (nearly all) costs one property read: no async frame of ours.
+    const idempotencyLayer: Handler = (ctx) => {
+      const raw = ctx.meta?.[IDEMPOTENCY_META_KEY];
+      return raw === undefined ? next(ctx) : keyed(ctx, raw);
+    };
+    const keyed = async (ctx: CallContext, raw: unknown): Promise<CallToolResult> => {
       const server = ctx.route.server;
-      const key = idempotencyKeyOf(ctx, raw);
+      const key = idempotencyKeyOf(ctx, checkedKey(ctx, raw));
       const fp = fingerprintOf(ctx);
       const owner = `${settings.replicaId}/${ctx.requestId}`;
       for (;;) {
@@ -156,4 +157,6 @@ export function createIdempotencyLayer(store: IdempotencyStore, settings: Idempo
         );
       return result;
     };
+    return idempotencyLayer;
+  };
 }
