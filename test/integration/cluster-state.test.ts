@@ -120,6 +120,28 @@ describe("shared breakers", () => {
   });
 });
 
+describe("a replica that joins late", () => {
+  it("reads the breakers opened before it connected (as after a reconnect)", async () => {
+    const world = newWorld();
+    const config = await replicaConfig(dir.dir, {}, "late.json");
+    const a = await startReplica(config, world, "A", redis.url, { keyPrefix: "late:" });
+    open.push(a);
+    world.down = true;
+    await a.call("work");
+    await a.call("work");
+    expect(a.agg.breakers.stateOf("inproc")).toBe("open");
+    const late = await startReplica(config, world, "L", redis.url, { keyPrefix: "late:" });
+    open.push(late);
+    await until(
+      () => late.agg.breakers.stateOf("inproc") === "open",
+      5_000,
+      "the late replica read A's breaker",
+    );
+    expect(textOf(await late.call("work"))).toMatch(/circuit opened on replica A/);
+    expect(world.calls["L"] ?? 0).toBe(0);
+  });
+});
+
 describe("idempotency across replicas", () => {
   it("concurrent repeats on other replicas wait for the first call and get its result; it ran once", async () => {
     const { world, r } = await replicas(3);
