@@ -94,7 +94,7 @@ describe("shared breakers", () => {
     expect(passed).toHaveLength(1);
     for (const o of outcomes.filter((x) => x.isError === true))
       expect(textOf(o)).toMatch(
-        /circuit half-open.*a probe call is in flight on another replica|probe call is in flight/,
+        /circuit half-open.*a probe call is in flight in the cluster|probe call is in flight/,
       );
     await until(
       () => ["A", "B", "C"].every((_, i) => r[i]?.agg.breakers.stateOf("inproc") === "closed"),

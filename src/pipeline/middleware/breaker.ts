@@ -167,7 +167,9 @@ export class BreakerRegistry {
       return result;
     } catch (error) {
       const known = this.shared.get(server);
-      if (countsForBreaker(error) && (known === undefined || this.now() >= (known.retryAt ?? 0))) {
+      // opossum's own refusal (this replica's breaker not half-open yet) says nothing about the server.
+      const ours = error instanceof Error && CircuitBreaker.isOurError(error);
+      if (!ours && countsForBreaker(error) && (known === undefined || this.now() >= (known.retryAt ?? 0))) {
         const s = this.settingsFor(server);
         const change: SharedBreakerChange = {
           server,
@@ -345,7 +347,7 @@ export class BreakerRegistry {
     const lastError = this.shared.get(server)?.lastError;
     return new AggregatorError(
       "BREAKER_OPEN",
-      `${server} is unavailable (circuit half-open: ${lastError ?? "unknown error"}); a probe call is in flight on another replica; try again in a moment`,
+      `${server} is unavailable (circuit half-open: ${lastError ?? "unknown error"}); a probe call is in flight in the cluster; try again in a moment`,
       { details: { server, retryAt: undefined, lastError } },
     );
   }
