@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAggregatorError } from "../../src/errors.js";
 import type { ClusterState, ClusterStatus } from "../../src/cluster/index.js";
 import { clusterOptions, redactedUrl } from "../../src/cluster/settings.js";
+import { RedisCacheStore } from "../../src/cluster/cache.js";
 import { reassertRequestStateKey, sharedRequestStateKey } from "../../src/cluster/stateKey.js";
 import { configSchema } from "../../src/config/schema.js";
 import { parseCommandLine } from "../../src/cli/program.js";
@@ -118,5 +119,23 @@ describe("cluster connection (real redis-server)", () => {
     await waitForStatus(state, "ready");
     await reconnected;
     expect(await state.call("ping", (r) => r.ping())).toBe("PONG");
+  });
+
+  it("does not store a shared cache entry read before a write to its server (generation check)", async () => {
+    const state = await connectedCluster(testClusterOptions(redis.url, "cache", { keyPrefix: "gen:" }));
+    states.push(state);
+    const store = new RedisCacheStore(state);
+    const result = { content: [{ type: "text" as const, text: "r" }] };
+    const before = await store.get("k", "srv");
+    expect(before.result).toBeUndefined();
+    await store.invalidate("srv"); // a write started (here or on another replica)
+    await store.set("k", "srv", result, 60_000, before.generation);
+    expect((await store.get("k", "srv")).result).toBeUndefined();
+    const now = await store.get("k", "srv");
+    await store.set("k", "srv", result, 60_000, now.generation);
+    expect((await store.get("k", "srv")).result).toEqual(result);
+    await store.invalidate("srv");
+    expect((await store.get("k", "srv")).result).toBeUndefined();
+    expect(await state.redis.exists(state.key("cache", "srv", "idx"))).toBe(0);
   });
 });
