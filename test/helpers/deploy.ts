@@ -140,8 +140,12 @@ export function findObject(kind: string, name: string): K8sObject {
   return found.object;
 }
 
-/** deploy/nginx.conf with its upstream servers and its port replaced (for a run on loopback ports). */
-export function nginxConfFor(upstreams: Record<string, string>, listen: string): string {
+/**
+ * deploy/nginx.conf with its upstream servers and its port replaced (for a run on loopback ports); with
+ * `prefix`, its temporary files go there and access logging is off (nginx's own defaults are the system's
+ * /var/lib/nginx and /var/log/nginx).
+ */
+export function nginxConfFor(upstreams: Record<string, string>, listen: string, prefix?: string): string {
   let conf = readFileSync(path.join(DEPLOY, "nginx.conf"), "utf8");
   for (const [from, to] of Object.entries(upstreams)) {
     const re = new RegExp(`(\\bserver\\s+)${from.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(\\s|;)`, "g");
@@ -149,7 +153,12 @@ export function nginxConfFor(upstreams: Record<string, string>, listen: string):
     conf = conf.replace(re, `$1${to}$2`);
   }
   if (!/^\s*listen\s+8080;/m.test(conf)) throw new Error("deploy/nginx.conf does not listen on 8080");
-  return conf.replace(/^(\s*)listen\s+8080;/m, `$1listen ${listen};`);
+  conf = conf.replace(/^(\s*)listen\s+8080;/m, `$1listen ${listen};`);
+  if (prefix === undefined) return conf;
+  const own = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
+    .map((t) => `  ${t}_temp_path ${path.join(prefix, `${t}_temp`)};`)
+    .join("\n");
+  return conf.replace(/^http \{$/m, `http {\n${own}\n  access_log off;`);
 }
 
 /** The `server host:port` lines of the nginx upstream block. */

@@ -334,13 +334,13 @@ describe("deploy/nginx.conf", () => {
   };
 
   it("passes `nginx -t`", () => {
-    const { status, output } = nginxTest(nginxConfFor(loopback, "127.0.0.1:18080"));
+    const { status, output } = nginxTest(nginxConfFor(loopback, "127.0.0.1:18080", tmp.dir));
     expect(output).toMatch(/syntax is ok/);
     expect(status, output).toBe(0);
   });
 
   it("a broken copy fails `nginx -t` with the line named", () => {
-    const broken = nginxConfFor(loopback, "127.0.0.1:18080").replace(
+    const broken = nginxConfFor(loopback, "127.0.0.1:18080", tmp.dir).replace(
       "proxy_buffering off;",
       "proxy_buffering off",
     );
