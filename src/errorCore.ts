@@ -19,7 +19,13 @@ export type ErrorCode =
   | "WORKFLOW_FAILED"
   | "TEMPLATE_ERROR"
   /** An OAuth server has no usable token (never logged in, or the token was revoked): run `login`. */
-  | "AUTH_REQUIRED";
+  | "AUTH_REQUIRED"
+  /** Cluster mode: a call needed the state shared through Redis (idempotency, rate limits) while Redis is unreachable. */
+  | "CLUSTER_STATE_UNAVAILABLE"
+  /** A tools/call over a configured rate limit (cluster.rateLimits). */
+  | "RATE_LIMITED"
+  /** An idempotency key reused for a different call, or whose first call failed in a way that may have taken effect. */
+  | "IDEMPOTENCY_CONFLICT";
 
 export class AggregatorError extends Error {
   readonly code: ErrorCode;
