@@ -1,0 +1,427 @@
+#!/usr/bin/env node
+/**
+ * Cluster-mode benchmark (issue #17): what sharing state through Redis and a load balancer costs, measured
+ * in one run on one machine (never test assertions). Method and results: docs/operations.md, "Running
+ * several replicas", and bench/results/history.md.
+ *
+ *   npm run build && node bench/cluster.mjs [--only=latency,failover,scale] [--replicas=3]
+ *        [--concurrency=16] [--scale=1,2,3] [--calls=1000] [--warmup=500] [--seconds=5] [--out=FILE]
+ *        [--cli=dist/cli.js]
+ *
+ *   latency   one replica in the embedded single-process mode and one in cluster mode (`--redis`), the
+ *             same downstream (server-everything `echo`), sequential calls in interleaved batches: p50/p99
+ *             per path and the added p50; the cluster replica is also measured through nginx
+ *             (deploy/nginx.conf). Then N calls on the cluster replica alone: Redis round trips per
+ *             steady-state tools/call, from the replica's own counter (`amcp_redis_round_trips_total` in
+ *             /metrics) and from Redis (`INFO stats` total_commands_processed, minus the bench's own INFO
+ *             and the background measured over an idle window of the same length), with the commands by
+ *             name (`INFO commandstats`).
+ *   failover  --replicas replicas behind nginx, --concurrency clients (one legacy session each) calling in
+ *             a closed loop; replica-1 is killed (SIGKILL); reported: time from the kill to the first
+ *             successful call sent after it, calls that failed and why, the longest gap between two
+ *             successful calls after the kill.
+ *   scale     for each count in --scale: that many replicas behind nginx, --concurrency clients in a
+ *             closed loop for --seconds; calls per second and p50, next to one embedded process at the
+ *             same concurrency. On a 2-core machine every process shares the same two cores (the numbers
+ *             show the overhead, not the scaling); run it on a machine with more cores to see throughput
+ *             grow with replicas (e.g. --scale=1,2,4,8 --concurrency=64).
+ *
+ * The processes: bench/lib/cluster-harness.mjs (Debian's redis-server and nginx, free loopback ports).
+ * Markdown tables on stdout, progress on stderr, JSON to --out (default bench/results/cluster-latest.json).
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { parseArgs } from "node:util";
+import { writeAggregatorConfig } from "./lib/endpoints.mjs";
+import { metric, startCluster, startNginx, startRedis, startReplica } from "./lib/cluster-harness.mjs";
+import { BENCH_DIR, CLI, machineInfo, sdk, serverEntry, tempDir } from "./lib/procs.mjs";
+import { fmtMs, fmtSigned, round, summarize, table } from "./lib/stats.mjs";
+
+const { Client } = await sdk("client/index.js");
+const { StreamableHTTPClientTransport } = await sdk("client/streamableHttp.js");
+
+const { values: flags } = parseArgs({
+  options: {
+    only: { type: "string", default: "latency,failover,scale" },
+    replicas: { type: "string", default: "3" },
+    concurrency: { type: "string", default: "16" },
+    scale: { type: "string" },
+    calls: { type: "string", default: "1000" },
+    warmup: { type: "string", default: "500" },
+    batch: { type: "string", default: "50" },
+    seconds: { type: "string", default: "5" },
+    out: { type: "string", default: path.join(BENCH_DIR, "results", "cluster-latest.json") },
+    cli: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  },
+});
+if (flags.help) {
+  process.stdout.write(
+    "node bench/cluster.mjs [--only=latency,failover,scale] [--replicas=3] [--concurrency=16] [--scale=1,2,3] [--calls=1000] [--warmup=500] [--seconds=5] [--out=FILE]\n",
+  );
+  process.exit(0);
+}
+const P = {
+  replicas: Number(flags.replicas),
+  concurrency: Number(flags.concurrency),
+  scale: (flags.scale ?? Array.from({ length: Number(flags.replicas) }, (_, i) => i + 1).join(","))
+    .split(",")
+    .map(Number),
+  calls: Number(flags.calls),
+  warmup: Number(flags.warmup),
+  batch: Number(flags.batch),
+  seconds: Number(flags.seconds),
+  cli: path.resolve(flags.cli ?? CLI),
+};
+const only = new Set(flags.only.split(","));
+const log = (m) => process.stderr.write(`cluster-bench: ${m}\n`);
+const TOOL = "everything_echo";
+const ARGS = { message: "hello" };
+
+const home = await tempDir("cluster");
+const configFile = writeAggregatorConfig(path.join(home, "agg.json"), {
+  everything: serverEntry("everything", path.join(home, "everything")),
+});
+const results = { at: new Date().toISOString(), machine: machineInfo(), params: P, loadBefore: os.loadavg() };
+const cleanups = [];
+
+/** A legacy (2025) SDK client session on `url`. */
+async function connect(url) {
+  const client = new Client({ name: "amcp-cluster-bench", version: "1.0.0" }, { capabilities: {} });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  return client;
+}
+
+/** One call: its duration in ms, or the error text. */
+async function call(client) {
+  const start = performance.now();
+  try {
+    const r = await client.callTool({ name: TOOL, arguments: ARGS });
+    if (r.isError) return { start, end: performance.now(), error: JSON.stringify(r.content).slice(0, 200) };
+    return { start, end: performance.now() };
+  } catch (error) {
+    return { start, end: performance.now(), error: String(error?.message ?? error).slice(0, 200) };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// latency + Redis round trips
+
+async function latency() {
+  log("latency: starting Redis, an embedded replica, a cluster replica and nginx in front of it");
+  const redis = await startRedis(path.join(home, "lat-redis"));
+  cleanups.push(() => redis.stop());
+  const single = await startReplica({ configFile, home, label: "single", cli: P.cli });
+  cleanups.push(() => single.stop());
+  const clustered = await startReplica({
+    configFile,
+    home,
+    redisUrl: redis.url,
+    label: "cluster",
+    cli: P.cli,
+  });
+  cleanups.push(() => clustered.stop());
+  const nginx = await startNginx([clustered.port], path.join(home, "lat-nginx"));
+  cleanups.push(() => nginx.stop());
+  const paths = [
+    { id: "single", label: "one process, embedded (no Redis)", client: await connect(single.url) },
+    { id: "cluster", label: "cluster mode (--redis), direct", client: await connect(clustered.url) },
+    { id: "cluster+nginx", label: "cluster mode, through nginx", client: await connect(nginx.url) },
+  ];
+  for (const p of paths) p.samples = [];
+  for (const p of paths) p.errors = [];
+  const warm = Math.ceil(P.warmup / P.batch);
+  const rounds = Math.ceil(P.calls / P.batch);
+  log(`latency: ${P.calls} calls per path after ${P.warmup} warm-up, batches of ${P.batch}, interleaved`);
+  for (let r = 0; r < warm + rounds; r++) {
+    const order = [...paths.slice(r % paths.length), ...paths.slice(0, r % paths.length)];
+    for (const p of order)
+      for (let i = 0; i < P.batch; i++) {
+        const c = await call(p.client);
+        if (c.error) p.errors.push(c.error);
+        else if (r >= warm) p.samples.push(c.end - c.start);
+      }
+  }
+  const single50 = summarize(paths[0].samples).p50;
+  results.latency = paths.map((p) => {
+    const s = summarize(p.samples);
+    return {
+      path: p.id,
+      label: p.label,
+      n: s.n,
+      p50: round(s.p50),
+      p90: round(s.p90),
+      p99: round(s.p99),
+      addedP50: round(s.p50 - single50),
+      errors: p.errors.length,
+      lastError: p.errors.at(-1),
+    };
+  });
+
+  // Round trips per steady-state call, on the cluster replica alone.
+  const n = P.calls;
+  const client = paths[1].client;
+  const idleStats0 = redis.info("stats").total_commands_processed;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await call(client);
+  const callMs = performance.now() - t0;
+  const m0text = await clustered.metrics();
+  const trips0 = metric(m0text, "amcp_redis_round_trips_total");
+  const cmd0 = redis.info("commandstats");
+  const stats0 = redis.info("stats").total_commands_processed;
+  const errors = [];
+  for (let i = 0; i < n; i++) {
+    const c = await call(client);
+    if (c.error) errors.push(c.error);
+  }
+  const stats1 = redis.info("stats").total_commands_processed;
+  const cmd1 = redis.info("commandstats");
+  const trips1 = metric(await clustered.metrics(), "amcp_redis_round_trips_total");
+  // The background over an idle window as long as the measured calls took (heartbeats, lease renewals).
+  const idle0 = redis.info("stats").total_commands_processed;
+  await new Promise((r) => setTimeout(r, callMs));
+  const idle1 = redis.info("stats").total_commands_processed;
+  // Each INFO is one command itself: stats1 - stats0 includes the commandstats INFO and stats1's own.
+  const background = Math.max(0, idle1 - idle0 - 1);
+  const byName = {};
+  for (const [k, v] of Object.entries(cmd1)) {
+    const calls1 = Number(/calls=(\d+)/.exec(String(v))?.[1] ?? 0);
+    const calls0 = Number(/calls=(\d+)/.exec(String(cmd0[k] ?? ""))?.[1] ?? 0);
+    const name = k.replace(/^cmdstat_/, "");
+    if (calls1 > calls0 && name !== "info") byName[name] = round((calls1 - calls0) / n, 3);
+  }
+  results.roundTrips = {
+    calls: n,
+    errors: errors.length,
+    lastError: errors.at(-1),
+    counter: "amcp_redis_round_trips_total",
+    counterPresent: m0text.includes("amcp_redis_round_trips_total"),
+    perCallCounter: round((trips1 - trips0) / n, 3),
+    perCallRedis: round((stats1 - stats0 - 2 - background) / n, 3),
+    backgroundCommands: background,
+    windowMs: round(callMs, 0),
+    commandsPerCall: byName,
+    warmupCommands: stats0 - idleStats0,
+  };
+  for (const p of paths) await p.client.close().catch(() => undefined);
+}
+
+// ---------------------------------------------------------------------------------------------
+// failover
+
+async function failover() {
+  log(`failover: Redis, ${P.replicas} replicas, nginx; ${P.concurrency} clients`);
+  const cluster = await startCluster({
+    replicas: P.replicas,
+    configFile,
+    home,
+    dir: path.join(home, "failover"),
+    cli: P.cli,
+  });
+  cleanups.push(() => cluster.stop());
+  let clients;
+  try {
+    clients = await Promise.all(Array.from({ length: P.concurrency }, () => connect(cluster.url)));
+    for (const c of clients) {
+      const r = await call(c);
+      if (r.error) throw new Error(r.error);
+    }
+  } catch (error) {
+    results.failover = {
+      skipped: `a legacy session through nginx failed: ${String(error?.message ?? error)}`,
+    };
+    log(`failover: skipped: ${results.failover.skipped}`);
+    return;
+  }
+  const records = [];
+  let stop = false;
+  let killAt;
+  const workers = clients.map(async (c) => {
+    while (!stop) records.push(await call(c));
+  });
+  await new Promise((r) => setTimeout(r, 1_000));
+  const victim = cluster.replicas[0];
+  killAt = performance.now();
+  await victim.kill();
+  const killedAt = performance.now();
+  await new Promise((r) => setTimeout(r, 3_000));
+  stop = true;
+  await Promise.all(workers);
+  const after = records.filter((r) => r.start >= killAt).sort((a, b) => a.end - b.end);
+  const firstOk = after.find((r) => !r.error);
+  const okEnds = records
+    .filter((r) => !r.error && r.end >= killAt)
+    .map((r) => r.end)
+    .sort((a, b) => a - b);
+  let gap = okEnds.length ? okEnds[0] - killAt : Number.NaN;
+  for (let i = 1; i < okEnds.length; i++) gap = Math.max(gap, okEnds[i] - okEnds[i - 1]);
+  const failed = records.filter((r) => r.error && r.end >= killAt);
+  const reasons = {};
+  for (const f of failed) reasons[f.error] = (reasons[f.error] ?? 0) + 1;
+  results.failover = {
+    replicas: P.replicas,
+    clients: P.concurrency,
+    killMs: round(killedAt - killAt),
+    firstSuccessAfterKillMs: firstOk ? round(firstOk.end - killAt) : null,
+    longestGapMs: round(gap),
+    callsAfterKill: records.filter((r) => r.end >= killAt).length,
+    failedAfterKill: failed.length,
+    reasons,
+  };
+  for (const c of clients) await c.close().catch(() => undefined);
+  await cluster.stop();
+}
+
+// ---------------------------------------------------------------------------------------------
+// scale
+
+async function closedLoop(clients, ms) {
+  const samples = [];
+  const errors = [];
+  const end = performance.now() + ms;
+  const t0 = performance.now();
+  await Promise.all(
+    clients.map(async (c) => {
+      while (performance.now() < end) {
+        const r = await call(c);
+        if (r.error) errors.push(r.error);
+        else samples.push(r.end - r.start);
+      }
+    }),
+  );
+  return { samples, errors, elapsedMs: performance.now() - t0 };
+}
+
+async function scale() {
+  results.scale = [];
+  const ms = P.seconds * 1000;
+  const measure = async (label, replicas, url) => {
+    let clients;
+    try {
+      clients = await Promise.all(Array.from({ length: P.concurrency }, () => connect(url)));
+      await closedLoop(clients, 1_000);
+    } catch (error) {
+      results.scale.push({ label, replicas, skipped: String(error?.message ?? error).slice(0, 200) });
+      return;
+    }
+    const w = await closedLoop(clients, ms);
+    const s = summarize(w.samples);
+    results.scale.push({
+      label,
+      replicas,
+      concurrency: P.concurrency,
+      callsPerSecond: round(w.samples.length / (w.elapsedMs / 1000), 1),
+      p50: round(s.p50),
+      p99: round(s.p99),
+      errors: w.errors.length,
+      lastError: w.errors.at(-1),
+    });
+    for (const c of clients) await c.close().catch(() => undefined);
+  };
+  log(`scale: one embedded process, ${P.concurrency} clients, ${P.seconds} s`);
+  const single = await startReplica({ configFile, home, label: "single", cli: P.cli });
+  await measure("one process, embedded (direct)", 1, single.url);
+  await single.stop();
+  for (const r of P.scale) {
+    log(`scale: ${r} replica(s) behind nginx, ${P.concurrency} clients, ${P.seconds} s`);
+    const cluster = await startCluster({
+      replicas: r,
+      configFile,
+      home,
+      dir: path.join(home, `scale-${r}`),
+      cli: P.cli,
+    });
+    await measure(`cluster, ${r} replica(s) behind nginx`, r, cluster.url);
+    await cluster.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+try {
+  if (only.has("latency")) await latency();
+  if (only.has("failover")) await failover();
+  if (only.has("scale")) await scale();
+} finally {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+}
+
+results.loadAfter = os.loadavg();
+const load = (l) => l.map((x) => x.toFixed(1)).join(" ");
+const out = [];
+out.push(`# Cluster bench — ${results.at}\n`);
+out.push(
+  `${os.cpus().length} cores, Node ${process.version}, load average ${load(results.loadBefore)} before, ` +
+    `${load(results.loadAfter)} after; ${JSON.stringify(P)}\n`,
+);
+if (results.latency) {
+  out.push("\n## Latency per call (sequential, server-everything echo)\n");
+  out.push(
+    table(
+      ["path", "calls", "p50", "p90", "p99", "added p50", "errors"],
+      results.latency.map((r) => [
+        r.label,
+        String(r.n),
+        fmtMs(r.p50),
+        fmtMs(r.p90),
+        fmtMs(r.p99),
+        fmtSigned(r.addedP50),
+        String(r.errors),
+      ]),
+    ),
+  );
+  const t = results.roundTrips;
+  out.push(
+    `\nRedis round trips per steady-state tools/call (${t.calls} calls): ${t.perCallCounter} by the replica's ` +
+      `counter (${t.counter}${t.counterPresent ? "" : ": not exposed by this build"}), ${t.perCallRedis} by Redis ` +
+      `(commands: ${JSON.stringify(t.commandsPerCall)}; background ${t.backgroundCommands} commands in ${t.windowMs} ms idle).\n`,
+  );
+}
+if (results.failover) {
+  out.push("\n## Failover (a replica killed under load, through nginx)\n");
+  if (results.failover.skipped) out.push(`skipped: ${results.failover.skipped}\n`);
+  else
+    out.push(
+      table(
+        [
+          "replicas",
+          "clients",
+          "first success after kill",
+          "longest gap",
+          "calls after kill",
+          "failed",
+          "why",
+        ],
+        [
+          [
+            String(results.failover.replicas),
+            String(results.failover.clients),
+            fmtMs(results.failover.firstSuccessAfterKillMs),
+            fmtMs(results.failover.longestGapMs),
+            String(results.failover.callsAfterKill),
+            String(results.failover.failedAfterKill),
+            JSON.stringify(results.failover.reasons).slice(0, 200),
+          ],
+        ],
+      ),
+    );
+}
+if (results.scale) {
+  out.push(`\n## Throughput by replica count (${P.concurrency} in flight, ${P.seconds} s)\n`);
+  out.push(
+    table(
+      ["setup", "calls/s", "p50", "p99", "errors"],
+      results.scale.map((r) =>
+        r.skipped
+          ? [r.label, "—", "—", "—", `skipped: ${r.skipped}`]
+          : [r.label, String(r.callsPerSecond), fmtMs(r.p50), fmtMs(r.p99), String(r.errors)],
+      ),
+    ),
+  );
+}
+process.stdout.write(`${out.join("\n")}\n`);
+mkdirSync(path.dirname(flags.out), { recursive: true });
+writeFileSync(flags.out, `${JSON.stringify(results, null, 2)}\n`);
+log(`wrote ${path.relative(process.cwd(), flags.out)}`);
