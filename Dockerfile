@@ -29,7 +29,8 @@ COPY --from=build /app/dist ./dist
 RUN install -d -o node -g node /data
 USER node
 EXPOSE 3000
+# node:http, not fetch: about 70 ms of CPU per check instead of 170 (measured; `node -e 0` alone: 60).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:3000/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "require('node:http').get('http://127.0.0.1:3000/healthz', (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))"]
 # Binding 0.0.0.0 needs a token: set AUTONOMOUS_MCP_TOKEN (else the process exits 2 and says so).
 CMD ["node", "dist/cli.js", "serve", "--host", "0.0.0.0", "--port", "3000"]
