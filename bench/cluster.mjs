@@ -183,7 +183,7 @@ async function latency() {
   const idle0 = redis.info("stats").total_commands_processed;
   await new Promise((r) => setTimeout(r, callMs));
   const idle1 = redis.info("stats").total_commands_processed;
-  // Each INFO is one command itself: stats1 - stats0 includes the commandstats INFO and stats1's own.
+  // An INFO is counted once it has answered: stats1 - stats0 includes stats0's own INFO (likewise idle).
   const background = Math.max(0, idle1 - idle0 - 1);
   const byName = {};
   for (const [k, v] of Object.entries(cmd1)) {
@@ -199,7 +199,7 @@ async function latency() {
     counter: "amcp_redis_round_trips_total",
     counterPresent: m0text.includes("amcp_redis_round_trips_total"),
     perCallCounter: round((trips1 - trips0) / n, 3),
-    perCallRedis: round((stats1 - stats0 - 2 - background) / n, 3),
+    perCallRedis: round((stats1 - stats0 - 1 - background) / n, 3),
     backgroundCommands: background,
     windowMs: round(callMs, 0),
     commandsPerCall: byName,
