@@ -128,14 +128,18 @@ export interface Replica {
   stop(): Promise<void>;
 }
 
-/** Runs the image's CMD on `port` (node is this Node), waits for its "listening on" line. */
+/**
+ * Runs the image's CMD (or `command`, e.g. compose's, which adds --redis) on `port` from the stand-in's
+ * WORKDIR (node is this Node), and waits for its "listening on" line.
+ */
 export async function startReplica(
   image: StandInImage,
   port: number,
   env: Record<string, string>,
+  command: readonly string[] = image.cmd,
 ): Promise<Replica> {
-  const [exe, ...args] = onPort(image.cmd, port);
-  if (exe !== "node") throw new Error(`the CMD does not start node: ${image.cmd.join(" ")}`);
+  const [exe, ...args] = onPort(command, port);
+  if (exe !== "node") throw new Error(`the command does not start node: ${command.join(" ")}`);
   const child = spawn(process.execPath, args, {
     cwd: image.workdir,
     env: { PATH: process.env["PATH"] ?? "", HOME: image.at("/home/node"), ...image.env, ...env },

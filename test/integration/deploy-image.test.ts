@@ -11,7 +11,8 @@ import { createServer } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tempDir, waitFor, type TempDir } from "../helpers/aggregator.js";
-import { findObject, healthcheck, nginxConfFor } from "../helpers/deploy.js";
+import { DEPLOY, findObject, healthcheck, nginxConfFor, yamlDocuments } from "../helpers/deploy.js";
+import { startRedis } from "../helpers/redis.js";
 import { INIT, post, sdkClient, send } from "../helpers/http-raw.js";
 import {
   buildStandIn,
@@ -131,6 +132,36 @@ describe("the image's runtime stage and CMD, without Docker", () => {
       await client.close();
     }
     expect(readFileSync(image.at("/data/memory.jsonl"), "utf8")).toContain('"name":"image"');
+  }, 60_000);
+
+  it("compose's replica command (the CMD + --redis) joins a real Redis: /readyz shows the cluster link", async () => {
+    const [compose] = yamlDocuments(path.join(DEPLOY, "compose.yaml")) as [
+      { services: Record<string, { command?: string[] }> },
+    ];
+    const command = compose.services["replica-1"]?.command ?? [];
+    expect(command.slice(-2)).toEqual(["--redis", "redis://redis:6379"]);
+    const redis = await startRedis();
+    let clustered: Replica | undefined;
+    try {
+      clustered = await startReplica(
+        image,
+        await freePort(),
+        { AUTONOMOUS_MCP_TOKEN: TOKEN },
+        command.map((a) => (a === "redis://redis:6379" ? redis.url : a)),
+      );
+      const base = `http://127.0.0.1:${clustered.port}`;
+      let body: { ready?: boolean; cluster?: { state?: string } } = {};
+      await waitFor(async () => {
+        const res = await fetch(`${base}/readyz`, { headers: { authorization: `Bearer ${TOKEN}` } });
+        body = (await res.json()) as typeof body;
+        return res.status === 200;
+      }, 20_000);
+      expect(body.ready).toBe(true);
+      expect(body.cluster?.state).toBe("ready");
+    } finally {
+      await clustered?.stop();
+      await redis.cleanup();
+    }
   }, 60_000);
 
   describe("behind deploy/nginx.conf (two replicas and a dead one)", () => {
