@@ -6,12 +6,11 @@
  *
  *   npm run build && node bench/cluster.mjs [--only=latency,failover,scale] [--replicas=3]
  *        [--concurrency=16] [--scale=1,2,3] [--calls=1000] [--warmup=500] [--seconds=5] [--out=FILE]
- *        [--cli=dist/cli.js]
  *
  *   latency   one replica in the embedded single-process mode and one in cluster mode (`--redis`), the
  *             same downstream (server-everything `echo`), sequential calls in interleaved batches: p50/p99
  *             per path and the added p50; the cluster replica is also measured through nginx
- *             (deploy/nginx.conf). Then N calls on the cluster replica alone: Redis round trips per
+ *             (one replica behind the rig's nginx). Then N calls on the cluster replica alone: Redis round trips per
  *             steady-state tools/call, from the replica's own counter (`amcp_redis_round_trips_total` in
  *             /metrics) and from Redis (`INFO stats` total_commands_processed, minus the bench's own INFO
  *             and the background measured over an idle window of the same length), with the commands by
@@ -26,17 +25,31 @@
  *             show the overhead, not the scaling); run it on a machine with more cores to see throughput
  *             grow with replicas (e.g. --scale=1,2,4,8 --concurrency=64).
  *
- * The processes: bench/lib/cluster-harness.mjs (Debian's redis-server and nginx, free loopback ports).
+ * The processes: the cluster tests' rig, test/cluster/harness.ts (a redis-server, replicas of the built CLI
+ * with --redis, nginx round robin; Debian's redis-server and nginx, free loopback ports), bundled on the fly
+ * with esbuild into bench/.cache/ so that this plain-JavaScript bench can use it. The embedded single
+ * process is `serve --port 0` without --redis.
  * Markdown tables on stdout, progress on stderr, JSON to --out (default bench/results/cluster-latest.json).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { writeAggregatorConfig } from "./lib/endpoints.mjs";
-import { metric, startCluster, startNginx, startRedis, startReplica } from "./lib/cluster-harness.mjs";
-import { BENCH_DIR, CLI, machineInfo, sdk, serverEntry, tempDir } from "./lib/procs.mjs";
+import { pathToFileURL } from "node:url";
+import { build } from "esbuild";
+import {
+  BENCH_DIR,
+  CLI,
+  ROOT,
+  descendants,
+  killPids,
+  machineInfo,
+  sdk,
+  serverEntry,
+  tempDir,
+} from "./lib/procs.mjs";
 import { fmtMs, fmtSigned, round, summarize, table } from "./lib/stats.mjs";
 
 const { Client } = await sdk("client/index.js");
@@ -53,7 +66,6 @@ const { values: flags } = parseArgs({
     batch: { type: "string", default: "50" },
     seconds: { type: "string", default: "5" },
     out: { type: "string", default: path.join(BENCH_DIR, "results", "cluster-latest.json") },
-    cli: { type: "string" },
     help: { type: "boolean", short: "h" },
   },
 });
@@ -73,17 +85,94 @@ const P = {
   warmup: Number(flags.warmup),
   batch: Number(flags.batch),
   seconds: Number(flags.seconds),
-  cli: path.resolve(flags.cli ?? CLI),
 };
 const only = new Set(flags.only.split(","));
 const log = (m) => process.stderr.write(`cluster-bench: ${m}\n`);
 const TOOL = "everything_echo";
 const ARGS = { message: "hello" };
 
+/** test/cluster/harness.ts (the cluster tests' rig), bundled for this plain-JavaScript bench. */
+async function loadRig() {
+  const entry = path.join(ROOT, "test", "cluster", "harness.ts");
+  if (!existsSync(entry)) throw new Error(`bench/cluster.mjs: ${path.relative(ROOT, entry)} is missing`);
+  // In bench/.cache/ the rig's own `new URL("../../dist/cli.js", import.meta.url)` still names dist/cli.js.
+  const outfile = path.join(BENCH_DIR, ".cache", "cluster-harness.mjs");
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    packages: "external",
+    logLevel: "error",
+  });
+  const rig = await import(pathToFileURL(outfile).href);
+  const why = rig.clusterUnavailableReason();
+  if (why) throw new Error(`bench/cluster.mjs: ${why}`);
+  return rig;
+}
+const { startCluster } = await loadRig();
+
+/** The value of one Prometheus series in an exposition (0 when absent). */
+function metric(text, series) {
+  for (const line of text.split("\n"))
+    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
+  return 0;
+}
+
+/** `INFO <section>` of the rig's Redis as key → value. */
+function redisInfo(port, section) {
+  const text = execFileSync("redis-cli", ["-p", String(port), "info", section], { encoding: "utf8" });
+  const out = {};
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^(\w+):(.*)$/.exec(line);
+    if (m) out[m[1]] = /^-?\d+(\.\d+)?$/.test(m[2]) ? Number(m[2]) : m[2];
+  }
+  return out;
+}
+
+/** One embedded process (no Redis): `serve --transport http --port 0`; its URL and stop(). */
+async function startSingle() {
+  const child = spawn(
+    process.execPath,
+    [CLI, "serve", "-c", configFile, "--transport", "http", "--port", "0"],
+    {
+      env: { PATH: process.env.PATH ?? "", HOME: home, AUTONOMOUS_MCP_LOG_LEVEL: "warn" },
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
+  let err = "";
+  const url = await new Promise((resolve, reject) => {
+    child.stderr.on("data", (c) => {
+      err += c.toString();
+      const m = /listening on (http:\/\/\S+\/mcp)/.exec(err);
+      if (m) resolve(m[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`single process exited (${code}): ${err.slice(-2000)}`)));
+  });
+  return {
+    url,
+    stop: async () => {
+      const tree = descendants(child.pid);
+      await killPids([child.pid], 5_000);
+      await killPids(tree, 1_000);
+    },
+  };
+}
+
 const home = await tempDir("cluster");
-const configFile = writeAggregatorConfig(path.join(home, "agg.json"), {
-  everything: serverEntry("everything", path.join(home, "everything")),
-});
+// One server-everything per replica, shared by its client sessions (else every client session on every
+// replica starts one: the scale run would measure process starts). The limits of bench/run.mjs: the HTTP
+// rate limit and the queue must not throttle the closed loops.
+const servers = {
+  everything: { ...serverEntry("everything", path.join(home, "everything")), sessionMode: "shared" },
+};
+const BENCH_CONFIG = {
+  http: { rateLimit: { requestsPerSecond: 1_000_000, burst: 1_000_000 } },
+  defaults: { maxQueue: 4096 },
+};
+const configFile = path.join(home, "agg.json");
+writeFileSync(configFile, `${JSON.stringify({ ...BENCH_CONFIG, mcpServers: servers }, null, 2)}\n`);
 const results = { at: new Date().toISOString(), machine: machineInfo(), params: P, loadBefore: os.loadavg() };
 const cleanups = [];
 
@@ -106,29 +195,25 @@ async function call(client) {
   }
 }
 
+/** A rig replica's /metrics. */
+async function metricsOf(replica) {
+  return (await fetch(replica.url.replace(/\/mcp$/, "/metrics"))).text();
+}
+
 // ---------------------------------------------------------------------------------------------
 // latency + Redis round trips
 
 async function latency() {
-  log("latency: starting Redis, an embedded replica, a cluster replica and nginx in front of it");
-  const redis = await startRedis(path.join(home, "lat-redis"));
-  cleanups.push(() => redis.stop());
-  const single = await startReplica({ configFile, home, label: "single", cli: P.cli });
+  log("latency: starting an embedded process, and one cluster replica (Redis, nginx) with the rig");
+  const single = await startSingle();
   cleanups.push(() => single.stop());
-  const clustered = await startReplica({
-    configFile,
-    home,
-    redisUrl: redis.url,
-    label: "cluster",
-    cli: P.cli,
-  });
-  cleanups.push(() => clustered.stop());
-  const nginx = await startNginx([clustered.port], path.join(home, "lat-nginx"));
-  cleanups.push(() => nginx.stop());
+  const rig = await startCluster({ servers, config: BENCH_CONFIG, replicas: 1 });
+  cleanups.push(() => rig.stop());
+  const replica = rig.replicas[0];
   const paths = [
     { id: "single", label: "one process, embedded (no Redis)", client: await connect(single.url) },
-    { id: "cluster", label: "cluster mode (--redis), direct", client: await connect(clustered.url) },
-    { id: "cluster+nginx", label: "cluster mode, through nginx", client: await connect(nginx.url) },
+    { id: "cluster", label: "cluster mode (--redis), direct", client: await connect(replica.url) },
+    { id: "cluster+nginx", label: "cluster mode, through nginx", client: await connect(rig.url) },
   ];
   for (const p of paths) p.samples = [];
   for (const p of paths) p.errors = [];
@@ -163,26 +248,26 @@ async function latency() {
   // Round trips per steady-state call, on the cluster replica alone.
   const n = P.calls;
   const client = paths[1].client;
-  const idleStats0 = redis.info("stats").total_commands_processed;
+  const idleStats0 = redisInfo(rig.redis.port, "stats").total_commands_processed;
   const t0 = performance.now();
   for (let i = 0; i < n; i++) await call(client);
   const callMs = performance.now() - t0;
-  const m0text = await clustered.metrics();
+  const m0text = await metricsOf(replica);
   const trips0 = metric(m0text, "amcp_redis_round_trips_total");
-  const cmd0 = redis.info("commandstats");
-  const stats0 = redis.info("stats").total_commands_processed;
+  const cmd0 = redisInfo(rig.redis.port, "commandstats");
+  const stats0 = redisInfo(rig.redis.port, "stats").total_commands_processed;
   const errors = [];
   for (let i = 0; i < n; i++) {
     const c = await call(client);
     if (c.error) errors.push(c.error);
   }
-  const stats1 = redis.info("stats").total_commands_processed;
-  const cmd1 = redis.info("commandstats");
-  const trips1 = metric(await clustered.metrics(), "amcp_redis_round_trips_total");
+  const stats1 = redisInfo(rig.redis.port, "stats").total_commands_processed;
+  const cmd1 = redisInfo(rig.redis.port, "commandstats");
+  const trips1 = metric(await metricsOf(replica), "amcp_redis_round_trips_total");
   // The background over an idle window as long as the measured calls took (heartbeats, lease renewals).
-  const idle0 = redis.info("stats").total_commands_processed;
+  const idle0 = redisInfo(rig.redis.port, "stats").total_commands_processed;
   await new Promise((r) => setTimeout(r, callMs));
-  const idle1 = redis.info("stats").total_commands_processed;
+  const idle1 = redisInfo(rig.redis.port, "stats").total_commands_processed;
   // An INFO is counted once it has answered: stats1 - stats0 includes stats0's own INFO (likewise idle).
   const background = Math.max(0, idle1 - idle0 - 1);
   const byName = {};
@@ -213,13 +298,7 @@ async function latency() {
 
 async function failover() {
   log(`failover: Redis, ${P.replicas} replicas, nginx; ${P.concurrency} clients`);
-  const cluster = await startCluster({
-    replicas: P.replicas,
-    configFile,
-    home,
-    dir: path.join(home, "failover"),
-    cli: P.cli,
-  });
+  const cluster = await startCluster({ servers, config: BENCH_CONFIG, replicas: P.replicas });
   cleanups.push(() => cluster.stop());
   let clients;
   try {
@@ -242,9 +321,8 @@ async function failover() {
     while (!stop) records.push(await call(c));
   });
   await new Promise((r) => setTimeout(r, 1_000));
-  const victim = cluster.replicas[0];
   killAt = performance.now();
-  await victim.kill();
+  await cluster.kill(0);
   const killedAt = performance.now();
   await new Promise((r) => setTimeout(r, 3_000));
   stop = true;
@@ -321,18 +399,12 @@ async function scale() {
     for (const c of clients) await c.close().catch(() => undefined);
   };
   log(`scale: one embedded process, ${P.concurrency} clients, ${P.seconds} s`);
-  const single = await startReplica({ configFile, home, label: "single", cli: P.cli });
+  const single = await startSingle();
   await measure("one process, embedded (direct)", 1, single.url);
   await single.stop();
   for (const r of P.scale) {
     log(`scale: ${r} replica(s) behind nginx, ${P.concurrency} clients, ${P.seconds} s`);
-    const cluster = await startCluster({
-      replicas: r,
-      configFile,
-      home,
-      dir: path.join(home, `scale-${r}`),
-      cli: P.cli,
-    });
+    const cluster = await startCluster({ servers, config: BENCH_CONFIG, replicas: r });
     await measure(`cluster, ${r} replica(s) behind nginx`, r, cluster.url);
     await cluster.stop();
   }
