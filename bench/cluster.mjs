@@ -12,9 +12,11 @@
  *             per path and the added p50; the cluster replica is also measured through nginx
  *             (one replica behind the rig's nginx). Then N calls on the cluster replica alone: Redis round trips per
  *             steady-state tools/call, from the replica's own counter (`amcp_redis_round_trips_total` in
- *             /metrics) and from Redis (`INFO stats` total_commands_processed, minus the bench's own INFO
- *             and the background measured over an idle window of the same length), with the commands by
- *             name (`INFO commandstats`).
+ *             /metrics), and the commands Redis ran for them (`INFO stats` total_commands_processed, minus
+ *             the bench's own INFO and the background of an idle window of the same length; commands run
+ *             by a Lua script count too), by name (`INFO commandstats`). Two more cluster paths show what a shared piece adds: calls
+ *             carrying an idempotency key (a fresh one each, so each call runs) and a replica with rate
+ *             limits per client and per server (limits that never refuse).
  *   failover  --replicas replicas behind nginx, --concurrency clients (one legacy session each) calling in
  *             a closed loop; replica-1 is killed (SIGKILL); reported: time from the kill to the first
  *             successful call sent after it, calls that failed and why, the longest gap between two
@@ -32,6 +34,7 @@
  * Markdown tables on stdout, progress on stderr, JSON to --out (default bench/results/cluster-latest.json).
  */
 import { execFileSync, spawn } from "node:child_process";
+import { setMaxListeners } from "node:events";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -179,15 +182,22 @@ const cleanups = [];
 /** A legacy (2025) SDK client session on `url`. */
 async function connect(url) {
   const client = new Client({ name: "amcp-cluster-bench", version: "1.0.0" }, { capabilities: {} });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  const transport = new StreamableHTTPClientTransport(new URL(url));
+  await client.connect(transport);
+  // As bench/lib/endpoints.mjs does: undici adds an abort listener per request to the transport's
+  // long-lived signal; lifting the limit on that one signal keeps the output readable.
+  const signal = transport._abortController?.signal;
+  if (signal) setMaxListeners(0, signal);
   return client;
 }
 
-/** One call: its duration in ms, or the error text. */
-async function call(client) {
+/** One call (with `_meta` when given): its duration in ms, or the error text. */
+async function call(client, meta) {
   const start = performance.now();
   try {
-    const r = await client.callTool({ name: TOOL, arguments: ARGS });
+    const r = await client.callTool(
+      meta ? { name: TOOL, arguments: ARGS, _meta: meta } : { name: TOOL, arguments: ARGS },
+    );
     if (r.isError) return { start, end: performance.now(), error: JSON.stringify(r.content).slice(0, 200) };
     return { start, end: performance.now() };
   } catch (error) {
@@ -203,20 +213,93 @@ async function metricsOf(replica) {
 // ---------------------------------------------------------------------------------------------
 // latency + Redis round trips
 
+/** A fresh idempotency key per call (each call runs: the cost of claiming and recording a key). */
+let keySeq = 0;
+const idempotent = () => ({ "io.autonomous-mcp/idempotencyKey": `bench-${process.pid}-${++keySeq}` });
+
+/**
+ * Redis round trips per steady-state call on one replica: n calls to warm up, then n counted by the
+ * replica (`amcp_redis_round_trips_total`) and by Redis (`INFO stats` total_commands_processed, minus the
+ * bench's own INFO and the background of an idle window as long as the calls took), by command name.
+ */
+async function countTrips({ client, replica, redisPort, meta }) {
+  const n = P.calls;
+  for (let i = 0; i < n; i++) await call(client, meta?.());
+  const t0 = performance.now();
+  const m0text = await metricsOf(replica);
+  const trips0 = metric(m0text, "amcp_redis_round_trips_total");
+  const cmd0 = redisInfo(redisPort, "commandstats");
+  const stats0 = redisInfo(redisPort, "stats").total_commands_processed;
+  const errors = [];
+  for (let i = 0; i < n; i++) {
+    const c = await call(client, meta?.());
+    if (c.error) errors.push(c.error);
+  }
+  const stats1 = redisInfo(redisPort, "stats").total_commands_processed;
+  const callMs = performance.now() - t0;
+  const cmd1 = redisInfo(redisPort, "commandstats");
+  const trips1 = metric(await metricsOf(replica), "amcp_redis_round_trips_total");
+  const idle0 = redisInfo(redisPort, "stats").total_commands_processed;
+  await new Promise((r) => setTimeout(r, callMs));
+  const idle1 = redisInfo(redisPort, "stats").total_commands_processed;
+  // An INFO is counted once it has answered: stats1 - stats0 includes stats0's own INFO (likewise idle).
+  const background = Math.max(0, idle1 - idle0 - 1);
+  const byName = {};
+  for (const [k, v] of Object.entries(cmd1)) {
+    const calls1 = Number(/calls=(\d+)/.exec(String(v))?.[1] ?? 0);
+    const calls0 = Number(/calls=(\d+)/.exec(String(cmd0[k] ?? ""))?.[1] ?? 0);
+    const name = k.replace(/^cmdstat_/, "");
+    if (calls1 > calls0 && name !== "info") byName[name] = round((calls1 - calls0) / n, 3);
+  }
+  return {
+    calls: n,
+    errors: errors.length,
+    lastError: errors.at(-1),
+    counterPresent: m0text.includes("amcp_redis_round_trips_total"),
+    perCallCounter: round((trips1 - trips0) / n, 3),
+    perCallRedis: round((stats1 - stats0 - 1 - background) / n, 3),
+    backgroundCommands: background,
+    windowMs: round(callMs, 0),
+    commandsPerCall: byName,
+  };
+}
+
 async function latency() {
-  log("latency: starting an embedded process, and one cluster replica (Redis, nginx) with the rig");
+  log("latency: an embedded process; cluster replicas (Redis, nginx) with the rig, one with rate limits");
   const single = await startSingle();
   cleanups.push(() => single.stop());
   const rig = await startCluster({ servers, config: BENCH_CONFIG, replicas: 1 });
   cleanups.push(() => rig.stop());
+  // Limits that never refuse a call: the cost of checking them (one token bucket per client and per server).
+  const bucket = { requestsPerSecond: 1_000_000, burst: 1_000_000 };
+  const limited = await startCluster({
+    servers,
+    config: { ...BENCH_CONFIG, cluster: { rateLimits: { perClient: bucket, perServer: bucket } } },
+    replicas: 1,
+  });
+  cleanups.push(() => limited.stop());
   const replica = rig.replicas[0];
   const paths = [
-    { id: "single", label: "one process, embedded (no Redis)", client: await connect(single.url) },
-    { id: "cluster", label: "cluster mode (--redis), direct", client: await connect(replica.url) },
-    { id: "cluster+nginx", label: "cluster mode, through nginx", client: await connect(rig.url) },
+    { id: "single", label: "one process, embedded (no Redis)", url: single.url },
+    { id: "cluster", label: "cluster mode (--redis), direct", url: replica.url, rig, replica },
+    { id: "cluster+nginx", label: "cluster mode, through nginx", url: rig.url },
+    {
+      id: "idempotency",
+      label: "cluster mode, an idempotency key per call",
+      url: replica.url,
+      rig,
+      replica,
+      meta: idempotent,
+    },
+    {
+      id: "rate-limits",
+      label: "cluster mode, rate limits per client and per server",
+      url: limited.replicas[0].url,
+      rig: limited,
+      replica: limited.replicas[0],
+    },
   ];
-  for (const p of paths) p.samples = [];
-  for (const p of paths) p.errors = [];
+  for (const p of paths) Object.assign(p, { client: await connect(p.url), samples: [], errors: [] });
   const warm = Math.ceil(P.warmup / P.batch);
   const rounds = Math.ceil(P.calls / P.batch);
   log(`latency: ${P.calls} calls per path after ${P.warmup} warm-up, batches of ${P.batch}, interleaved`);
@@ -224,7 +307,7 @@ async function latency() {
     const order = [...paths.slice(r % paths.length), ...paths.slice(0, r % paths.length)];
     for (const p of order)
       for (let i = 0; i < P.batch; i++) {
-        const c = await call(p.client);
+        const c = await call(p.client, p.meta?.());
         if (c.error) p.errors.push(c.error);
         else if (r >= warm) p.samples.push(c.end - c.start);
       }
@@ -244,52 +327,15 @@ async function latency() {
       lastError: p.errors.at(-1),
     };
   });
-
-  // Round trips per steady-state call, on the cluster replica alone.
-  const n = P.calls;
-  const client = paths[1].client;
-  const idleStats0 = redisInfo(rig.redis.port, "stats").total_commands_processed;
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) await call(client);
-  const callMs = performance.now() - t0;
-  const m0text = await metricsOf(replica);
-  const trips0 = metric(m0text, "amcp_redis_round_trips_total");
-  const cmd0 = redisInfo(rig.redis.port, "commandstats");
-  const stats0 = redisInfo(rig.redis.port, "stats").total_commands_processed;
-  const errors = [];
-  for (let i = 0; i < n; i++) {
-    const c = await call(client);
-    if (c.error) errors.push(c.error);
-  }
-  const stats1 = redisInfo(rig.redis.port, "stats").total_commands_processed;
-  const cmd1 = redisInfo(rig.redis.port, "commandstats");
-  const trips1 = metric(await metricsOf(replica), "amcp_redis_round_trips_total");
-  // The background over an idle window as long as the measured calls took (heartbeats, lease renewals).
-  const idle0 = redisInfo(rig.redis.port, "stats").total_commands_processed;
-  await new Promise((r) => setTimeout(r, callMs));
-  const idle1 = redisInfo(rig.redis.port, "stats").total_commands_processed;
-  // An INFO is counted once it has answered: stats1 - stats0 includes stats0's own INFO (likewise idle).
-  const background = Math.max(0, idle1 - idle0 - 1);
-  const byName = {};
-  for (const [k, v] of Object.entries(cmd1)) {
-    const calls1 = Number(/calls=(\d+)/.exec(String(v))?.[1] ?? 0);
-    const calls0 = Number(/calls=(\d+)/.exec(String(cmd0[k] ?? ""))?.[1] ?? 0);
-    const name = k.replace(/^cmdstat_/, "");
-    if (calls1 > calls0 && name !== "info") byName[name] = round((calls1 - calls0) / n, 3);
-  }
-  results.roundTrips = {
-    calls: n,
-    errors: errors.length,
-    lastError: errors.at(-1),
-    counter: "amcp_redis_round_trips_total",
-    counterPresent: m0text.includes("amcp_redis_round_trips_total"),
-    perCallCounter: round((trips1 - trips0) / n, 3),
-    perCallRedis: round((stats1 - stats0 - 1 - background) / n, 3),
-    backgroundCommands: background,
-    windowMs: round(callMs, 0),
-    commandsPerCall: byName,
-    warmupCommands: stats0 - idleStats0,
-  };
+  log("latency: Redis round trips per call");
+  results.roundTrips = { counter: "amcp_redis_round_trips_total" };
+  for (const p of paths.filter((x) => x.replica))
+    results.roundTrips[p.id] = await countTrips({
+      client: p.client,
+      replica: p.replica,
+      redisPort: p.rig.redis.port,
+      meta: p.meta,
+    });
   for (const p of paths) await p.client.close().catch(() => undefined);
 }
 
@@ -444,11 +490,23 @@ if (results.latency) {
       ]),
     ),
   );
-  const t = results.roundTrips;
+  out.push("\n## Redis round trips per steady-state tools/call\n");
+  const trips = Object.entries(results.roundTrips).filter(([k]) => k !== "counter");
   out.push(
-    `\nRedis round trips per steady-state tools/call (${t.calls} calls): ${t.perCallCounter} by the replica's ` +
-      `counter (${t.counter}${t.counterPresent ? "" : ": not exposed by this build"}), ${t.perCallRedis} by Redis ` +
-      `(commands: ${JSON.stringify(t.commandsPerCall)}; background ${t.backgroundCommands} commands in ${t.windowMs} ms idle).\n`,
+    table(
+      ["path", "calls", "round trips (the replica's counter)", "commands Redis ran", "by name", "errors"],
+      trips.map(([id, t]) => [
+        results.latency.find((l) => l.path === id)?.label ?? id,
+        String(t.calls),
+        t.counterPresent ? String(t.perCallCounter) : "not exposed",
+        String(t.perCallRedis),
+        JSON.stringify(t.commandsPerCall),
+        String(t.errors),
+      ]),
+    ),
+  );
+  out.push(
+    `\nRound trips: ${results.roundTrips.counter} in the replica's /metrics. Commands: Redis's INFO stats (the commands a Lua script runs count too, so a script is one round trip and several commands), less the background of an idle window as long as the calls.\n`,
   );
 }
 if (results.failover) {
