@@ -9,8 +9,9 @@
  *
  *   latency   one replica in the embedded single-process mode and one in cluster mode (`--redis`), the
  *             same downstream (server-everything `echo`), sequential calls in interleaved batches: p50/p99
- *             per path and the added p50; the cluster replica is also measured through nginx
- *             (one replica behind the rig's nginx). Then N calls on the cluster replica alone: Redis round trips per
+ *             per path and the added p50; the cluster replica is also measured through nginx (one
+ *             replica behind the rig's nginx), and three replicas behind nginx (a legacy session's
+ *             requests land on every replica in turn). Then N calls on the cluster replica alone: Redis round trips per
  *             steady-state tools/call, from the replica's own counter (`amcp_redis_round_trips_total` in
  *             /metrics), and the commands Redis ran for them (`INFO stats` total_commands_processed, minus
  *             the bench's own INFO and the background of an idle window of the same length; commands run
@@ -218,16 +219,16 @@ let keySeq = 0;
 const idempotent = () => ({ "io.autonomous-mcp/idempotencyKey": `bench-${process.pid}-${++keySeq}` });
 
 /**
- * Redis round trips per steady-state call on one replica: n calls to warm up, then n counted by the
- * replica (`amcp_redis_round_trips_total`) and by Redis (`INFO stats` total_commands_processed, minus the
+ * Redis round trips per steady-state call on a path: n calls to warm up, then n counted by its replicas
+ * (`amcp_redis_round_trips_total`, summed) and by Redis (`INFO stats` total_commands_processed, minus the
  * bench's own INFO and the background of an idle window as long as the calls took), by command name.
  */
-async function countTrips({ client, replica, redisPort, meta }) {
+async function countTrips({ client, replicas, redisPort, meta }) {
   const n = P.calls;
   for (let i = 0; i < n; i++) await call(client, meta?.());
   const t0 = performance.now();
-  const m0text = await metricsOf(replica);
-  const trips0 = metric(m0text, "amcp_redis_round_trips_total");
+  const texts0 = await Promise.all(replicas.map(metricsOf));
+  const trips0 = texts0.reduce((sum, t) => sum + metric(t, "amcp_redis_round_trips_total"), 0);
   const cmd0 = redisInfo(redisPort, "commandstats");
   const stats0 = redisInfo(redisPort, "stats").total_commands_processed;
   const errors = [];
@@ -238,7 +239,8 @@ async function countTrips({ client, replica, redisPort, meta }) {
   const stats1 = redisInfo(redisPort, "stats").total_commands_processed;
   const callMs = performance.now() - t0;
   const cmd1 = redisInfo(redisPort, "commandstats");
-  const trips1 = metric(await metricsOf(replica), "amcp_redis_round_trips_total");
+  const texts1 = await Promise.all(replicas.map(metricsOf));
+  const trips1 = texts1.reduce((sum, t) => sum + metric(t, "amcp_redis_round_trips_total"), 0);
   const idle0 = redisInfo(redisPort, "stats").total_commands_processed;
   await new Promise((r) => setTimeout(r, callMs));
   const idle1 = redisInfo(redisPort, "stats").total_commands_processed;
@@ -255,7 +257,7 @@ async function countTrips({ client, replica, redisPort, meta }) {
     calls: n,
     errors: errors.length,
     lastError: errors.at(-1),
-    counterPresent: m0text.includes("amcp_redis_round_trips_total"),
+    counterPresent: texts0.every((t) => t.includes("amcp_redis_round_trips_total")),
     perCallCounter: round((trips1 - trips0) / n, 3),
     perCallRedis: round((stats1 - stats0 - 1 - background) / n, 3),
     backgroundCommands: background,
@@ -278,17 +280,25 @@ async function latency() {
     replicas: 1,
   });
   cleanups.push(() => limited.stop());
+  // Three replicas behind nginx: a legacy session's requests land on each replica in turn.
+  const three = await startCluster({ servers, config: BENCH_CONFIG, replicas: 3 });
+  cleanups.push(() => three.stop());
   const replica = rig.replicas[0];
   const paths = [
     { id: "single", label: "one process, embedded (no Redis)", url: single.url },
-    { id: "cluster", label: "cluster mode (--redis), direct", url: replica.url, rig, replica },
+    { id: "cluster", label: "cluster mode (--redis), direct", url: replica.url, rig },
     { id: "cluster+nginx", label: "cluster mode, through nginx", url: rig.url },
+    {
+      id: "three+nginx",
+      label: "cluster mode, three replicas through nginx (a session's requests on every replica)",
+      url: three.url,
+      rig: three,
+    },
     {
       id: "idempotency",
       label: "cluster mode, an idempotency key per call",
       url: replica.url,
       rig,
-      replica,
       meta: idempotent,
     },
     {
@@ -296,7 +306,6 @@ async function latency() {
       label: "cluster mode, rate limits per client and per server",
       url: limited.replicas[0].url,
       rig: limited,
-      replica: limited.replicas[0],
     },
   ];
   for (const p of paths) Object.assign(p, { client: await connect(p.url), samples: [], errors: [] });
@@ -329,10 +338,10 @@ async function latency() {
   });
   log("latency: Redis round trips per call");
   results.roundTrips = { counter: "amcp_redis_round_trips_total" };
-  for (const p of paths.filter((x) => x.replica))
+  for (const p of paths.filter((x) => x.rig))
     results.roundTrips[p.id] = await countTrips({
       client: p.client,
-      replica: p.replica,
+      replicas: p.rig.replicas,
       redisPort: p.rig.redis.port,
       meta: p.meta,
     });
