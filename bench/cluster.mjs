@@ -2,7 +2,7 @@
 /**
  * Cluster-mode benchmark (issue #17): what sharing state through Redis and a load balancer costs, measured
  * in one run on one machine (never test assertions). Method and results: docs/operations.md, "Running
- * several replicas", and bench/results/history.md.
+ * several replicas"; the runs behind it: bench/results/cluster-*.json.
  *
  *   npm run build && node bench/cluster.mjs [--only=latency,failover,scale] [--replicas=3]
  *        [--concurrency=16] [--scale=1,2,3] [--calls=1000] [--warmup=500] [--seconds=5] [--out=FILE]
@@ -11,13 +11,13 @@
  *             same downstream (server-everything `echo`), sequential calls in interleaved batches: p50/p99
  *             per path and the added p50; the cluster replica is also measured through nginx (one
  *             replica behind the rig's nginx), and three replicas behind nginx (a legacy session's
- *             requests land on every replica in turn). Then N calls on the cluster replica alone: Redis round trips per
- *             steady-state tools/call, from the replica's own counter (`amcp_redis_round_trips_total` in
+ *             requests land on every replica in turn). Then N calls per cluster path: Redis round trips
+ *             per steady-state tools/call, from the replica's own counter (`amcp_redis_round_trips_total` in
  *             /metrics), and the commands Redis ran for them (`INFO stats` total_commands_processed, minus
  *             the bench's own INFO and the background of an idle window of the same length; commands run
- *             by a Lua script count too), by name (`INFO commandstats`). Two more cluster paths show what a shared piece adds: calls
- *             carrying an idempotency key (a fresh one each, so each call runs) and a replica with rate
- *             limits per client and per server (limits that never refuse).
+ *             by a Lua script count too), by name (`INFO commandstats`). Two more cluster paths show what
+ *             a shared piece adds: calls carrying an idempotency key (a fresh one each, so each call
+ *             runs) and a replica with rate limits per client and per server (limits that never refuse).
  *   failover  --replicas replicas behind nginx, --concurrency clients (one legacy session each) calling in
  *             a closed loop; replica-1 is killed (SIGKILL); reported: time from the kill to the first
  *             successful call sent after it, calls that failed and why, the longest gap between two
