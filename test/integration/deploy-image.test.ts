@@ -2,8 +2,9 @@
  * The image without Docker (no engine on these machines): the Dockerfile's runtime stage carried out into a
  * stand-in root (helpers/image.ts: production dependencies by `npm ci --omit=dev --offline`, dist/ from the
  * packed tarball), deploy/servers.config.json mounted where the image reads it, and the image's exact CMD
- * run from there. Its HEALTHCHECK command and the Kubernetes readiness probe's command run against it, and
- * deploy/nginx.conf runs in front of two such replicas and a dead one.
+ * run from there. Its HEALTHCHECK command and the Kubernetes readiness probe's command run against it,
+ * compose's replica command (the CMD + --redis) joins a real redis-server, and deploy/nginx.conf runs in
+ * front of two such replicas and a dead one.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
