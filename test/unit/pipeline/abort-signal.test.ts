@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import { DownstreamConnection } from "../../../src/downstream/connection.js";
 import { waitForChange } from "../../../src/downstream/waitForChange.js";
-import { isAggregatorError } from "../../../src/errors.js";
+import { AggregatorError, isAggregatorError } from "../../../src/errors.js";
 import { buildPipeline, buildRequestPipeline } from "../../../src/pipeline/build.js";
 import { compose } from "../../../src/pipeline/compose.js";
 import { BreakerRegistry } from "../../../src/pipeline/middleware/breaker.js";
@@ -77,9 +77,9 @@ describe("typed context fields, each set by its owner layer", () => {
     expect(ctx.cacheOutcome).toBeUndefined();
     expect(ctx.attemptTimeoutMs).toBe(5_000);
     expect(ctx.deadlineAt).toBeGreaterThan(0);
-    // The deadline layer's own signal, not the caller's.
-    expect(ctx.signal).not.toBe(caller.signal);
-    expect(ctx.signal.aborted).toBe(false);
+    // The caller's own signal: no second AbortController for the usual call (deadline.ts).
+    expect(ctx.signal).toBe(caller.signal);
+    expect(ctx.stopped).toBe(false);
     expect(ctx.log).not.toBe(silentLogger);
     expect(events).toEqual([
       expect.objectContaining({ requestId: ctx.requestId, outcome: "ok", attempts: 1, cache: undefined }),
@@ -257,6 +257,99 @@ describe("one cancellation model: the call's AbortSignal reaches every wait", ()
     await first;
     expect(isAggregatorError(await second, "CANCELLED")).toBe(true);
     expect(calls).toHaveLength(1);
+  });
+});
+
+describe("the deadline layer: the caller's signal for the usual call, one of its own when shared", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("a second call in flight under the same caller signal gets a signal of its own that follows the caller", async () => {
+    const gates: Deferred<CallToolResult>[] = [];
+    const seen: AbortSignal[] = [];
+    const h = compose([createDeadlineLayer()], (ctx) => {
+      seen.push(ctx.signal);
+      const gate = deferred<CallToolResult>();
+      gates.push(gate);
+      return gate.promise;
+    });
+    const caller = new AbortController();
+    const first = h(makeCtx(read, {}, caller.signal)).catch((e: unknown) => e);
+    const second = h(makeCtx(read, {}, caller.signal)).catch((e: unknown) => e);
+    await flush();
+    expect(seen[0]).toBe(caller.signal);
+    expect(seen[1]).not.toBe(caller.signal);
+    // One listener of ours on the caller's signal (the second call's follow), none per call.
+    expect(abortListeners(caller.signal)).toBe(1);
+    caller.abort(new Error("client cancel"));
+    expect(seen[1]?.aborted).toBe(true);
+    for (const gate of gates) gate.reject(new AggregatorError("CANCELLED", "the call was cancelled"));
+    expect(isAggregatorError(await first, "CANCELLED")).toBe(true);
+    expect(isAggregatorError(await second, "CANCELLED")).toBe(true);
+    expect(abortListeners(caller.signal)).toBe(0);
+    // Once the first call ended, the next call under that signal runs on it again.
+    const third = h(makeCtx(read, {}, new AbortController().signal));
+    await flush();
+    gates[2]?.resolve(textResult("ok"));
+    expect(await third).toEqual(textResult("ok"));
+  });
+
+  it("the total budget ends a call on its caller's signal at once; a call queued for a slot leaves the queue and never reaches the downstream", async () => {
+    vi.useFakeTimers();
+    const gate = deferred<CallToolResult>();
+    const limiter = newLimiter(1);
+    const forward = vi.fn((): Promise<CallToolResult> => gate.promise);
+    const route = makeRoute({
+      server: "srv",
+      tool: "slow",
+      readOnly: true,
+      timeoutMs: 200,
+      totalTimeoutMs: 200,
+    });
+    const { handler, breakers } = pipelineOver(forward, limiter);
+    const running = makeCtx(route);
+    const first = handler(running).catch((e: unknown) => e);
+    const queuedCtx = makeCtx(route);
+    const queued = handler(queuedCtx).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(limiter.queued).toBe(1);
+    await vi.advanceTimersByTimeAsync(200);
+    for (const err of [await first, await queued]) {
+      expect(isAggregatorError(err, "DOWNSTREAM_TIMEOUT")).toBe(true);
+      expect((err as Error).message).toBe(
+        "srv did not finish slow within its total budget of 200 ms (totalTimeoutMs)",
+      );
+    }
+    expect(running.stopped).toBe(true);
+    expect(limiter.queued).toBe(0);
+    expect(forward).toHaveBeenCalledTimes(1);
+    gate.resolve(textResult("late"));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(limiter.inFlight).toBe(0);
+    breakers.shutdown();
+  });
+
+  it("shutdown answers the calls in flight at once; a queued call that gets its slot afterwards never reaches the downstream", async () => {
+    const shutdown = new AbortController();
+    const gate = deferred<CallToolResult>();
+    const limiter = newLimiter(1);
+    const forward = vi.fn((): Promise<CallToolResult> => gate.promise);
+    const { handler, breakers } = pipelineOver(forward, limiter, shutdown.signal);
+    const first = handler(makeCtx(write)).catch((e: unknown) => e);
+    const queued = handler(makeCtx(write)).catch((e: unknown) => e);
+    await flush(20);
+    expect(limiter.queued).toBe(1);
+    shutdown.abort(new Error("stopping"));
+    for (const err of [await first, await queued]) {
+      expect(isAggregatorError(err, "CANCELLED")).toBe(true);
+      expect((err as Error).message).toBe("autonomous-mcp is shutting down; the call was cancelled");
+    }
+    gate.resolve(textResult("done"));
+    await flush(20);
+    expect(forward).toHaveBeenCalledTimes(1);
+    expect(limiter.inFlight + limiter.queued).toBe(0);
+    const after = await handler(makeCtx(write)).catch((e: unknown) => e);
+    expect((after as Error).message).toBe("autonomous-mcp is shutting down; the call was cancelled");
+    breakers.shutdown();
   });
 });
 
