@@ -2,7 +2,7 @@ import type { CallToolResult } from "@modelcontextprotocol/server";
 import { AggregatorError, isAggregatorError } from "../../errors.js";
 import { Deadlines } from "../deadlines.js";
 import { follow } from "../../signals.js";
-import type { CallContext, Handler, Middleware } from "../types.js";
+import type { CallContext, Middleware } from "../types.js";
 
 /** The reason a followed call's signal aborts with when its total budget ran out. */
 class BudgetSpent extends Error {
