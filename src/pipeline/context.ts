@@ -26,7 +26,6 @@ export function createCallContext(init: CallInit): CallContext {
     cacheOutcome: undefined,
     attemptTimeoutMs: init.route.policy.timeoutMs,
     deadlineAt: 0,
-    stopped: false,
     attempts: 0,
   };
 }

@@ -27,9 +27,8 @@ export function createForward(pool: ConnectionPool, options: ForwardOptions = {}
   const connectionFor = options.connectionFor ?? ((server: string) => pool.get(server));
   return async function forward(ctx): Promise<CallToolResult> {
     const { server, originalName } = ctx.route;
-    // Cancelled on the way in (while queued, between attempts), or already answered by the deadline layer
-    // (budget, shutdown): the downstream never sees the call.
-    if (ctx.signal.aborted || ctx.stopped)
+    // Cancelled on the way in (while queued, between attempts): the downstream never sees the call.
+    if (ctx.signal.aborted)
       throw new AggregatorError("CANCELLED", "the call was cancelled", {
         cause: ctx.signal.reason,
         details: { server },

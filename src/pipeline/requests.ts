@@ -42,14 +42,13 @@ export function createRequestPath(
   const handler = wrap(async function sendRequest(ctx): Promise<CallToolResult> {
     const origin = ctx.origin as CallOrigin;
     const { server, originalName: method } = ctx.route;
-    // Cancelled on the way in (while queued for a slot), or already answered by the deadline layer: the
-    // downstream never sees the request.
-    if (ctx.signal.aborted || ctx.stopped)
+    // Cancelled on the way in (while queued for a slot): the downstream never sees the request.
+    if (ctx.signal.aborted)
       throw new AggregatorError("CANCELLED", "the request was cancelled", {
         cause: ctx.signal.reason,
         details: { server },
       });
-    // ctx.signal: the caller's (deadline.ts); the request's own timeout ends it before the budget does.
+    // ctx.signal is the deadline layer's (the caller's + the budget + shutdown).
     return (await send(
       server,
       method,

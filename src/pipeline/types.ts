@@ -27,10 +27,9 @@ export type CacheOutcome = "hit" | "miss" | "coalesced";
  * | log               | observe                                 |
  * | invalid           | validate                                |
  * | cacheOutcome      | cache                                   |
- * | signal            | the caller; replaced by cache (a shared flight's) and by deadline when the caller's is shared |
+ * | signal            | the caller; replaced by cache (a shared flight's) and by deadline (the call's own) |
  * | attemptTimeoutMs  | deadline                                |
  * | deadlineAt        | deadline                                |
- * | stopped           | deadline                                |
  * | attempts          | retry                                   |
  */
 export interface CallContext {
@@ -43,11 +42,9 @@ export interface CallContext {
   /** The front client session of the call (forward picks that session's connection for per-client servers). */
   readonly sessionId?: string | undefined;
   /**
-   * The call's cancellation: the caller's signal (client cancel, a workflow step's; cache gives a shared
-   * call the signal of its flight, aborted when its last waiter left). The deadline layer keeps it, and
-   * bounds every wait by deadlineAt instead; only when the caller's signal is already used by another call
-   * in flight does it replace it with the call's own, which also aborts at the total budget and at
-   * shutdown (deadline.ts).
+   * The call's cancellation. The caller's signal (client cancel, a workflow step's, shutdown) until deadline
+   * replaces it with the call's own, which also aborts at the total budget and at shutdown (cache gives a
+   * shared call the signal of its flight, aborted when its last waiter left).
    */
   signal: AbortSignal;
   /** Relays downstream progress to the caller; undefined when the caller sent no progressToken. */
@@ -70,12 +67,6 @@ export interface CallContext {
   attemptTimeoutMs: number;
   /** Absolute epoch ms after which no attempt may run; 0 before deadline ran (set by deadline). */
   deadlineAt: number;
-  /**
-   * The deadline layer already answered the call (its total budget ran out, or the aggregator is shutting
-   * down) while its signal is still live: nothing more may start for it (forward and retry check). Set by
-   * deadline.
-   */
-  stopped: boolean;
   /** Attempts started so far (1-based number of the running attempt); 0 when retry did not run. Set by retry. */
   attempts: number;
 }

@@ -2,7 +2,6 @@ import type { CallToolResult } from "@modelcontextprotocol/server";
 import { AggregatorError } from "../../errors.js";
 import type { LimiterSettings } from "../settings.js";
 import { onAbort } from "../../signals.js";
-import { Deadlines } from "../deadlines.js";
 import { PIPELINE_ATTR } from "../../telemetry/semconv.js";
 import type { Middleware } from "../types.js";
 
@@ -17,8 +16,6 @@ interface Waiter {
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
   stopWatching: () => void;
-  /** Leaves the queue when the call's total budget ran out (set for a bounded wait). */
-  outOfBudget?: () => void;
 }
 
 /** Fairness key of calls that name no client (internal calls). */
@@ -71,51 +68,25 @@ export class ServerLimiter {
 
   /**
    * Waits in the client's queue for a slot; SERVER_BUSY when the queue is full, CANCELLED when the signal
-   * aborts or `deadlineAt` (epoch ms: the call's total budget) passes first. `client` is the fairness key
-   * (principal or session); calls without one share a queue.
+   * aborts. `client` is the fairness key (principal or session); calls without one share a queue.
    */
-  acquire(
-    write: boolean,
-    signal: AbortSignal,
-    client: string = NO_CLIENT,
-    deadlineAt = Number.POSITIVE_INFINITY,
-  ): Promise<void> {
+  acquire(write: boolean, signal: AbortSignal, client: string = NO_CLIENT): Promise<void> {
     if (this.tryAcquire(write)) return Promise.resolve();
     if (signal.aborted) return Promise.reject(this.cancelled(signal.reason));
     if (this.waiting >= this.maxQueue) return Promise.reject(this.busy());
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = { key: client, write, resolve, reject, stopWatching: noop };
-      const leave = (error: AggregatorError): void => {
+      waiter.stopWatching = onAbort(signal, () => {
         this.remove(waiter);
-        reject(error);
+        reject(this.cancelled(signal.reason));
         this.drain(); // a write that left may unblock reads queued behind it
-      };
-      const unwatch = onAbort(signal, () => {
-        this.budgets?.delete(waiter);
-        leave(this.cancelled(signal.reason));
       });
-      waiter.stopWatching = unwatch;
-      if (Number.isFinite(deadlineAt)) {
-        this.budgets ??= new Deadlines<Waiter>((w) => w.outOfBudget?.());
-        waiter.outOfBudget = () => {
-          unwatch();
-          leave(this.cancelled(new Error("the call's total budget ran out while it waited for a free slot")));
-        };
-        waiter.stopWatching = () => {
-          unwatch();
-          this.budgets?.delete(waiter);
-        };
-        this.budgets.set(waiter, Math.max(0, deadlineAt - Date.now()));
-      }
       const list = this.queues.get(client);
       if (list) list.push(waiter);
       else this.queues.set(client, [waiter]);
       this.waiting++;
     });
   }
-
-  /** Queue waits bounded by their call's total budget (one timer for all, deadlines.ts); made on first use. */
-  private budgets: Deadlines<Waiter> | undefined;
 
   private remove(waiter: Waiter): void {
     const list = this.queues.get(waiter.key);
@@ -194,15 +165,8 @@ export function createLimitLayer(limiterFor: (server: string) => ServerLimiter):
       // A free slot (the usual case) is taken without a promise; otherwise wait in the client's queue.
       if (!limiter.tryAcquire(write)) {
         const waitFrom = performance.now();
-        await limiter.acquire(write, ctx.signal, ctx.client, ctx.deadlineAt > 0 ? ctx.deadlineAt : undefined);
+        await limiter.acquire(write, ctx.signal, ctx.client);
         ctx.trace?.set(PIPELINE_ATTR.queueWaitMs, Math.round(performance.now() - waitFrom));
-        // Answered meanwhile by the deadline layer (shutdown): the slot is given back unused.
-        if (ctx.stopped) {
-          limiter.release(write);
-          throw new AggregatorError("CANCELLED", "the call was cancelled while waiting for a free slot", {
-            details: { server: ctx.route.server },
-          });
-        }
       }
       try {
         return await next(ctx);

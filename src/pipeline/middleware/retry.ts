@@ -109,7 +109,7 @@ export function createRetryLayer(
         return true;
       };
       const shouldRetry = ({ error, retriesConsumed }: RetryContext): boolean | Promise<boolean> => {
-        if (ctx.signal.aborted || ctx.stopped || !isTransportFailure(error)) return false;
+        if (ctx.signal.aborted || !isTransportFailure(error)) return false;
         if (told !== undefined) return waitAsTold(told, error, retriesConsumed);
         const wait = sleeping ? maxBackoffMs(s, retriesConsumed) : 0;
         const deadlineAt = ctx.deadlineAt;
