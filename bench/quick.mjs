@@ -15,6 +15,11 @@ import { connectAggregatorStdio, connectStdio, writeAggregatorConfig } from "./l
 import { killPids, descendants, serverEntry, tempDir, tempRoot } from "./lib/procs.mjs";
 import { percentile } from "./lib/stats.mjs";
 
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
 const opt = Object.fromEntries(
   process.argv.slice(2).map((a) => {
     const [k, ...v] = a.replace(/^--/, "").split("=");
@@ -94,9 +99,10 @@ for (const [i, cli] of baseClis.entries()) {
   );
   const base = await connectAggregatorStdio({
     id: `base${i}`,
-    label: cli.includes(`${path.sep}.cache${path.sep}`)
-      ? `${opt["baseline-ref"]} build`
-      : path.relative(process.cwd(), path.resolve(cli)),
+    label:
+      cli.includes(`${path.sep}.cache${path.sep}`) && opt["baseline-ref"]
+        ? `${opt["baseline-ref"]} build`
+        : path.relative(process.cwd(), path.resolve(cli)),
     configFile: bcfg,
     home,
     cli,
@@ -147,12 +153,17 @@ async function closed(ep, c, ms) {
   );
   return { rate: (done * 1000) / (performance.now() - t0), done };
 }
+// --rounds=N: interleaved rounds per in-flight level (default 3); --ref=LABEL-PART: the path the
+// summary's ratios are taken against (default: the last --base), each ratio paired within its round.
+const ROUNDS = Number(opt.rounds ?? 3);
+const summary = [];
 for (const c of LEVELS) {
   const res = new Map(paths.map((p) => [p, []]));
   const cpu = new Map(paths.map((p) => [p, { ms: 0, calls: 0 }]));
+  const cpuRounds = new Map(paths.map((p) => [p, []]));
   const cpuNote = new Map(paths.map((p) => [p, []]));
   for (const ep of paths) await closed(ep, c, 300);
-  for (let r = 0; r < 3; r++) {
+  for (let r = 0; r < ROUNDS; r++) {
     for (const ep of r % 2 ? [...paths].reverse() : paths) {
       const before = ep !== direct ? cpuMs(ep.pid) : 0;
       const srv = ep !== direct ? descendants(ep.pid)[0] : ep.pid;
@@ -169,14 +180,45 @@ for (const c of LEVELS) {
         const acc = cpu.get(ep);
         acc.ms += cpuMs(ep.pid) - before;
         acc.calls += done;
+        cpuRounds.get(ep).push((1000 * (cpuMs(ep.pid) - before)) / done);
       }
       res.get(ep).push(rate);
     }
   }
-  const med = (ep) => [...res.get(ep)].sort((a, b) => a - b)[1];
+  const med = (ep) => median(res.get(ep));
+  summary.push({ c, res, cpuRounds });
   const perCall = (ep) => ((1000 * cpu.get(ep).ms) / cpu.get(ep).calls).toFixed(1);
   console.log(
     `${c} in flight: direct ${med(direct).toFixed(0)}/s, agg ${med(agg).toFixed(0)}/s (${((100 * med(agg)) / med(direct)).toFixed(0)} %), agg CPU ${perCall(agg)} µs/call; µs/call direct: ${cpuNote.get(direct)[1]}; via agg: ${cpuNote.get(agg)[1]}${bases.map((b) => `; ${b.label} ${med(b).toFixed(0)}/s (${((100 * med(b)) / med(direct)).toFixed(0)} %), CPU ${perCall(b)} µs/call`).join("")}`,
+  );
+}
+{
+  const ref = (opt.ref && paths.find((p) => p.label.includes(opt.ref))) || bases.at(-1) || direct;
+  const lbl = (ep) => (ep === agg ? "autonomous-mcp (this build)" : ep.label);
+  const spread = (xs, d = 0) =>
+    `${median(xs).toFixed(d)} [${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)}]`;
+  console.log(
+    `\nsummary: ${ROUNDS} interleaved rounds per level; ratios paired per round against ${lbl(ref)}`,
+  );
+  console.log(
+    "| in flight | path | calls/s median [min–max] | CPU µs/call median [min–max] | calls/s ratio | CPU ratio |",
+  );
+  console.log("| --- | --- | --- | --- | --- | --- |");
+  for (const { c, res, cpuRounds } of summary)
+    for (const ep of paths) {
+      const ratios = res.get(ep).map((x, i) => x / res.get(ref)[i]);
+      const cr = cpuRounds.get(ep);
+      const cpuRatio = ep === direct || ref === direct ? [] : cr.map((x, i) => x / cpuRounds.get(ref)[i]);
+      console.log(
+        `| ${c} | ${lbl(ep)} | ${spread(res.get(ep))} | ${cr.length ? spread(cr, 1) : "—"} | ${spread(ratios, 2)} | ${cpuRatio.length ? spread(cpuRatio, 2) : "—"} |`,
+      );
+    }
+  const added = (ep) => p50(ep) - p50(direct);
+  console.log(
+    `added p50 (sequential): ${paths
+      .filter((p) => p !== direct)
+      .map((p) => `${lbl(p)} +${added(p).toFixed(3)} ms`)
+      .join("; ")}`,
   );
 }
 const hwm = readFileSync(`/proc/${agg.pid}/status`, "utf8").match(/VmHWM:\s+(\d+)/)[1];

@@ -11,7 +11,7 @@ import {
   type ServerCapabilities,
   type ServerContext,
 } from "@modelcontextprotocol/server";
-import { PassThroughResult } from "../jsonrpc/passThrough.js";
+import { CheckedToolCallParams, PassThroughResult } from "../jsonrpc/passThrough.js";
 import { NOOP_SPAN, type CallSpan } from "../telemetry/index.js";
 import type { Logger } from "../logger.js";
 import type { CallOrigin, FrontBackend, FrontSessionHandle } from "./backend.js";
@@ -150,15 +150,19 @@ export class FrontSession implements FrontSessionHandle {
     const { pageSize } = this.options;
     const backend = this.backend;
 
-    on("tools/call", async (request, ctx, span) => {
-      const { name, arguments: args, _meta } = request.params;
-      if (this.tasks && request.params.task !== undefined)
-        return (await taskAugmentedCall(this.tasks, request.params, ctx)) as never;
-      const origin = this.origin(ctx, _meta, span);
-      const result = await backend.callTool(name, args ?? {}, origin);
-      await origin.flush();
-      return sealIfTask(this.tasks, name, result);
-    });
+    // The SDK's Server checks every tools/call request against its tools/call schema before any handler
+    // runs (its _wrapHandler); registered with a pass-through params schema, the same request is not
+    // parsed a second time at dispatch (src/jsonrpc/passThrough.ts).
+    s.setRequestHandler("tools/call", { params: CheckedToolCallParams }, (params, ctx) =>
+      this.traced(ctx, params, async (span) => {
+        if (this.tasks && params.task !== undefined)
+          return (await taskAugmentedCall(this.tasks, params, ctx)) as never;
+        const origin = this.origin(ctx, params._meta, span);
+        const result = await backend.callTool(params.name, params.arguments ?? {}, origin);
+        await origin.flush();
+        return sealIfTask(this.tasks, params.name, result);
+      }),
+    );
     on("tools/list", async (request) => {
       await backend.prepareSession?.(this.id);
       const { page, nextCursor } = paginate(

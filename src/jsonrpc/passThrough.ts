@@ -1,4 +1,4 @@
-import type { StandardSchemaV1 } from "@modelcontextprotocol/server";
+import type { CallToolRequestParams, StandardSchemaV1 } from "@modelcontextprotocol/server";
 
 /**
  * The result schema of requests whose answers we only pass on (a downstream's tools/call, lists,
@@ -15,5 +15,20 @@ export const PassThroughResult: StandardSchemaV1<unknown, Record<string, unknown
       typeof value === "object" && value !== null && !Array.isArray(value)
         ? { value: value as Record<string, unknown> }
         : { issues: [{ message: "expected a JSON object as the result" }] },
+  },
+};
+
+/**
+ * The params schema of our tools/call handler. The SDK's `Server` checks every tools/call request
+ * against its own tools/call schema before a handler runs (and answers -32602 "Invalid tools/call
+ * request: …" when it does not match); a handler registered with the method's default schema would have
+ * the same request parsed by zod once more at dispatch. Registered with this one instead, the params the
+ * SDK already checked reach the handler as they are.
+ */
+export const CheckedToolCallParams: StandardSchemaV1<unknown, CallToolRequestParams> = {
+  "~standard": {
+    version: 1,
+    vendor: "autonomous-mcp",
+    validate: (value) => ({ value: value as CallToolRequestParams }),
   },
 };

@@ -29,6 +29,11 @@ export class Deadlines<T> {
     if (at < this.armedFor) this.arm(at);
   }
 
+  /** The items waiting for their deadline (a snapshot). */
+  items(): T[] {
+    return [...this.due.keys()];
+  }
+
   /** Forgets the item (it finished): no timer work. */
   delete(item: T): void {
     this.due.delete(item);

@@ -44,7 +44,8 @@ export interface CallContext {
   /**
    * The call's cancellation. The caller's signal (client cancel, a workflow step's, shutdown) until deadline
    * replaces it with the call's own, which also aborts at the total budget and at shutdown (cache gives a
-   * shared call the signal of its flight, aborted when its last waiter left).
+   * shared call the signal of its flight, aborted when its last waiter left). Deadline gives the caller's
+   * back when the call ends (its controller may serve a later call).
    */
   signal: AbortSignal;
   /** Relays downstream progress to the caller; undefined when the caller sent no progressToken. */

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import { DownstreamConnection } from "../../../src/downstream/connection.js";
 import { waitForChange } from "../../../src/downstream/waitForChange.js";
-import { isAggregatorError } from "../../../src/errors.js";
+import { AggregatorError, isAggregatorError } from "../../../src/errors.js";
 import { buildPipeline, buildRequestPipeline } from "../../../src/pipeline/build.js";
 import { compose } from "../../../src/pipeline/compose.js";
 import { BreakerRegistry } from "../../../src/pipeline/middleware/breaker.js";
@@ -62,9 +62,11 @@ const abortListeners = (signal: AbortSignal): number => getEventListeners(signal
 describe("typed context fields, each set by its owner layer", () => {
   it("a downstream call: observe sets log, deadline the signal and budgets, retry attempts; cache leaves cacheOutcome unset for an uncached tool", async () => {
     const seen: CallContext[] = [];
+    const signals: AbortSignal[] = [];
     const caller = new AbortController();
     const { handler, breakers, events } = pipelineOver(async (ctx) => {
       seen.push(ctx);
+      signals.push(ctx.signal);
       return textResult("ok");
     });
     const ctx = makeCtx(read, {}, caller.signal);
@@ -77,9 +79,9 @@ describe("typed context fields, each set by its owner layer", () => {
     expect(ctx.cacheOutcome).toBeUndefined();
     expect(ctx.attemptTimeoutMs).toBe(5_000);
     expect(ctx.deadlineAt).toBeGreaterThan(0);
-    // The deadline layer's own signal, not the caller's.
-    expect(ctx.signal).not.toBe(caller.signal);
-    expect(ctx.signal.aborted).toBe(false);
+    // The call ran on the deadline layer's signal (seen by forward); its context has the caller's back.
+    expect(signals[0]).not.toBe(caller.signal);
+    expect(ctx.signal).toBe(caller.signal);
     expect(ctx.log).not.toBe(silentLogger);
     expect(events).toEqual([
       expect.objectContaining({ requestId: ctx.requestId, outcome: "ok", attempts: 1, cache: undefined }),
@@ -257,6 +259,56 @@ describe("one cancellation model: the call's AbortSignal reaches every wait", ()
     await first;
     expect(isAggregatorError(await second, "CANCELLED")).toBe(true);
     expect(calls).toHaveLength(1);
+  });
+});
+
+describe("the deadline layer's controllers", () => {
+  it("a controller that was never aborted and has no listener left is reused; an aborted one never is", async () => {
+    const signals: AbortSignal[] = [];
+    const h = compose([createDeadlineLayer()], async (ctx) => {
+      signals.push(ctx.signal);
+      return textResult("ok");
+    });
+    await h(makeCtx(read));
+    await h(makeCtx(read));
+    expect(signals[1]).toBe(signals[0]);
+    expect(signals[0]?.aborted).toBe(false);
+
+    // A call cancelled by its caller while in flight: its (aborted) signal is not handed on.
+    const caller = new AbortController();
+    const gates: Deferred<CallToolResult>[] = [];
+    const cancelling = compose([createDeadlineLayer()], async (ctx) => {
+      signals.push(ctx.signal);
+      const gate = deferred<CallToolResult>();
+      gates.push(gate);
+      return gate.promise;
+    });
+    const first = cancelling(makeCtx(read, {}, caller.signal)).catch((e: unknown) => e);
+    await flush();
+    caller.abort(new Error("client cancel"));
+    gates[0]?.reject(new AggregatorError("CANCELLED", "the call was cancelled"));
+    expect(isAggregatorError(await first, "CANCELLED")).toBe(true);
+    const second = cancelling(makeCtx(read));
+    await flush();
+    expect(signals[3]).not.toBe(signals[2]);
+    expect(signals[3]?.aborted).toBe(false);
+    gates[1]?.resolve(textResult("ok"));
+    await second;
+  });
+
+  it("a controller something still listens to when its call ends is not reused", async () => {
+    const signals: AbortSignal[] = [];
+    const stray = (): void => undefined;
+    const h = compose([createDeadlineLayer()], async (ctx) => {
+      signals.push(ctx.signal);
+      // A listener left behind (a bug elsewhere): that signal must not be handed to another call.
+      if (signals.length === 1) ctx.signal.addEventListener("abort", stray);
+      return textResult("ok");
+    });
+    await h(makeCtx(read));
+    await h(makeCtx(read));
+    expect(signals[1]).not.toBe(signals[0]);
+    signals[0]?.removeEventListener("abort", stray);
   });
 });
 
