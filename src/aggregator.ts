@@ -10,6 +10,8 @@ import type { LoadedConfig, ResolvedServer } from "./config/load.js";
 import type { ServerState } from "./downstream/connection.js";
 import { ConnectionPool } from "./downstream/pool.js";
 import type { CallOrigin, FrontBackend, FrontSessionHandle } from "./front/backend.js";
+import type { InputRound, StateCodec } from "./front/backend.js";
+import { createBridge, type Bridge } from "./bridge/index.js";
 import type { Logger } from "./logger.js";
 import type { MetaTool } from "./meta/types.js";
 import { buildLocalPipeline, buildPipeline, buildRequestPipeline } from "./pipeline/build.js";
@@ -56,9 +58,10 @@ export class Aggregator implements FrontBackend {
   readonly cache: ResultCache;
   readonly breakers: BreakerRegistry;
   readonly router: Router;
+  readonly bridge: Bridge; // input_required across the protocol generations (src/bridge/)
   readonly telemetry = catalogTelemetry(this); // off until serve turns tracing or metrics on
   /** Any routed request (resources/read, prompts/get…) to a downstream; its result verbatim. */
-  readonly forward: FrontBackend["forward"];
+  readonly forward: FrontBackend["forward"] = (s, m, p, o, round) => this.bridge.forward(s, m, p, o, round);
   readonly meta = new Map<string, MetaTool>();
   /** The configured and shipped workflows (none for `doctor`), made with the aggregator. */
   readonly workflowHost: WorkflowHostLike | undefined;
@@ -150,7 +153,6 @@ export class Aggregator implements FrontBackend {
     // resources/read, prompts/get, completion/complete: the server's deadline, breaker and limit too.
     const ids = requestIds(); // the one request-id source: tools/call (router) and guarded requests
     const requests = createRequestPath((s) => buildRequestPipeline(parts, s), this.isolation, this.log, ids);
-    this.forward = (s, method, params, o) => requests(s, method, params, o, this.serverOf(s).timeoutMs);
     this.router = new Router({
       catalog: (sessionId) => this.isolation.catalogFor(sessionId),
       pipeline: buildPipeline(parts),
@@ -167,6 +169,7 @@ export class Aggregator implements FrontBackend {
       },
       prepare: (sessionId) => this.isolation.prepareSession(sessionId),
     });
+    this.bridge = createBridge(this, options, requests, this.shutdownController.signal);
     // The aggregator's own tools and the workflows: made from the aggregator, once, before the first catalog.
     const extensions = options.extensions?.(this);
     for (const tool of extensions?.meta ?? []) this.meta.set(tool.definition.name, tool);
@@ -195,16 +198,9 @@ export class Aggregator implements FrontBackend {
 
   limiterFor(server: string): ServerLimiter {
     let limiter = this.limiters.get(server);
-    if (!limiter) {
-      const s = this.serverOf(server);
-      limiter = new ServerLimiter({
-        maxConcurrency: s.maxConcurrency,
-        maxQueue: s.maxQueue,
-        serializeWrites: s.serializeWrites,
-        server,
-      });
-      this.limiters.set(server, limiter);
-    }
+    // The server's maxConcurrency, maxQueue and serializeWrites.
+    if (!limiter)
+      this.limiters.set(server, (limiter = new ServerLimiter({ ...this.serverOf(server), server })));
     return limiter;
   }
 
@@ -330,12 +326,18 @@ export class Aggregator implements FrontBackend {
     return withPendingCapabilities(this.pool.unionCapabilities(), this.pool.all());
   }
 
-  callTool(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult> {
+  callTool(
+    name: string,
+    args: Record<string, unknown>,
+    o: CallOrigin,
+    round?: InputRound,
+  ): Promise<CallToolResult> {
     this.inflight++;
     // One derived promise, no per-call closure or async frame (the hot path of every tools/call).
-    return this.router.callTool(name, args, origin).then(this.ended, this.failed);
+    return this.bridge.callTool(name, args, o, round).then(this.ended, this.failed);
   }
 
+  readonly stateCodec = (principal: string | undefined): StateCodec => this.bridge.codec(principal);
   private readonly ended = <T>(value: T): T => (this.inflight--, value);
   private readonly failed = (error: unknown): never => {
     this.inflight--;

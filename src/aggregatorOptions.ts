@@ -30,6 +30,13 @@ export interface AggregatorOptions {
   /** Told as each server's first start settles (the CLI's progress line). */
   readonly onServerSettled?: ((server: string, state: ServerState) => void) | undefined;
   /**
+   * The key requestState is sealed with (at least 32 bytes; cluster mode passes one shared by every
+   * replica). Default: AUTONOMOUS_MCP_STATE_KEY, else `security.requestStateKey`, else random per process.
+   */
+  readonly requestStateKey?: Uint8Array | undefined;
+  /** Where AUTONOMOUS_MCP_STATE_KEY and `${VAR}` in `security.requestStateKey` are looked up. Default process.env. */
+  readonly env?: NodeJS.ProcessEnv | undefined;
+  /**
    * The aggregator's own tools and its workflow host, made from the aggregator while it is built
    * (src/compose.ts): they call back into its router and read its catalog.
    */

@@ -5,7 +5,7 @@ import { createOAuthSessions, type OAuthSessions } from "./oauth/session.js";
 import { pickRelayCapabilities } from "./relay.js";
 import type { Catalog } from "./catalog/catalog.js";
 import type { ResolvedServer } from "./config/load.js";
-import type { ConnectionHooks, DownstreamConnection } from "./downstream/connection.js";
+import type { ConnectionHooks, DownstreamConnection, DownstreamInput } from "./downstream/connection.js";
 import { sameCatalog } from "./downstream/listing.js";
 import { PerClientConnections } from "./downstream/perClient.js";
 import { sendScoped, type ConnectionPool } from "./downstream/pool.js";
@@ -107,6 +107,7 @@ export class ClientIsolation {
     params: Record<string, unknown>,
     origin: CallOrigin,
     timeoutMs: number,
+    input?: DownstreamInput,
   ): Promise<Record<string, unknown>> {
     const connection = this.connectionFor(server, origin.sessionId);
     if (!connection) throw new Error(`${server} is not running`);
@@ -116,7 +117,7 @@ export class ClientIsolation {
       return await connection.send(
         method,
         params,
-        { signal: origin.signal, timeoutMs },
+        { signal: origin.signal, timeoutMs, input },
         Date.now() + timeoutMs,
       );
     } finally {

@@ -14,11 +14,14 @@ import {
 import { PassThroughResult } from "../jsonrpc/passThrough.js";
 import { NOOP_SPAN, type CallSpan } from "../telemetry/index.js";
 import type { Logger } from "../logger.js";
-import type { CallOrigin, FrontBackend, FrontSessionHandle } from "./backend.js";
+import type { CallOrigin, FrontBackend, FrontSessionHandle, InputRound, StateCodec } from "./backend.js";
 import { requestErrorToMcp } from "./errorMap.js";
 import { callOrigin } from "./origin.js";
 import { paginate } from "./paginate.js";
 import { LOGGING_LEVELS } from "../logLevels.js";
+
+/** The first protocol revision with input_required (MRTR) and no server→client requests. */
+const MODERN_REVISION = "2026-07-28";
 
 /**
  * One front client: a v2 SDK low-level Server whose handlers delegate to the backend. Stdio has one;
@@ -46,11 +49,32 @@ export class FrontSession implements FrontSessionHandle {
     },
   ) {
     this.caps = backend.capabilities();
+    // The bridge (src/bridge/): our requestState is verified (SDK codec, -32602) before a handler runs.
+    this.codec = backend.stateCodec?.(options.principal);
     this.server = new Server(backend.serverInfo, {
       capabilities: this.caps,
       ...(backend.instructions ? { instructions: backend.instructions } : {}),
+      ...(this.codec ? { requestState: { verify: this.codec.verify } } : {}),
     });
     this.register();
+  }
+
+  private readonly codec: StateCodec | undefined;
+
+  /**
+   * One round of a tools/call, prompts/get or resources/read for the bridge: the verified requestState
+   * and inputResponses of a retry (2026-07-28, or the SDK legacy shim's re-entry on a 2025-era session).
+   */
+  private round(ctx: ServerContext): InputRound | undefined {
+    const codec = this.codec;
+    if (!codec) return undefined;
+    const version = this.server.getNegotiatedProtocolVersion();
+    return {
+      state: ctx.mcpReq.requestState(),
+      responses: ctx.mcpReq.inputResponses as Record<string, unknown> | undefined,
+      seal: (payload) => codec.mint(payload, ctx),
+      modern: version !== undefined && version >= MODERN_REVISION,
+    };
   }
 
   clientCapabilities(): ClientCapabilities | undefined {
@@ -123,7 +147,7 @@ export class FrontSession implements FrontSessionHandle {
     on("tools/call", async (request, ctx, span) => {
       const { name, arguments: args, _meta } = request.params;
       const origin = this.origin(ctx, _meta, span);
-      const result = await backend.callTool(name, args ?? {}, origin);
+      const result = await backend.callTool(name, args ?? {}, origin, this.round(ctx));
       await origin.flush();
       return result;
     });
@@ -164,6 +188,7 @@ export class FrontSession implements FrontSessionHandle {
             "resources/read",
             { ...request.params, uri: route.uri },
             this.origin(ctx, request.params._meta, span),
+            this.round(ctx),
           ),
         );
         if (route.uri !== uri && Array.isArray(result["contents"])) {
@@ -206,6 +231,7 @@ export class FrontSession implements FrontSessionHandle {
             "prompts/get",
             { ...request.params, name: route.originalName },
             this.origin(ctx, request.params._meta, span),
+            this.round(ctx),
           ),
         )) as never;
       });
