@@ -43,6 +43,7 @@ import { awaitAbsent, StartupState, withinGrace, withPendingCapabilities } from 
 
 import type { AggregatorOptions, WorkflowHostLike } from "./aggregatorOptions.js";
 export type { StartSummary } from "./startup.js";
+type Args = Record<string, unknown>;
 export type { AggregatorOptions, WorkflowHostLike } from "./aggregatorOptions.js";
 /** Config → pool → catalog → pipeline → router, exposed to fronts as a FrontBackend (built by src/compose.ts). */
 export class Aggregator implements FrontBackend {
@@ -326,12 +327,7 @@ export class Aggregator implements FrontBackend {
     return withPendingCapabilities(this.pool.unionCapabilities(), this.pool.all());
   }
 
-  callTool(
-    name: string,
-    args: Record<string, unknown>,
-    o: CallOrigin,
-    round?: InputRound,
-  ): Promise<CallToolResult> {
+  callTool(name: string, args: Args, o: CallOrigin, round?: InputRound): Promise<CallToolResult> {
     this.inflight++;
     // One derived promise, no per-call closure or async frame (the hot path of every tools/call).
     return this.bridge.callTool(name, args, o, round).then(this.ended, this.failed);
