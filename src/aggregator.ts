@@ -1,4 +1,5 @@
 import type {
+  CacheHint,
   CallToolResult,
   ClientCapabilities,
   Implementation,
@@ -10,7 +11,7 @@ import type { LoadedConfig, ResolvedServer } from "./config/load.js";
 import type { ServerState } from "./downstream/connection.js";
 import { ConnectionPool } from "./downstream/pool.js";
 import type { CallOrigin, FrontBackend, FrontSessionHandle } from "./front/backend.js";
-import type { InputRound, StateCodec } from "./front/backend.js";
+import { internalOrigin, type InputRound, type StateCodec } from "./front/backend.js";
 import { createBridge, type Bridge } from "./bridge/index.js";
 import type { Logger } from "./logger.js";
 import type { MetaTool } from "./meta/types.js";
@@ -32,15 +33,14 @@ import { Router } from "./router.js";
 import { VERSION } from "./version.js";
 import { buildCatalog } from "./catalog/build.js";
 import { notifyListChanges } from "./catalog/changes.js";
+import { createEventBus, publishListChanges, type ServerEventBus } from "./front/events.js";
 import { connectionSettings } from "./downstream/settings.js";
-import { internalOrigin } from "./front/backend.js";
 import { pickRelayCapabilities, RequestRelay } from "./relay.js";
 import { diffServers } from "./reload.js";
 import { reportServerState } from "./serverStates.js";
-import { startSummary, type StartSummary } from "./startup.js";
 import { Subscriptions } from "./subscriptions.js";
-import { awaitAbsent, StartupState, withinGrace, withPendingCapabilities } from "./startup.js";
-
+import { awaitAbsent, listCacheHint as cacheHintOf, startSummary, StartupState } from "./startup.js";
+import { withinGrace, withPendingCapabilities, type StartSummary } from "./startup.js";
 import type { AggregatorOptions, WorkflowHostLike } from "./aggregatorOptions.js";
 export type { StartSummary } from "./startup.js";
 type Args = Record<string, unknown>;
@@ -64,6 +64,7 @@ export class Aggregator implements FrontBackend {
   /** Any routed request (resources/read, prompts/get…) to a downstream; its result verbatim. */
   readonly forward: FrontBackend["forward"] = (s, m, p, o, round) => this.bridge.forward(s, m, p, o, round);
   readonly meta = new Map<string, MetaTool>();
+  readonly events: ServerEventBus; // 2026-07-28 clients' change events (src/front/events.ts)
   /** The configured and shipped workflows (none for `doctor`), made with the aggregator. */
   readonly workflowHost: WorkflowHostLike | undefined;
 
@@ -91,6 +92,7 @@ export class Aggregator implements FrontBackend {
     options: AggregatorOptions,
   ) {
     this.log = options.log;
+    this.events = options.bus ?? createEventBus(this.log);
     const metrics = (this.metrics = options.metrics);
     if (metrics) this.calls.set("metrics", (event) => metrics.onCall(event));
     if (metrics) this.telemetry.useMetrics(metrics.operations);
@@ -131,6 +133,7 @@ export class Aggregator implements FrontBackend {
       profileMode: (s) => this.profileOf(s)?.sessionMode,
       buildCatalog: (sessionId) => this.buildCatalog(sessionId),
       current: () => this.current,
+      events: this.events,
       shutdown: this.shutdownController.signal,
       oauth: options.oauth,
     });
@@ -188,9 +191,7 @@ export class Aggregator implements FrontBackend {
     return server;
   }
 
-  serverList(): ResolvedServer[] {
-    return [...this.servers.values()];
-  }
+  readonly serverList = (): ResolvedServer[] => [...this.servers.values()];
 
   profileOf(server: ResolvedServer): BuiltinProfile | undefined {
     if (!this.profiles.has(server.name)) this.profiles.set(server.name, profileFor(server));
@@ -288,7 +289,7 @@ export class Aggregator implements FrontBackend {
     this.isolation.invalidate();
     for (const w of next.warnings)
       if (!before.warnings.some((b) => b.message === w.message)) this.log.warn(w.message);
-    notifyListChanges(before, next, this.relay.sessionList());
+    notifyListChanges(before, next, this.relay.sessionList(), (c) => publishListChanges(this.events, c));
   }
 
   /** The common catalog; with `sessionId`, that session's own connections' lists replace their templates'. */
@@ -323,6 +324,7 @@ export class Aggregator implements FrontBackend {
     await this.isolation.prepareSession(sessionId);
   }
 
+  readonly listCacheHint = (): CacheHint => cacheHintOf(this.pool.all(), this.isolation);
   capabilities(): ServerCapabilities {
     return withPendingCapabilities(this.pool.unionCapabilities(), this.pool.all());
   }

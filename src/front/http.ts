@@ -20,7 +20,8 @@ import {
 } from "./guard.js";
 import { hostAllowed, originAllowed, type HostPolicy } from "./hostCheck.js";
 import { BoundedEventStore } from "./eventStore.js";
-import { jsonError } from "./httpErrors.js";
+import { jsonError, requestIdOf } from "./httpErrors.js";
+import { ModernHttpLeg } from "./httpModern.js";
 import { BODY_REJECTED, readJsonBody } from "./httpBody.js";
 import { HttpSessionTransport } from "./httpSession.js";
 import { pathOf, serveRoute } from "./httpPath.js";
@@ -91,6 +92,8 @@ export class HttpFront {
 
   private readonly auth: PrincipalAuth;
   private readonly limiter: RateLimiter;
+  /** 2026-07-28 requests (none on a port without the MCP endpoint). */
+  private readonly modern: ModernHttpLeg | undefined;
   private lastHostAllowed: string | undefined;
 
   constructor(private readonly options: HttpFrontOptions) {
@@ -104,6 +107,7 @@ export class HttpFront {
       );
     this.sessions = new SessionTable(options.maxSessions);
     this.limiter = new RateLimiter(options.rateLimit);
+    if (options.path !== undefined) this.modern = new ModernHttpLeg(options);
   }
 
   get sessionCount(): number {
@@ -213,12 +217,20 @@ export class HttpFront {
       (r, x) => this.refuse(r, x),
     );
     if (body === BODY_REJECTED) return;
+    // Sessionless: a 2026-07-28 request (the SDK's classification) goes to the modern leg; a request
+    // with a session id above is always 2025-era session traffic and is never classified.
+    if (this.modern && (await this.modern.isModern(req, body))) {
+      const malformed = screenMessages(body);
+      if (malformed) return this.refuse(res, malformed);
+      return this.modern.serve(req, res, body, principal.name);
+    }
     if (!isInitialize(body)) {
       return jsonError(
         res,
         400,
         -32000,
-        "Bad Request: no session; send initialize first (this server speaks MCP with sessions)",
+        "Bad Request: no session; send initialize first, or send 2026-07-28 requests with their _meta envelope (this server speaks both)",
+        requestIdOf(body),
       );
     }
     const admission = this.sessions.admit(principal);
@@ -323,6 +335,7 @@ export class HttpFront {
 
   async close(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
+    await this.modern?.close();
     await Promise.all(
       [...this.sessions.entries()].map(([id, live]) => this.closeSession(id, live, "shutdown")),
     );
