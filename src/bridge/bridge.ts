@@ -52,6 +52,8 @@ export interface BridgeDeps {
  */
 export class Bridge {
   private readonly capsCache = new WeakMap<ClientCapabilities, ClientCapabilities>();
+  /** Our own input_required answers (a held call's): passed on as they are. */
+  private readonly ours = new WeakSet<Result>();
 
   constructor(private readonly deps: BridgeDeps) {}
 
@@ -168,7 +170,9 @@ export class Bridge {
       held.abort(error);
       throw error;
     }
-    return { resultType: "input_required", inputRequests: step.inputRequests, requestState };
+    const asks = { resultType: "input_required", inputRequests: step.inputRequests, requestState };
+    this.ours.add(asks);
+    return asks;
   }
 
   /** A modern server's input_required for the client: its requestState wrapped in ours. */
@@ -179,7 +183,7 @@ export class Bridge {
     serverOf: () => string | undefined,
     round: InputRound,
   ): Promise<Result> {
-    if (result["resultType"] !== "input_required") return result;
+    if (result["resultType"] !== "input_required" || this.ours.has(result)) return result;
     const s = serverOf();
     if (s === undefined)
       throw new ProtocolError(

@@ -1,4 +1,5 @@
 import {
+  CLIENT_CAPABILITIES_META_KEY,
   ProtocolError,
   ProtocolErrorCode,
   Server,
@@ -137,7 +138,10 @@ export class FrontSession implements FrontSessionHandle {
       sessionId: this.id,
       principal: this.options.principal,
       signal: req.signal,
-      clientCapabilities: this.server.getClientCapabilities(),
+      // 2026-07-28: the request's own (its `_meta` envelope); 2025: the session's, from initialize.
+      clientCapabilities:
+        ((ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES_META_KEY] as
+          ClientCapabilities | undefined) ?? this.server.getClientCapabilities(),
       rawMeta: meta,
       notify: (n) => req.notify(n),
       // Related to this request: over HTTP it goes out on the call's own stream (the SDK routes it).
