@@ -342,7 +342,7 @@ describe("bridge: a 2026-07-28 client", () => {
       abort.abort();
       await expect(retry).rejects.toBeDefined();
       await waitFor(
-        async () => (await records()).some((r) => r["cancelled"] === "legacy_hang_legacy"),
+        async () => (await records()).some((r) => r["cancelled"] === "hang_legacy"),
         10_000,
       );
     });
@@ -351,7 +351,7 @@ describe("bridge: a 2026-07-28 client", () => {
       const first = await call(client, { name: "legacy_confirm_legacy", arguments: { question: "late" } });
       expect(first["resultType"]).toBe("input_required");
       await waitFor(
-        async () => (await records()).some((r) => r["cancelled"] === "legacy_confirm_legacy"),
+        async () => (await records()).some((r) => r["cancelled"] === "confirm_legacy"),
         15_000,
       );
       const [key] = Object.keys(first["inputRequests"] as object);
