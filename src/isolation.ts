@@ -18,6 +18,13 @@ import { LOGGING_LEVELS } from "./logLevels.js";
 
 export type SessionMode = "shared" | "per-client";
 
+/** What per-client connections of 2026-07-28 callers declare downstream (see capabilitiesOf). */
+const MODERN_CALLER_CAPABILITIES: ClientCapabilities = {
+  sampling: {},
+  elicitation: { form: {}, url: {} },
+  roots: { listChanged: true },
+};
+
 export interface IsolationDeps {
   readonly log: Logger;
   readonly pool: ConnectionPool;
@@ -130,8 +137,12 @@ export class ClientIsolation {
 
   /** Exactly what the session's client declared of sampling / elicitation / roots. */
   capabilitiesOf(sessionId: string): ClientCapabilities {
-    const caps = this.deps.relay.session(sessionId)?.clientCapabilities();
-    return caps ? pickRelayCapabilities(caps) : {};
+    const session = this.deps.relay.session(sessionId);
+    // No 2025-era session: 2026-07-28 requests (their capabilities come with each one). Everything we can
+    // relay is declared; a request is relayed only to the call that caused it, whose own capabilities are
+    // checked then (src/bridge/held.ts: -32021).
+    if (!session) return MODERN_CALLER_CAPABILITIES;
+    return pickRelayCapabilities(session.clientCapabilities() ?? {});
   }
 
   private hooksFor(server: string, sessionId: string): ConnectionHooks {

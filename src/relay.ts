@@ -142,9 +142,19 @@ export class RequestRelay {
   ): Promise<Record<string, unknown>> {
     // On the stream of that session's newest call to the server (HTTP: the call's own SSE stream).
     const call = this.callOf(server, sessionId);
-    // A 2026-07-28 client's held call (src/bridge/held.ts) asks in band and checks the capability itself (-32021).
-    if (call?.asksInBand && call.requestClient)
+    // A 2026-07-28 client's held call (src/bridge/held.ts) asks in band and checks the capability itself
+    // (-32021). Over HTTP such requests have no session (one id per principal): two of them in flight
+    // here cannot be told apart. (Over stdio the one connection is one client.)
+    if (call?.asksInBand && call.requestClient) {
+      if (!session && this.callsOf(server, sessionId) > 1)
+        return Promise.reject(
+          new ProtocolError(
+            ProtocolErrorCode.InvalidRequest,
+            `${kind} request from ${server} refused by autonomous-mcp: several 2026-07-28 requests of one client identity are in flight on this connection, so the one that caused it cannot be told`,
+          ),
+        );
       return call.requestClient(request, AbortSignal.any([signal, call.signal]));
+    }
     if (!supports(call?.clientCapabilities ?? session?.clientCapabilities(), kind)) {
       return Promise.reject(
         new ProtocolError(
@@ -162,6 +172,12 @@ export class RequestRelay {
         ),
       );
     return session.request(request, signal);
+  }
+
+  private callsOf(server: string, sessionId: string): number {
+    let n = 0;
+    for (const origin of this.inflight.get(server) ?? []) if (origin.sessionId === sessionId) n++;
+    return n;
   }
 
   /** The session's newest call in flight to the server that can send its client requests. */

@@ -84,9 +84,12 @@ export function bridgeState(value: unknown): BridgeState | undefined {
   throw invalidState("malformed");
 }
 
-/** The SDK's frozen answer to a requestState it cannot accept (-32602), with our reason in `data`. */
+/**
+ * A requestState that verified but that we cannot accept (-32602): the SDK's frozen words for a state that
+ * fails verification, followed by our reason (also in `data.detail`).
+ */
 export function invalidState(reason: string): ProtocolError {
-  return new ProtocolError(ProtocolErrorCode.InvalidParams, "Invalid or expired requestState", {
+  return new ProtocolError(ProtocolErrorCode.InvalidParams, `Invalid or expired requestState: ${reason}`, {
     reason: "invalid_request_state",
     detail: reason,
   });

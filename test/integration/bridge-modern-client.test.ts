@@ -362,7 +362,7 @@ describe("bridge: a 2026-07-28 client", () => {
         requestState: first["requestState"],
       });
       await expect(late).rejects.toMatchObject({ code: -32602 });
-      await expect(late).rejects.toThrow(/Invalid or expired requestState/);
+      await expect(late).rejects.toThrow(/Invalid or expired requestState: the call it belongs to is no longer held/);
       // Nothing else is lost.
       const ok = (await client.callTool({
         name: "legacy_echo_legacy",
