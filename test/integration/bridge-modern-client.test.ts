@@ -341,19 +341,13 @@ describe("bridge: a 2026-07-28 client", () => {
       await waitFor(async () => (await records()).some((r) => r["method"] === "tools/call"), 10_000);
       abort.abort();
       await expect(retry).rejects.toBeDefined();
-      await waitFor(
-        async () => (await records()).some((r) => r["cancelled"] === "hang_legacy"),
-        10_000,
-      );
+      await waitFor(async () => (await records()).some((r) => r["cancelled"] === "hang_legacy"), 10_000);
     });
 
     it("nobody answers: cancelled downstream after bridge.heldCallTimeoutMs; a late retry gets a clear error", async () => {
       const first = await call(client, { name: "legacy_confirm_legacy", arguments: { question: "late" } });
       expect(first["resultType"]).toBe("input_required");
-      await waitFor(
-        async () => (await records()).some((r) => r["cancelled"] === "confirm_legacy"),
-        15_000,
-      );
+      await waitFor(async () => (await records()).some((r) => r["cancelled"] === "confirm_legacy"), 15_000);
       const [key] = Object.keys(first["inputRequests"] as object);
       const late = call(client, {
         name: "legacy_confirm_legacy",
@@ -362,7 +356,9 @@ describe("bridge: a 2026-07-28 client", () => {
         requestState: first["requestState"],
       });
       await expect(late).rejects.toMatchObject({ code: -32602 });
-      await expect(late).rejects.toThrow(/Invalid or expired requestState: the call it belongs to is no longer held/);
+      await expect(late).rejects.toThrow(
+        /Invalid or expired requestState: the call it belongs to is no longer held/,
+      );
       // Nothing else is lost.
       const ok = (await client.callTool({
         name: "legacy_echo_legacy",
