@@ -38,7 +38,7 @@ export interface BridgeDeps {
 }
 
 /**
- * The bridge between the protocol generations (docs/adr/0022, docs/protocol-generations.md): a front
+ * The bridge between the protocol generations (docs/adr/0025-era-bridge.md, docs/protocol-generations.md): a front
  * client's own tools/call, prompts/get and resources/read, in one round of a multi-round-trip exchange.
  *
  * - A modern server's `input_required` goes back to the client verbatim but for its requestState, which

@@ -50,7 +50,7 @@ export interface CallOrigin {
 /**
  * One round of a multi-round-trip request (2026-07-28 `input_required`; on a 2025-era session the SDK's
  * legacy shim plays the client's part), as the front received it. Given to callTool and forward for a
- * front client's own tools/call, prompts/get and resources/read (the bridge, docs/adr/0022).
+ * front client's own tools/call, prompts/get and resources/read (the bridge, docs/adr/0025-era-bridge.md).
  */
 export interface InputRound {
   /** The payload of our requestState, already verified by the session's Server; undefined on a first round. */
