@@ -113,6 +113,15 @@ describe("bridge: a 2025-era client", () => {
     expect(asked.map((a) => a.method)).toEqual(["elicitation/create"]);
   });
 
+  it("resources/read with input_required: the client is asked, then gets the resource", async () => {
+    asked.length = 0;
+    const read = await h.client.readResource({ uri: "v2://modern/secret" });
+    expect(read.contents).toEqual([
+      { uri: "v2://modern/secret", mimeType: "text/plain", text: "secret of modern for yes to pin?" },
+    ]);
+    expect(asked.map((a) => a.method)).toEqual(["elicitation/create"]);
+  });
+
   it("legacy ↔ legacy: the server's own elicitation is relayed as before", async () => {
     asked.length = 0;
     const result = await h.client.callTool({ name: "legacy_confirm_legacy", arguments: { question: "go" } });

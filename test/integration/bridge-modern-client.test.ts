@@ -195,6 +195,39 @@ describe("bridge: a 2026-07-28 client", () => {
     });
   });
 
+  describe("resources/read", () => {
+    it("passes input_required through; the retry reads the resource", async () => {
+      const read = (params: Record<string, unknown>) =>
+        client.request({ method: "resources/read", params }, PassThroughResult, {
+          allowInputRequired: true,
+        }) as Promise<Result>;
+      const first = await read({ uri: "v2://modern/secret" });
+      expect(first["resultType"]).toBe("input_required");
+      expect(payloadOf(first["requestState"] as string)).toEqual({
+        k: "pass",
+        s: "modern",
+        m: "resources/read",
+        n: "v2://modern/secret",
+        d: "secret-state",
+      });
+      const done = await read({
+        uri: "v2://modern/secret",
+        inputResponses: { pin: { action: "accept", content: { answer: "1234" } } },
+        requestState: first["requestState"],
+      });
+      expect(done["contents"]).toEqual([
+        { uri: "v2://modern/secret", mimeType: "text/plain", text: "secret of modern for 1234" },
+      ]);
+      // A tools/call state is not a resources/read state.
+      const tool = await call(client, { name: "modern_confirm_modern", arguments: { question: "q" } });
+      await expect(
+        read({ uri: "v2://modern/secret", requestState: tool["requestState"] }),
+      ).rejects.toMatchObject({
+        code: -32602,
+      });
+    });
+  });
+
   describe("requestState that is not ours to accept: -32602, nothing reaches the server", () => {
     const retry = (requestState: string, name = "modern_confirm_modern") =>
       call(client, {
