@@ -2,6 +2,8 @@ import type { RequestId } from "@modelcontextprotocol/server";
 import type { FrontBackend } from "./backend.js";
 import type { Logger } from "../logger.js";
 
+const PROTOCOL_VERSION_KEY = "io.modelcontextprotocol/protocolVersion";
+
 /** At most this many URIs of one listen request are followed downstream (the rest are ignored). */
 const MAX_FOLLOWED = 1_000;
 
@@ -15,7 +17,10 @@ export function listenResourceUris(message: unknown): { id: RequestId; uris: str
   const m = message as { method?: unknown; id?: unknown; params?: unknown };
   if (m.method !== "subscriptions/listen") return undefined;
   if (typeof m.id !== "string" && typeof m.id !== "number") return undefined;
-  const notifications = (m.params as { notifications?: unknown } | undefined)?.notifications;
+  const params = m.params as { notifications?: unknown; _meta?: Record<string, unknown> } | undefined;
+  // Without the 2026-07-28 envelope claim the SDK does not serve it as a listen stream.
+  if (typeof params?._meta?.[PROTOCOL_VERSION_KEY] !== "string") return undefined;
+  const notifications = params.notifications;
   const wanted = (notifications as { resourceSubscriptions?: unknown } | undefined)?.resourceSubscriptions;
   if (!Array.isArray(wanted)) return undefined;
   const uris = [...new Set(wanted.filter((u): u is string => typeof u === "string"))].slice(0, MAX_FOLLOWED);

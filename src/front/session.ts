@@ -30,8 +30,9 @@ export type FrontEra = "legacy" | "modern";
 /**
  * One front client: a v2 SDK low-level Server whose handlers delegate to the backend. Stdio has one;
  * Streamable HTTP has one per 2025-era session and one per 2026-07-28 request. Both generations get the
- * same handlers (register() below, whatever the era); the SDK's serving entries (src/front/factory.ts)
- * add what the modern era has of its own (server/discover, the `_meta` envelope, `resultType`, listen).
+ * same handlers (register() below, whatever the era), built by the factories handed to the SDK's serving
+ * entries (`serveStdio` in front/stdio.ts, `createMcpHandler` in front/httpModern.ts), which add what the
+ * modern era has of its own (server/discover, the `_meta` envelope, `resultType`, listen).
  * Every request is validated by the SDK's own schemas (tools/call params included: a malformed call is
  * -32602 from the SDK on every front) before a handler sees it. Sessions share a server's connection
  * unless it is per-client (src/isolation.ts).

@@ -82,9 +82,9 @@ export async function serveStdio(options: StdioFrontOptions, onEnd: () => void):
       transport: "stdio",
       era,
     });
-    // 2026-07-28 has no initialize (whose `initialized` opens a 2025-era session): open it now. A
-    // discarded server/discover probe instance closes it again before the 2025-era one opens.
-    if (era === "modern") backend.sessionOpened(session);
+    // Open at once, as before (a 2025-era `initialized` opens it again; 2026-07-28 has none). A discarded
+    // server/discover probe instance closes it again before the 2025-era instance opens.
+    backend.sessionOpened(session);
     return session.server;
   };
   return serveSdkStdio(factory, {

@@ -24,7 +24,7 @@ import {
   type HttpHarness,
   type TempDir,
 } from "../helpers/aggregator.js";
-import { post } from "../helpers/http-raw.js";
+import { metricValue, post } from "../helpers/http-raw.js";
 import { parseSse } from "../helpers/sse.js";
 import { envelope, MODERN, modernHttpClient, v2Entry } from "../helpers/modern.js";
 
@@ -241,18 +241,27 @@ describe("raw 2026-07-28 requests on the HTTP front", () => {
     expect(body.error.data.supported).toContain(MODERN);
   });
 
-  it("answers a method 2026-07-28 removed (resources/subscribe) with -32601 and the id", async () => {
-    const answer = await post(
-      h.url,
-      { ...auth, ...modernHeaders("resources/subscribe", "v2://dual/hello") },
-      JSON.stringify({
-        jsonrpc: "2.0",
-        id: 44,
-        method: "resources/subscribe",
-        params: { uri: "v2://dual/hello", _meta: envelope() },
-      }),
-    );
-    expect(message(answer.body)).toMatchObject({ id: 44, error: { code: -32601 } });
+  it("answers the methods 2026-07-28 removed with 404, -32601 and the id", async () => {
+    const removed: [string, Record<string, unknown>, string?][] = [
+      ["resources/subscribe", { uri: "v2://dual/hello" }, "v2://dual/hello"],
+      ["resources/unsubscribe", { uri: "v2://dual/hello" }, "v2://dual/hello"],
+      ["logging/setLevel", { level: "debug" }],
+      ["ping", {}],
+    ];
+    for (const [i, [method, params, name]] of removed.entries()) {
+      const answer = await post(
+        h.url,
+        { ...auth, ...modernHeaders(method, name) },
+        JSON.stringify({
+          jsonrpc: "2.0",
+          id: 44 + i * 100,
+          method,
+          params: { ...params, _meta: envelope() },
+        }),
+      );
+      expect(answer.status, `${method}: ${answer.body}`).toBe(404);
+      expect(message(answer.body)).toMatchObject({ id: 44 + i * 100, error: { code: -32601 } });
+    }
   });
 
   it("answers malformed envelopes with -32602 naming the key, and the id", async () => {
@@ -275,6 +284,33 @@ describe("raw 2026-07-28 requests on the HTTP front", () => {
       expect(body.error.code).toBe(-32602);
       expect(body.error.message).toContain(Object.keys(bad)[0]);
     }
+  });
+
+  it("answers a batch (2026-07-28 has none), a string _meta and array params with clear errors", async () => {
+    const one = (id: number) => ({ jsonrpc: "2.0", id, method: "tools/list", params: { _meta: envelope() } });
+    const answer = await post(
+      h.url,
+      { ...auth, ...modernHeaders("tools/list") },
+      JSON.stringify([one(70), one(71)]),
+    );
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.body)).toMatchObject({
+      error: { code: -32600, message: expect.stringMatching(/batch/i) },
+    });
+    const mixed = await post(
+      h.url,
+      { ...auth, ...modernHeaders("tools/list") },
+      JSON.stringify({ jsonrpc: "2.0", id: 72, method: "tools/list", params: { _meta: "not an object" } }),
+    );
+    expect(mixed.status).toBe(400);
+    expect(JSON.parse(mixed.body)).toMatchObject({ id: 72, error: { code: -32602 } });
+    const noParams = await post(
+      h.url,
+      { ...auth, ...modernHeaders("tools/call", "x") },
+      JSON.stringify({ jsonrpc: "2.0", id: 73, method: "tools/call", params: [1, 2] }),
+    );
+    expect(noParams.status).toBe(400);
+    expect(JSON.parse(noParams.body)).toMatchObject({ id: 73, error: { code: -32600 } });
   });
 
   it("answers over-deep JSON with the id, and the next request is served", async () => {
@@ -306,5 +342,63 @@ describe("raw 2026-07-28 requests on the HTTP front", () => {
     const result = message(next.body)["result"] as CallToolResult;
     expect(result, next.body).toBeDefined();
     expect(text(result)).toBe("dual: still here");
+  });
+});
+
+describe("2026-07-28 requests carry their principal through the same pipeline", () => {
+  let tmp: TempDir;
+  let h: HttpHarness;
+  const clients: ModernClient[] = [];
+  const ALICE = "alice-token-0123456789abcdef";
+  const BOB = "bob-token-0123456789abcdef";
+
+  beforeAll(async () => {
+    tmp = await tempDir();
+    const config = await writeConfig(tmp.dir, {
+      mcpServers: { dual: v2Entry("dual") },
+      http: {
+        principals: [
+          { name: "alice", token: ALICE },
+          { name: "bob", token: BOB },
+        ],
+      },
+    });
+    h = await startHttp(config);
+  });
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await h?.close();
+    await tmp?.cleanup();
+  });
+
+  async function metrics(token: string): Promise<string> {
+    const res = await fetch(new URL("/metrics", h.url), { headers: { authorization: `Bearer ${token}` } });
+    return res.text();
+  }
+
+  it("counts each modern call under its principal (metrics), next to a legacy session's", async () => {
+    const [alice, bob] = await Promise.all([
+      modernHttpClient(h.url, { token: ALICE, name: "alice" }),
+      modernHttpClient(h.url, { token: BOB, name: "bob" }),
+    ]);
+    clients.push(alice, bob);
+    const echo = (await alice.listTools()).tools.find((t) => t.name.endsWith("echo_dual"))?.name ?? "";
+    const calls = (m: string, p: string) =>
+      metricValue(m, `amcp_principal_calls_total{principal="${p}",outcome="ok"}`);
+    const before = await metrics(ALICE);
+    await Promise.all(
+      [alice, alice, bob].map((c) => c.callTool({ name: echo, arguments: { message: "m" } })),
+    );
+    const after = await metrics(ALICE);
+    expect(calls(after, "alice") - calls(before, "alice")).toBe(2);
+    expect(calls(after, "bob") - calls(before, "bob")).toBe(1);
+    // A wrong token is refused before the modern leg sees the request.
+    const refused = await post(
+      h.url,
+      { authorization: "Bearer wrong-token", ...modernHeaders("tools/list") },
+      JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: { _meta: envelope() } }),
+    );
+    expect(refused.status).toBe(401);
   });
 });

@@ -19,6 +19,9 @@ import {
   type StdioHarness,
   type TempDir,
 } from "../helpers/aggregator.js";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { faultServerEntry } from "../helpers/fault-server.js";
 import { envelope, linePeer, modernStdioClient, MODERN, v2Entry, type LinePeer } from "../helpers/modern.js";
 
 function text(result: unknown): string {
@@ -213,5 +216,84 @@ describe("raw 2026-07-28 lines on the stdio front", () => {
     expect((await peer.answer(15))["error"]).toMatchObject({ code: -32602 });
     peer.send({ jsonrpc: "2.0", id: 16, method: "tools/list", params: { _meta: envelope() } });
     expect((await peer.answer(16))["result"]).toBeDefined();
+  });
+});
+
+describe("a 2025-era client that probes first on the stdio front", () => {
+  let tmp: TempDir;
+  let peer: LinePeer;
+
+  beforeAll(async () => {
+    tmp = await tempDir();
+    const config = await writeConfig(tmp.dir, { mcpServers: { dual: v2Entry("dual") } });
+    peer = linePeer(config);
+  });
+
+  afterAll(async () => {
+    await peer?.close();
+    await tmp?.cleanup();
+  });
+
+  it("gets server/discover answered, then falls back to initialize on the same pipe and is served as 2025", async () => {
+    peer.send({ jsonrpc: "2.0", id: "probe", method: "server/discover", params: { _meta: envelope() } });
+    expect((await peer.answer("probe"))["result"]).toBeDefined();
+    peer.send({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "old", version: "1" } },
+    });
+    const init = (await peer.answer(1))["result"] as Record<string, unknown>;
+    expect(init["protocolVersion"]).toBe("2025-11-25");
+    expect(init["serverInfo"]).toMatchObject({ name: "autonomous-mcp" });
+    peer.send({ jsonrpc: "2.0", method: "notifications/initialized" });
+    peer.send({ jsonrpc: "2.0", id: 2, method: "tools/list", params: {} });
+    const list = (await peer.answer(2))["result"] as Record<string, unknown>;
+    expect((list["tools"] as unknown[]).length).toBeGreaterThan(0);
+    // A 2025-era answer carries none of the 2026-07-28 fields.
+    expect(list["resultType"]).toBeUndefined();
+    expect(list["ttlMs"]).toBeUndefined();
+  });
+});
+
+describe("cache hints of list results follow what the catalog knows", () => {
+  let tmp: TempDir;
+  let peer: LinePeer;
+  let release: string;
+
+  beforeAll(async () => {
+    tmp = await tempDir();
+    release = path.join(tmp.dir, "release-slow");
+    const config = await writeConfig(tmp.dir, {
+      startup: { graceMs: 500 },
+      mcpServers: {
+        dual: v2Entry("dual"),
+        slow: faultServerEntry("hold_initialize", { FAULT_RELEASE_FILE: release }),
+      },
+    });
+    peer = linePeer(config);
+  });
+
+  afterAll(async () => {
+    await peer?.close();
+    await tmp?.cleanup();
+  });
+
+  let next = 100;
+  async function list(): Promise<Record<string, unknown>> {
+    const id = next++;
+    peer.send({ jsonrpc: "2.0", id, method: "tools/list", params: { _meta: envelope() } });
+    return (await peer.answer(id))["result"] as Record<string, unknown>;
+  }
+
+  it("ttlMs 0 while a server is still starting, 60000 once every server settled; public on stdio", async () => {
+    const early = await list();
+    expect(early["ttlMs"]).toBe(0);
+    expect(early["cacheScope"]).toBe("public");
+    await writeFile(release, "go");
+    let settled: Record<string, unknown> = early;
+    await waitFor(async () => (settled = await list())["ttlMs"] === 60_000, 30_000, 100);
+    const names = (settled["tools"] as { name: string }[]).map((t) => t.name);
+    expect(names.some((n) => n.startsWith("slow"))).toBe(true);
   });
 });
