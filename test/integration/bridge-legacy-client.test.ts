@@ -9,6 +9,8 @@
  * - legacy client ↔ legacy server: relayed as before.
  * - a client without the capability: a clear isError, never a -32021 or another client's answer.
  */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   CreateMessageRequestSchema,
@@ -32,14 +34,29 @@ function text(result: unknown): string {
 
 const servers = { modern: v2Entry("modern"), dual: v2Entry("dual"), legacy: v2Entry("legacy") };
 
+/** tools/call requests the fixture servers of one era received so far (their V2_START_LOG lines). */
+async function toolCalls(log: string, era: string): Promise<number> {
+  const lines = (await readFile(log, "utf8").catch(() => ""))
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { pid: number; era?: string; method?: string });
+  const pids = new Set(lines.filter((l) => l.era === era).map((l) => l.pid));
+  return lines.filter((l) => pids.has(l.pid) && l.method === "tools/call").length;
+}
+
 describe("bridge: a 2025-era client", () => {
   let dir: TempDir;
   let h: StdioHarness;
+  let log: string;
   const asked: { method: string; params: unknown }[] = [];
 
   beforeAll(async () => {
     dir = await tempDir("amcp-bridge-legacy-");
-    const config = await writeConfig(dir.dir, { mcpServers: servers });
+    log = path.join(dir.dir, "requests.log");
+    const env = { V2_START_LOG: log };
+    const config = await writeConfig(dir.dir, {
+      mcpServers: Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, { ...v, env }])),
+    });
     h = await startStdio(config, { capabilities: FULL_CLIENT_CAPS });
     h.client.setRequestHandler(ElicitRequestSchema, async (request) => {
       asked.push({ method: request.method, params: request.params });
@@ -86,6 +103,15 @@ describe("bridge: a 2025-era client", () => {
       ]);
     },
   );
+
+  it("one extra round trip per input_required exchange: the server sees the call and its one retry", async () => {
+    const before = await toolCalls(log, "modern");
+    await h.client.callTool({ name: "modern_confirm_modern", arguments: { question: "count" } });
+    expect((await toolCalls(log, "modern")) - before).toBe(2);
+    const plain = await toolCalls(log, "modern");
+    await h.client.callTool({ name: "modern_echo_modern", arguments: { message: "count" } });
+    expect((await toolCalls(log, "modern")) - plain).toBe(1);
+  });
 
   it("a declined elicitation reaches the server as declined", async () => {
     const result = await h.client.callTool({
