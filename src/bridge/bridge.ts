@@ -15,6 +15,7 @@ import { HeldCall, HeldCalls } from "./held.js";
 import { bridgeState, invalidState, StateCodecs, type BridgeState } from "./state.js";
 
 type Result = Record<string, unknown>;
+const NONE: ClientCapabilities = {};
 
 export interface BridgeDeps {
   readonly catalog: (sessionId: string) => Catalog;
@@ -51,7 +52,7 @@ export interface BridgeDeps {
  *   call's result (or its next request) answers the retry.
  */
 export class Bridge {
-  private readonly capsCache = new WeakMap<ClientCapabilities, ClientCapabilities>();
+  private readonly inputs = new WeakMap<ClientCapabilities, DownstreamInput>();
   /** Our own input_required answers (a held call's): passed on as they are. */
   private readonly ours = new WeakSet<Result>();
 
@@ -70,7 +71,40 @@ export class Bridge {
     round?: InputRound,
   ): Promise<CallToolResult> {
     // No frame of ours on that path: the router's own promise.
-    return round ? this.bridgedCall(name, args, origin, round) : this.deps.callTool(name, args, origin);
+    if (!round) return this.deps.callTool(name, args, origin);
+    if (round.modern || round.state !== undefined || round.responses !== undefined)
+      return this.bridgedCall(name, args, origin, round);
+    // The common case, a 2025-era client's first round: the router's promise and one `then`; the input
+    // object is made once per capability set.
+    return this.deps.callTool(name, args, origin, this.firstInput(origin.clientCapabilities)).then(
+      (result) =>
+        result["resultType"] === "input_required"
+          ? (this.passOn(
+              result,
+              "tools/call",
+              name,
+              this.toolServer(name, origin),
+              round,
+            ) as Promise<CallToolResult>)
+          : result,
+      (error: unknown) => this.legacyFailure(error, name, round),
+    );
+  }
+
+  private toolServer(name: string, origin: CallOrigin): () => string | undefined {
+    return () => {
+      const target = this.deps.catalog(origin.sessionId).resolveTool(name);
+      return target?.kind === "downstream" ? target.route.server : undefined;
+    };
+  }
+
+  /** A 2025-era client lacking a capability the server needs: a tool error it can read (not -32021). */
+  private legacyFailure(error: unknown, name: string, round: InputRound): CallToolResult {
+    const missing = round.modern ? undefined : missingCapabilities(error);
+    if (missing === undefined) throw error;
+    return errorResult(
+      `${name}: the server needs ${missing} from the client, and this client did not declare the ${missing} capability`,
+    );
   }
 
   private async bridgedCall(
@@ -79,21 +113,17 @@ export class Bridge {
     origin: CallOrigin,
     round: InputRound,
   ): Promise<CallToolResult> {
-    const server = (): string | undefined => {
-      const target = this.deps.catalog(origin.sessionId).resolveTool(name);
-      return target?.kind === "downstream" ? target.route.server : undefined;
-    };
     try {
-      return (await this.exchange("tools/call", name, server, origin, round, (o, input) =>
-        this.deps.callTool(name, args, o, input),
+      return (await this.exchange(
+        "tools/call",
+        name,
+        this.toolServer(name, origin),
+        origin,
+        round,
+        (o, input) => this.deps.callTool(name, args, o, input),
       )) as CallToolResult;
     } catch (error) {
-      // A 2025-era client lacking a capability the server needs: a tool error it can read (not -32021).
-      const missing = round.modern ? undefined : missingCapabilities(error);
-      if (missing === undefined) throw error;
-      return errorResult(
-        `${name}: the server needs ${missing} from the client, and this client did not declare the ${missing} capability`,
-      );
+      return this.legacyFailure(error, name, round);
     }
   }
 
@@ -200,10 +230,15 @@ export class Bridge {
 
   /** The caller's sampling / elicitation / roots: what its requests to a modern server declare. */
   private capabilities(caps: ClientCapabilities | undefined): ClientCapabilities {
-    if (!caps) return {};
-    let picked = this.capsCache.get(caps);
-    if (!picked) this.capsCache.set(caps, (picked = pickRelayCapabilities(caps)));
-    return picked;
+    return this.firstInput(caps).capabilities ?? NONE;
+  }
+
+  /** The input of a first round (only the caller's capabilities), one per capability set. */
+  private firstInput(caps: ClientCapabilities | undefined): DownstreamInput {
+    const key = caps ?? NONE;
+    let input = this.inputs.get(key);
+    if (!input) this.inputs.set(key, (input = { capabilities: pickRelayCapabilities(key) }));
+    return input;
   }
 }
 
