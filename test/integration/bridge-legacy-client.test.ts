@@ -83,6 +83,13 @@ describe("bridge: a 2025-era client", () => {
     await dir?.cleanup();
   });
 
+  /** The calls `status` counts for the modern server (the pipeline's observe layer). */
+  const modernCalls = async (): Promise<number> => {
+    const status = (await h.client.callTool({ name: "status", arguments: {} })) as CallToolResult;
+    const servers = (status.structuredContent as { servers: { name: string; calls: number }[] }).servers;
+    return servers.find((s) => s.name === "modern")?.calls ?? -1;
+  };
+
   it.each(["modern", "dual"])(
     "%s server: input_required becomes an elicitation to this client; one ordinary tools/call",
     async (era) => {
@@ -106,8 +113,11 @@ describe("bridge: a 2025-era client", () => {
 
   it("one extra round trip per input_required exchange: the server sees the call and its one retry", async () => {
     const before = await toolCalls(log, "modern");
+    const counted = await modernCalls();
     await h.client.callTool({ name: "modern_confirm_modern", arguments: { question: "count" } });
     expect((await toolCalls(log, "modern")) - before).toBe(2);
+    // The shim re-entered our handler once: each round went through the pipeline once (status counts both).
+    expect((await modernCalls()) - counted).toBe(2);
     const plain = await toolCalls(log, "modern");
     await h.client.callTool({ name: "modern_echo_modern", arguments: { message: "count" } });
     expect((await toolCalls(log, "modern")) - plain).toBe(1);
