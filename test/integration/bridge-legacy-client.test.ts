@@ -23,6 +23,7 @@ import {
   FULL_CLIENT_CAPS,
   startStdio,
   tempDir,
+  waitFor,
   writeConfig,
   type StdioHarness,
   type TempDir,
@@ -62,6 +63,7 @@ describe("bridge: a 2025-era client", () => {
       asked.push({ method: request.method, params: request.params });
       const message = request.params.message;
       if (message.includes("decline")) return { action: "decline" };
+      if (message.includes("never")) return await new Promise<never>(() => undefined); // the user walks away
       if ("requestedSchema" in request.params && "who" in (request.params.requestedSchema.properties ?? {}))
         return { action: "accept", content: { who: "Ada" } };
       return { action: "accept", content: { answer: `yes to ${message}` } };
@@ -121,6 +123,24 @@ describe("bridge: a 2025-era client", () => {
     const plain = await toolCalls(log, "modern");
     await h.client.callTool({ name: "modern_echo_modern", arguments: { message: "count" } });
     expect((await toolCalls(log, "modern")) - plain).toBe(1);
+  });
+
+  it("cancelling the call while its elicitation waits: nothing more reaches the server; later calls work", async () => {
+    const before = await toolCalls(log, "modern");
+    const abort = new AbortController();
+    const call = h.client.callTool(
+      { name: "modern_confirm_modern", arguments: { question: "never answered" } },
+      undefined,
+      { signal: abort.signal },
+    );
+    call.catch(() => undefined);
+    await waitFor(() => asked.some((a) => (a.params as { message?: string }).message === "never answered"));
+    abort.abort();
+    await expect(call).rejects.toThrow();
+    const ok = await h.client.callTool({ name: "modern_echo_modern", arguments: { message: "after" } });
+    expect(text(ok)).toBe("modern: after");
+    // The first round and the echo: the cancelled exchange was not retried downstream.
+    expect((await toolCalls(log, "modern")) - before).toBe(2);
   });
 
   it("a declined elicitation reaches the server as declined", async () => {
