@@ -132,7 +132,13 @@ export async function serve(options: ServeOptions): Promise<Running> {
   let stopping: Promise<void> | undefined;
   let endFront: () => void = () => undefined;
   const ended = new Promise<void>((resolve) => (endFront = resolve));
-  const fronts: { http?: HttpFront; ops?: HttpFront; stdio?: LineServerTransport } = {};
+  const fronts: {
+    http?: HttpFront;
+    ops?: HttpFront;
+    stdio?: LineServerTransport;
+    /** The SDK's stdio entry: its close ends 2026-07-28 listen streams gracefully first. */
+    stdioEntry?: { close(): Promise<void> };
+  } = {};
   let reloader: ConfigReloader | undefined;
   const startWatching = (): void => {
     if (options.watch === false || stopping) return;
@@ -161,6 +167,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
       });
       await fronts.ops?.close();
       await fronts.http?.close();
+      await fronts.stdioEntry?.close();
       await fronts.stdio?.close();
       const closing = aggregator.close();
       const undo = hurry && options.killServers ? whenAborted(hurry, options.killServers) : undefined;
@@ -209,10 +216,13 @@ export async function serve(options: ServeOptions): Promise<Running> {
         },
       },
       () => void stop(),
-    ).catch((error: unknown) => {
-      log.error({ err: String(error) }, "stdio front failed");
-      void stop();
-    });
+    ).then(
+      (entry) => (fronts.stdioEntry = entry),
+      (error: unknown) => {
+        log.error({ err: String(error) }, "stdio front failed");
+        void stop();
+      },
+    );
     return { aggregator, ended, stop };
   }
 

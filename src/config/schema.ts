@@ -73,7 +73,9 @@ export const httpSettingsSchema = z.strictObject({
     .describe(`Largest request body, bytes. Default ${H.maxBodyBytes}.`),
   sessionIdleMs: posInt()
     .default(H.sessionIdleMs)
-    .describe(`Idle time after which a session is closed, ms. Default ${H.sessionIdleMs}.`),
+    .describe(
+      `Idle time after which a session is closed (and a 2026-07-28 principal's per-client connections), ms. Default ${H.sessionIdleMs}.`,
+    ),
   resumeGraceMs: posInt()
     .default(H.resumeGraceMs)
     .describe(

@@ -322,6 +322,7 @@ export class HttpFront {
 
   private async expireIdle(): Promise<void> {
     const cutoff = Date.now() - this.options.sessionIdleMs;
+    this.modern?.expireIdle(cutoff);
     for (const [id, live] of [...this.sessions.entries()]) {
       if (live.lastSeen < cutoff) await this.closeSession(id, live, "idle");
     }

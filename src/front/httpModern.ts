@@ -47,6 +47,9 @@ export class ModernHttpLeg {
   private readonly handler: McpHttpHandler;
   private readonly node: NodeMcpRequestHandler;
   private readonly follows: ListenFollows;
+  private readonly backend: FrontBackend;
+  /** Each modern key's requests in progress (open listen streams included) and when it was last used. */
+  private readonly keys = new Map<string, { active: number; lastSeen: number }>();
 
   constructor(options: ModernHttpOptions) {
     const { backend, log, pageSize } = options;
@@ -71,6 +74,7 @@ export class ModernHttpLeg {
     });
     this.node = toNodeHandler(this.handler, { onerror, maxRequestBodySize: options.maxBodyBytes });
     this.follows = new ListenFollows(backend, log);
+    this.backend = backend;
   }
 
   /**
@@ -88,8 +92,17 @@ export class ModernHttpLeg {
 
   /** Serves one 2026-07-28 request of `principal` (after the front's checks). */
   async serve(req: IncomingMessage, res: ServerResponse, body: unknown, principal: string): Promise<void> {
+    const key = modernKey(principal);
+    let use = this.keys.get(key);
+    if (!use) this.keys.set(key, (use = { active: 0, lastSeen: 0 }));
+    const used = use;
+    used.active++;
+    res.once("close", () => {
+      used.active--;
+      used.lastSeen = Date.now();
+    });
     const listen = listenResourceUris(body);
-    if (listen) res.once("close", this.follows.follow(modernKey(principal), listen.uris));
+    if (listen) res.once("close", this.follows.follow(key, listen.uris));
     // The principal as the SDK's pass-through authInfo (the bearer token itself is not handed on).
     (req as IncomingMessage & { auth?: AuthInfo }).auth = {
       token: "",
@@ -98,6 +111,18 @@ export class ModernHttpLeg {
       extra: { principal },
     };
     await this.node(req, res, body);
+  }
+
+  /**
+   * Keys unused since `cutoff` (no request in progress, no listen stream open) are closed like an idle
+   * session: their per-client downstream connections end.
+   */
+  expireIdle(cutoff: number): void {
+    for (const [key, use] of [...this.keys]) {
+      if (use.active > 0 || use.lastSeen >= cutoff) continue;
+      this.keys.delete(key);
+      this.backend.sessionClosed(key);
+    }
   }
 
   /** Ends the open listen streams (each gets its graceful-close result) and in-flight modern requests. */

@@ -32,19 +32,25 @@ function childEnv(): Record<string, string> {
 
 /** A v2 client pinned to 2026-07-28 over stdio to the built CLI (the aggregator runs in that child). */
 export async function modernStdioClient(configPath: string): Promise<Client> {
+  return (await modernStdioClientWithPid(configPath)).client;
+}
+
+/** modernStdioClient, with the aggregator's pid. */
+export async function modernStdioClientWithPid(configPath: string): Promise<{ client: Client; pid: number }> {
   const client = new Client(
     { name: "modern-test-client", version: "1.0.0" },
     { versionNegotiation: { mode: { pin: MODERN } } },
   );
-  await client.connect(
-    new StdioClientTransport({
-      command: process.execPath,
-      args: [CLI, "serve", "--config", configPath],
-      env: childEnv(),
-      stderr: "pipe",
-    }),
-  );
-  return client;
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI, "serve", "--config", configPath],
+    env: childEnv(),
+    stderr: "pipe",
+  });
+  await client.connect(transport);
+  const pid = transport.pid;
+  if (pid === null || pid === undefined) throw new Error("the aggregator has no pid");
+  return { client, pid };
 }
 
 /** A v2 client pinned to 2026-07-28 over Streamable HTTP. */

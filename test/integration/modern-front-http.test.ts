@@ -402,3 +402,74 @@ describe("2026-07-28 requests carry their principal through the same pipeline", 
     expect(refused.status).toBe(401);
   });
 });
+
+describe("shutdown with modern listen streams open over HTTP", () => {
+  let tmp: TempDir;
+  let h: HttpHarness;
+
+  afterAll(async () => {
+    await h?.close();
+    await tmp?.cleanup();
+  });
+
+  it("ends each stream gracefully (its empty listen result) when the aggregator is stopped", async () => {
+    tmp = await tempDir();
+    const config = await writeConfig(tmp.dir, { mcpServers: { dual: v2Entry("dual") } });
+    h = await startHttp(config);
+    const client = await modernHttpClient(h.url);
+    try {
+      const sub = await client.listen({ toolsListChanged: true });
+      h.child.kill("SIGTERM");
+      expect(await sub.closed).toBe("graceful");
+    } finally {
+      await client.close().catch(() => undefined);
+    }
+  });
+});
+
+describe("an idle 2026-07-28 principal's per-client connections are closed like an idle session's", () => {
+  let tmp: TempDir;
+  let h: HttpHarness;
+
+  afterAll(async () => {
+    await h?.close();
+    await tmp?.cleanup();
+  });
+
+  it("closes the connection after sessionIdleMs without a request, and makes a new one on the next call", async () => {
+    tmp = await tempDir();
+    const config = await writeConfig(tmp.dir, {
+      mcpServers: { dual: v2Entry("dual") },
+      http: {
+        sessionIdleMs: 1_000,
+        principals: [
+          { name: "alice", token: "alice-token-0123456789abcdef" },
+          { name: "watcher", token: "watcher-token-0123456789abcdef" },
+        ],
+      },
+    });
+    h = await startHttp(config);
+    const modern = await modernHttpClient(h.url, { token: "alice-token-0123456789abcdef" });
+    // Another principal's modern client (sessionless: nothing of its own expires): its status calls
+    // touch no connection of dual.
+    const watcher = await modernHttpClient(h.url, { token: "watcher-token-0123456789abcdef" });
+    const connections = async (): Promise<number> => {
+      const result = (await watcher.callTool({ name: "status", arguments: {} })) as CallToolResult;
+      const servers = (
+        result.structuredContent as { servers: { name: string; clientConnections?: number }[] }
+      ).servers;
+      return servers.find((s) => s.name === "dual")?.clientConnections ?? -1;
+    };
+    try {
+      const echo = (await modern.listTools()).tools.find((t) => t.name.endsWith("echo_dual"))?.name ?? "";
+      await modern.callTool({ name: echo, arguments: { message: "a" } });
+      expect(await connections()).toBe(1);
+      await waitFor(async () => (await connections()) === 0, 15_000, 200);
+      const again = await modern.callTool({ name: echo, arguments: { message: "b" } });
+      expect(text(again)).toBe("dual: b");
+      expect(await connections()).toBe(1);
+    } finally {
+      await Promise.all([modern, watcher].map((c) => c.close().catch(() => undefined)));
+    }
+  });
+});

@@ -22,7 +22,15 @@ import {
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { faultServerEntry } from "../helpers/fault-server.js";
-import { envelope, linePeer, modernStdioClient, MODERN, v2Entry, type LinePeer } from "../helpers/modern.js";
+import {
+  envelope,
+  linePeer,
+  modernStdioClient,
+  modernStdioClientWithPid,
+  MODERN,
+  v2Entry,
+  type LinePeer,
+} from "../helpers/modern.js";
 
 function text(result: unknown): string {
   return ((result as CallToolResult).content ?? []).map((c) => (c.type === "text" ? c.text : "")).join("");
@@ -295,5 +303,26 @@ describe("cache hints of list results follow what the catalog knows", () => {
     await waitFor(async () => (settled = await list())["ttlMs"] === 60_000, 30_000, 100);
     const names = (settled["tools"] as { name: string }[]).map((t) => t.name);
     expect(names.some((n) => n.startsWith("slow"))).toBe(true);
+  });
+});
+
+describe("shutdown with a modern listen stream open on stdio", () => {
+  let tmp: TempDir;
+
+  afterAll(async () => {
+    await tmp?.cleanup();
+  });
+
+  it("ends the stream gracefully (its empty listen result) when the aggregator is stopped", async () => {
+    tmp = await tempDir();
+    const config = await writeConfig(tmp.dir, { mcpServers: { dual: v2Entry("dual") } });
+    const { client, pid } = await modernStdioClientWithPid(config);
+    try {
+      const sub = await client.listen({ toolsListChanged: true });
+      process.kill(pid, "SIGTERM");
+      expect(await sub.closed).toBe("graceful");
+    } finally {
+      await client.close().catch(() => undefined);
+    }
   });
 });
