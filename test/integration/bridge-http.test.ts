@@ -10,6 +10,7 @@ import { ElicitRequestSchema, type CallToolResult } from "@modelcontextprotocol/
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { startHttp, tempDir, writeConfig, type HttpHarness, type TempDir } from "../helpers/aggregator.js";
 import { MODERN, v2Entry } from "../helpers/modern.js";
+import { PassThroughResult } from "../../src/jsonrpc/passThrough.js";
 
 function text(result: unknown): string {
   return ((result as CallToolResult).content ?? []).map((c) => (c.type === "text" ? c.text : "")).join("");
@@ -76,5 +77,37 @@ describe("bridge: several clients on the HTTP front", () => {
     expect(seen.a.sort()).toEqual(["legacy for a", "modern for a"]);
     expect(seen.b.sort()).toEqual(["legacy for b", "modern for b"]);
     expect(seen.c.sort()).toEqual(["legacy for c", "modern for c"]);
+  });
+
+  it("two 2026-07-28 requests of one identity held at once: the second server request is refused, not guessed", async () => {
+    const d = new Client(
+      { name: "bridge-modern-http-2", version: "1.0.0" },
+      { capabilities: CAPS, versionNegotiation: { mode: { pin: MODERN } } },
+    );
+    await d.connect(new StreamableHTTPClientTransport(new URL(h.url)));
+    try {
+      const manual = (client: Client, params: Record<string, unknown>) =>
+        client.request({ method: "tools/call", params }, PassThroughResult, { allowInputRequired: true });
+      // c's call is held (the legacy server waits for c's answer)...
+      const first = await manual(c, { name: "legacy_confirm_legacy", arguments: { question: "held c" } });
+      expect(first["resultType"]).toBe("input_required");
+      // ...when d (same anonymous principal, so the same connection and id) makes the server ask again.
+      const second = await manual(d, { name: "legacy_confirm_legacy", arguments: { question: "for d" } });
+      expect(second["isError"]).toBe(true);
+      expect(text(second)).toMatch(
+        /elicitation request from legacy refused by autonomous-mcp: several 2026-07-28 requests of one client identity are in flight/,
+      );
+      // c's held call is untouched: its retry completes it.
+      const [key] = Object.keys(first["inputRequests"] as object);
+      const done = await manual(c, {
+        name: "legacy_confirm_legacy",
+        arguments: { question: "held c" },
+        inputResponses: { [key as string]: { action: "accept", content: { answer: "c" } } },
+        requestState: first["requestState"],
+      });
+      expect(text(done)).toBe("legacy confirmed held c: c");
+    } finally {
+      await d.close().catch(() => undefined);
+    }
   });
 });
