@@ -11,6 +11,8 @@ import type { LoadedConfig, ResolvedServer } from "./config/load.js";
 import type { ServerState } from "./downstream/connection.js";
 import { ConnectionPool } from "./downstream/pool.js";
 import type { CallOrigin, FrontBackend, FrontSessionHandle } from "./front/backend.js";
+import { internalOrigin, type InputRound, type StateCodec } from "./front/backend.js";
+import { createBridge, type Bridge } from "./bridge/index.js";
 import type { Logger } from "./logger.js";
 import type { MetaTool } from "./meta/types.js";
 import { buildLocalPipeline, buildPipeline, buildRequestPipeline } from "./pipeline/build.js";
@@ -34,16 +36,17 @@ import { buildCatalog } from "./catalog/build.js";
 import { notifyListChanges } from "./catalog/changes.js";
 import { createEventBus, publishListChanges, type ServerEventBus } from "./front/events.js";
 import { connectionSettings } from "./downstream/settings.js";
-import { internalOrigin } from "./front/backend.js";
 import { pickRelayCapabilities, RequestRelay } from "./relay.js";
 import { diffServers } from "./reload.js";
 import { reportBreakerState, reportServerState } from "./serverStates.js";
 import { Subscriptions } from "./subscriptions.js";
 import { mergeInstructions } from "./extensions/instructions.js";
+import type { TaskIds } from "./extensions/tasks.js";
 import { awaitAbsent, listCacheHint as cacheHintOf, startSummary, StartupState } from "./startup.js";
 import { withinGrace, withPendingCapabilities, type StartSummary } from "./startup.js";
 import type { AggregatorOptions, WorkflowHostLike } from "./aggregatorOptions.js";
 export type { StartSummary } from "./startup.js";
+type Args = Record<string, unknown>;
 export type { AggregatorOptions, WorkflowHostLike } from "./aggregatorOptions.js";
 /** Config → pool → catalog → pipeline → router, exposed to fronts as a FrontBackend (built by src/compose.ts). */
 export class Aggregator implements FrontBackend {
@@ -61,9 +64,11 @@ export class Aggregator implements FrontBackend {
   readonly cache: ResultCache;
   readonly breakers: BreakerRegistry;
   readonly router: Router;
+  readonly bridge: Bridge; // input_required across the protocol generations (src/bridge/)
+  get taskIds(): TaskIds { return this.bridge.taskIds; } // prettier-ignore
   readonly telemetry = catalogTelemetry(this); // off until serve turns tracing or metrics on
   /** Any routed request (resources/read, prompts/get…) to a downstream; its result verbatim. */
-  readonly forward: FrontBackend["forward"];
+  readonly forward: FrontBackend["forward"] = (s, m, p, o, round) => this.bridge.forward(s, m, p, o, round);
   readonly meta = new Map<string, MetaTool>();
   readonly events: ServerEventBus; // 2026-07-28 clients' change events (src/front/events.ts)
   /** The configured and shipped workflows (none for `doctor`), made with the aggregator. */
@@ -156,7 +161,6 @@ export class Aggregator implements FrontBackend {
     // resources/read, prompts/get, completion/complete: the server's deadline, breaker and limit too.
     const ids = requestIds(); // the one request-id source: tools/call (router) and guarded requests
     const requests = createRequestPath((s) => buildRequestPipeline(parts, s), this.isolation, this.log, ids);
-    this.forward = (s, method, params, o) => requests(s, method, params, o, this.serverOf(s).timeoutMs);
     this.router = new Router({
       catalog: (sessionId) => this.isolation.catalogFor(sessionId),
       pipeline: buildPipeline(parts),
@@ -174,6 +178,7 @@ export class Aggregator implements FrontBackend {
       prepare: (sessionId) => this.isolation.prepareSession(sessionId),
       signIn: (server, origin, deadlineMs) => this.isolation.signIn(server, origin, deadlineMs),
     });
+    this.bridge = createBridge(this, options, requests, this.shutdownController.signal);
     // The aggregator's own tools and the workflows: made from the aggregator, once, before the first catalog.
     const extensions = options.extensions?.(this);
     for (const tool of extensions?.meta ?? []) this.meta.set(tool.definition.name, tool);
@@ -181,9 +186,7 @@ export class Aggregator implements FrontBackend {
     this.current = this.buildCatalog();
   }
 
-  get config(): LoadedConfig {
-    return this.loaded;
-  }
+  get config(): LoadedConfig { return this.loaded; } // prettier-ignore
 
   serverOf(name: string): ResolvedServer {
     const server = this.servers.get(name);
@@ -191,9 +194,7 @@ export class Aggregator implements FrontBackend {
     return server;
   }
 
-  serverList(): ResolvedServer[] {
-    return [...this.servers.values()];
-  }
+  readonly serverList = (): ResolvedServer[] => [...this.servers.values()];
 
   profileOf(server: ResolvedServer): BuiltinProfile | undefined {
     if (!this.profiles.has(server.name)) this.profiles.set(server.name, profileFor(server));
@@ -202,11 +203,9 @@ export class Aggregator implements FrontBackend {
 
   limiterFor(server: string): ServerLimiter {
     let limiter = this.limiters.get(server);
-    if (!limiter) {
-      const { maxConcurrency, maxQueue, serializeWrites } = this.serverOf(server);
-      limiter = new ServerLimiter({ maxConcurrency, maxQueue, serializeWrites, server });
-      this.limiters.set(server, limiter);
-    }
+    // The server's maxConcurrency, maxQueue and serializeWrites.
+    if (!limiter)
+      this.limiters.set(server, (limiter = new ServerLimiter({ ...this.serverOf(server), server })));
     return limiter;
   }
 
@@ -330,12 +329,13 @@ export class Aggregator implements FrontBackend {
     return withPendingCapabilities(this.pool.unionCapabilities(), this.pool.all());
   }
 
-  callTool(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult> {
+  callTool(name: string, args: Args, o: CallOrigin, round?: InputRound): Promise<CallToolResult> {
     this.inflight++;
     // One derived promise, no per-call closure or async frame (the hot path of every tools/call).
-    return this.router.callTool(name, args, origin).then(this.ended, this.failed);
+    return this.bridge.callTool(name, args, o, round).then(this.ended, this.failed);
   }
 
+  readonly stateCodec = (principal: string | undefined): StateCodec => this.bridge.codec(principal);
   private readonly ended = <T>(value: T): T => (this.inflight--, value);
   private readonly failed = (error: unknown): never => {
     this.inflight--;

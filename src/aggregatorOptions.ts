@@ -43,10 +43,12 @@ export interface AggregatorOptions {
   /** Cluster mode: the pipeline's state in Redis (src/cluster/stores.ts). Default: in this process. */
   readonly shared?: SharedState | undefined;
   /**
-   * The key sealing requestState (the SDK's createRequestStateCodec); in cluster mode the one every
-   * replica shares (src/cluster/stateKey.ts). Default: the bridge's (config or random per process).
+   * The key requestState is sealed with (at least 32 bytes; cluster mode passes one shared by every
+   * replica). Default: AUTONOMOUS_MCP_STATE_KEY, else `security.requestStateKey`, else random per process.
    */
   readonly requestStateKey?: Uint8Array | undefined;
+  /** Where AUTONOMOUS_MCP_STATE_KEY and `${VAR}` in `security.requestStateKey` are looked up. Default process.env. */
+  readonly env?: NodeJS.ProcessEnv | undefined;
   /**
    * The aggregator's own tools and its workflow host, made from the aggregator while it is built
    * (src/compose.ts): they call back into its router and read its catalog.

@@ -6,7 +6,7 @@ import { signInThroughCaller, type SignInCaller } from "./oauth/signIn.js";
 import { pickRelayCapabilities } from "./relay.js";
 import type { Catalog } from "./catalog/catalog.js";
 import type { ResolvedServer } from "./config/load.js";
-import type { ConnectionHooks, DownstreamConnection } from "./downstream/connection.js";
+import type { ConnectionHooks, DownstreamConnection, DownstreamInput } from "./downstream/connection.js";
 import { sameCatalog } from "./downstream/listing.js";
 import { PerClientConnections } from "./downstream/perClient.js";
 import { sendScoped, type ConnectionPool } from "./downstream/pool.js";
@@ -18,6 +18,13 @@ import type { RequestRelay } from "./relay.js";
 import { LOGGING_LEVELS } from "./logLevels.js";
 
 export type SessionMode = "shared" | "per-client";
+
+/** What per-client connections of 2026-07-28 callers declare downstream (see capabilitiesOf). */
+const MODERN_CALLER_CAPABILITIES: ClientCapabilities = {
+  sampling: {},
+  elicitation: { form: {}, url: {} },
+  roots: { listChanged: true },
+};
 
 export interface IsolationDeps {
   readonly log: Logger;
@@ -111,6 +118,7 @@ export class ClientIsolation {
     params: Record<string, unknown>,
     origin: CallOrigin,
     timeoutMs: number,
+    input?: DownstreamInput,
   ): Promise<Record<string, unknown>> {
     const connection = this.connectionFor(server, origin.sessionId);
     if (!connection) throw new Error(`${server} is not running`);
@@ -120,7 +128,7 @@ export class ClientIsolation {
       return await connection.send(
         method,
         params,
-        { signal: origin.signal, timeoutMs },
+        { signal: origin.signal, timeoutMs, input },
         Date.now() + timeoutMs,
       );
     } finally {
@@ -130,8 +138,12 @@ export class ClientIsolation {
 
   /** Exactly what the session's client declared of sampling / elicitation / roots. */
   capabilitiesOf(sessionId: string): ClientCapabilities {
-    const caps = this.deps.relay.session(sessionId)?.clientCapabilities();
-    return caps ? pickRelayCapabilities(caps) : {};
+    const session = this.deps.relay.session(sessionId);
+    // No 2025-era session: 2026-07-28 requests (their capabilities come with each one). Everything we can
+    // relay is declared; a request is relayed only to the call that caused it, whose own capabilities are
+    // checked then (src/bridge/held.ts: -32021).
+    if (!session) return MODERN_CALLER_CAPABILITIES;
+    return pickRelayCapabilities(session.clientCapabilities() ?? {});
   }
 
   private hooksFor(server: string, sessionId: string): ConnectionHooks {

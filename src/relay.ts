@@ -79,7 +79,7 @@ export class RequestRelay {
     signal: AbortSignal,
   ): Promise<Record<string, unknown>> {
     const session = this.sessions.get(sessionId);
-    if (!session) {
+    if (!session && !this.callOf(server, sessionId)) {
       return Promise.reject(
         new ProtocolError(
           ProtocolErrorCode.InvalidRequest,
@@ -121,7 +121,7 @@ export class RequestRelay {
       );
     }
     const session = sessionId === undefined ? undefined : this.sessions.get(sessionId);
-    if (!session || sessionId === undefined) {
+    if (sessionId === undefined || (!session && !this.callOf(server, sessionId))) {
       return Promise.reject(
         new ProtocolError(
           ProtocolErrorCode.InvalidRequest,
@@ -135,12 +135,27 @@ export class RequestRelay {
   private send(
     server: string,
     sessionId: string,
-    session: FrontSessionHandle,
+    session: FrontSessionHandle | undefined,
     kind: ServerRequestKind,
     request: Request,
     signal: AbortSignal,
   ): Promise<Record<string, unknown>> {
-    if (!supports(session.clientCapabilities(), kind)) {
+    // On the stream of that session's newest call to the server (HTTP: the call's own SSE stream).
+    const call = this.callOf(server, sessionId);
+    // A 2026-07-28 client's held call (src/bridge/held.ts) asks in band and checks the capability itself
+    // (-32021). Over HTTP such requests have no session (one id per principal): two of them in flight
+    // here cannot be told apart. (Over stdio the one connection is one client.)
+    if (call?.asksInBand && call.requestClient) {
+      if (!session && this.callsOf(server, sessionId) > 1)
+        return Promise.reject(
+          new ProtocolError(
+            ProtocolErrorCode.InvalidRequest,
+            `${kind} request from ${server} refused by autonomous-mcp: several 2026-07-28 requests of one client identity are in flight on this connection, so the one that caused it cannot be told`,
+          ),
+        );
+      return call.requestClient(request, AbortSignal.any([signal, call.signal]));
+    }
+    if (!supports(call?.clientCapabilities ?? session?.clientCapabilities(), kind)) {
       return Promise.reject(
         new ProtocolError(
           ProtocolErrorCode.MethodNotFound,
@@ -148,15 +163,31 @@ export class RequestRelay {
         ),
       );
     }
-    // On the stream of that session's newest call to the server (HTTP: the call's own SSE stream).
+    if (call?.requestClient) return call.requestClient(request, AbortSignal.any([signal, call.signal]));
+    if (!session)
+      return Promise.reject(
+        new ProtocolError(
+          ProtocolErrorCode.InvalidRequest,
+          `${kind} request from ${server} refused by autonomous-mcp: the client session that caused it has closed`,
+        ),
+      );
+    return session.request(request, signal);
+  }
+
+  private callsOf(server: string, sessionId: string): number {
+    let n = 0;
+    for (const origin of this.inflight.get(server) ?? []) if (origin.sessionId === sessionId) n++;
+    return n;
+  }
+
+  /** The session's newest call in flight to the server that can send its client requests. */
+  private callOf(server: string, sessionId: string): CallOrigin | undefined {
     const calls = [...(this.inflight.get(server) ?? [])];
     for (let i = calls.length - 1; i >= 0; i--) {
       const origin = calls[i];
-      if (origin?.sessionId === sessionId && origin.requestClient) {
-        return origin.requestClient(request, AbortSignal.any([signal, origin.signal]));
-      }
+      if (origin?.sessionId === sessionId && origin.requestClient) return origin;
     }
-    return session.request(request, signal);
+    return undefined;
   }
 }
 

@@ -13,6 +13,7 @@ import type { MetaTool } from "./meta/types.js";
 import { createCallContext, requestIds } from "./pipeline/context.js";
 import type { Handler, ToolRoute } from "./pipeline/types.js";
 import type { RequestRelay } from "./relay.js";
+import type { DownstreamInput } from "./downstream/types.js";
 
 export interface WorkflowExecutor {
   /** `requestId`: the workflow call's request id (the router's), for the run's logs. */
@@ -84,9 +85,15 @@ export class Router {
    * Never throws: an unknown tool or a failed call is a rejection or an isError result. The call's request
    * id is made here (one per call: every layer logs it, observe records it).
    */
-  async callTool(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult> {
+  async callTool(
+    name: string,
+    args: Record<string, unknown>,
+    origin: CallOrigin,
+    /** A front client's own call (the bridge, src/bridge/): a modern server's input_required comes back. */
+    input?: DownstreamInput,
+  ): Promise<CallToolResult> {
     const target = this.deps.catalog(origin.sessionId).resolveTool(name);
-    if (target?.kind !== "downstream") return await this.callOther(target, name, args, origin);
+    if (target?.kind !== "downstream") return await this.callOther(target, name, args, origin, input);
     const ctx = createCallContext({
       requestId: this.nextRequestId(),
       route: target.route,
@@ -100,6 +107,7 @@ export class Router {
       meta: origin.meta,
       principal: origin.principal,
       trace: origin.trace,
+      input,
       log: this.deps.log,
     });
     const relay = this.deps.relay;
@@ -140,11 +148,12 @@ export class Router {
     name: string,
     args: Record<string, unknown>,
     origin: CallOrigin,
+    input: DownstreamInput | undefined,
   ): Promise<CallToolResult> {
     if (!target) {
       // Per-client connections may add tools for this session (made on its first use); then a server
       // that is configured but not listed (skipped, disabled, starting, failed) answers why.
-      if (await this.deps.prepare?.(origin.sessionId)) return this.callTool(name, args, origin);
+      if (await this.deps.prepare?.(origin.sessionId)) return this.callTool(name, args, origin, input);
       const waiting = this.deps.unlisted?.(name, origin);
       if (!waiting) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
       try {
@@ -154,7 +163,7 @@ export class Router {
       }
       const late = this.deps.catalog(origin.sessionId).resolveTool(name);
       if (!late) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
-      return this.callTool(name, args, origin);
+      return this.callTool(name, args, origin, input);
     }
     if (target.kind === "meta" ? !this.deps.meta.has(target.name) : !this.deps.workflows())
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);

@@ -3,6 +3,7 @@ import { basename } from "node:path";
 import type { ClientCapabilities } from "@modelcontextprotocol/server";
 import { Aggregator, type StartSummary } from "./aggregator.js";
 import type { LoadedConfig } from "./config/load.js";
+import { STATE_KEY_ENV } from "./bridge/state.js";
 import { AggregatorError } from "./errors.js";
 import { isLoopbackHost } from "./front/hostCheck.js";
 import { releaseStartupHeap } from "./heap.js";
@@ -110,7 +111,12 @@ export async function serve(options: ServeOptions): Promise<Running> {
     metrics,
     bus: options.bus,
     ...(cluster
-      ? { cluster: cluster.state, requestStateKey: cluster.requestStateKey, shared: cluster.stores }
+      ? {
+          cluster: cluster.state,
+          shared: cluster.stores,
+          // The shared key from Redis unless one is configured (then every replica has that one).
+          ...(configuredStateKey(loaded, options.env) ? {} : { requestStateKey: cluster.requestStateKey }),
+        }
       : {}),
     ...(options.prespawned ? { prespawned: options.prespawned } : {}),
     onServerSettled: options.progress
@@ -390,4 +396,8 @@ export function summaryLine(summary: StartSummary, tail: string): string {
   if (summary.skipped.length > 0) parts.push(`skipped: ${summary.skipped.map((s) => s.name).join(", ")}`);
   parts.push(tail);
   return parts.join("; ");
+}
+
+function configuredStateKey(loaded: LoadedConfig, env: NodeJS.ProcessEnv | undefined): boolean {
+  return !!(env ?? process.env)[STATE_KEY_ENV] || loaded.config.security.requestStateKey !== undefined;
 }

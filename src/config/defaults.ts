@@ -57,6 +57,11 @@ const defaults = {
   /** The audit log (src/audit/): off until `audit.file` is set. */
   audit: { maxBytes: 10 * 1024 * 1024, keep: 5, includePayloads: false },
 
+  /** The requestState of input_required exchanges (src/bridge/state.ts): how long a sealed one is valid. */
+  security: { requestStateTtlMs: 600_000 },
+  /** Calls of 2026-07-28 clients held while a 2025-era server waits for their input (src/bridge/held.ts). */
+  bridge: { maxHeldCalls: 100, heldCallTimeoutMs: 300_000 },
+
   http: {
     host: "127.0.0.1",
     port: 3000,

@@ -239,6 +239,12 @@ export function lintConfig(raw: unknown): Lint {
     if (!isObject(servers)) continue;
     for (const [name, entry] of Object.entries(servers)) lintEntry(name, entry, [map, name], out);
   }
+  const security = raw["security"];
+  const stateKey = isObject(security) ? security["requestStateKey"] : undefined;
+  if (typeof stateKey === "string" && !REFERENCE.test(stateKey) && stateKey.trim() !== "")
+    out.warnings.push(
+      `${formatPath(["security", "requestStateKey"])}: looks like a secret written into the file; set it in the environment and write "\${MCP_STATE_KEY}" (or set AUTONOMOUS_MCP_STATE_KEY)`,
+    );
   return out;
 }
 

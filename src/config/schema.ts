@@ -313,6 +313,42 @@ export const configSchema = z
       })
       .prefault({})
       .describe("Start-up: how long to wait for slow servers before serving the ones that are ready."),
+    security: z
+      .strictObject({
+        requestStateKey: text()
+          .optional()
+          .describe(
+            "Key (at least 32 bytes; ${VAR} expanded) the requestState of input_required exchanges is signed with; AUTONOMOUS_MCP_STATE_KEY wins over it. Unset: a random key per process (only that process can resume an exchange).",
+          ),
+        requestStateTtlMs: z
+          .int()
+          .min(1_000)
+          .max(86_400_000)
+          .default(DEFAULTS.security.requestStateTtlMs)
+          .describe(
+            `How long a requestState we issue stays valid, ms (1000..86400000); a retry with an older one is refused (-32602). Default ${DEFAULTS.security.requestStateTtlMs}.`,
+          ),
+      })
+      .prefault({})
+      .describe("Secrets and limits of what clients carry for us (docs/protocol-generations.md#the-bridge)."),
+    bridge: z
+      .strictObject({
+        maxHeldCalls: posInt()
+          .default(DEFAULTS.bridge.maxHeldCalls)
+          .describe(
+            `Calls of 2026-07-28 clients held at once while a 2025-era server waits for the client's input; past it such a call fails (SERVER_BUSY). Default ${DEFAULTS.bridge.maxHeldCalls}.`,
+          ),
+        heldCallTimeoutMs: z
+          .int()
+          .min(1_000)
+          .max(86_400_000)
+          .default(DEFAULTS.bridge.heldCallTimeoutMs)
+          .describe(
+            `How long a held call waits for the client's retry with its input, ms (1000..86400000); then it is cancelled downstream. Default ${DEFAULTS.bridge.heldCallTimeoutMs}.`,
+          ),
+      })
+      .prefault({})
+      .describe("The bridge between protocol generations (docs/protocol-generations.md#the-bridge)."),
     http: httpSettingsSchema.prefault({}).describe("The HTTP front (serve --transport http)."),
     audit: auditSettingsSchema
       .prefault({})

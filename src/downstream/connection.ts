@@ -16,13 +16,14 @@ import { PassThroughResult } from "../jsonrpc/passThrough.js";
 import { createDownstreamClient } from "./client.js";
 import { createTransport } from "./transports.js";
 import type { ConnectionDeps, ConnectionSettings, ForwardOptions, ServerState } from "./types.js";
+import { bridged, requestOptions } from "./input.js";
 import { waitForChange } from "./waitForChange.js";
 
 /** Failed health checks in a row after which a server counts as hung and is connected again. */
 const HEALTH_FAILURES = 2;
 
 export type { ConnectionDeps, ConnectionHooks, ConnectionSettings } from "./types.js";
-export type { ForwardOptions, ServerRequestKind, ServerState } from "./types.js";
+export type { DownstreamInput, ForwardOptions, ServerRequestKind, ServerState } from "./types.js";
 
 /** One downstream server: its SDK Client, its state, its catalog, and its supervision. */
 export class DownstreamConnection {
@@ -299,13 +300,11 @@ export class DownstreamConnection {
     const sent =
       this.changes && ChangeStream.owns(method)
         ? this.changes.request(method, params)
-        : client.request({ method, params }, PassThroughResult, {
-            signal: options.signal,
-            timeout: options.timeoutMs,
-            maxTotalTimeout: options.maxTotalTimeoutMs,
-            resetTimeoutOnProgress: true,
-            onprogress: options.onprogress,
-          });
+        : client.request(
+            bridged(method, params, options, this.modern),
+            PassThroughResult,
+            requestOptions(options),
+          );
     const checked = method === "tools/call" ? sent.then(checkToolResult) : sent;
     return checked.catch((error: unknown) => {
       throw classifyFailure(error, {

@@ -49,4 +49,23 @@ export interface ForwardOptions {
   readonly timeoutMs: number;
   readonly maxTotalTimeoutMs?: number | undefined;
   readonly onprogress?: ((p: { progress: number; total?: number; message?: string }) => void) | undefined;
+  /**
+   * A front client's own tools/call, prompts/get or resources/read (the bridge, src/bridge/): a modern
+   * server's `input_required` answer is handed back instead of fulfilled here, and a retry carries the
+   * client's inputResponses and the server's own requestState. Ignored by 2025-era servers.
+   */
+  readonly input?: DownstreamInput | undefined;
+}
+
+/** What a bridged request adds for a modern (2026-07-28) server; see ForwardOptions.input. */
+export interface DownstreamInput {
+  /** The calling client's answers to the server's inputRequests (a retry). */
+  readonly responses?: Record<string, unknown> | undefined;
+  /** The server's own requestState, echoed back byte for byte (a retry). */
+  readonly state?: string | undefined;
+  /**
+   * The calling client's sampling / elicitation / roots capabilities, declared on this request's
+   * envelope so the server asks only for what that client can give (or answers -32021).
+   */
+  readonly capabilities?: ClientCapabilities | undefined;
 }

@@ -5,12 +5,14 @@ import type {
   ClientCapabilities,
   LoggingLevel,
   ServerCapabilities,
+  ServerContext,
   Implementation,
 } from "@modelcontextprotocol/server";
 import type { Catalog } from "../catalog/catalog.js";
 import type { CallBudget } from "../workflows/limits.js";
 import type { Telemetry } from "../telemetry/telemetry.js";
 import type { TaskIds } from "../extensions/tasks.js";
+import type { BridgeState } from "../bridge/state.js";
 import type { ServerEventBus } from "./events.js";
 import { ANONYMOUS } from "./principals.js";
 
@@ -39,6 +41,33 @@ export interface CallOrigin {
   readonly workflowBudget?: CallBudget | undefined;
   /** The span of the request (telemetry.inbound) or workflow step: the parent of the downstream hops' spans. */
   readonly trace?: CallSpan | undefined;
+  /**
+   * requestClient answers through input_required (a held call of a 2026-07-28 client, src/bridge/held.ts):
+   * it checks the client's capabilities itself (-32021), the relay does not.
+   */
+  readonly asksInBand?: boolean | undefined;
+}
+
+/**
+ * One round of a multi-round-trip request (2026-07-28 `input_required`; on a 2025-era session the SDK's
+ * legacy shim plays the client's part), as the front received it. Given to callTool and forward for a
+ * front client's own tools/call, prompts/get and resources/read (the bridge, docs/adr/0025-era-bridge.md).
+ */
+export interface InputRound {
+  /** The payload of our requestState, already verified by the session's Server; undefined on a first round. */
+  readonly state: unknown;
+  /** The client's inputResponses of this round; undefined on a first round. */
+  readonly responses: Record<string, unknown> | undefined;
+  /** Seals a payload into the requestState of an input_required answer (bound to the principal and method). */
+  readonly seal: (payload: BridgeState) => Promise<string>;
+  /** The caller speaks 2026-07-28: it cannot be sent requests, so its input is asked with input_required. */
+  readonly modern: boolean;
+}
+
+/** The requestState codec of one principal's sessions (the SDK's createRequestStateCodec). */
+export interface StateCodec {
+  mint(payload: BridgeState, ctx: ServerContext): Promise<string>;
+  verify(state: string, ctx: ServerContext): Promise<BridgeState>;
 }
 
 /** Everything a front session needs from the aggregator; front/ never touches downstreams itself. */
@@ -58,14 +87,23 @@ export interface FrontBackend {
   /** Before a session lists tools: its per-client connections are made, so their lists are its own. */
   prepareSession?(sessionId: string): Promise<void>;
   capabilities(): ServerCapabilities;
-  callTool(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult>;
+  /** With `round`: a front client's own call, which may answer input_required (the bridge). */
+  callTool(
+    name: string,
+    args: Record<string, unknown>,
+    origin: CallOrigin,
+    round?: InputRound,
+  ): Promise<CallToolResult>;
   /** Any routed request (resources/read, prompts/get, completion/complete, subscribe...). Result verbatim. */
   forward(
     server: string,
     method: string,
     params: Record<string, unknown>,
     origin: CallOrigin,
+    round?: InputRound,
   ): Promise<Record<string, unknown>>;
+  /** The requestState codec for the sessions of a principal (none: requestState is not verified). */
+  stateCodec?(principal: string | undefined): StateCodec;
   subscribe(uri: string, sessionId: string): Promise<void>;
   unsubscribe(uri: string, sessionId: string): Promise<void>;
   /** Fan-out requests to every server that supports them. */

@@ -1,4 +1,5 @@
 import {
+  CLIENT_CAPABILITIES_META_KEY,
   ProtocolError,
   ProtocolErrorCode,
   Server,
@@ -14,12 +15,15 @@ import {
 import { CheckedToolCallParams, PassThroughResult } from "../jsonrpc/passThrough.js";
 import { NOOP_SPAN, type CallSpan } from "../telemetry/index.js";
 import type { Logger } from "../logger.js";
-import type { CallOrigin, FrontBackend, FrontSessionHandle } from "./backend.js";
+import type { CallOrigin, FrontBackend, FrontSessionHandle, InputRound, StateCodec } from "./backend.js";
 import { registerTaskHandlers, sealIfTask, taskAugmentedCall, taskFront, type TaskFront } from "./tasks.js";
 import { requestErrorToMcp } from "./errorMap.js";
 import { callOrigin } from "./origin.js";
 import { paginate } from "./paginate.js";
 import { LOGGING_LEVELS } from "../logLevels.js";
+
+/** The first protocol revision with input_required (MRTR) and no server→client requests. */
+const MODERN_REVISION = "2026-07-28";
 
 /** Which protocol generation a FrontSession's Server serves (docs/protocol-generations.md). */
 export type FrontEra = "legacy" | "modern";
@@ -63,15 +67,36 @@ export class FrontSession implements FrontSessionHandle {
     },
   ) {
     this.caps = backend.capabilities();
+    // The bridge (src/bridge/): our requestState is verified (SDK codec, -32602) before a handler runs.
+    this.codec = backend.stateCodec?.(options.principal);
     this.server = new Server(backend.serverInfo, {
       capabilities: this.caps,
       ...(backend.instructions ? { instructions: backend.instructions } : {}),
+      ...(this.codec ? { requestState: { verify: this.codec.verify } } : {}),
     });
     this.tasks = taskFront(backend, this.caps, { id, principal: options.principal }, (s, m, p, ctx) =>
       this.guard(() => backend.forward(s, m, p, this.origin(ctx, p["_meta"], NOOP_SPAN))),
     );
     this.register();
     if (this.tasks) registerTaskHandlers(this.server, () => this.tasks as TaskFront);
+  }
+
+  private readonly codec: StateCodec | undefined;
+
+  /**
+   * One round of a tools/call, prompts/get or resources/read for the bridge: the verified requestState
+   * and inputResponses of a retry (2026-07-28, or the SDK legacy shim's re-entry on a 2025-era session).
+   */
+  private round(ctx: ServerContext): InputRound | undefined {
+    const codec = this.codec;
+    if (!codec) return undefined;
+    const version = this.server.getNegotiatedProtocolVersion();
+    return {
+      state: ctx.mcpReq.requestState(),
+      responses: ctx.mcpReq.inputResponses as Record<string, unknown> | undefined,
+      seal: (payload) => codec.mint(payload, ctx),
+      modern: version !== undefined && version >= MODERN_REVISION,
+    };
   }
 
   clientCapabilities(): ClientCapabilities | undefined {
@@ -121,7 +146,10 @@ export class FrontSession implements FrontSessionHandle {
       sessionId: this.id,
       principal: this.options.principal,
       signal: req.signal,
-      clientCapabilities: this.server.getClientCapabilities(),
+      // 2026-07-28: the request's own (its `_meta` envelope); 2025: the session's, from initialize.
+      clientCapabilities:
+        ((ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES_META_KEY] as
+          ClientCapabilities | undefined) ?? this.server.getClientCapabilities(),
       rawMeta: meta,
       notify: (n) => req.notify(n),
       // Related to this request: over HTTP it goes out on the call's own stream (the SDK routes it).
@@ -158,7 +186,7 @@ export class FrontSession implements FrontSessionHandle {
         if (this.tasks && params.task !== undefined)
           return (await taskAugmentedCall(this.tasks, params, ctx)) as never;
         const origin = this.origin(ctx, params._meta, span);
-        const result = await backend.callTool(params.name, params.arguments ?? {}, origin);
+        const result = await backend.callTool(params.name, params.arguments ?? {}, origin, this.round(ctx));
         await origin.flush();
         return sealIfTask(this.tasks, params.name, result);
       }),
@@ -201,6 +229,7 @@ export class FrontSession implements FrontSessionHandle {
             "resources/read",
             { ...request.params, uri: route.uri },
             this.origin(ctx, request.params._meta, span),
+            this.round(ctx),
           ),
         );
         if (route.uri !== uri && Array.isArray(result["contents"])) {
@@ -243,6 +272,7 @@ export class FrontSession implements FrontSessionHandle {
             "prompts/get",
             { ...request.params, name: route.originalName },
             this.origin(ctx, request.params._meta, span),
+            this.round(ctx),
           ),
         )) as never;
       });

@@ -4,7 +4,10 @@ import type { CallContext } from "./types.js";
 /** What the place a call enters knows; the layers' own fields start empty. */
 export type CallInit = Pick<CallContext, "requestId" | "route" | "args" | "signal" | "log"> &
   Partial<
-    Pick<CallContext, "client" | "sessionId" | "onProgress" | "principal" | "meta" | "origin" | "trace">
+    Pick<
+      CallContext,
+      "client" | "sessionId" | "onProgress" | "principal" | "meta" | "origin" | "trace" | "input"
+    >
   >;
 
 /** A call's context, every field present (one shape for every call: router, routed requests, tests). */
@@ -21,6 +24,7 @@ export function createCallContext(init: CallInit): CallContext {
     meta: init.meta,
     origin: init.origin,
     trace: init.trace,
+    input: init.input,
     log: init.log,
     invalid: false,
     cacheOutcome: undefined,

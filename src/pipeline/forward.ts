@@ -48,6 +48,7 @@ export function createForward(pool: ConnectionPool, options: ForwardOptions = {}
           // Always ask for progress, even when the caller sent no progressToken: downstream progress is what
           // restarts the per-attempt timeout of a long call (notifications nobody asked for are dropped).
           onprogress: ctx.onProgress ?? ignoreProgress,
+          input: ctx.input,
         },
         ctx.deadlineAt,
       );

@@ -3,6 +3,7 @@ import type { CallOrigin } from "../front/backend.js";
 import { AggregatorError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { createCallContext } from "./context.js";
+import type { DownstreamInput } from "../downstream/types.js";
 import type { Handler, ToolRoute } from "./types.js";
 
 /** Routed requests that go through the server's deadline, breaker and limit (buildRequestPipeline). */
@@ -24,6 +25,8 @@ export type RequestSender = (
   params: Record<string, unknown>,
   origin: CallOrigin,
   timeoutMs: number,
+  /** A front client's own prompts/get or resources/read (the bridge): see CallContext.input. */
+  input?: DownstreamInput,
 ) => Promise<Record<string, unknown>>;
 
 /**
@@ -55,6 +58,7 @@ export function createRequestPath(
       ctx.args,
       { ...origin, signal: ctx.signal },
       ctx.attemptTimeoutMs,
+      ctx.input,
     )) as CallToolResult;
   });
   const routeOf = (server: string, method: string, timeoutMs: number): ToolRoute => {
@@ -78,9 +82,9 @@ export function createRequestPath(
     }
     return route;
   };
-  return async (server, method, params, origin, timeoutMs) => {
+  return async (server, method, params, origin, timeoutMs, input) => {
     // Other routed requests (subscribe, unsubscribe…) go straight to the connection.
-    if (!GUARDED_REQUESTS.has(method)) return await send(server, method, params, origin, timeoutMs);
+    if (!GUARDED_REQUESTS.has(method)) return await send(server, method, params, origin, timeoutMs, input);
     const ctx = createCallContext({
       requestId: nextRequestId(),
       route: routeOf(server, method, timeoutMs),
@@ -91,6 +95,7 @@ export function createRequestPath(
       origin,
       principal: origin.principal,
       trace: origin.trace,
+      input,
       log,
     });
     return (await handler(ctx)) as Record<string, unknown>;

@@ -3,6 +3,7 @@ import type { CallOrigin } from "../front/backend.js";
 import type { Logger } from "../logger.js";
 import type { CallSpan } from "../telemetry/span.js";
 import type { ToolRoute } from "../catalog/routes.js";
+import type { DownstreamInput } from "../downstream/types.js";
 
 // The catalog's per-tool data, as the pipeline reads it (defined by the catalog, which resolves it).
 export type { ToolHints, ToolPolicy, ToolRoute } from "../catalog/routes.js";
@@ -58,6 +59,11 @@ export interface CallContext {
   readonly origin?: CallOrigin | undefined;
   /** The span of the operation this call belongs to (the client's request, a workflow step): the parent of its hops. */
   readonly trace?: CallSpan | undefined;
+  /**
+   * Set on a front client's own call (the bridge, src/bridge/): a modern server's input_required answer is
+   * handed back to the client; on a retry, the client's inputResponses and the server's requestState.
+   */
+  readonly input?: DownstreamInput | undefined;
   /** Logger bound to server and tool (and reqId when debug logging is on); set by observe. */
   log: Logger;
   /** True when validate refused the arguments (its isError result is counted as "invalid"); set by validate. */

@@ -170,6 +170,23 @@ describe("literal secrets", () => {
     expect(server(loaded, "s").skipReason).toBeUndefined();
   });
 
+  it("warns about a requestState key written into the file, and not about a reference", () => {
+    const literal = load(
+      JSON.stringify({ mcpServers: { s: { command: "x" } }, security: { requestStateKey: "x".repeat(40) } }),
+    );
+    expect(literal.warnings).toEqual([
+      `${SOURCE}: security.requestStateKey: looks like a secret written into the file; set it in the environment and write "\${MCP_STATE_KEY}" (or set AUTONOMOUS_MCP_STATE_KEY)`,
+    ]);
+    expect(literal.warnings.join("\n")).not.toMatch(/xxxx/);
+    const reference = load(
+      JSON.stringify({
+        mcpServers: { s: { command: "x" } },
+        security: { requestStateKey: "${MCP_STATE_KEY}" },
+      }),
+    );
+    expect(reference.warnings).toEqual([]);
+  });
+
   it("accepts references, settings and keys that only look alike", () => {
     const entry = {
       command: "x",

@@ -192,6 +192,7 @@ export class ResultCache {
     const settle = (result?: CallToolResult): void => {
       if (this.flights.get(key) === flight) this.flights.delete(key);
       if (!result || result.isError === true || (this.generation.get(server) ?? 0) !== generation) return;
+      if ((result as { resultType?: unknown }).resultType === "input_required") return; // one caller's exchange
       if (this.shared) {
         if (sharedGeneration !== undefined)
           this.shared
@@ -252,7 +253,10 @@ export function createCacheLayer(cache: ResultCache): Middleware {
   return (next) =>
     async function cacheLayer(ctx): Promise<CallToolResult> {
       const { policy, server } = ctx.route;
-      if (policy.hints.readOnly) return await (policy.cacheTtlMs > 0 ? cache.get(ctx, next) : next(ctx));
+      // A round of an input_required exchange (the client's answers) is never served from the cache.
+      const cached =
+        policy.cacheTtlMs > 0 && ctx.input?.responses === undefined && ctx.input?.state === undefined;
+      if (policy.hints.readOnly) return await (cached ? cache.get(ctx, next) : next(ctx));
       // Cluster mode, a server with cached tools: the shared entries must be gone before the write runs.
       const before = cache.invalidateServer(server);
       if (before) await before;
