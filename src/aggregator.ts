@@ -27,6 +27,7 @@ import { profileFor, type BuiltinProfile } from "./profiles/index.js";
 import { waitWhile } from "./shutdown.js";
 import { ClientIsolation } from "./isolation.js";
 import { Router } from "./router.js";
+import { placer, type Placer } from "./placement.js";
 import { VERSION } from "./version.js";
 import { buildCatalog } from "./catalog/build.js";
 import { notifyListChanges } from "./catalog/changes.js";
@@ -35,12 +36,12 @@ import { internalOrigin } from "./front/backend.js";
 import { pickRelayCapabilities, RequestRelay } from "./relay.js";
 import { diffServers } from "./reload.js";
 import { reportServerState } from "./serverStates.js";
-import { startSummary, type StartSummary } from "./startup.js";
 import { Subscriptions } from "./subscriptions.js";
-import { awaitAbsent, StartupState, withinGrace, withPendingCapabilities } from "./startup.js";
-
+import { awaitAbsent, startSummary, StartupState, withinGrace, withPendingCapabilities } from "./startup.js";
+import type { StartSummary } from "./startup.js";
 import type { AggregatorOptions, WorkflowHostLike } from "./aggregatorOptions.js";
 export type { StartSummary } from "./startup.js";
+type Args = Record<string, unknown>;
 export type { AggregatorOptions, WorkflowHostLike } from "./aggregatorOptions.js";
 /** Config → pool → catalog → pipeline → router, exposed to fronts as a FrontBackend (built by src/compose.ts). */
 export class Aggregator implements FrontBackend {
@@ -60,6 +61,7 @@ export class Aggregator implements FrontBackend {
   /** Any routed request (resources/read, prompts/get…) to a downstream; its result verbatim. */
   readonly forward: FrontBackend["forward"];
   readonly meta = new Map<string, MetaTool>();
+  private readonly placement: Placer | undefined;
   /** The configured and shipped workflows (none for `doctor`), made with the aggregator. */
   readonly workflowHost: WorkflowHostLike | undefined;
 
@@ -87,6 +89,7 @@ export class Aggregator implements FrontBackend {
     options: AggregatorOptions,
   ) {
     this.log = options.log;
+    this.placement = options.placement && placer(options.placement, () => this);
     const metrics = (this.metrics = options.metrics);
     if (metrics) this.calls.set("metrics", (event) => metrics.onCall(event));
     if (metrics) this.telemetry.useMetrics(metrics.operations);
@@ -236,20 +239,15 @@ export class Aggregator implements FrontBackend {
     return this.summary();
   }
 
-  /** Resolves when every server started by start() is ready or failed (after the grace, too). */
-  started: Promise<void> = Promise.resolve();
-  /** Set once start() has returned: later catalog changes re-validate the workflows. */
-  private serving = false;
+  started: Promise<void> = Promise.resolve(); // every server started by start() is ready or failed
+  private serving = false; // start() has returned: later catalog changes re-validate the workflows
   readonly startup = new StartupState();
 
   summary(): StartSummary {
     return startSummary(this.serverList(), (name) => this.pool.get(name), this.current.toolList.length);
   }
 
-  /**
-   * Applies a new, already validated config: servers whose resolved entry changed are restarted, added
-   * ones start, removed ones stop; unchanged servers (and calls in flight to them) are not touched.
-   */
+  /** A new validated config: changed servers restart, added start, removed stop; the rest untouched. */
   async reload(next: LoadedConfig): Promise<{ added: string[]; removed: string[]; restarted: string[] }> {
     const after = new Map(next.servers.map((s) => [s.name, s]));
     const { added, removed, restarted } = diffServers(this.servers, after);
@@ -330,10 +328,12 @@ export class Aggregator implements FrontBackend {
     return withPendingCapabilities(this.pool.unionCapabilities(), this.pool.all());
   }
 
-  callTool(name: string, args: Record<string, unknown>, origin: CallOrigin): Promise<CallToolResult> {
+  /** `here`: a call another replica forwarded (cluster mode) runs here, wherever its placement is. */
+  callTool(name: string, args: Args, origin: CallOrigin, here = false): Promise<CallToolResult> {
     this.inflight++;
     // One derived promise, no per-call closure or async frame (the hot path of every tools/call).
-    return this.router.callTool(name, args, origin).then(this.ended, this.failed);
+    const placed = here ? undefined : this.placement?.(name, args, origin);
+    return (placed ?? this.router.callTool(name, args, origin)).then(this.ended, this.failed);
   }
 
   private readonly ended = <T>(value: T): T => (this.inflight--, value);

@@ -1,7 +1,9 @@
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { Aggregator } from "./aggregator.js";
 import type { BuiltinTool } from "./catalog/catalog.js";
 import type { ServerState } from "./downstream/connection.js";
 import type { CreatedTransport } from "./downstream/transports.js";
+import type { CallOrigin } from "./front/backend.js";
 import type { Logger } from "./logger.js";
 import type { OAuthSessions } from "./oauth/session.js";
 import type { MetaTool } from "./meta/types.js";
@@ -27,6 +29,11 @@ export interface AggregatorOptions {
   readonly oauth?: OAuthSessions | undefined;
   /** Prometheus metrics (HTTP front); absent in stdio mode. */
   readonly metrics?: Metrics | undefined;
+  /**
+   * Cluster mode: where a tools/call routed to `server` runs. Undefined: here, as always; else its result
+   * from the replica that owns the server (src/cluster/owners.ts), or `here()` once it turns out to be this one.
+   */
+  readonly placement?: CallPlacement | undefined;
   /** Told as each server's first start settles (the CLI's progress line). */
   readonly onServerSettled?: ((server: string, state: ServerState) => void) | undefined;
   /**
@@ -36,3 +43,16 @@ export interface AggregatorOptions {
   readonly extensions?:
     ((agg: Aggregator) => { meta?: readonly MetaTool[]; workflows?: WorkflowHostLike }) | undefined;
 }
+
+/** See AggregatorOptions.placement. Called synchronously on every tools/call to a downstream. */
+export type CallPlacement = (
+  call: {
+    readonly server: string;
+    /** Not annotated read-only. */
+    readonly write: boolean;
+    readonly name: string;
+    readonly args: Record<string, unknown>;
+    readonly origin: CallOrigin;
+  },
+  here: () => Promise<CallToolResult>,
+) => Promise<CallToolResult> | undefined;

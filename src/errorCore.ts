@@ -19,7 +19,9 @@ export type ErrorCode =
   | "WORKFLOW_FAILED"
   | "TEMPLATE_ERROR"
   /** An OAuth server has no usable token (never logged in, or the token was revoked): run `login`. */
-  | "AUTH_REQUIRED";
+  | "AUTH_REQUIRED"
+  /** Cluster mode: a stateful server's write found no owner replica to run it (src/cluster/owners.ts). */
+  | "OWNER_UNAVAILABLE";
 
 export class AggregatorError extends Error {
   readonly code: ErrorCode;

@@ -29,6 +29,8 @@ import { DEFAULT_MAX_JSON_DEPTH, depthMessage, parsedTooDeep } from "../jsonrpc/
 import { errorAnswer, screenDepth, screenMessages, type Refusal } from "../jsonrpc/screen.js";
 import { FrontSession } from "./session.js";
 import { SessionTable } from "./sessionTable.js";
+import { bucketOf, header, initializeParams, isInitialize } from "./httpRequest.js";
+import type { SealedSession, SessionSharing } from "./sharing.js";
 
 export interface HttpFrontOptions extends HostPolicy {
   readonly backend: FrontBackend;
@@ -53,6 +55,8 @@ export interface HttpFrontOptions extends HostPolicy {
   /** Session opened / closed / refused, per principal (metrics). */
   readonly onSessionEvent?: ((principal: string, event: SessionEvent) => void) | undefined;
   readonly rateLimit: RateLimit;
+  /** Cluster mode: sessions any replica can serve (sealed ids, shared deletes; src/cluster/sessions.ts). */
+  readonly sharing?: SessionSharing | undefined;
   /**
    * `/dashboard` (src/dashboard/): answers first, with its own Host, Origin and token checks (browsers
    * have only the login cookie); true when it took the request.
@@ -104,6 +108,13 @@ export class HttpFront {
       );
     this.sessions = new SessionTable(options.maxSessions);
     this.limiter = new RateLimiter(options.rateLimit);
+    options.sharing?.serve(
+      (id) => this.sessions.get(id)?.transport,
+      (id) => {
+        const live = this.sessions.get(id);
+        if (live) void this.closeSession(id, live, "deleted by the client on another replica");
+      },
+    );
   }
 
   get sessionCount(): number {
@@ -177,7 +188,10 @@ export class HttpFront {
     const sessionId = header(req, "mcp-session-id");
     if (sessionId !== undefined) {
       // Another principal's session is answered exactly as an unknown one; neither gets a bucket of its own.
-      const live = this.sessions.lookup(sessionId, principal.name);
+      const live =
+        this.sessions.lookup(sessionId, principal.name) ??
+        (o.sharing ? await this.restore(sessionId, principal, res) : undefined);
+      if (res.headersSent) return; // restore answered (shared state unreachable, sessions full)
       const wait = this.limiter.take(live ? sessionId : bucketOf(principal));
       if (wait > 0) return tooManyRequests(res, wait);
       if (!live) return jsonError(res, 404, -32001, SESSION_NOT_FOUND);
@@ -238,18 +252,63 @@ export class HttpFront {
     }
   }
 
-  /** A new session of `principal` from its initialize request. */
+  /** Restores in progress (cluster mode), by session id: concurrent first requests share one. */
+  private readonly restoring = new Map<string, Promise<LiveSession | undefined>>();
+
+  /**
+   * Cluster mode: this replica's copy of a session another replica opened, rebuilt from its sealed id
+   * (undefined: not a session of ours, another principal's, or deleted — a 404 like any unknown id).
+   */
+  private async restore(
+    id: string,
+    principal: Principal,
+    res: ServerResponse,
+  ): Promise<LiveSession | undefined> {
+    const sharing = this.options.sharing as SessionSharing;
+    const sealed = sharing.open(id);
+    if (sealed?.principal !== principal.name) return undefined;
+    let pending = this.restoring.get(id);
+    if (!pending) {
+      pending = (async () => {
+        if (await sharing.isDeleted(id)) return undefined;
+        const admission = this.sessions.admit(principal);
+        if (!admission.ok) throw Object.assign(new Error(admission.message), { status: admission.status });
+        try {
+          await this.open(principal, undefined, undefined, undefined, { id, sealed });
+        } finally {
+          admission.release();
+        }
+        return this.sessions.get(id);
+      })().finally(() => this.restoring.delete(id));
+      this.restoring.set(id, pending);
+    }
+    try {
+      return await pending;
+    } catch (error) {
+      const status = (error as { status?: number }).status;
+      this.options.log.warn({ session: id, err: String(error) }, "http session not restored");
+      if (status !== undefined) jsonError(res, status, -32000, (error as Error).message);
+      else jsonError(res, 503, -32000, `Service unavailable: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** A new session of `principal` from its initialize request (or, restoring, from its sealed id). */
   private async open(
     principal: Principal,
-    req: IncomingMessage,
-    res: ServerResponse,
+    req: IncomingMessage | undefined,
+    res: ServerResponse | undefined,
     body: unknown,
+    restoring?: { readonly id: string; readonly sealed: SealedSession },
   ): Promise<void> {
     const o = this.options;
     const owner = principal.name;
     const store = new BoundedEventStore();
+    const sharing = o.sharing;
     const sdk = new NodeStreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
+      sessionIdGenerator: () =>
+        restoring?.id ??
+        (sharing ? sharing.seal({ initialize: initializeParams(body), principal: owner }) : randomUUID()),
       eventStore: store,
       retryInterval: RETRY_MS,
       onsessioninitialized: (id) => {
@@ -260,11 +319,15 @@ export class HttpFront {
           lastSeen: Date.now(),
           active: 0,
         });
-        o.log.info({ session: id, principal: owner, sessions: this.sessions.size }, "http session opened");
+        o.log.info(
+          { session: id, principal: owner, sessions: this.sessions.size, restored: restoring !== undefined },
+          restoring ? "http session restored" : "http session opened",
+        );
         o.onSessionEvent?.(owner, "opened");
       },
-      onsessionclosed: (id) => {
+      onsessionclosed: async (id) => {
         this.forget(id, "deleted by the client");
+        await sharing?.deleted(id);
       },
     });
     const session = new FrontSession(randomUUID(), o.backend, {
@@ -273,12 +336,13 @@ export class HttpFront {
       principal: owner,
       transport: "http",
     });
-    const transport = new HttpSessionTransport(sdk, o.resumeGraceMs);
+    const transport = new HttpSessionTransport(sdk, o.resumeGraceMs, sharing?.peers);
     transport.onclose = () => {
       if (transport.sessionId) this.forget(transport.sessionId, "transport closed");
     };
     await session.server.connect(transport);
-    await transport.handle(req, res, body);
+    if (restoring) return transport.replay(restoring.id, restoring.sealed.initialize);
+    if (req && res) await transport.handle(req, res, body);
   }
 
   /** Drops a session from the table (once) with its audit line; false when it was gone already. */
@@ -332,21 +396,4 @@ export class HttpFront {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   }
-}
-
-/** The rate-limit bucket of a principal's requests that have no session of theirs. */
-function bucketOf(principal: Principal): string {
-  return `principal:${principal.name}`;
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function isInitialize(body: unknown): boolean {
-  const messages = Array.isArray(body) ? body : [body];
-  return messages.some(
-    (m) => typeof m === "object" && m !== null && (m as { method?: unknown }).method === "initialize",
-  );
 }
