@@ -1,5 +1,6 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { Aggregator } from "./aggregator.js";
+import type { ClusterState } from "./cluster/connection.js";
 import type { BuiltinTool } from "./catalog/catalog.js";
 import type { ServerState } from "./downstream/connection.js";
 import type { CreatedTransport } from "./downstream/transports.js";
@@ -36,6 +37,13 @@ export interface AggregatorOptions {
   readonly placement?: CallPlacement | undefined;
   /** Told as each server's first start settles (the CLI's progress line). */
   readonly onServerSettled?: ((server: string, state: ServerState) => void) | undefined;
+  /** Cluster mode: this replica's Redis connections (src/cluster/); absent in embedded mode. */
+  readonly cluster?: ClusterState | undefined;
+  /**
+   * The key sealing requestState (the SDK's createRequestStateCodec); in cluster mode the one every
+   * replica shares (src/cluster/stateKey.ts). Default: the bridge's (config or random per process).
+   */
+  readonly requestStateKey?: Uint8Array | undefined;
   /**
    * The aggregator's own tools and its workflow host, made from the aggregator while it is built
    * (src/compose.ts): they call back into its router and read its catalog.

@@ -246,6 +246,7 @@ async function runServe(
       authToken,
       metricsPort: args.metricsPort,
       dashboardPort: args.dashboardPort,
+      redisUrl: args.redis,
       say,
       progress: terminal.isTTY,
       progressOut: progressWriter(terminal),

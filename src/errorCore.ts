@@ -21,7 +21,13 @@ export type ErrorCode =
   /** An OAuth server has no usable token (never logged in, or the token was revoked): run `login`. */
   | "AUTH_REQUIRED"
   /** Cluster mode: a stateful server's write found no owner replica to run it (src/cluster/owners.ts). */
-  | "OWNER_UNAVAILABLE";
+  | "OWNER_UNAVAILABLE"
+  /** Cluster mode: a call needed the state shared through Redis (idempotency, rate limits) while Redis is unreachable. */
+  | "CLUSTER_STATE_UNAVAILABLE"
+  /** A tools/call over a configured rate limit (cluster.rateLimits). */
+  | "RATE_LIMITED"
+  /** An idempotency key reused for a different call, or whose first call failed in a way that may have taken effect. */
+  | "IDEMPOTENCY_CONFLICT";
 
 export class AggregatorError extends Error {
   readonly code: ErrorCode;

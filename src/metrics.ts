@@ -175,6 +175,26 @@ export class Metrics {
     this.sessionEvents.inc({ principal, event });
   }
 
+  /** Cluster mode: Redis round trips made for calls and whether the link is up, read at scrape time. */
+  useCluster(cluster: { readonly roundTrips: number; readonly ready: boolean }): void {
+    const registers = [this.registry];
+    const trips: Counter = new Counter({
+      name: "amcp_redis_round_trips_total",
+      help: "Redis round trips made for calls (cluster mode): the shared-state cost per call.",
+      registers,
+      collect: () => {
+        trips.reset();
+        trips.inc(cluster.roundTrips);
+      },
+    });
+    const up: Gauge = new Gauge({
+      name: "amcp_cluster_ready",
+      help: "1 while this replica reaches Redis (cluster mode), else 0.",
+      registers,
+      collect: () => up.set(cluster.ready ? 1 : 0),
+    });
+  }
+
   /** The exposition text and its content type. */
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };

@@ -7,6 +7,7 @@ import { AggregatorError } from "./errors.js";
 import { isLoopbackHost } from "./front/hostCheck.js";
 import { releaseStartupHeap } from "./heap.js";
 import type { HttpFront } from "./front/http.js";
+import type { ClusterState } from "./cluster/connection.js";
 import { serveStdio } from "./front/stdio.js";
 import type { LineServerTransport } from "./front/stdioTransport.js";
 import { whenAborted, type Shutdown } from "./shutdown.js";
@@ -16,6 +17,7 @@ import { ConfigReloader } from "./reload.js";
 import { createAggregator } from "./compose.js";
 import { VERSION } from "./version.js";
 import { startObservers } from "./observers.js";
+import { clusterOptions } from "./cluster/settings.js";
 
 /** How long calls in flight get to finish once a shutdown begins. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -53,6 +55,8 @@ export interface ServeOptions {
    * serving gracefully, at any moment of start-up too; `hurry` skips what is left of the grace period.
    */
   readonly shutdown?: Pick<Shutdown, "requested" | "hurry">;
+  /** --redis URL (cluster mode); else $AUTONOMOUS_MCP_REDIS_URL, else cluster.redisUrl; none: embedded. */
+  readonly redisUrl?: string | undefined;
   /** SIGKILLs every server's process group at once (a hurried shutdown does not wait for SIGTERM). */
   readonly killServers?: () => void;
 }
@@ -61,6 +65,8 @@ export interface Running {
   readonly aggregator: Aggregator;
   readonly http?: HttpFront;
   readonly url?: string;
+  /** Cluster mode: this replica's Redis connections. */
+  readonly cluster?: ClusterState;
   /** Resolves when the front has ended (stdin closed in stdio mode). */
   readonly ended: Promise<void>;
   stop(): Promise<void>;
@@ -86,11 +92,20 @@ export async function serve(options: ServeOptions): Promise<Running> {
           },
         })
       : undefined;
+  // Cluster mode (src/cluster/, loaded only then): Redis connections and the shared requestState key.
+  const clusterOpts = clusterOptions(loaded.config.cluster, options.redisUrl, options.env);
+  const cluster = clusterOpts
+    ? await (
+        await import("./cluster/start.js")
+      ).startClusterMode(clusterOpts, log, options.shutdown?.requested)
+    : undefined;
+  if (cluster) metrics?.useCluster(cluster.state);
   const total = loaded.servers.filter((s) => s.skipReason === undefined).length;
   let settled = 0;
   const aggregator: Aggregator = createAggregator(loaded, {
     log,
     metrics,
+    ...(cluster ? { cluster: cluster.state, requestStateKey: cluster.requestStateKey } : {}),
     ...(options.prespawned ? { prespawned: options.prespawned } : {}),
     onServerSettled: options.progress
       ? (name, state) => {
@@ -164,6 +179,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
       undo?.();
       await aggregator.telemetry.shutdown(hurry?.aborted === true ? 0 : TRACE_FLUSH_MS);
       await observers.close();
+      await cluster?.state.close();
       endFront();
     })());
   if (options.shutdown) {
@@ -262,6 +278,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
       metrics,
       (): number => http.sessionCount,
       () => http.sessionsByPrincipal(),
+      cluster?.state,
     ),
     onSessionEvent: (principal: string, event: "opened" | "closed" | "refused") =>
       metrics.sessionEvent(principal, event),
@@ -306,7 +323,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
   say(summaryLine(summary, `listening on ${url}${opsUrl}`));
   sayWhenSettled(aggregator, summary, say, () => stopping !== undefined);
   startWatching();
-  return { aggregator, http, url, ended, stop };
+  return { aggregator, http, url, ended, stop, ...(cluster ? { cluster: cluster.state } : {}) };
 }
 
 /**

@@ -18,6 +18,8 @@ export interface ServeArgs {
   readonly allowedHosts: readonly string[];
   readonly metricsPort?: number | undefined;
   readonly dashboardPort?: number | undefined;
+  /** --redis URL: cluster mode (state shared through Redis). */
+  readonly redis?: string | undefined;
 }
 
 export interface ReportArgs {
@@ -86,6 +88,14 @@ export function parsePort(value: string): number {
 
 function nonEmpty(value: string): string {
   if (value.trim() === "") throw new InvalidArgumentError("must not be empty");
+  return value;
+}
+
+function redisUrl(value: string): string {
+  if (!/^rediss?:\/\/./.test(value))
+    throw new InvalidArgumentError(
+      `must be a redis:// or rediss:// URL, got "${value.replace(/:[^:@/]*@/, ":***@")}"`,
+    );
   return value;
 }
 
@@ -179,6 +189,12 @@ function build(done: (result: Parsed) => void, out: (text: string) => void): Com
         "also serve the live dashboard on http://127.0.0.1:<n>/dashboard/ (stdio or http; loopback only)",
       ).argParser(parsePort),
     )
+    .addOption(
+      new Option(
+        "--redis <url>",
+        "cluster mode: share state with other replicas through this Redis (or $AUTONOMOUS_MCP_REDIS_URL)",
+      ).argParser(redisUrl),
+    )
     .addHelpText("after", SERVE_AFTER)
     .action(function (this: Command) {
       noStrayWords(this, 0);
@@ -191,6 +207,7 @@ function build(done: (result: Parsed) => void, out: (text: string) => void): Com
         allowedHost?: string[];
         metricsPort?: number;
         dashboardPort?: number;
+        redis?: string;
       }>();
       const httpGiven = HTTP_ONLY.filter((k) => o[k] !== undefined);
       if (o.transport === "stdio" && httpGiven.length > 0) {
@@ -210,6 +227,7 @@ function build(done: (result: Parsed) => void, out: (text: string) => void): Com
           allowedHosts: o.allowedHost ?? [],
           metricsPort: o.metricsPort,
           dashboardPort: o.dashboardPort,
+          redis: o.redis,
         },
       });
     });

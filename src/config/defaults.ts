@@ -77,6 +77,39 @@ const defaults = {
     rateLimit: { requestsPerSecond: 50, burst: 100 },
   },
 
+  /**
+   * Cluster mode (src/cluster/): shared state in Redis when a URL is given (--redis, AUTONOMOUS_MCP_REDIS_URL,
+   * cluster.redisUrl); without one, everything stays in this process. Idempotency and the rate limits
+   * work in both modes (in memory when embedded). docs/adr/0022-cluster-state.md.
+   */
+  cluster: {
+    redisUrl: undefined as string | undefined,
+    /** Prefix of every Redis key and channel: several deployments may share one Redis. */
+    keyPrefix: "autonomous-mcp:",
+    /** Default replica id: `${hostname}-${pid}` (computed at start-up, src/cluster/settings.ts). */
+    replicaId: undefined as string | undefined,
+    connectTimeoutMs: 2_000,
+    /** A Redis command not answered within this is failed (CLUSTER_STATE_UNAVAILABLE). */
+    commandTimeoutMs: 1_000,
+    /** Reconnect backoff: doubles from min to max, forever. */
+    reconnect: { minDelayMs: 100, maxDelayMs: 5_000 },
+    /** How long one replica holds the half-open probe lock of a server at most (released when the probe ends). */
+    probeLockMs: 30_000,
+    idempotency: {
+      /** A key's recorded outcome is kept (and a repeat answered from it) this long after the call ended. */
+      windowMs: 600_000,
+      /** A call still running holds its key at most this long (the owner replica may die). */
+      runningTtlMs: 300_000,
+      /** How long a concurrent repeat waits for the first call's outcome. */
+      waitMs: 60_000,
+    },
+    /** tools/call rate limits (token buckets), off unless set. */
+    rateLimits: {
+      perClient: undefined as { requestsPerSecond: number; burst: number } | undefined,
+      perServer: undefined as { requestsPerSecond: number; burst: number } | undefined,
+    },
+  },
+
   /** Per-server values that are not resilience settings (these cannot be set under top-level `defaults`). */
   server: {
     args: [] as string[],

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { DEFAULTS } from "./defaults.js";
+import { clusterSettingsSchema } from "./clusterSchema.js";
 import { posInt, resilienceOverridesSchema, serverMapSchema, strings, text } from "./serverSchema.js";
 
 /** The configuration file's schema (top level and the HTTP front); server entries are in serverSchema.ts. */
@@ -316,6 +317,11 @@ export const configSchema = z
       .describe(
         "The audit log: one JSON line per tools/call (docs/operations.md). Off unless audit.file is set.",
       ),
+    cluster: clusterSettingsSchema
+      .prefault({})
+      .describe(
+        "Cluster mode: state shared through Redis by every replica (docs/operations.md). Off unless a Redis URL is set.",
+      ),
     defaults: resilienceOverridesSchema
       .prefault({})
       .describe("Resilience settings applied under every server's own. Default {}."),
@@ -326,4 +332,5 @@ export type Config = z.output<typeof configSchema>;
 export type HttpSettings = z.output<typeof httpSettingsSchema>;
 export type AuditSettings = z.output<typeof auditSettingsSchema>;
 export type PrincipalEntry = z.output<typeof principalSchema>;
+export type { BucketSettings, ClusterSettings } from "./clusterSchema.js";
 export type LogLevel = (typeof LOG_LEVELS)[number];

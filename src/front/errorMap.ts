@@ -23,6 +23,9 @@ export function toolErrorToResult(error: unknown, publicName: string): CallToolR
       case "TEMPLATE_ERROR":
       case "AUTH_REQUIRED":
       case "OWNER_UNAVAILABLE":
+      case "CLUSTER_STATE_UNAVAILABLE":
+      case "RATE_LIMITED":
+      case "IDEMPOTENCY_CONFLICT":
         return errorResult(`${publicName}: ${error.message}`);
       default:
         break;

@@ -1,15 +1,20 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Aggregator } from "../aggregator.js";
 import { metricsHandler, type Metrics } from "../metrics.js";
+import type { ClusterState } from "../cluster/connection.js";
 
 type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
-/** /healthz (process alive), /readyz (a server is ready; JSON of every server), /metrics (Prometheus). */
+/**
+ * /healthz (process alive), /readyz (a server is ready, and in cluster mode Redis is reachable; JSON of
+ * every server and of the cluster link), /metrics (Prometheus).
+ */
 export function operationalRoutes(
   agg: Aggregator,
   metrics: Metrics,
   sessions: () => number,
   sessionsByPrincipal?: () => Readonly<Record<string, number>>,
+  cluster?: ClusterState,
 ): Record<string, Route> {
   const scrape = metricsHandler(metrics);
   return {
@@ -25,10 +30,13 @@ export function operationalRoutes(
           breaker: agg.breakers.stateOf(s.name),
         };
       });
-      const ready = servers.some((s) => s.state === "ready");
+      // Cluster mode: not ready while Redis is unreachable (the load balancer sends calls elsewhere).
+      const shared = cluster && { replica: cluster.replicaId, ...cluster.status() };
+      const ready =
+        servers.some((s) => s.state === "ready") && (shared === undefined || shared.state === "ready");
       res
         .writeHead(ready ? 200 : 503, { "content-type": "application/json" })
-        .end(JSON.stringify({ ready, servers }));
+        .end(JSON.stringify(shared ? { ready, servers, cluster: shared } : { ready, servers }));
     },
     "/metrics": async (req, res) => {
       metrics.setSessions(sessions());
