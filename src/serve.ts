@@ -100,12 +100,20 @@ export async function serve(options: ServeOptions): Promise<Running> {
       ).startClusterMode(clusterOpts, log, options.shutdown?.requested)
     : undefined;
   if (cluster) metrics?.useCluster(cluster.state);
+  // Several HTTP replicas: legacy sessions, change events and stateful servers' owners shared (src/cluster/replicas.ts).
+  const replicas =
+    cluster && options.transport === "http"
+      ? await (
+          await import("./cluster/replicas.js")
+        ).startReplicas(cluster.state, log, { ownerLeaseMs: loaded.config.cluster.ownerLeaseMs })
+      : undefined;
   const total = loaded.servers.filter((s) => s.skipReason === undefined).length;
   let settled = 0;
   const aggregator: Aggregator = createAggregator(loaded, {
     log,
     metrics,
     ...(cluster ? { cluster: cluster.state, requestStateKey: cluster.requestStateKey } : {}),
+    ...(replicas ? { placement: replicas.placement, bus: replicas.bus } : {}),
     ...(options.prespawned ? { prespawned: options.prespawned } : {}),
     onServerSettled: options.progress
       ? (name, state) => {
@@ -179,6 +187,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
       undo?.();
       await aggregator.telemetry.shutdown(hurry?.aborted === true ? 0 : TRACE_FLUSH_MS);
       await observers.close();
+      await replicas?.close();
       await cluster?.state.close();
       endFront();
     })());
@@ -250,6 +259,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
   // A signal during start-up stops what started so far (stop() closes the pool, which ends the start);
   // nothing starts listening after it.
   if (stopping) return { aggregator, ended, stop };
+  await replicas?.attach(aggregator);
   // Shared connections declare no sampling / elicitation / roots: no single client stands behind them.
   const summary = await aggregator.start({}, { graceMs: loaded.config.startup.graceMs, front: "http" });
   if (stopping) return { aggregator, ended, stop };
@@ -282,6 +292,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
     ),
     onSessionEvent: (principal: string, event: "opened" | "closed" | "refused") =>
       metrics.sessionEvent(principal, event),
+    sharing: replicas?.sessions,
     // /dashboard (src/dashboard/): its own Host/Origin/token checks, a login cookie besides the header.
     dashboard: observers.dashboard?.handler,
   };
@@ -305,7 +316,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
   if (options.metricsPort !== undefined) {
     // Only /healthz, /readyz and /metrics: no MCP endpoint, no sessions, no request bodies.
     // ...and no dashboard: this port is for scrapers and probes.
-    const { dashboard: _mcpPortOnly, ...opsShared } = shared;
+    const { dashboard: _mcpPortOnly, sharing: _sessionsToo, ...opsShared } = shared;
     const ops = new HttpFront({
       ...opsShared,
       port: options.metricsPort,

@@ -11,7 +11,9 @@ export { clusterOptions, redactedUrl, redisUrlOf, REDIS_URL_ENV, type ClusterOpt
  * background (status() says so, /readyz reports it).
  */
 export async function openCluster(options: ClusterOptions, log: Logger): Promise<ClusterState> {
-  const { Redis } = await import("ioredis");
+  // Bundled (dist/chunks), ioredis is CommonJS behind esbuild's interop: its named exports sit on `default`.
+  const mod = await import("ioredis");
+  const Redis = mod.Redis ?? (mod.default as unknown as { Redis: typeof mod.Redis }).Redis;
   const state = new ClusterState(Redis, options, log);
   state.connect().catch(() => undefined); // reported through status(); ioredis keeps reconnecting
   return state;

@@ -73,7 +73,7 @@ export interface OwnerLeaseOptions {
 }
 
 /**
- * One owner replica per stateful server (docs/adr/0022-sessions-across-replicas.md): a Redis lease
+ * One owner replica per stateful server (docs/adr/0023-sessions-across-replicas.md): a Redis lease
  * (`owner:<server>` = "<replica>|<fencing token>", TTL `ttlMs`) taken with SET-if-absent and an INCR'd
  * token, renewed every third of the TTL. The owner runs the server's writes; every other replica forwards
  * them over pub/sub (`calls:<owner>`), carrying the token it saw, and the owner refuses a token that is not

@@ -23,7 +23,7 @@ interface Wire {
 }
 
 /**
- * Legacy (2025-era) HTTP sessions across replicas (docs/adr/0022-sessions-across-replicas.md):
+ * Legacy (2025-era) HTTP sessions across replicas (docs/adr/0023-sessions-across-replicas.md):
  * - the session id is the client's initialize params and principal, sealed with AES-256-GCM under a key
  *   every replica derives from one secret kept in Redis (SET NX at first start): any replica opens it and
  *   rebuilds the session (src/front/httpSession.ts, replay); ids older than SESSION_MAX_AGE_MS are refused;

@@ -86,7 +86,7 @@ export class HttpSessionTransport implements Transport, SessionEndpoint {
     return this.inner.send(message, options);
   }
 
-  // ---- cluster mode (docs/adr/0022-sessions-across-replicas.md) ----
+  // ---- cluster mode (docs/adr/0023-sessions-across-replicas.md) ----
 
   /** Open GET streams of this session on this replica (the standalone stream lives on one replica). */
   private getStreams = 0;

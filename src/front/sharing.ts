@@ -24,7 +24,7 @@ export interface SessionPeers {
 
 /**
  * Legacy (2025-era) HTTP sessions shared by replicas behind a load balancer with no affinity
- * (docs/adr/0022-sessions-across-replicas.md): the session id is the session's initialize outcome, sealed,
+ * (docs/adr/0023-sessions-across-replicas.md): the session id is the session's initialize outcome, sealed,
  * so any replica rebuilds the session on first sight; a DELETE is recorded for all.
  */
 export interface SessionSharing {
