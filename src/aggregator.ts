@@ -1,4 +1,5 @@
 import type {
+  CacheHint,
   CallToolResult,
   ClientCapabilities,
   Implementation,
@@ -27,21 +28,21 @@ import { profileFor, type BuiltinProfile } from "./profiles/index.js";
 import { waitWhile } from "./shutdown.js";
 import { ClientIsolation } from "./isolation.js";
 import { Router } from "./router.js";
-import { placer, type Placer } from "./placement.js";
+import { placer, type Args, type Placer } from "./placement.js";
 import { VERSION } from "./version.js";
 import { buildCatalog } from "./catalog/build.js";
 import { notifyListChanges } from "./catalog/changes.js";
+import { createEventBus, publishListChanges, type ServerEventBus } from "./front/events.js";
 import { connectionSettings } from "./downstream/settings.js";
 import { internalOrigin } from "./front/backend.js";
 import { pickRelayCapabilities, RequestRelay } from "./relay.js";
 import { diffServers } from "./reload.js";
 import { reportServerState } from "./serverStates.js";
 import { Subscriptions } from "./subscriptions.js";
-import { awaitAbsent, startSummary, StartupState, withinGrace, withPendingCapabilities } from "./startup.js";
-import type { StartSummary } from "./startup.js";
+import { awaitAbsent, listCacheHint as cacheHintOf, startSummary, StartupState } from "./startup.js";
+import { withinGrace, withPendingCapabilities, type StartSummary } from "./startup.js";
 import type { AggregatorOptions, WorkflowHostLike } from "./aggregatorOptions.js";
 export type { StartSummary } from "./startup.js";
-type Args = Record<string, unknown>;
 export type { AggregatorOptions, WorkflowHostLike } from "./aggregatorOptions.js";
 /** Config → pool → catalog → pipeline → router, exposed to fronts as a FrontBackend (built by src/compose.ts). */
 export class Aggregator implements FrontBackend {
@@ -62,6 +63,7 @@ export class Aggregator implements FrontBackend {
   readonly forward: FrontBackend["forward"];
   readonly meta = new Map<string, MetaTool>();
   private readonly placement: Placer | undefined;
+  readonly events: ServerEventBus; // 2026-07-28 clients' change events (src/front/events.ts)
   /** The configured and shipped workflows (none for `doctor`), made with the aggregator. */
   readonly workflowHost: WorkflowHostLike | undefined;
 
@@ -90,6 +92,7 @@ export class Aggregator implements FrontBackend {
   ) {
     this.log = options.log;
     this.placement = options.placement && placer(options.placement, () => this);
+    this.events = options.bus ?? createEventBus(this.log);
     const metrics = (this.metrics = options.metrics);
     if (metrics) this.calls.set("metrics", (event) => metrics.onCall(event));
     if (metrics) this.telemetry.useMetrics(metrics.operations);
@@ -130,6 +133,7 @@ export class Aggregator implements FrontBackend {
       profileMode: (s) => this.profileOf(s)?.sessionMode,
       buildCatalog: (sessionId) => this.buildCatalog(sessionId),
       current: () => this.current,
+      events: this.events,
       shutdown: this.shutdownController.signal,
       oauth: options.oauth,
     });
@@ -199,13 +203,8 @@ export class Aggregator implements FrontBackend {
   limiterFor(server: string): ServerLimiter {
     let limiter = this.limiters.get(server);
     if (!limiter) {
-      const s = this.serverOf(server);
-      limiter = new ServerLimiter({
-        maxConcurrency: s.maxConcurrency,
-        maxQueue: s.maxQueue,
-        serializeWrites: s.serializeWrites,
-        server,
-      });
+      const { maxConcurrency, maxQueue, serializeWrites } = this.serverOf(server);
+      limiter = new ServerLimiter({ maxConcurrency, maxQueue, serializeWrites, server });
       this.limiters.set(server, limiter);
     }
     return limiter;
@@ -289,7 +288,7 @@ export class Aggregator implements FrontBackend {
     this.isolation.invalidate();
     for (const w of next.warnings)
       if (!before.warnings.some((b) => b.message === w.message)) this.log.warn(w.message);
-    notifyListChanges(before, next, this.relay.sessionList());
+    notifyListChanges(before, next, this.relay.sessionList(), (c) => publishListChanges(this.events, c));
   }
 
   /** The common catalog; with `sessionId`, that session's own connections' lists replace their templates'. */
@@ -324,6 +323,7 @@ export class Aggregator implements FrontBackend {
     await this.isolation.prepareSession(sessionId);
   }
 
+  readonly listCacheHint = (): CacheHint => cacheHintOf(this.pool.all(), this.isolation);
   capabilities(): ServerCapabilities {
     return withPendingCapabilities(this.pool.unionCapabilities(), this.pool.all());
   }

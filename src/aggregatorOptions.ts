@@ -5,6 +5,7 @@ import type { BuiltinTool } from "./catalog/catalog.js";
 import type { ServerState } from "./downstream/connection.js";
 import type { CreatedTransport } from "./downstream/transports.js";
 import type { CallOrigin } from "./front/backend.js";
+import type { ServerEventBus } from "./front/events.js";
 import type { Logger } from "./logger.js";
 import type { OAuthSessions } from "./oauth/session.js";
 import type { MetaTool } from "./meta/types.js";
@@ -35,6 +36,12 @@ export interface AggregatorOptions {
    * from the replica that owns the server (src/cluster/owners.ts), or `here()` once it turns out to be this one.
    */
   readonly placement?: CallPlacement | undefined;
+  /**
+   * Where change events for 2026-07-28 clients' subscriptions/listen streams go (src/front/events.ts);
+   * default an in-process bus. Several replicas share one (over Redis) so a change seen by one reaches
+   * the listen streams of all.
+   */
+  readonly bus?: ServerEventBus | undefined;
   /** Told as each server's first start settles (the CLI's progress line). */
   readonly onServerSettled?: ((server: string, state: ServerState) => void) | undefined;
   /** Cluster mode: this replica's Redis connections (src/cluster/); absent in embedded mode. */

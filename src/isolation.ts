@@ -11,6 +11,7 @@ import { PerClientConnections } from "./downstream/perClient.js";
 import { sendScoped, type ConnectionPool } from "./downstream/pool.js";
 import { errorMessage } from "./errors.js";
 import type { CallOrigin } from "./front/backend.js";
+import { publishListChanges, publishResourceUpdated, type ServerEventBus } from "./front/events.js";
 import type { Logger } from "./logger.js";
 import type { RequestRelay } from "./relay.js";
 import { LOGGING_LEVELS } from "./logLevels.js";
@@ -28,6 +29,8 @@ export interface IsolationDeps {
   /** The catalog with the session's own connections' lists in place of their templates'. */
   readonly buildCatalog: (sessionId: string) => Catalog;
   readonly current: () => Catalog;
+  /** Change events of 2026-07-28 clients (their listen streams follow resources there). */
+  readonly events?: ServerEventBus | undefined;
   readonly shutdown: AbortSignal;
   /** OAuth sessions (default: tokens from the user's store, src/oauth/store.ts). */
   readonly oauth?: OAuthSessions | undefined;
@@ -138,7 +141,12 @@ export class ClientIsolation {
         if (state === "ready") this.applyLevel(server, sessionId);
       },
       onCatalogChanged: () => this.sessionCatalogChanged(sessionId),
-      onResourceUpdated: (_server, uri) => relay.session(sessionId)?.notifyResourceUpdated(uri),
+      onResourceUpdated: (_server, uri) => {
+        const session = relay.session(sessionId);
+        // No 2025-era session of that id: a 2026-07-28 client's (src/front/httpModern.ts) listen streams.
+        if (session) session.notifyResourceUpdated(uri);
+        else if (this.deps.events) publishResourceUpdated(this.deps.events, uri);
+      },
       onLog: (_server, params) => relay.session(sessionId)?.sendLog(logParams(server, params)),
       onServerRequest: (_server, kind, request, signal) =>
         relay.relayToSession(server, sessionId, kind, request, signal),
@@ -149,6 +157,7 @@ export class ClientIsolation {
   deliverResourceUpdated(server: string, uri: string): void {
     if (this.isPerClient(server)) return;
     for (const s of this.deps.relay.sessionList()) s.notifyResourceUpdated(uri);
+    if (this.deps.events) publishResourceUpdated(this.deps.events, uri);
   }
 
   /** A log message of a shared (or template) connection: delivered only where its client is certain. */
@@ -282,8 +291,10 @@ export class ClientIsolation {
     this.updateDivergence(sessionId);
     const after = this.catalogFor(sessionId);
     const session = this.deps.relay.session(sessionId);
-    if (!session || before === after) return;
+    if (before === after) return;
     const changed = catalogChanges(before, after);
+    // No 2025-era session of that id: a 2026-07-28 client's key (src/front/httpModern.ts).
+    if (!session) return void (this.deps.events && publishListChanges(this.deps.events, changed));
     if (changed.tools) session.notifyListChanged("tools");
     if (changed.resources) session.notifyListChanged("resources");
     if (changed.prompts) session.notifyListChanged("prompts");

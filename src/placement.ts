@@ -4,6 +4,8 @@ import type { CallOrigin } from "./front/backend.js";
 import type { ClientIsolation } from "./isolation.js";
 import type { Router } from "./router.js";
 
+export type Args = Record<string, unknown>;
+
 /** A tools/call's result from the replica it must run on, or undefined to run it here. */
 export type Placer = (
   name: string,

@@ -12,6 +12,7 @@ import { serveStdio } from "./front/stdio.js";
 import type { LineServerTransport } from "./front/stdioTransport.js";
 import { whenAborted, type Shutdown } from "./shutdown.js";
 import type { CreatedTransport } from "./downstream/transports.js";
+import type { ServerEventBus } from "./front/events.js";
 import type { Logger } from "./logger.js";
 import { ConfigReloader } from "./reload.js";
 import { createAggregator } from "./compose.js";
@@ -59,6 +60,8 @@ export interface ServeOptions {
   readonly redisUrl?: string | undefined;
   /** SIGKILLs every server's process group at once (a hurried shutdown does not wait for SIGTERM). */
   readonly killServers?: () => void;
+  /** Change events of 2026-07-28 clients (src/front/events.ts); default in-process (replicas: shared). */
+  readonly bus?: ServerEventBus | undefined;
 }
 
 export interface Running {
@@ -113,7 +116,9 @@ export async function serve(options: ServeOptions): Promise<Running> {
     log,
     metrics,
     ...(cluster ? { cluster: cluster.state, requestStateKey: cluster.requestStateKey } : {}),
-    ...(replicas ? { placement: replicas.placement, bus: replicas.bus } : {}),
+    ...(replicas ? { placement: replicas.placement } : {}),
+
+    bus: replicas?.bus ?? options.bus,
     ...(options.prespawned ? { prespawned: options.prespawned } : {}),
     onServerSettled: options.progress
       ? (name, state) => {

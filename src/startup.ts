@@ -1,4 +1,4 @@
-import type { ServerCapabilities } from "@modelcontextprotocol/server";
+import type { CacheHint, ServerCapabilities } from "@modelcontextprotocol/server";
 import type { AbsentServer } from "./catalog/absent.js";
 import type { ToolOverrideView } from "./catalog/policy.js";
 import type { ResolvedServer } from "./config/load.js";
@@ -186,4 +186,29 @@ export function startSummary(
     else failed.push({ name: s.name, reason: c?.lastError?.message ?? c?.state ?? "not started" });
   }
   return { tools, ready, failed, skipped, starting };
+}
+
+/** How long a 2026-07-28 client may reuse a list once every server has settled (ttlMs). */
+export const SETTLED_LIST_TTL_MS = 60_000;
+
+/**
+ * The `ttlMs` / `cacheScope` of the list results (tools, resources, templates, prompts) a 2026-07-28
+ * client gets, from what the catalog knows:
+ * - `ttlMs` 0 while a server is starting or restarting (its entries are about to join or leave the
+ *   lists), else SETTLED_LIST_TTL_MS: a later change is announced on `subscriptions/listen`.
+ * - `cacheScope` "private" when a client may be shown lists of its own (a per-client server's
+ *   connections list what that client's capabilities unlock), else "public": every client is shown the
+ *   same lists.
+ */
+export function listCacheHint(
+  connections: readonly DownstreamConnection[],
+  isolation: { isPerClient(server: string): boolean },
+): CacheHint {
+  let settled = true;
+  let shared = true;
+  for (const c of connections) {
+    if (c.state === "starting" || c.state === "restarting") settled = false;
+    if (c.state === "ready" && isolation.isPerClient(c.name)) shared = false;
+  }
+  return { ttlMs: settled ? SETTLED_LIST_TTL_MS : 0, cacheScope: shared ? "public" : "private" };
 }

@@ -29,15 +29,20 @@ function listKeys(c: Catalog): { tools: string; resources: string; prompts: stri
   return k;
 }
 
-/** Tells every session which lists changed between two catalogs (nothing compared when nobody listens). */
+/**
+ * Tells every session which lists changed between two catalogs, and `publish` (the 2026-07-28 clients'
+ * event bus) too when given; nothing is compared when nobody listens.
+ */
 export function notifyListChanges(
   before: Catalog,
   next: Catalog,
   sessions: readonly { notifyListChanged(kind: "tools" | "resources" | "prompts"): void }[],
+  publish?: (changed: { tools: boolean; resources: boolean; prompts: boolean }) => void,
 ): void {
   // Nobody to tell (start-up: sessions open after initialize): no comparison of the lists at all.
-  if (sessions.length === 0) return;
+  if (sessions.length === 0 && publish === undefined) return;
   const changed = catalogChanges(before, next);
+  publish?.(changed);
   for (const session of sessions) {
     if (changed.tools) session.notifyListChanged("tools");
     if (changed.resources) session.notifyListChanged("resources");

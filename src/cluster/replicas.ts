@@ -77,7 +77,9 @@ export async function startReplicas(
   };
 }
 
-function listOf(event: Exclude<ServerEvent, { kind: "resource_updated" }>): "tools" | "resources" | "prompts" {
+function listOf(
+  event: Exclude<ServerEvent, { kind: "resource_updated" }>,
+): "tools" | "resources" | "prompts" {
   return event.kind === "tools_list_changed"
     ? "tools"
     : event.kind === "prompts_list_changed"

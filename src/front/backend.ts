@@ -1,5 +1,6 @@
 import type { CallSpan } from "../telemetry/span.js";
 import type {
+  CacheHint,
   CallToolResult,
   ClientCapabilities,
   LoggingLevel,
@@ -9,6 +10,7 @@ import type {
 import type { Catalog } from "../catalog/catalog.js";
 import type { CallBudget } from "../workflows/limits.js";
 import type { Telemetry } from "../telemetry/telemetry.js";
+import type { ServerEventBus } from "./events.js";
 import { ANONYMOUS } from "./principals.js";
 
 /** Sends a request to the front client of this call (the SDK's extra.sendRequest, schema-free). */
@@ -46,6 +48,10 @@ export interface FrontBackend {
   readonly telemetry?: Telemetry | undefined;
   /** The catalog (with `sessionId`: the one that session sees; per-client servers may list more to it). */
   catalog(sessionId?: string): Catalog;
+  /** Change events for 2026-07-28 clients' `subscriptions/listen` streams (src/front/events.ts). */
+  readonly events?: ServerEventBus | undefined;
+  /** `ttlMs` / `cacheScope` of the list results a 2026-07-28 client gets, from what the catalog knows. */
+  listCacheHint?(sessionId: string): CacheHint;
   /** Before a session lists tools: its per-client connections are made, so their lists are its own. */
   prepareSession?(sessionId: string): Promise<void>;
   capabilities(): ServerCapabilities;

@@ -20,7 +20,8 @@ import {
 } from "./guard.js";
 import { hostAllowed, originAllowed, type HostPolicy } from "./hostCheck.js";
 import { BoundedEventStore } from "./eventStore.js";
-import { jsonError } from "./httpErrors.js";
+import { jsonError, requestIdOf } from "./httpErrors.js";
+import { ModernHttpLeg } from "./httpModern.js";
 import { BODY_REJECTED, readJsonBody } from "./httpBody.js";
 import { HttpSessionTransport } from "./httpSession.js";
 import { pathOf, serveRoute } from "./httpPath.js";
@@ -31,6 +32,7 @@ import { FrontSession } from "./session.js";
 import { SessionTable } from "./sessionTable.js";
 import { bucketOf, header, initializeParams, isInitialize } from "./httpRequest.js";
 import type { SealedSession, SessionSharing } from "./sharing.js";
+import { SessionRestorer } from "./httpRestore.js";
 
 export interface HttpFrontOptions extends HostPolicy {
   readonly backend: FrontBackend;
@@ -95,6 +97,8 @@ export class HttpFront {
 
   private readonly auth: PrincipalAuth;
   private readonly limiter: RateLimiter;
+  /** 2026-07-28 requests (none on a port without the MCP endpoint). */
+  private readonly modern: ModernHttpLeg | undefined;
   private lastHostAllowed: string | undefined;
 
   constructor(private readonly options: HttpFrontOptions) {
@@ -115,6 +119,7 @@ export class HttpFront {
         if (live) void this.closeSession(id, live, "deleted by the client on another replica");
       },
     );
+    if (options.path !== undefined) this.modern = new ModernHttpLeg(options);
   }
 
   get sessionCount(): number {
@@ -190,7 +195,7 @@ export class HttpFront {
       // Another principal's session is answered exactly as an unknown one; neither gets a bucket of its own.
       const live =
         this.sessions.lookup(sessionId, principal.name) ??
-        (o.sharing ? await this.restore(sessionId, principal, res) : undefined);
+        (o.sharing ? await this.restorer.restore(o.sharing, sessionId, principal, res) : undefined);
       if (res.headersSent) return; // restore answered (shared state unreachable, sessions full)
       const wait = this.limiter.take(live ? sessionId : bucketOf(principal));
       if (wait > 0) return tooManyRequests(res, wait);
@@ -227,12 +232,20 @@ export class HttpFront {
       (r, x) => this.refuse(r, x),
     );
     if (body === BODY_REJECTED) return;
+    // Sessionless: a 2026-07-28 request (the SDK's classification) goes to the modern leg; a request
+    // with a session id above is always 2025-era session traffic and is never classified.
+    if (this.modern && (await this.modern.isModern(req, body))) {
+      const malformed = screenMessages(body);
+      if (malformed) return this.refuse(res, malformed);
+      return this.modern.serve(req, res, body, principal.name);
+    }
     if (!isInitialize(body)) {
       return jsonError(
         res,
         400,
         -32000,
-        "Bad Request: no session; send initialize first (this server speaks MCP with sessions)",
+        "Bad Request: no session; send initialize first, or send 2026-07-28 requests with their _meta envelope (this server speaks both)",
+        requestIdOf(body),
       );
     }
     const admission = this.sessions.admit(principal);
@@ -252,46 +265,12 @@ export class HttpFront {
     }
   }
 
-  /** Restores in progress (cluster mode), by session id: concurrent first requests share one. */
-  private readonly restoring = new Map<string, Promise<LiveSession | undefined>>();
-
-  /**
-   * Cluster mode: this replica's copy of a session another replica opened, rebuilt from its sealed id
-   * (undefined: not a session of ours, another principal's, or deleted — a 404 like any unknown id).
-   */
-  private async restore(
-    id: string,
-    principal: Principal,
-    res: ServerResponse,
-  ): Promise<LiveSession | undefined> {
-    const sharing = this.options.sharing as SessionSharing;
-    const sealed = sharing.open(id);
-    if (sealed?.principal !== principal.name) return undefined;
-    let pending = this.restoring.get(id);
-    if (!pending) {
-      pending = (async () => {
-        if (await sharing.isDeleted(id)) return undefined;
-        const admission = this.sessions.admit(principal);
-        if (!admission.ok) throw Object.assign(new Error(admission.message), { status: admission.status });
-        try {
-          await this.open(principal, undefined, undefined, undefined, { id, sealed });
-        } finally {
-          admission.release();
-        }
-        return this.sessions.get(id);
-      })().finally(() => this.restoring.delete(id));
-      this.restoring.set(id, pending);
-    }
-    try {
-      return await pending;
-    } catch (error) {
-      const status = (error as { status?: number }).status;
-      this.options.log.warn({ session: id, err: String(error) }, "http session not restored");
-      if (status !== undefined) jsonError(res, status, -32000, (error as Error).message);
-      else jsonError(res, 503, -32000, `Service unavailable: ${(error as Error).message}`);
-      return undefined;
-    }
-  }
+  /** Cluster mode: rebuilds sessions other replicas opened (src/front/httpRestore.ts). */
+  private readonly restorer = new SessionRestorer<LiveSession>(
+    () => this.options,
+    () => this.sessions,
+    (principal, restoring) => this.open(principal, undefined, undefined, undefined, restoring),
+  );
 
   /** A new session of `principal` from its initialize request (or, restoring, from its sealed id). */
   private async open(
@@ -387,6 +366,7 @@ export class HttpFront {
 
   async close(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
+    await this.modern?.close();
     await Promise.all(
       [...this.sessions.entries()].map(([id, live]) => this.closeSession(id, live, "shutdown")),
     );

@@ -20,11 +20,17 @@ import { callOrigin } from "./origin.js";
 import { paginate } from "./paginate.js";
 import { LOGGING_LEVELS } from "../logLevels.js";
 
+/** Which protocol generation a FrontSession's Server serves (docs/protocol-generations.md). */
+export type FrontEra = "legacy" | "modern";
+
 /**
  * One front client: a v2 SDK low-level Server whose handlers delegate to the backend. Stdio has one;
- * Streamable HTTP has one per session. Every request is validated by the SDK's own schemas (tools/call
- * params included: a malformed call is -32602 from the SDK on every front) before a handler sees it.
- * Sessions share a server's connection unless it is per-client (src/isolation.ts).
+ * Streamable HTTP has one per 2025-era session and one per 2026-07-28 request. Both generations get the
+ * same handlers (register() below, whatever the era); the SDK's serving entries (src/front/factory.ts)
+ * add what the modern era has of its own (server/discover, the `_meta` envelope, `resultType`, listen).
+ * Every request is validated by the SDK's own schemas (tools/call params included: a malformed call is
+ * -32602 from the SDK on every front) before a handler sees it. Sessions share a server's connection
+ * unless it is per-client (src/isolation.ts).
  */
 export class FrontSession implements FrontSessionHandle {
   readonly server: Server;
@@ -43,6 +49,13 @@ export class FrontSession implements FrontSessionHandle {
       readonly principal?: string | undefined;
       /** The front this session is served on (telemetry's network.transport). */
       readonly transport: "stdio" | "http";
+      /** The generation served (default legacy); modern list results carry cache hints. */
+      readonly era?: FrontEra | undefined;
+      /**
+       * False for a 2026-07-28 HTTP request's instance: it serves one request and is no session of the
+       * backend's (never opened, and its close closes nothing there). Default true.
+       */
+      readonly session?: boolean | undefined;
     },
   ) {
     this.caps = backend.capabilities();
@@ -59,6 +72,15 @@ export class FrontSession implements FrontSessionHandle {
 
   get principal(): string | undefined {
     return this.options.principal;
+  }
+
+  get era(): FrontEra {
+    return this.options.era ?? "legacy";
+  }
+
+  /** A list result's `ttlMs` / `cacheScope` (2026-07-28 only: a 2025-era answer stays as it was). */
+  private listHint(): { ttlMs?: number; cacheScope?: "public" | "private" } {
+    return this.options.era === "modern" ? (this.backend.listCacheHint?.(this.id) ?? {}) : {};
   }
 
   /**
@@ -134,7 +156,7 @@ export class FrontSession implements FrontSessionHandle {
         request.params?.cursor,
         pageSize,
       );
-      return { tools: page, ...(nextCursor ? { nextCursor } : {}) };
+      return { tools: page, ...(nextCursor ? { nextCursor } : {}), ...this.listHint() };
     });
 
     if (caps?.resources) {
@@ -144,7 +166,7 @@ export class FrontSession implements FrontSessionHandle {
           request.params?.cursor,
           pageSize,
         );
-        return { resources: page, ...(nextCursor ? { nextCursor } : {}) };
+        return { resources: page, ...(nextCursor ? { nextCursor } : {}), ...this.listHint() };
       });
       on("resources/templates/list", (request) => {
         const { page, nextCursor } = paginate(
@@ -152,7 +174,7 @@ export class FrontSession implements FrontSessionHandle {
           request.params?.cursor,
           pageSize,
         );
-        return { resourceTemplates: page, ...(nextCursor ? { nextCursor } : {}) };
+        return { resourceTemplates: page, ...(nextCursor ? { nextCursor } : {}), ...this.listHint() };
       });
       on("resources/read", async (request, ctx, span) => {
         const uri = request.params.uri;
@@ -194,7 +216,7 @@ export class FrontSession implements FrontSessionHandle {
           request.params?.cursor,
           pageSize,
         );
-        return { prompts: page, ...(nextCursor ? { nextCursor } : {}) };
+        return { prompts: page, ...(nextCursor ? { nextCursor } : {}), ...this.listHint() };
       });
       on("prompts/get", async (request, ctx, span) => {
         const route = backend.catalog(this.id).resolvePrompt(request.params.name);
@@ -250,6 +272,7 @@ export class FrontSession implements FrontSessionHandle {
     }
 
     s.setNotificationHandler("notifications/roots/list_changed", () => backend.rootsChanged(this.id));
+    if (this.options.session === false) return;
     s.oninitialized = () => backend.sessionOpened(this);
     s.onclose = () => backend.sessionClosed(this.id);
   }
@@ -278,7 +301,9 @@ export class FrontSession implements FrontSessionHandle {
   }
 
   notifyResourceUpdated(uri: string): void {
-    if (this.subscriptions.has(uri)) this.server.sendResourceUpdated({ uri }).catch(() => undefined);
+    // 2026-07-28: the SDK's listen router delivers it to the streams that follow the URI (if any).
+    if (this.subscriptions.has(uri) || this.options.era === "modern")
+      this.server.sendResourceUpdated({ uri }).catch(() => undefined);
   }
 
   sendLog(params: Record<string, unknown>): void {

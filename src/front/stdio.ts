@@ -1,7 +1,16 @@
-import type { Transport } from "@modelcontextprotocol/server";
-import type { ClientCapabilities, JSONRPCMessage } from "@modelcontextprotocol/server";
+import type {
+  ClientCapabilities,
+  JSONRPCMessage,
+  MessageExtraInfo,
+  McpServerFactory,
+  RequestId,
+  Transport,
+  TransportSendOptions,
+} from "@modelcontextprotocol/server";
+import { serveStdio as serveSdkStdio, type StdioServerHandle } from "@modelcontextprotocol/server/stdio";
 import type { Logger } from "../logger.js";
 import type { FrontBackend } from "./backend.js";
+import { ListenFollows, listenResourceUris } from "./listenFollows.js";
 import { FrontSession } from "./session.js";
 import { LineServerTransport } from "./stdioTransport.js";
 
@@ -12,9 +21,10 @@ export interface StdioFrontOptions {
   /** Deepest nesting accepted in a message from the client (maxJsonDepth). */
   readonly maxJsonDepth?: number;
   /**
-   * Called with the client's capabilities when its initialize arrives, before we answer it: the
+   * Called with the client's capabilities when its first message arrives (a 2025-era initialize's
+   * `capabilities`, a 2026-07-28 request's `_meta` client capabilities), before it is answered: the
    * aggregator connects its downstreams then, declaring sampling / elicitation / roots only if the
-   * client has them, and our initialize result advertises what those servers really offer.
+   * client has them, and our answer advertises what those servers really offer.
    */
   readonly onClientInitialize: (capabilities: ClientCapabilities) => Promise<void>;
   readonly stdin?: NodeJS.ReadableStream;
@@ -26,68 +36,124 @@ export interface StdioFrontOptions {
   readonly onTransport?: (transport: LineServerTransport) => void;
 }
 
-/** Serves one MCP client on stdin/stdout. Resolves once the session is connected. */
-export async function serveStdio(options: StdioFrontOptions, onEnd: () => void): Promise<FrontSession> {
+const CLIENT_CAPABILITIES_KEY = "io.modelcontextprotocol/clientCapabilities";
+
+/**
+ * Serves one MCP client on stdin/stdout, of either generation, through the SDK's `serveStdio` entry over
+ * our LineServerTransport: a 2025-era client opens with `initialize` and gets a session as before; a
+ * 2026-07-28 client (`server/discover`, or any request with the `_meta` envelope) pins the connection to
+ * the modern generation. Either way the one FrontSession (the same handlers) answers.
+ */
+export async function serveStdio(options: StdioFrontOptions, onEnd: () => void): Promise<StdioServerHandle> {
   const stdin = (options.stdin ?? process.stdin) as NodeJS.ReadStream;
-  const inner = new LineServerTransport(
+  const backend = options.backend;
+  const line = new LineServerTransport(
     stdin,
     options.stdout ?? process.stdout,
     undefined,
     options.maxJsonDepth,
   );
-  options.onTransport?.(inner);
-  const held: JSONRPCMessage[] = [];
-  let firstMessage: (message: JSONRPCMessage) => void = () => undefined;
-  const first = new Promise<JSONRPCMessage>((resolve) => (firstMessage = resolve));
-  inner.onmessage = (message) => {
-    held.push(message);
-    if (held.length === 1) firstMessage(message);
-  };
-  inner.onerror = (error) =>
-    options.log.warn({ err: error.message }, "stdio front: bad input from the client");
+  options.onTransport?.(line);
   stdin.once("end", onEnd);
   stdin.once("close", onEnd);
   // The client closed our stdout (it went away without closing stdin first): stop like on stdin EOF.
-  inner.onOutputLost = (error) => {
+  line.onOutputLost = (error) => {
     options.log.warn({ err: error.message }, "stdio front: the client closed stdout; shutting down");
     onEnd();
   };
-  await inner.start();
 
-  const message = await first;
-  const caps =
-    "method" in message && message.method === "initialize"
-      ? ((message.params as { capabilities?: ClientCapabilities } | undefined)?.capabilities ?? {})
-      : {};
-  await options.onClientInitialize(caps);
-
-  const session = new FrontSession("stdio", options.backend, {
-    pageSize: options.pageSize,
-    log: options.log,
-    transport: "stdio",
+  // The aggregator starts once, with the capabilities of the client's first message.
+  let started: Promise<void> | undefined;
+  const start = (first: JSONRPCMessage): void => {
+    started ??= options.onClientInitialize(capabilitiesOf(first));
+  };
+  const follows = new ListenFollows(backend, options.log);
+  const listening = new Map<RequestId, () => void>();
+  const wire = new ObservedTransport(line, (message) => {
+    start(message);
+    followListen(message, listening, follows);
   });
-  const replay = new ReplayTransport(inner);
-  await session.server.connect(replay);
-  inner.onmessage = (m) => replay.onmessage?.(m);
-  for (const m of held.splice(0)) replay.onmessage?.(m);
-  options.backend.sessionOpened(session);
-  return session;
+
+  const factory: McpServerFactory = async ({ era }) => {
+    await started;
+    const session = new FrontSession("stdio", backend, {
+      pageSize: options.pageSize,
+      log: options.log,
+      transport: "stdio",
+      era,
+    });
+    // Open at once, as before (a 2025-era `initialized` opens it again; 2026-07-28 has none). A discarded
+    // server/discover probe instance closes it again before the 2025-era instance opens.
+    backend.sessionOpened(session);
+    return session.server;
+  };
+  return serveSdkStdio(factory, {
+    transport: wire,
+    onerror: (error) => options.log.warn({ err: error.message }, "stdio front: bad input from the client"),
+  });
 }
 
-/** Hands an already started transport to the SDK Server (whose connect() calls start()). */
-class ReplayTransport implements Transport {
+/** A listen stream on stdio follows resources until the client cancels it (or the connection ends). */
+function followListen(
+  message: JSONRPCMessage,
+  listening: Map<RequestId, () => void>,
+  follows: ListenFollows,
+): void {
+  if (!("method" in message)) return;
+  if (message.method === "notifications/cancelled") {
+    const id = (message.params as { requestId?: RequestId } | undefined)?.requestId;
+    if (id === undefined) return;
+    listening.get(id)?.();
+    listening.delete(id);
+    return;
+  }
+  const listen = listenResourceUris(message);
+  if (listen && !listening.has(listen.id)) listening.set(listen.id, follows.follow("stdio", listen.uris));
+}
+
+/** What the first message says of the client: initialize's capabilities, or a modern `_meta`'s. */
+function capabilitiesOf(message: JSONRPCMessage): ClientCapabilities {
+  if (!("method" in message)) return {};
+  const params = message.params as Record<string, unknown> | undefined;
+  if (message.method === "initialize") {
+    const caps = params?.["capabilities"];
+    if (isObject(caps)) return caps as ClientCapabilities;
+  }
+  const meta = params?.["_meta"];
+  const caps = isObject(meta) ? meta[CLIENT_CAPABILITIES_KEY] : undefined;
+  return isObject(caps) ? (caps as ClientCapabilities) : {};
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * The LineServerTransport as the SDK entry's wire: every inbound message is shown to `observe` first
+ * (the capabilities of the first one start the aggregator; listen streams' resources are followed).
+ */
+class ObservedTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
-  onmessage?: (message: JSONRPCMessage) => void;
+  onmessage?: (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
 
-  constructor(private readonly inner: LineServerTransport) {
+  constructor(
+    private readonly inner: LineServerTransport,
+    observe: (message: JSONRPCMessage) => void,
+  ) {
+    inner.onmessage = (message) => {
+      observe(message);
+      this.onmessage?.(message);
+    };
     inner.onclose = () => this.onclose?.();
     inner.onerror = (error) => this.onerror?.(error);
   }
 
-  async start(): Promise<void> {}
+  start(): Promise<void> {
+    return this.inner.start();
+  }
 
-  send(message: JSONRPCMessage): Promise<void> {
+  send(message: JSONRPCMessage, _options?: TransportSendOptions): Promise<void> {
     return this.inner.send(message);
   }
 

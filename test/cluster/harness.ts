@@ -117,7 +117,20 @@ async function startReplica(
   await mkdir(home, { recursive: true });
   const child = spawn(
     process.execPath,
-    [CLI, "serve", "-c", config, "--transport", "http", "--host", "127.0.0.1", "--port", String(port), "--redis", redisUrl],
+    [
+      CLI,
+      "serve",
+      "-c",
+      config,
+      "--transport",
+      "http",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--redis",
+      redisUrl,
+    ],
     {
       env: { PATH: process.env["PATH"] ?? "", HOME: home, AUTONOMOUS_MCP_LOG_FORMAT: "json", ...env },
       stdio: ["ignore", "ignore", "pipe"],
@@ -180,9 +193,13 @@ ${upstreams.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=2s;`)
 `;
   const file = path.join(root, "nginx.conf");
   await writeFile(file, conf);
-  const child = spawn(NGINX, ["-e", path.join(root, "error.log"), "-p", root, "-c", file, "-g", "daemon off;"], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const child = spawn(
+    NGINX,
+    ["-e", path.join(root, "error.log"), "-p", root, "-c", file, "-g", "daemon off;"],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
   let stderr = "";
   child.stderr?.on("data", (c: Buffer) => void (stderr += c.toString()));
   const deadline = Date.now() + 10_000;
@@ -213,7 +230,11 @@ function ended(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after `ms`. */
-export async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  ms = 15_000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await check();

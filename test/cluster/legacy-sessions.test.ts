@@ -39,66 +39,73 @@ async function rawPost(url: string, session: string, body: unknown): Promise<Res
   });
 }
 
-describe.skipIf(unavailable !== undefined)("legacy (2025) sessions across three replicas behind nginx", () => {
-  let rig: ClusterRig;
+describe.skipIf(unavailable !== undefined)(
+  "legacy (2025) sessions across three replicas behind nginx",
+  () => {
+    let rig: ClusterRig;
 
-  beforeAll(async () => {
-    rig = await startCluster({
-      servers: { fault: { ...faultServerEntry("normal"), sessionMode: "shared" } },
-    });
-  }, 60_000);
-  afterAll(async () => rig?.stop(), 30_000);
-
-  it("one session is served by every replica: its calls land round-robin and all succeed", async () => {
-    const client = await legacyClient(rig.url);
-    const tools = await client.listTools();
-    expect(tools.tools.map((t) => t.name)).toContain("fault_echo");
-    const answers = await Promise.all(
-      Array.from({ length: 9 }, (_, i) =>
-        client.callTool({ name: "fault_echo", arguments: { message: `call ${i}` } }),
-      ),
-    );
-    expect(answers.map(text)).toEqual(Array.from({ length: 9 }, (_, i) => `call ${i}`));
-    // The session was opened on one replica and rebuilt from its sealed id on the two others.
-    await until("the session restored on the other replicas", () =>
-      rig.replicas.filter((r) => r.log().includes('"msg":"http session restored"')).length >= 2 ? true : undefined,
-    );
-    await client.close();
-  });
-
-  it("a DELETE on one replica ends the session on every replica (404 afterwards)", async () => {
-    const client = await legacyClient(rig.url);
-    const transport = client.transport as StreamableHTTPClientTransport;
-    const session = transport.sessionId as string;
-    // Every replica holds a copy before the DELETE.
-    for (const r of rig.replicas) {
-      const res = await rawPost(r.url, session, { jsonrpc: "2.0", id: 1, method: "ping" });
-      expect(res.status).toBe(200);
-      await res.body?.cancel();
-    }
-    await transport.terminateSession();
-    for (const r of rig.replicas) {
-      const res = await until(`404 from replica ${r.index}`, async () => {
-        const answer = await rawPost(r.url, session, { jsonrpc: "2.0", id: 2, method: "ping" });
-        await answer.body?.cancel();
-        return answer.status === 404 ? answer : undefined;
+    beforeAll(async () => {
+      rig = await startCluster({
+        servers: { fault: { ...faultServerEntry("normal"), sessionMode: "shared" } },
       });
-      expect(res.status).toBe(404);
-    }
-    await client.close();
-  });
+    }, 60_000);
+    afterAll(async () => rig?.stop(), 30_000);
 
-  it("a session id that was not sealed by the cluster, or belongs to no session, is 404 everywhere", async () => {
-    for (const bad of ["s1.AAAA", "s1." + "A".repeat(80), "not-a-session", "s1.%%%"]) {
-      const res = await rawPost(rig.url, bad, { jsonrpc: "2.0", id: 1, method: "ping" });
-      expect(res.status).toBe(404);
-      expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/Session not found/);
-    }
-    // Nothing else was lost: a new session still works.
-    const client = await legacyClient(rig.url);
-    expect(text(await client.callTool({ name: "fault_echo", arguments: { message: "still here" } }))).toBe(
-      "still here",
-    );
-    await client.close();
-  });
-});
+    it("one session is served by every replica: its calls land round-robin and all succeed", async () => {
+      const client = await legacyClient(rig.url);
+      const tools = await client.listTools();
+      expect(tools.tools.map((t) => t.name)).toContain("fault_echo");
+      const answers = await Promise.all(
+        Array.from({ length: 9 }, (_, i) =>
+          client.callTool({ name: "fault_echo", arguments: { message: `call ${i}` } }),
+        ),
+      );
+      expect(answers.map(text)).toEqual(Array.from({ length: 9 }, (_, i) => `call ${i}`));
+      // The session was opened on one replica and rebuilt from its sealed id on the two others.
+      await until("the session restored on the other replicas", () =>
+        rig.replicas.filter((r) => r.log().includes('"msg":"http session restored"')).length >= 2
+          ? true
+          : undefined,
+      );
+      await client.close();
+    });
+
+    it("a DELETE on one replica ends the session on every replica (404 afterwards)", async () => {
+      const client = await legacyClient(rig.url);
+      const transport = client.transport as StreamableHTTPClientTransport;
+      const session = transport.sessionId as string;
+      // Every replica holds a copy before the DELETE.
+      for (const r of rig.replicas) {
+        const res = await rawPost(r.url, session, { jsonrpc: "2.0", id: 1, method: "ping" });
+        expect(res.status).toBe(200);
+        await res.body?.cancel();
+      }
+      await transport.terminateSession();
+      for (const r of rig.replicas) {
+        const res = await until(`404 from replica ${r.index}`, async () => {
+          const answer = await rawPost(r.url, session, { jsonrpc: "2.0", id: 2, method: "ping" });
+          await answer.body?.cancel();
+          return answer.status === 404 ? answer : undefined;
+        });
+        expect(res.status).toBe(404);
+      }
+      await client.close();
+    });
+
+    it("a session id that was not sealed by the cluster, or belongs to no session, is 404 everywhere", async () => {
+      for (const bad of ["s1.AAAA", "s1." + "A".repeat(80), "not-a-session", "s1.%%%"]) {
+        const res = await rawPost(rig.url, bad, { jsonrpc: "2.0", id: 1, method: "ping" });
+        expect(res.status).toBe(404);
+        expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(
+          /Session not found/,
+        );
+      }
+      // Nothing else was lost: a new session still works.
+      const client = await legacyClient(rig.url);
+      expect(text(await client.callTool({ name: "fault_echo", arguments: { message: "still here" } }))).toBe(
+        "still here",
+      );
+      await client.close();
+    });
+  },
+);

@@ -115,14 +115,23 @@ describe("aggregator over Streamable HTTP", () => {
     expect(res.status).toBe(403);
   });
 
-  it("answers a request without a session cleanly with 400", async () => {
+  it("answers a request without a session cleanly with 400 and its id", async () => {
+    // A 2025-era request that is not initialize: no session to serve it.
+    const legacy = await rawPost(
+      h.url,
+      {},
+      JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }),
+    );
+    expect(legacy.status).toBe(400);
+    expect(JSON.parse(legacy.body)).toMatchObject({ jsonrpc: "2.0", id: 1, error: { code: -32000 } });
+    // A 2026-07-28 header without the body's _meta envelope: the modern leg names what is missing.
     const res = await rawPost(
       h.url,
       { "mcp-protocol-version": "2026-07-28" },
-      JSON.stringify({ jsonrpc: "2.0", id: 1, method: "server/discover", params: {} }),
+      JSON.stringify({ jsonrpc: "2.0", id: 2, method: "server/discover", params: {} }),
     );
     expect(res.status).toBe(400);
-    expect(JSON.parse(res.body)).toMatchObject({ jsonrpc: "2.0", error: { code: -32000 } });
+    expect(JSON.parse(res.body)).toMatchObject({ jsonrpc: "2.0", id: 2, error: { code: -32602 } });
   });
 
   it("answers an unknown session with 404 and invalid JSON with a parse error", async () => {
