@@ -290,20 +290,8 @@ export class HttpFront {
         (sharing ? sharing.seal({ initialize: initializeParams(body), principal: owner }) : randomUUID()),
       eventStore: store,
       retryInterval: RETRY_MS,
-      onsessioninitialized: (id) => {
-        this.sessions.set(id, {
-          session,
-          transport,
-          principal: owner,
-          lastSeen: Date.now(),
-          active: 0,
-        });
-        o.log.info(
-          { session: id, principal: owner, sessions: this.sessions.size, restored: restoring !== undefined },
-          restoring ? "http session restored" : "http session opened",
-        );
-        o.onSessionEvent?.(owner, "opened");
-      },
+      // A restored session is served once its initialize has been replayed in full (below).
+      onsessioninitialized: (id) => (restoring ? undefined : opened(id)),
       onsessionclosed: async (id) => {
         this.forget(id, "deleted by the client");
         await sharing?.deleted(id);
@@ -319,9 +307,25 @@ export class HttpFront {
     transport.onclose = () => {
       if (transport.sessionId) this.forget(transport.sessionId, "transport closed");
     };
+    const opened = (id: string): void => {
+      this.sessions.set(id, { session, transport, principal: owner, lastSeen: Date.now(), active: 0 });
+      const restored = restoring !== undefined;
+      o.log.info(
+        { session: id, principal: owner, sessions: this.sessions.size, restored },
+        restored ? "http session restored" : "http session opened",
+      );
+      o.onSessionEvent?.(owner, "opened");
+    };
     await session.server.connect(transport);
-    if (restoring) return transport.replay(restoring.id, restoring.sealed.initialize);
-    if (req && res) await transport.handle(req, res, body);
+    if (restoring) {
+      await transport.replay(restoring.id, restoring.sealed.initialize);
+      // Its own connections to per-client servers, as its tools/list made them on the first replica.
+      await o.backend.prepareSession?.(session.id);
+      return opened(restoring.id);
+    }
+    if (!req || !res) return;
+    await transport.handle(req, res, body);
+    if (sharing) await transport.initialized();
   }
 
   /** Drops a session from the table (once) with its audit line; false when it was gone already. */

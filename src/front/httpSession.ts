@@ -159,19 +159,33 @@ export class HttpSessionTransport implements Transport, SessionEndpoint {
    * exactly as on the replica that answered the real initialize. Needs `sessionIdGenerator` to give `id`.
    */
   async replay(id: string, initialize: Readonly<Record<string, unknown>>): Promise<void> {
-    const version = typeof initialize["protocolVersion"] === "string" ? initialize["protocolVersion"] : "";
-    const post = async (headers: Record<string, string>, body: JSONRPCMessage): Promise<void> => {
-      const [req, res] = inMemoryPost(headers);
-      const finished = new Promise((resolve) => res.once("finish", resolve));
-      await this.inner.handleRequest(req, res, body);
-      await finished;
-    };
-    await post({}, { jsonrpc: "2.0", id: "replay-initialize", method: "initialize", params: initialize });
-    if (this.inner.sessionId !== id) throw new Error("the replayed initialize did not restore the session");
-    await post(
-      { "mcp-session-id": id, "mcp-protocol-version": version },
-      { jsonrpc: "2.0", method: "notifications/initialized" },
+    await this.postInMemory(
+      {},
+      { jsonrpc: "2.0", id: "replay-initialize", method: "initialize", params: initialize },
     );
+    if (this.inner.sessionId !== id) throw new Error("the replayed initialize did not restore the session");
+    await this.initialized();
+  }
+
+  /**
+   * Cluster mode: the client's notifications/initialized, replayed here. Behind a balancer it may land on
+   * another replica than its initialize; this replica's session is initialized all the same (a second one
+   * arriving later changes nothing). No protocol version header: the SDK takes the negotiated one.
+   */
+  async initialized(): Promise<void> {
+    const id = this.inner.sessionId;
+    if (id !== undefined)
+      await this.postInMemory(
+        { "mcp-session-id": id },
+        { jsonrpc: "2.0", method: "notifications/initialized" },
+      );
+  }
+
+  private async postInMemory(headers: Record<string, string>, body: JSONRPCMessage): Promise<void> {
+    const [req, res] = inMemoryPost(headers);
+    const finished = new Promise((resolve) => res.once("finish", resolve));
+    await this.inner.handleRequest(req, res, body);
+    await finished;
   }
 
   /** One HTTP request of this session, after the front's checks (body already read and screened). */

@@ -1,10 +1,13 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { CreateMessageRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { faultServerEntry } from "../helpers/fault-server.js";
 import { clusterUnavailableReason, startCluster, until, type ClusterRig } from "./harness.js";
 
 const unavailable = clusterUnavailableReason();
+const CLIENT_AWARE = fileURLToPath(new URL("../fixtures/client-aware-server.mjs", import.meta.url));
 const inCi = process.env["CI"] === "true";
 
 describe("cluster rig prerequisites", () => {
@@ -46,7 +49,11 @@ describe.skipIf(unavailable !== undefined)(
 
     beforeAll(async () => {
       rig = await startCluster({
-        servers: { fault: { ...faultServerEntry("normal"), sessionMode: "shared" } },
+        servers: {
+          fault: { ...faultServerEntry("normal"), sessionMode: "shared" },
+          // Per-client: each session's own connection, which may ask its client for sampling mid-call.
+          ca: { command: process.execPath, args: [CLIENT_AWARE], sessionMode: "per-client" },
+        },
       });
     }, 60_000);
     afterAll(async () => rig?.stop(), 30_000);
@@ -67,6 +74,25 @@ describe.skipIf(unavailable !== undefined)(
           ? true
           : undefined,
       );
+      await client.close();
+    });
+
+    it("a server→client request goes out on the replica running the call; the answer, wherever it lands, reaches it", async () => {
+      const client = new Client({ name: "sampler", version: "1.0.0" }, { capabilities: { sampling: {} } });
+      let asked = 0;
+      client.setRequestHandler(CreateMessageRequestSchema, (request) => {
+        asked++;
+        const first = request.params.messages[0]?.content as { type?: string; text?: string } | undefined;
+        const prompt = first?.type === "text" ? (first.text ?? "") : "";
+        return { role: "assistant", model: "test", content: { type: "text", text: `sampled: ${prompt}` } };
+      });
+      await client.connect(new StreamableHTTPClientTransport(new URL(rig.url)));
+      // Six calls one after another: round-robin sends most answers to a replica other than the caller's.
+      for (let i = 0; i < 6; i++) {
+        const result = await client.callTool({ name: "ca_sample_any", arguments: { prompt: `p${i}` } });
+        expect(text(result)).toContain(`sampled: p${i}`);
+      }
+      expect(asked).toBe(6);
       await client.close();
     });
 
