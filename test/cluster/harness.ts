@@ -52,8 +52,8 @@ export interface ClusterRig {
 }
 
 export interface ClusterRigOptions {
-  /** `mcpServers` of the shared config (every replica reads the same file). */
-  readonly servers: Record<string, unknown>;
+  /** `mcpServers` of the shared config (every replica reads the same file); a function gets the rig's dir. */
+  readonly servers: Record<string, unknown> | ((dir: string) => Record<string, unknown>);
   /** More top-level config (e.g. `cluster` settings); `cluster.replicaId` is set per replica by the rig. */
   readonly config?: Record<string, unknown>;
   readonly replicas?: number;
@@ -72,6 +72,7 @@ export async function startCluster(options: ClusterRigOptions): Promise<ClusterR
   try {
     const redis = (started.redis = await startRedis());
     const count = options.replicas ?? 3;
+    const servers = typeof options.servers === "function" ? options.servers(dir) : options.servers;
     const ports = await Promise.all(Array.from({ length: count + 1 }, () => freePort()));
     const nginxPort = ports[count] as number;
     for (let i = 0; i < count; i++) {
@@ -81,7 +82,7 @@ export async function startCluster(options: ClusterRigOptions): Promise<ClusterR
         JSON.stringify({
           ...options.config,
           cluster: { ...((options.config?.["cluster"] as object) ?? {}), replicaId: `replica-${i}` },
-          mcpServers: options.servers,
+          mcpServers: servers,
         }),
       );
       started.replicas.push(await startReplica(i, ports[i] as number, config, redis.url, dir, options.env));
