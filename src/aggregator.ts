@@ -19,6 +19,7 @@ import { createRequestPath } from "./pipeline/requests.js";
 import { createForward } from "./pipeline/forward.js";
 import { BreakerRegistry } from "./pipeline/middleware/breaker.js";
 import { ResultCache } from "./pipeline/middleware/cache.js";
+import { cachedServers, pipelineState } from "./pipeline/shared.js";
 import { ServerLimiter } from "./pipeline/middleware/limit.js";
 import { CallStats } from "./pipeline/middleware/observe.js";
 import { CallFeed } from "./callFeed.js";
@@ -37,7 +38,7 @@ import { connectionSettings } from "./downstream/settings.js";
 import { internalOrigin } from "./front/backend.js";
 import { pickRelayCapabilities, RequestRelay } from "./relay.js";
 import { diffServers } from "./reload.js";
-import { reportServerState } from "./serverStates.js";
+import { reportBreakerState, reportServerState } from "./serverStates.js";
 import { Subscriptions } from "./subscriptions.js";
 import { awaitAbsent, listCacheHint as cacheHintOf, startSummary, StartupState } from "./startup.js";
 import { withinGrace, withPendingCapabilities, type StartSummary } from "./startup.js";
@@ -99,15 +100,12 @@ export class Aggregator implements FrontBackend {
     this.startup.onSettled = options.onServerSettled;
     this.pageSize = options.pageSize ?? 500;
     this.servers = new Map(loaded.servers.map((s) => [s.name, s]));
-    this.cache = new ResultCache({
-      maxEntries: loaded.config.cache.maxEntries,
-      maxBytes: loaded.config.cache.maxBytes,
-    });
+    const shared = options.shared ?? {}; // cluster mode: the Redis stores (src/cluster/stores.ts)
+    const cachesServer = (server: string): boolean => cachedServers(this.current).has(server);
+    this.cache = new ResultCache({ ...loaded.config.cache, shared: shared.cache, cachesServer });
     this.breakers = new BreakerRegistry((server) => this.serverOf(server).breaker, {
-      onStateChange: (server, state) => {
-        this.log.info({ server, breaker: state }, "breaker state changed");
-        this.metrics?.setBreaker(server, state);
-      },
+      share: shared.breakers,
+      onStateChange: (server, state) => reportBreakerState(this, server, state),
     });
     this.pool = new ConnectionPool({
       log: this.log,
@@ -148,6 +146,7 @@ export class Aggregator implements FrontBackend {
       shutdown: this.shutdownController.signal,
       maxJsonDepth: loaded.config.maxJsonDepth,
       maxSchemaNodes: loaded.config.maxSchemaNodes,
+      state: pipelineState(shared, loaded.config.cluster, options.cluster?.replicaId),
       forward: createForward(this.pool, {
         rpcErrorsAreToolErrors: (server) =>
           this.profileOf(this.serverOf(server))?.rpcErrorsAreToolErrors === true,
@@ -256,7 +255,7 @@ export class Aggregator implements FrontBackend {
       this.profiles.delete(name);
       this.limiters.delete(name);
       this.breakers.reset(name);
-      this.cache.invalidateServer(name);
+      await this.cache.invalidateServer(name)?.catch(() => undefined); // shared entries expire anyway
       await this.isolation.forget(name);
       await this.pool.remove(name);
     }

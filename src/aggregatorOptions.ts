@@ -1,6 +1,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { Aggregator } from "./aggregator.js";
 import type { ClusterState } from "./cluster/connection.js";
+import type { SharedState } from "./pipeline/shared.js";
 import type { BuiltinTool } from "./catalog/catalog.js";
 import type { ServerState } from "./downstream/connection.js";
 import type { CreatedTransport } from "./downstream/transports.js";
@@ -46,6 +47,8 @@ export interface AggregatorOptions {
   readonly onServerSettled?: ((server: string, state: ServerState) => void) | undefined;
   /** Cluster mode: this replica's Redis connections (src/cluster/); absent in embedded mode. */
   readonly cluster?: ClusterState | undefined;
+  /** Cluster mode: the pipeline's state in Redis (src/cluster/stores.ts). Default: in this process. */
+  readonly shared?: SharedState | undefined;
   /**
    * The key sealing requestState (the SDK's createRequestStateCodec); in cluster mode the one every
    * replica shares (src/cluster/stateKey.ts). Default: the bridge's (config or random per process).

@@ -180,7 +180,7 @@ export class Metrics {
     const registers = [this.registry];
     const trips: Counter = new Counter({
       name: "amcp_redis_round_trips_total",
-      help: "Redis round trips made for calls (cluster mode): the shared-state cost per call.",
+      help: "Redis round trips on the command connection (cluster mode): the shared-state cost; divide by amcp_calls_total.",
       registers,
       collect: () => {
         trips.reset();

@@ -115,9 +115,10 @@ export async function serve(options: ServeOptions): Promise<Running> {
   const aggregator: Aggregator = createAggregator(loaded, {
     log,
     metrics,
-    ...(cluster ? { cluster: cluster.state, requestStateKey: cluster.requestStateKey } : {}),
+    ...(cluster
+      ? { cluster: cluster.state, requestStateKey: cluster.requestStateKey, shared: cluster.stores }
+      : {}),
     ...(replicas ? { placement: replicas.placement } : {}),
-
     bus: replicas?.bus ?? options.bus,
     ...(options.prespawned ? { prespawned: options.prespawned } : {}),
     onServerSettled: options.progress
@@ -130,6 +131,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
         }
       : undefined,
   });
+  cluster?.stores.breakers.attach(aggregator.breakers, () => aggregator.serverList().map((s) => s.name));
   // Traces only when the OTEL_* variables ask for them (the SDK is loaded only then): docs/observability.md.
   const tracing = await aggregator.telemetry.startTracing(options.env ?? process.env, {
     log,

@@ -45,6 +45,8 @@ export class ClusterState {
   private readonly reconnectListeners = new Set<() => void>();
   private lastError: string | undefined;
   private wasReady = false;
+  /** Channels wanted, each with its handlers; (re)subscribed whenever the subscriber link is ready. */
+  private readonly channels = new Map<string, Set<(message: string) => void>>();
 
   constructor(
     RedisClass: new (url: string, options: RedisOptions) => Redis,
@@ -67,7 +69,17 @@ export class ClusterState {
       connectionName: `autonomous-mcp:${options.replicaId}`,
     };
     this.redis = new RedisClass(options.redisUrl, common);
-    this.subscriber = new RedisClass(options.redisUrl, { ...common, commandTimeout: undefined });
+    this.subscriber = new RedisClass(options.redisUrl, {
+      ...common,
+      commandTimeout: undefined,
+      // We resubscribe ourselves on every "ready" (also channels whose first SUBSCRIBE failed while down).
+      autoResubscribe: false,
+    });
+    this.subscriber.on("message", (channel: string, message: string) => {
+      const handlers = this.channels.get(channel);
+      if (handlers) for (const handler of [...handlers]) handler(message);
+    });
+    this.subscriber.on("ready", () => this.resubscribe());
     for (const [role, conn] of [
       ["commands", this.redis],
       ["subscriber", this.subscriber],
@@ -136,6 +148,26 @@ export class ClusterState {
     return () => this.reconnectListeners.delete(listener);
   }
 
+  /**
+   * Calls `handler` with every message published on `channel` (a full name: use key()). Subscribed now if
+   * the link is up, and again after every reconnect; messages published while it is down are lost
+   * (subscribers resync from keys on onReconnect). Returns the unsubscriber.
+   */
+  subscribe(channel: string, handler: (message: string) => void): () => void {
+    let handlers = this.channels.get(channel);
+    if (!handlers) {
+      this.channels.set(channel, (handlers = new Set()));
+      if (this.subscriber.status === "ready") this.resubscribe([channel]);
+    }
+    handlers.add(handler);
+    return () => {
+      handlers.delete(handler);
+      if (handlers.size > 0 || this.channels.get(channel) !== handlers) return;
+      this.channels.delete(channel);
+      if (this.subscriber.status === "ready") this.subscriber.unsubscribe(channel).catch(() => undefined);
+    };
+  }
+
   /** A key or channel name under the prefix: key("breaker", server) → "<prefix>breaker:<server>". */
   key(...parts: readonly string[]): string {
     return `${this.keyPrefix}${parts.join(":")}`;
@@ -163,6 +195,14 @@ export class ClusterState {
         : Promise.resolve(conn.disconnect());
     await Promise.all([quit(this.redis), quit(this.subscriber)]);
     this.set({ state: "closed", since: Date.now() });
+  }
+
+  private resubscribe(channels: readonly string[] = [...this.channels.keys()]): void {
+    if (channels.length === 0) return;
+    this.subscriber.subscribe(...channels).catch((error: unknown) => {
+      // The link went away again: its next "ready" subscribes again.
+      this.log.debug({ err: errorMessage(error) }, "redis subscribe failed");
+    });
   }
 
   private update(): void {

@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import type { ClusterSettings } from "../config/schema.js";
 import { AggregatorError } from "../errors.js";
+import { expandString } from "../config/expand.js";
 
 /** The cluster settings in force: the config's `cluster` section with the URL and replica id resolved. */
 export type ClusterOptions = Readonly<Omit<ClusterSettings, "redisUrl" | "replicaId">> & {
@@ -21,7 +22,17 @@ export function redisUrlOf(
   env: NodeJS.ProcessEnv = process.env,
 ): string | undefined {
   const fromEnv = env[REDIS_URL_ENV];
-  return flag || (fromEnv !== undefined && fromEnv !== "" ? fromEnv : undefined) || settings.redisUrl;
+  if (flag) return flag;
+  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
+  if (settings.redisUrl === undefined) return undefined;
+  // ${VAR} / ${VAR:-default} in the config's URL (a password kept in the environment).
+  const expanded = expandString(settings.redisUrl, env);
+  if (expanded.unresolved.length > 0)
+    throw new AggregatorError(
+      "CONFIG_INVALID",
+      `cluster.redisUrl: \${${expanded.unresolved[0] ?? ""}} is not set (the Redis URL of cluster mode)`,
+    );
+  return expanded.value;
 }
 
 /** The options of a cluster-mode replica, or undefined in embedded mode. */

@@ -4,12 +4,15 @@ import type { ClusterState } from "./connection.js";
 import { openCluster } from "./index.js";
 import type { ClusterOptions } from "./settings.js";
 import { redactedUrl } from "./settings.js";
-import { sharedRequestStateKey } from "./stateKey.js";
+import { reassertRequestStateKey, sharedRequestStateKey } from "./stateKey.js";
+import { clusterStores, type ClusterStores } from "./stores.js";
 
 export interface ClusterMode {
   readonly state: ClusterState;
   /** The requestState sealing key every replica shares (src/cluster/stateKey.ts). */
   readonly requestStateKey: Uint8Array;
+  /** The pipeline's seams in Redis (breakers, cache, idempotency, rate limits). */
+  readonly stores: ClusterStores;
 }
 
 /**
@@ -32,7 +35,14 @@ export async function startClusterMode(
     for (;;) {
       await state.whenReady(signal);
       try {
-        return { state, requestStateKey: await sharedRequestStateKey(state) };
+        const requestStateKey = await sharedRequestStateKey(state);
+        state.onReconnect(() => {
+          reassertRequestStateKey(state, requestStateKey, (message) => log.warn(message)).catch(
+            (error: unknown) =>
+              log.warn({ err: errorMessage(error) }, "cluster: could not check the requestState key"),
+          );
+        });
+        return { state, requestStateKey, stores: clusterStores(state, options, log) };
       } catch (error) {
         if (signal?.aborted) throw error;
         log.warn(

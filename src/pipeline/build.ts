@@ -7,6 +7,9 @@ import { createRequestHopLayer, createToolHopLayer } from "./middleware/hop.js";
 import { createLimitLayer, type ServerLimiter } from "./middleware/limit.js";
 import { createObserveLayer, type CallStats } from "./middleware/observe.js";
 import { createRetryLayer } from "./middleware/retry.js";
+import { createIdempotencyLayer } from "./middleware/idempotency.js";
+import { createRateLimitLayer } from "./middleware/rateLimit.js";
+import type { PipelineState } from "./shared.js";
 import { createValidateLayer, SchemaCompiler } from "./middleware/validate.js";
 import type { RetrySettings } from "./settings.js";
 import { Telemetry } from "../telemetry/telemetry.js";
@@ -28,6 +31,8 @@ export interface PipelineParts {
   readonly maxSchemaNodes?: number;
   /** Spans and MCP duration histograms of each downstream hop (src/telemetry); default: none. */
   readonly telemetry?: Telemetry;
+  /** Idempotency records and rate-limit buckets (in memory, or in Redis in cluster mode); default: none. */
+  readonly state?: PipelineState | undefined;
 }
 
 const OFF = new Telemetry();
@@ -38,7 +43,9 @@ const OFF = new Telemetry();
  *
  *  observe  – counts everything once, cache hits and fast failures included
  *  validate – a bad call costs no I/O
+ *  idempotency – a repeat of a keyed call gets the first one's outcome (only calls carrying a key)
  *  cache    – a hit skips budgets, retries and slots
+ *  rateLimit – per client and per server (only when a limit is configured)
  *  deadline – one signal: the caller's cancel + the total budget
  *  retry    – outside the breaker, so every attempt is seen by it and an open breaker ends the loop
  *  breaker  – fails fast while a server is known bad
@@ -51,7 +58,9 @@ export function buildPipeline(parts: PipelineParts): Handler {
     [
       createObserveLayer(parts.stats, parts.log),
       createValidateLayer(new SchemaCompiler(parts.maxSchemaNodes), { maxJsonDepth: parts.maxJsonDepth }),
+      parts.state && createIdempotencyLayer(parts.state.idempotency, parts.state.idempotencySettings),
       createCacheLayer(parts.cache),
+      parts.state?.rateLimits && createRateLimitLayer(parts.state.rateLimits),
       createDeadlineLayer(Date.now, parts.shutdown),
       createRetryLayer(parts.retryFor, (server) => parts.breakers.stateOf(server) === "open"),
       createBreakerLayer(parts.breakers),

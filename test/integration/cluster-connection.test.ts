@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAggregatorError } from "../../src/errors.js";
 import type { ClusterState, ClusterStatus } from "../../src/cluster/index.js";
 import { clusterOptions, redactedUrl } from "../../src/cluster/settings.js";
-import { sharedRequestStateKey } from "../../src/cluster/stateKey.js";
+import { reassertRequestStateKey, sharedRequestStateKey } from "../../src/cluster/stateKey.js";
 import { configSchema } from "../../src/config/schema.js";
 import { parseCommandLine } from "../../src/cli/program.js";
 import { startRedis, type TestRedis } from "../helpers/redis.js";
@@ -33,6 +33,14 @@ describe("cluster settings", () => {
     expect(clusterOptions(config, undefined, env)?.redisUrl).toBe("redis://env:2");
     expect(clusterOptions(config, undefined, {})?.redisUrl).toBe("redis://config:1");
     expect(clusterOptions(config, undefined, {})?.replicaId).toMatch(/-\d+$/);
+  });
+
+  it("expands ${VAR} in cluster.redisUrl, and names a variable that is not set", () => {
+    const config = configSchema.parse({ cluster: { redisUrl: "redis://:${REDIS_PW}@h:1" } }).cluster;
+    expect(clusterOptions(config, undefined, { REDIS_PW: "s3cret" })?.redisUrl).toBe("redis://:s3cret@h:1");
+    expect(() => clusterOptions(config, undefined, {})).toThrow(
+      /cluster\.redisUrl: \$\{REDIS_PW\} is not set/,
+    );
   });
 
   it("refuses a URL that is not redis:// and hides its password", () => {
@@ -80,6 +88,20 @@ describe("cluster connection (real redis-server)", () => {
     expect(Buffer.from(kb).equals(Buffer.from(ka))).toBe(true);
     expect(Buffer.from(await sharedRequestStateKey(a)).equals(Buffer.from(ka))).toBe(true);
     expect(a.roundTrips).toBe(2);
+  });
+
+  it("writes its key back when Redis lost it, and warns when another replica wrote a different one", async () => {
+    const a = await connectedCluster(testClusterOptions(redis.url, "a", { keyPrefix: "reassert:" }));
+    states.push(a);
+    const key = await sharedRequestStateKey(a);
+    const warnings: string[] = [];
+    await a.redis.del(a.key("requestStateKey")); // Redis restarted empty
+    await reassertRequestStateKey(a, key, (m) => warnings.push(m));
+    expect(Buffer.from(await sharedRequestStateKey(a)).equals(Buffer.from(key))).toBe(true);
+    expect(warnings).toEqual([]);
+    await a.redis.set(a.key("requestStateKey"), Buffer.alloc(32, 7).toString("base64"));
+    await reassertRequestStateKey(a, key, (m) => warnings.push(m));
+    expect(warnings).toEqual([expect.stringMatching(/differs from this replica's.*restart this replica/)]);
   });
 
   it("fails fast while Redis is down, says why, and recovers by itself", async () => {

@@ -5,6 +5,8 @@ import { countsForBreaker } from "../failure.js";
 import type { BreakerSettings } from "../settings.js";
 import { PIPELINE_ATTR } from "../../telemetry/semconv.js";
 import type { CallContext, Handler, Middleware } from "../types.js";
+import type { BreakerShare, SharedBreakerChange } from "./breakerShare.js";
+export type { BreakerShare, SharedBreakerChange } from "./breakerShare.js";
 
 export type BreakerState = "closed" | "open" | "halfOpen";
 
@@ -25,6 +27,8 @@ export interface BreakerRegistryOptions {
     ((server: string, state: BreakerState, change: BreakerStateChange) => void) | undefined;
   /** Clock for retryAt and messages. Default Date.now (opossum's own timers use setTimeout). */
   readonly now?: (() => number) | undefined;
+  /** Cluster mode: breakers shared with the other replicas. */
+  readonly share?: BreakerShare | undefined;
 }
 
 type Breaker = CircuitBreaker<[Handler, CallContext], CallToolResult>;
@@ -80,13 +84,17 @@ const noop = (): void => undefined;
 export class BreakerRegistry {
   private readonly entries = new Map<string, Entry>();
   private readonly forced = new Map<string, string>();
+  /** Cluster mode: the servers whose breaker is open somewhere in the cluster (this replica included). */
+  private readonly shared = new Map<string, SharedBreakerChange>();
+  /** Set while applying another replica's change, so that it is not published back. */
+  private applying = false;
   private readonly now: () => number;
 
   constructor(
     private readonly settingsFor: (server: string) => BreakerSettings,
     private readonly options: BreakerRegistryOptions = {},
   ) {
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => Date.now());
   }
 
   get(server: string): Breaker {
@@ -100,14 +108,82 @@ export class BreakerRegistry {
 
   stateOf(server: string): BreakerState {
     if (this.forced.has(server)) return "open";
+    const shared = this.shared.get(server);
+    if (shared) return this.now() < (shared.retryAt ?? 0) ? "open" : "halfOpen";
     return this.entries.get(server)?.state ?? "closed";
   }
 
   /** Epoch ms when the open breaker half-opens; undefined when closed, half-open or forced open. */
   retryAt(server: string): number | undefined {
+    if (this.forced.has(server)) return undefined;
+    const shared = this.shared.get(server);
+    if (shared) return this.now() < (shared.retryAt ?? 0) ? shared.retryAt : undefined;
     const entry = this.entries.get(server);
-    if (this.forced.has(server) || entry?.state !== "open") return undefined;
+    if (entry?.state !== "open") return undefined;
     return entry.openedAt + entry.resetTimeoutMs;
+  }
+
+  /**
+   * Another replica opened or closed `server`'s breaker (cluster mode): mirrored here, so calls on this
+   * replica fail fast without asking Redis. A closing also closes this replica's own breaker.
+   */
+  applyShared(change: SharedBreakerChange): void {
+    const { server } = change;
+    const from = this.stateOf(server);
+    if (change.state === "open") this.shared.set(server, change);
+    else {
+      this.shared.delete(server);
+      const breaker = this.entries.get(server)?.breaker;
+      this.applying = true;
+      try {
+        if (breaker && !breaker.closed) breaker.close();
+      } finally {
+        this.applying = false;
+      }
+    }
+    const to = this.stateOf(server);
+    if (from !== to)
+      this.emit({ server, from, to, retryAt: change.retryAt, lastError: change.lastError, forced: false });
+  }
+
+  /** True when `server`'s shared breaker is past its retryAt: the next call must win the probe lock. */
+  probeDue(server: string): boolean {
+    const shared = this.shared.get(server);
+    return shared !== undefined && this.now() >= (shared.retryAt ?? 0);
+  }
+
+  /**
+   * Runs `call` as the cluster's one half-open probe of `server`, if this replica wins the lock; else
+   * BREAKER_OPEN ("a probe is in flight"). Its success closes the breaker everywhere; a failure that
+   * counts re-opens it everywhere for another resetTimeout.
+   */
+  async probe<R>(server: string, call: () => Promise<R>): Promise<R> {
+    const share = this.options.share;
+    if (!share) return await call();
+    if (!(await share.acquireProbe(server))) throw this.probeElsewhere(server);
+    try {
+      const result = await call();
+      if (this.shared.delete(server)) share.publish({ server, state: "closed", replica: share.replicaId });
+      return result;
+    } catch (error) {
+      const known = this.shared.get(server);
+      if (countsForBreaker(error) && (known === undefined || this.now() >= (known.retryAt ?? 0))) {
+        const s = this.settingsFor(server);
+        const change: SharedBreakerChange = {
+          server,
+          state: "open",
+          retryAt: this.now() + s.resetTimeoutMs,
+          lastError: errorMessage(error),
+          failures: 1,
+          replica: share.replicaId,
+        };
+        this.shared.set(server, change);
+        share.publish(change);
+      }
+      throw error;
+    } finally {
+      share.releaseProbe(server);
+    }
   }
 
   /** Open until reset(server): for a server marked failed after its restart budget. */
@@ -123,6 +199,7 @@ export class BreakerRegistry {
   reset(server: string): void {
     const from = this.stateOf(server);
     this.forced.delete(server);
+    this.shared.delete(server);
     this.entries.get(server)?.breaker.shutdown();
     this.entries.delete(server);
     if (from !== "closed")
@@ -146,6 +223,17 @@ export class BreakerRegistry {
         details: { server, retryAt: undefined, lastError: reason, forced: true },
       });
     }
+    const shared = this.shared.get(server);
+    if (shared && this.now() < (shared.retryAt ?? 0)) {
+      const retryAt = shared.retryAt ?? 0;
+      const by = shared.replica === this.options.share?.replicaId ? "" : ` on replica ${shared.replica}`;
+      return new AggregatorError(
+        "BREAKER_OPEN",
+        `${server} is unavailable (circuit opened${by}: ${shared.lastError ?? "unknown error"}); next attempt at ${new Date(retryAt).toISOString()} (in ${Math.max(0, Math.ceil((retryAt - this.now()) / 1000))}s)`,
+        { details: { server, retryAt, lastError: shared.lastError, replica: shared.replica } },
+      );
+    }
+    if (shared) return undefined; // past retryAt: the breaker layer takes the cluster's probe lock
     const entry = this.entries.get(server);
     if (!entry || entry.breaker.closed || entry.breaker.pendingClose) return undefined;
     const cause = `circuit ${entry.state === "open" ? "open" : "half-open"} after ${entry.failuresAtOpen} failures: ${entry.lastError ?? "unknown error"}`;
@@ -217,10 +305,49 @@ export class BreakerRegistry {
   }
 
   private transition(server: string, entry: Entry, to: BreakerState): void {
-    const from = this.forced.has(server) ? "open" : entry.state;
+    const from = this.forced.has(server) ? "open" : this.stateOf(server);
     entry.state = to;
-    if (this.forced.has(server) || from === to) return;
-    this.emit({ server, from, to, retryAt: this.retryAt(server), lastError: entry.lastError, forced: false });
+    if (this.forced.has(server)) return;
+    this.share(server, entry, to);
+    const now = this.stateOf(server);
+    if (from === now) return;
+    this.emit({
+      server,
+      from,
+      to: now,
+      retryAt: this.retryAt(server),
+      lastError: entry.lastError,
+      forced: false,
+    });
+  }
+
+  /** Cluster mode: this replica's own opening or closing becomes the cluster's (mirrored here too). */
+  private share(server: string, entry: Entry, to: BreakerState): void {
+    const share = this.options.share;
+    if (!share || this.applying) return;
+    if (to === "open") {
+      const change: SharedBreakerChange = {
+        server,
+        state: "open",
+        retryAt: entry.openedAt + entry.resetTimeoutMs,
+        lastError: entry.lastError,
+        failures: entry.failuresAtOpen,
+        replica: share.replicaId,
+      };
+      this.shared.set(server, change);
+      share.publish(change);
+    } else if (to === "closed" && this.shared.delete(server)) {
+      share.publish({ server, state: "closed", replica: share.replicaId });
+    }
+  }
+
+  private probeElsewhere(server: string): AggregatorError {
+    const lastError = this.shared.get(server)?.lastError;
+    return new AggregatorError(
+      "BREAKER_OPEN",
+      `${server} is unavailable (circuit half-open: ${lastError ?? "unknown error"}); a probe call is in flight on another replica; try again in a moment`,
+      { details: { server, retryAt: undefined, lastError } },
+    );
   }
 
   private emit(change: BreakerStateChange): void {
@@ -244,6 +371,8 @@ export function createBreakerLayer(registry: BreakerRegistry): Middleware {
       const breaker = registry.get(server);
       if (!breaker.closed) ctx.trace?.set(PIPELINE_ATTR.breakerState, registry.stateOf(server));
       try {
+        // Cluster mode, the breaker open somewhere and past its retryAt: one replica probes.
+        if (registry.probeDue(server)) return await registry.probe(server, () => breaker.fire(next, ctx));
         return await breaker.fire(next, ctx);
       } catch (error) {
         // opossum's own rejection (a concurrent call took the half-open probe slot first).

@@ -5,10 +5,19 @@ import { AggregatorError } from "../../errors.js";
 import { onAbort } from "../../signals.js";
 import type { CacheSettings } from "../settings.js";
 import type { CallContext, Handler, Middleware } from "../types.js";
+import type { SharedCacheStore } from "./cacheShare.js";
 
 export interface ResultCacheOptions extends Partial<CacheSettings> {
   /** Monotonic clock in ms for TTLs (lru-cache's `perf`). Default performance.now. */
   readonly now?: (() => number) | undefined;
+  /**
+   * Cluster mode: the entries live in Redis, shared by every replica (this process keeps only its calls
+   * in flight, for coalescing). A lookup that fails is a miss; an invalidation that fails before a write
+   * fails that write (CLUSTER_STATE_UNAVAILABLE).
+   */
+  readonly shared?: SharedCacheStore | undefined;
+  /** Cluster mode: whether a server has cached tools (only those cost an invalidation round trip). */
+  readonly cachesServer?: ((server: string) => boolean) | undefined;
 }
 
 export interface ResultCacheStats {
@@ -60,8 +69,12 @@ export class ResultCache {
   private readonly generation = new Map<string, number>();
   private readonly flights = new Map<string, Flight>();
   private counters = { hits: 0, misses: 0, coalesced: 0, invalidations: 0 };
+  private readonly shared: SharedCacheStore | undefined;
+  private readonly cachesServer: (server: string) => boolean;
 
   constructor(options: ResultCacheOptions = {}) {
+    this.shared = options.shared;
+    this.cachesServer = options.cachesServer ?? (() => true);
     const maxBytes = options.maxBytes ?? 16 * 1024 * 1024;
     this.lru = new LRUCache<string, CallToolResult>({
       max: options.maxEntries ?? 1000,
@@ -86,7 +99,17 @@ export class ResultCache {
     return { ...this.counters, size: this.lru.size, bytes: this.lru.calculatedSize };
   }
 
-  invalidateServer(server: string): void {
+  /**
+   * Drops the server's entries (and its calls in flight from coalescing). Cluster mode: also the shared
+   * entries, when the server has cached tools: the promise settles when Redis has done it.
+   */
+  invalidateServer(server: string): Promise<void> | undefined {
+    this.invalidateLocal(server);
+    if (this.shared && this.cachesServer(server)) return this.shared.invalidate(server);
+    return undefined;
+  }
+
+  private invalidateLocal(server: string): void {
     this.generation.set(server, (this.generation.get(server) ?? 0) + 1);
     // Called twice per call of every non-read-only tool: nothing to scan on the usual path.
     if (this.flights.size > 0) {
@@ -100,12 +123,13 @@ export class ResultCache {
   }
 
   clear(): void {
-    for (const server of this.byServer.keys()) this.invalidateServer(server);
+    for (const server of this.byServer.keys()) this.invalidateLocal(server);
   }
 
   /** The cached result, a share of an identical call in flight, or a new downstream call via `run`. */
   async get(ctx: CallContext, run: Handler): Promise<CallToolResult> {
     const key = ResultCache.keyOf(ctx);
+    if (this.shared) return await this.getShared(this.shared, key, ctx, run);
     const hit = this.lru.get(key);
     if (hit !== undefined) {
       this.counters.hits++;
@@ -125,7 +149,39 @@ export class ResultCache {
     return await this.wait(flight, signal, ctx.route.server);
   }
 
-  private start(key: string, ctx: CallContext, run: Handler): Flight {
+  /** Cluster mode: a call in flight here, else the shared entry, else a new call whose result is shared. */
+  private async getShared(
+    shared: SharedCacheStore,
+    key: string,
+    ctx: CallContext,
+    run: Handler,
+  ): Promise<CallToolResult> {
+    const signal = ctx.signal;
+    const server = ctx.route.server;
+    let flight = this.flights.get(key);
+    if (!flight) {
+      const found = await shared.get(key, server).catch((error: unknown) => {
+        ctx.log.debug({ err: String(error) }, "shared cache lookup failed: calling the server");
+        return undefined;
+      });
+      if (found?.result !== undefined) {
+        this.counters.hits++;
+        ctx.cacheOutcome = "hit";
+        return found.result;
+      }
+      flight = this.flights.get(key); // an identical call may have started while we asked Redis
+      if (!flight) {
+        this.counters.misses++;
+        ctx.cacheOutcome = "miss";
+        return await this.wait(this.start(key, ctx, run, found?.generation), signal, server);
+      }
+    }
+    this.counters.coalesced++;
+    ctx.cacheOutcome = "coalesced";
+    return await this.wait(flight, signal, server);
+  }
+
+  private start(key: string, ctx: CallContext, run: Handler, sharedGeneration?: string): Flight {
     const server = ctx.route.server;
     const generation = this.generation.get(server) ?? 0;
     const controller = new AbortController();
@@ -136,6 +192,13 @@ export class ResultCache {
     const settle = (result?: CallToolResult): void => {
       if (this.flights.get(key) === flight) this.flights.delete(key);
       if (!result || result.isError === true || (this.generation.get(server) ?? 0) !== generation) return;
+      if (this.shared) {
+        if (sharedGeneration !== undefined)
+          this.shared
+            .set(key, server, result, ctx.route.policy.cacheTtlMs, sharedGeneration)
+            .catch((error: unknown) => ctx.log.debug({ err: String(error) }, "shared cache store failed"));
+        return;
+      }
       this.lru.set(key, result, { ttl: ctx.route.policy.cacheTtlMs });
       if (this.lru.has(key)) this.index(server, key);
     };
@@ -190,11 +253,17 @@ export function createCacheLayer(cache: ResultCache): Middleware {
     async function cacheLayer(ctx): Promise<CallToolResult> {
       const { policy, server } = ctx.route;
       if (policy.hints.readOnly) return await (policy.cacheTtlMs > 0 ? cache.get(ctx, next) : next(ctx));
-      cache.invalidateServer(server);
+      // Cluster mode, a server with cached tools: the shared entries must be gone before the write runs.
+      const before = cache.invalidateServer(server);
+      if (before) await before;
       try {
         return await next(ctx);
       } finally {
-        cache.invalidateServer(server);
+        cache
+          .invalidateServer(server)
+          ?.catch((error: unknown) =>
+            ctx.log.warn({ err: String(error) }, "shared cache: could not drop entries after a write"),
+          );
       }
     };
 }
