@@ -13,6 +13,8 @@ export interface ClusterLink {
   readonly replicaId: string;
   /** A key or channel name under the cluster's prefix. */
   key(...parts: readonly string[]): string;
+  /** Told each time the connections are back after a loss (Redis may have restarted empty). */
+  onReconnect?(listener: () => void): () => void;
 }
 
 type Handler = (payload: unknown) => void;

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import { AggregatorError } from "../errors.js";
+import { clusterUnavailable } from "./connection.js";
 import type { Logger } from "../logger.js";
 import type { ClusterChannels } from "./channels.js";
 
@@ -136,7 +137,10 @@ export class OwnerLeases {
     const timeoutMs = this.options.timeoutOf(server);
     const deadline = Date.now() + timeoutMs + this.options.ttlMs;
     for (let attempt = 0; ; attempt++) {
-      if (!this.leases.has(server) || attempt > 0) await this.tick(server);
+      if (!this.leases.has(server) || attempt > 0)
+        await this.tick(server).catch((error: unknown) => {
+          throw clusterUnavailable(`the owner lease of ${server}`, error);
+        });
       if (this.ownsNow(server)) return undefined;
       const lease = this.leases.get(server);
       if (!lease) throw unavailable(server, "the owner lease could not be read");

@@ -65,6 +65,8 @@ export class ClusterSessions implements SessionSharing {
     const key = Buffer.from(
       hkdfSync("sha256", Buffer.from(secret, "base64"), Buffer.alloc(0), "session-id", 32),
     );
+    // A Redis restarted empty gets the secret back from the replicas that hold it (the same everywhere).
+    link.onReconnect?.(() => void link.redis.set(secretKey, secret, "NX").catch(() => undefined));
     const sessions = new ClusterSessions(channels, key, log);
     await channels.on(sessions.channel, (payload) => sessions.receive(payload as Wire));
     return sessions;
