@@ -37,6 +37,15 @@ describe.skipIf(unavailable !== undefined)("list_changed across replicas", () =>
     await rig?.stop();
   }, 30_000);
 
+  it("a 2026-07-28 client (v2 SDK, pinned) works through nginx: every request may land on another replica", async () => {
+    for (let i = 0; i < 6; i++) {
+      const tools = await modern.listTools();
+      expect(tools.tools.map((t) => t.name)).toContain("fault_echo");
+      const r = await modern.callTool({ name: "fault_echo", arguments: { message: `modern ${i}` } });
+      expect(JSON.stringify(r.content)).toContain(`modern ${i}`);
+    }
+  });
+
   it("a change one replica sees reaches the legacy session's GET stream and the modern listen stream, whichever replica holds them", async () => {
     const sub = await modern.listen({ toolsListChanged: true });
     expect(sub.honoredFilter).toEqual({ toolsListChanged: true });

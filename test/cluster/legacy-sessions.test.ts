@@ -96,6 +96,51 @@ describe.skipIf(unavailable !== undefined)(
       await client.close();
     });
 
+    it("a cancellation that lands on another replica stops the call on the replica running it", async () => {
+      const client = await legacyClient(rig.url);
+      const session = (client.transport as StreamableHTTPClientTransport).sessionId as string;
+      const [a, b] = rig.replicas as [ClusterRig["replicas"][number], ClusterRig["replicas"][number]];
+      const stats = async (): Promise<{ calls: Record<string, number>; cancellations: unknown[] }> => {
+        const direct = await legacyClient(a.url, "stats");
+        const r = await direct.callTool({ name: "fault_stats", arguments: {} });
+        await direct.close();
+        return JSON.parse(text(r)) as { calls: Record<string, number>; cancellations: unknown[] };
+      };
+      const before = await stats();
+      const stop = new AbortController();
+      const hang = fetch(a.url, {
+        method: "POST",
+        signal: stop.signal,
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          "mcp-session-id": session,
+          "mcp-protocol-version": "2025-06-18",
+        },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: "hang-1",
+          method: "tools/call",
+          params: { name: "fault_hang", arguments: {} },
+        }),
+      }).catch(() => undefined);
+      await until("the call running on replica A", async () =>
+        ((await stats()).calls["hang"] ?? 0) > (before.calls["hang"] ?? 0) ? true : undefined,
+      );
+      const cancel = await rawPost(b.url, session, {
+        jsonrpc: "2.0",
+        method: "notifications/cancelled",
+        params: { requestId: "hang-1", reason: "changed my mind" },
+      });
+      expect(cancel.status).toBe(202);
+      await until("the downstream call cancelled on replica A", async () =>
+        (await stats()).cancellations.length > before.cancellations.length ? true : undefined,
+      );
+      stop.abort();
+      await hang;
+      await client.close();
+    });
+
     it("a DELETE on one replica ends the session on every replica (404 afterwards)", async () => {
       const client = await legacyClient(rig.url);
       const transport = client.transport as StreamableHTTPClientTransport;
