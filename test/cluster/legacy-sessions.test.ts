@@ -1,6 +1,9 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { CreateMessageRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CreateMessageRequestSchema,
+  LoggingMessageNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { faultServerEntry } from "../helpers/fault-server.js";
@@ -93,6 +96,33 @@ describe.skipIf(unavailable !== undefined)(
         expect(text(result)).toContain(`sampled: p${i}`);
       }
       expect(asked).toBe(6);
+      await client.close();
+    });
+
+    it("session-wide messages (a server's log lines) reach the client on the GET stream, whichever replica sent them", async () => {
+      const client = await legacyClient(rig.url, "listener");
+      const seen: string[] = [];
+      client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+        seen.push(JSON.stringify(n.params.data));
+      });
+      // The client's GET stream is open on one replica; six calls land on all three.
+      await until("the GET stream open", async () => {
+        const r = await client.callTool({ name: "ca_log", arguments: { level: "error", message: "probe" } });
+        expect(text(r)).toBe("logged");
+        return seen.length > 0 ? true : undefined;
+      });
+      for (let i = 0; i < 6; i++) {
+        const r = await client.callTool({
+          name: "ca_log",
+          arguments: { level: "error", message: `line ${i}` },
+        });
+        expect(text(r)).toBe("logged");
+      }
+      await until("every line delivered", () =>
+        Array.from({ length: 6 }, (_, i) => `line ${i}`).every((l) => seen.some((s) => s.includes(l)))
+          ? true
+          : undefined,
+      );
       await client.close();
     });
 
