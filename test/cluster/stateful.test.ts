@@ -101,6 +101,7 @@ describe.skipIf(unavailable !== undefined)("a stateful server (server-memory) be
     const killedAt = Date.now();
     await rig.kill(ownerIndex);
     const outcomes = await Promise.all(inFlight);
+    process.stderr.write(`cluster failover: in-flight outcomes: ${JSON.stringify([...new Set(outcomes)])}\n`);
     // Each either succeeded or failed with a message that says what happened (never a hang).
     for (const o of outcomes)
       expect(o).toMatch(/^ok$|lost the lease|did not answer|502|Bad Gateway|fetch failed|terminated|socket/i);
