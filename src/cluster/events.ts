@@ -74,6 +74,7 @@ export class RedisEventBus implements ServerEventBus {
   }
 
   private receive(wire: Wire): void {
+    if (typeof wire !== "object" || wire === null) return;
     if (wire.from === this.channels.link.replicaId || !Array.isArray(wire.events)) return;
     const events = wire.events.filter(isEvent);
     this.deliver(events);

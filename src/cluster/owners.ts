@@ -104,8 +104,13 @@ export class OwnerLeases {
   ): Promise<OwnerLeases> {
     const leases = new OwnerLeases(channels, log, options);
     const link = channels.link;
-    await channels.on(link.key("calls", leases.me), (p) => void leases.serve(p as CallWire));
-    await channels.on(link.key("replies", leases.me), (p) => leases.replied(p as ReplyWire));
+    await channels.on(link.key("calls", leases.me), (p) => {
+      if (isCall(p))
+        leases.serve(p).catch((e: unknown) => log.warn({ err: String(e) }, "cluster: forwarded call failed"));
+    });
+    await channels.on(link.key("replies", leases.me), (p) => {
+      if (typeof p === "object" && p !== null) leases.replied(p as ReplyWire);
+    });
     leases.timer = setInterval(() => void leases.tickAll(), Math.max(100, Math.floor(options.ttlMs / 3)));
     leases.timer.unref();
     await leases.tickAll();
@@ -280,6 +285,22 @@ function unavailable(server: string, why: string, cause?: unknown): AggregatorEr
       ...(cause === undefined ? {} : { cause }),
       details: { server },
     },
+  );
+}
+
+/** A forwarded call as sent by OwnerLeases.send (anything else on the channel is dropped). */
+function isCall(p: unknown): p is CallWire {
+  if (typeof p !== "object" || p === null) return false;
+  const c = p as Record<string, unknown>;
+  return (
+    typeof c["id"] === "string" &&
+    typeof c["from"] === "string" &&
+    typeof c["server"] === "string" &&
+    typeof c["token"] === "number" &&
+    typeof c["name"] === "string" &&
+    typeof c["args"] === "object" &&
+    c["args"] !== null &&
+    typeof c["timeoutMs"] === "number"
   );
 }
 

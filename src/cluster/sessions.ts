@@ -128,10 +128,10 @@ export class ClusterSessions implements SessionSharing {
 
   private receive(wire: Wire): void {
     const me = this.channels.link.replicaId;
-    if (wire.from === me || typeof wire.s !== "string") return;
+    if (typeof wire !== "object" || wire === null || wire.from === me || typeof wire.s !== "string") return;
     if (wire.k === "deleted") return this.closeLocal(wire.s);
     if (wire.k === "reply" && wire.to !== me) return;
-    if (wire.m === undefined) return;
+    if (typeof wire.m !== "object" || wire.m === null) return;
     this.local(wire.s)?.deliver(wire.k, wire.m);
   }
 }

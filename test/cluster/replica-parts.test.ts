@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClusterChannels, type ClusterLink } from "../../src/cluster/channels.js";
 import { RedisEventBus } from "../../src/cluster/events.js";
+import { OwnerLeases } from "../../src/cluster/owners.js";
 import { ClusterSessions, SESSION_MAX_AGE_MS } from "../../src/cluster/sessions.js";
 import { REDIS_SERVER, startRedis, type TestRedis } from "../helpers/redis.js";
 import { silentLogger } from "../helpers/pipeline.js";
@@ -76,6 +77,15 @@ describe.skipIf(noRedis)("sealed sessions and the Redis event bus", () => {
     );
     const id = a.seal({ initialize: {}, principal: "bob" });
     expect(await b.isDeleted(id)).toBe(false);
+    // Garbage on the sessions channel is dropped; what follows still arrives.
+    const channel = `${p}sessions`;
+    for (const junk of [
+      "{oops",
+      "null",
+      JSON.stringify({ k: "reply", from: "X" }),
+      JSON.stringify({ k: "push", s: 5 }),
+    ])
+      await conns[conns.length - 2]?.publish(channel, junk);
     await a.deleted(id);
     expect(await b.isDeleted(id)).toBe(true);
     await until("B told to close its copy", () => (closed.includes(id) ? true : undefined));
@@ -127,5 +137,39 @@ describe.skipIf(noRedis)("sealed sessions and the Redis event bus", () => {
     await until("the good event", () => (remote.length > 0 ? true : undefined));
     expect(remote).toEqual([{ kind: "prompts_list_changed" }]);
     bus.close();
+  });
+
+  it("a stateful server's writes run on the lease owner; junk on its calls channel is dropped", async () => {
+    const p = `o${++prefix}:`;
+    const ran: string[] = [];
+    const options = (me: string) => ({
+      ttlMs: 1_000,
+      servers: () => ["mem"],
+      timeoutOf: () => 2_000,
+      run: async (name: string) => {
+        ran.push(`${me}:${name}`);
+        return { content: [{ type: "text" as const, text: `ran on ${me}` }] };
+      },
+    });
+    const la = link("A", p);
+    const a = await OwnerLeases.create(new ClusterChannels(la, silentLogger), silentLogger, options("A"));
+    const b = await OwnerLeases.create(
+      new ClusterChannels(link("B", p), silentLogger),
+      silentLogger,
+      options("B"),
+    );
+    expect(a.ownsNow("mem")).toBe(true);
+    expect(b.ownerOf("mem")).toBe("A");
+    for (const junk of ["{", "null", JSON.stringify({ id: 1 }), JSON.stringify({ cancel: true })])
+      await la.redis.publish(`${p}calls:A`, junk);
+    const signal = new AbortController().signal;
+    // On the owner: runs here (undefined); elsewhere: forwarded, the owner's result.
+    expect(await a.forward("mem", "write", {}, undefined, signal)).toBeUndefined();
+    expect(await b.forward("mem", "write", { x: 1 }, undefined, signal)).toEqual({
+      content: [{ type: "text", text: "ran on A" }],
+    });
+    expect(ran).toEqual(["A:write"]);
+    a.close();
+    b.close();
   });
 });
