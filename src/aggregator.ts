@@ -31,6 +31,7 @@ import { profileFor, type BuiltinProfile } from "./profiles/index.js";
 import { waitWhile } from "./shutdown.js";
 import { ClientIsolation } from "./isolation.js";
 import { Router } from "./router.js";
+import { placer, type Args, type Placer } from "./placement.js";
 import { VERSION } from "./version.js";
 import { buildCatalog } from "./catalog/build.js";
 import { notifyListChanges } from "./catalog/changes.js";
@@ -46,7 +47,6 @@ import { awaitAbsent, listCacheHint as cacheHintOf, startSummary, StartupState }
 import { withinGrace, withPendingCapabilities, type StartSummary } from "./startup.js";
 import type { AggregatorOptions, WorkflowHostLike } from "./aggregatorOptions.js";
 export type { StartSummary } from "./startup.js";
-type Args = Record<string, unknown>;
 export type { AggregatorOptions, WorkflowHostLike } from "./aggregatorOptions.js";
 /** Config → pool → catalog → pipeline → router, exposed to fronts as a FrontBackend (built by src/compose.ts). */
 export class Aggregator implements FrontBackend {
@@ -70,6 +70,7 @@ export class Aggregator implements FrontBackend {
   /** Any routed request (resources/read, prompts/get…) to a downstream; its result verbatim. */
   readonly forward: FrontBackend["forward"] = (s, m, p, o, round) => this.bridge.forward(s, m, p, o, round);
   readonly meta = new Map<string, MetaTool>();
+  private readonly placement: Placer | undefined;
   readonly events: ServerEventBus; // 2026-07-28 clients' change events (src/front/events.ts)
   /** The configured and shipped workflows (none for `doctor`), made with the aggregator. */
   readonly workflowHost: WorkflowHostLike | undefined;
@@ -98,6 +99,7 @@ export class Aggregator implements FrontBackend {
     options: AggregatorOptions,
   ) {
     this.log = options.log;
+    this.placement = options.placement && placer(options.placement, () => this);
     this.events = options.bus ?? createEventBus(this.log);
     const metrics = (this.metrics = options.metrics);
     if (metrics) this.calls.set("metrics", (event) => metrics.onCall(event));
@@ -203,7 +205,6 @@ export class Aggregator implements FrontBackend {
 
   limiterFor(server: string): ServerLimiter {
     let limiter = this.limiters.get(server);
-    // The server's maxConcurrency, maxQueue and serializeWrites.
     if (!limiter)
       this.limiters.set(server, (limiter = new ServerLimiter({ ...this.serverOf(server), server })));
     return limiter;
@@ -237,10 +238,8 @@ export class Aggregator implements FrontBackend {
     return this.summary();
   }
 
-  /** Resolves when every server started by start() is ready or failed (after the grace, too). */
-  started: Promise<void> = Promise.resolve();
-  /** Set once start() has returned: later catalog changes re-validate the workflows. */
-  private serving = false;
+  started: Promise<void> = Promise.resolve(); // every server started by start() is ready or failed
+  private serving = false; // start() has returned: later catalog changes re-validate the workflows
   readonly startup = new StartupState();
 
   summary(): StartSummary {
@@ -314,8 +313,6 @@ export class Aggregator implements FrontBackend {
     reportServerState(this, server, state, reason);
   }
 
-  // ---- FrontBackend ----
-
   catalog(sessionId?: string): Catalog {
     return sessionId === undefined ? this.current : this.isolation.catalogFor(sessionId);
   }
@@ -329,10 +326,12 @@ export class Aggregator implements FrontBackend {
     return withPendingCapabilities(this.pool.unionCapabilities(), this.pool.all());
   }
 
-  callTool(name: string, args: Args, o: CallOrigin, round?: InputRound): Promise<CallToolResult> {
+  /** `here`: a call another replica forwarded (cluster mode) runs here, wherever its placement is. */
+  callTool(name: string, args: Args, o: CallOrigin, r?: InputRound, here = false): Promise<CallToolResult> {
     this.inflight++;
     // One derived promise, no per-call closure or async frame (the hot path of every tools/call).
-    return this.bridge.callTool(name, args, o, round).then(this.ended, this.failed);
+    const placed = here ? undefined : this.placement?.(name, args, o);
+    return (placed ?? this.bridge.callTool(name, args, o, r)).then(this.ended, this.failed);
   }
 
   readonly stateCodec = (principal: string | undefined): StateCodec => this.bridge.codec(principal);

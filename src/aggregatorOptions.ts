@@ -1,9 +1,11 @@
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { Aggregator } from "./aggregator.js";
 import type { ClusterState } from "./cluster/connection.js";
 import type { SharedState } from "./pipeline/shared.js";
 import type { BuiltinTool } from "./catalog/catalog.js";
 import type { ServerState } from "./downstream/connection.js";
 import type { CreatedTransport } from "./downstream/transports.js";
+import type { CallOrigin } from "./front/backend.js";
 import type { ServerEventBus } from "./front/events.js";
 import type { Logger } from "./logger.js";
 import type { OAuthSessions } from "./oauth/session.js";
@@ -31,6 +33,11 @@ export interface AggregatorOptions {
   /** Prometheus metrics (HTTP front); absent in stdio mode. */
   readonly metrics?: Metrics | undefined;
   /**
+   * Cluster mode: where a tools/call routed to `server` runs. Undefined: here, as always; else its result
+   * from the replica that owns the server (src/cluster/owners.ts), or `here()` once it turns out to be this one.
+   */
+  readonly placement?: CallPlacement | undefined;
+  /**
    * Where change events for 2026-07-28 clients' subscriptions/listen streams go (src/front/events.ts);
    * default an in-process bus. Several replicas share one (over Redis) so a change seen by one reaches
    * the listen streams of all.
@@ -56,3 +63,16 @@ export interface AggregatorOptions {
   readonly extensions?:
     ((agg: Aggregator) => { meta?: readonly MetaTool[]; workflows?: WorkflowHostLike }) | undefined;
 }
+
+/** See AggregatorOptions.placement. Called synchronously on every tools/call to a downstream. */
+export type CallPlacement = (
+  call: {
+    readonly server: string;
+    /** Not annotated read-only. */
+    readonly write: boolean;
+    readonly name: string;
+    readonly args: Record<string, unknown>;
+    readonly origin: CallOrigin;
+  },
+  here: () => Promise<CallToolResult>,
+) => Promise<CallToolResult> | undefined;

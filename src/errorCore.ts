@@ -20,6 +20,8 @@ export type ErrorCode =
   | "TEMPLATE_ERROR"
   /** An OAuth server has no usable token (never logged in, or the token was revoked): run `login`. */
   | "AUTH_REQUIRED"
+  /** Cluster mode: a stateful server's write found no owner replica to run it (src/cluster/owners.ts). */
+  | "OWNER_UNAVAILABLE"
   /** Cluster mode: a call needed the state shared through Redis (idempotency, rate limits) while Redis is unreachable. */
   | "CLUSTER_STATE_UNAVAILABLE"
   /** A tools/call over a configured rate limit (cluster.rateLimits). */

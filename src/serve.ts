@@ -3,7 +3,6 @@ import { basename } from "node:path";
 import type { ClientCapabilities } from "@modelcontextprotocol/server";
 import { Aggregator, type StartSummary } from "./aggregator.js";
 import type { LoadedConfig } from "./config/load.js";
-import { STATE_KEY_ENV } from "./bridge/state.js";
 import { AggregatorError } from "./errors.js";
 import { isLoopbackHost } from "./front/hostCheck.js";
 import { releaseStartupHeap } from "./heap.js";
@@ -19,7 +18,7 @@ import { ConfigReloader } from "./reload.js";
 import { createAggregator } from "./compose.js";
 import { VERSION } from "./version.js";
 import { startObservers } from "./observers.js";
-import { clusterOptions } from "./cluster/settings.js";
+import { startClusterWiring } from "./cluster/mode.js";
 
 /** How long calls in flight get to finish once a shutdown begins. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -96,13 +95,20 @@ export async function serve(options: ServeOptions): Promise<Running> {
           },
         })
       : undefined;
-  // Cluster mode (src/cluster/, loaded only then): Redis connections and the shared requestState key.
-  const clusterOpts = clusterOptions(loaded.config.cluster, options.redisUrl, options.env);
-  const cluster = clusterOpts
-    ? await (
-        await import("./cluster/start.js")
-      ).startClusterMode(clusterOpts, log, options.shutdown?.requested)
-    : undefined;
+  // Cluster mode (src/cluster/, loaded only then): Redis, the shared key, replicas' sharing.
+  const wiring = await startClusterWiring(
+    loaded,
+    {
+      redisUrl: options.redisUrl,
+      env: options.env,
+      transport: options.transport,
+      bus: options.bus,
+      signal: options.shutdown?.requested,
+    },
+    log,
+  );
+  const cluster = wiring?.cluster;
+  const replicas = wiring?.replicas;
   if (cluster) metrics?.useCluster(cluster.state);
   const total = loaded.servers.filter((s) => s.skipReason === undefined).length;
   let settled = 0;
@@ -110,14 +116,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
     log,
     metrics,
     bus: options.bus,
-    ...(cluster
-      ? {
-          cluster: cluster.state,
-          shared: cluster.stores,
-          // The shared key from Redis unless one is configured (then every replica has that one).
-          ...(configuredStateKey(loaded, options.env) ? {} : { requestStateKey: cluster.requestStateKey }),
-        }
-      : {}),
+    ...wiring?.aggregatorOptions,
     ...(options.prespawned ? { prespawned: options.prespawned } : {}),
     onServerSettled: options.progress
       ? (name, state) => {
@@ -199,6 +198,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
       undo?.();
       await aggregator.telemetry.shutdown(hurry?.aborted === true ? 0 : TRACE_FLUSH_MS);
       await observers.close();
+      await replicas?.close();
       await cluster?.state.close();
       endFront();
     })());
@@ -273,6 +273,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
   // A signal during start-up stops what started so far (stop() closes the pool, which ends the start);
   // nothing starts listening after it.
   if (stopping) return { aggregator, ended, stop };
+  await replicas?.attach(aggregator);
   // Shared connections declare no sampling / elicitation / roots: no single client stands behind them.
   const summary = await aggregator.start({}, { graceMs: loaded.config.startup.graceMs, front: "http" });
   if (stopping) return { aggregator, ended, stop };
@@ -305,6 +306,7 @@ export async function serve(options: ServeOptions): Promise<Running> {
     ),
     onSessionEvent: (principal: string, event: "opened" | "closed" | "refused") =>
       metrics.sessionEvent(principal, event),
+    sharing: replicas?.sessions,
     // /dashboard (src/dashboard/): its own Host/Origin/token checks, a login cookie besides the header.
     dashboard: observers.dashboard?.handler,
   };
@@ -326,9 +328,8 @@ export async function serve(options: ServeOptions): Promise<Running> {
   fronts.http = http;
   let opsUrl = "";
   if (options.metricsPort !== undefined) {
-    // Only /healthz, /readyz and /metrics: no MCP endpoint, no sessions, no request bodies.
-    // ...and no dashboard: this port is for scrapers and probes.
-    const { dashboard: _mcpPortOnly, ...opsShared } = shared;
+    // Only /healthz, /readyz and /metrics: no MCP endpoint, sessions, request bodies or dashboard.
+    const { dashboard: _mcpPortOnly, sharing: _sessionsToo, ...opsShared } = shared;
     const ops = new HttpFront({
       ...opsShared,
       port: options.metricsPort,
@@ -396,8 +397,4 @@ export function summaryLine(summary: StartSummary, tail: string): string {
   if (summary.skipped.length > 0) parts.push(`skipped: ${summary.skipped.map((s) => s.name).join(", ")}`);
   parts.push(tail);
   return parts.join("; ");
-}
-
-function configuredStateKey(loaded: LoadedConfig, env: NodeJS.ProcessEnv | undefined): boolean {
-  return !!(env ?? process.env)[STATE_KEY_ENV] || loaded.config.security.requestStateKey !== undefined;
 }

@@ -64,6 +64,12 @@ export const clusterSettingsSchema = z.strictObject({
     .describe(
       `Longest time one replica holds a server's half-open probe lock (released as soon as the probe ends), ms. Default ${C.probeLockMs}.`,
     ),
+  ownerLeaseMs: posInt()
+    .min(300)
+    .default(C.ownerLeaseMs)
+    .describe(
+      `Time to live of a stateful (serializeWrites) server's owner lease: one replica runs its writes, the others forward them; when the owner dies its lease moves after at most this, ms (300 or more). Default ${C.ownerLeaseMs}.`,
+    ),
   idempotency: z
     .strictObject({
       windowMs: posInt()

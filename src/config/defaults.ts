@@ -100,6 +100,8 @@ const defaults = {
     reconnect: { minDelayMs: 100, maxDelayMs: 5_000 },
     /** How long one replica holds the half-open probe lock of a server at most (released when the probe ends). */
     probeLockMs: 30_000,
+    /** A stateful server's owner lease (src/cluster/owners.ts): a dead owner's writes move after this. */
+    ownerLeaseMs: 3_000,
     idempotency: {
       /** A key's recorded outcome is kept (and a repeat answered from it) this long after the call ended. */
       windowMs: 600_000,

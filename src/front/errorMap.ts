@@ -22,6 +22,7 @@ export function toolErrorToResult(error: unknown, publicName: string): CallToolR
       case "WORKFLOW_INVALID":
       case "TEMPLATE_ERROR":
       case "AUTH_REQUIRED":
+      case "OWNER_UNAVAILABLE":
       case "CLUSTER_STATE_UNAVAILABLE":
       case "RATE_LIMITED":
       case "IDEMPOTENCY_CONFLICT":

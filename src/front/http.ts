@@ -30,6 +30,9 @@ import { DEFAULT_MAX_JSON_DEPTH, depthMessage, parsedTooDeep } from "../jsonrpc/
 import { errorAnswer, screenDepth, screenMessages, type Refusal } from "../jsonrpc/screen.js";
 import { FrontSession } from "./session.js";
 import { SessionTable } from "./sessionTable.js";
+import { bucketOf, header, initializeParams, isInitialize } from "./httpRequest.js";
+import type { SealedSession, SessionSharing } from "./sharing.js";
+import { SessionRestorer } from "./httpRestore.js";
 
 export interface HttpFrontOptions extends HostPolicy {
   readonly backend: FrontBackend;
@@ -54,6 +57,8 @@ export interface HttpFrontOptions extends HostPolicy {
   /** Session opened / closed / refused, per principal (metrics). */
   readonly onSessionEvent?: ((principal: string, event: SessionEvent) => void) | undefined;
   readonly rateLimit: RateLimit;
+  /** Cluster mode: sessions any replica can serve (sealed ids, shared deletes; src/cluster/sessions.ts). */
+  readonly sharing?: SessionSharing | undefined;
   /**
    * `/dashboard` (src/dashboard/): answers first, with its own Host, Origin and token checks (browsers
    * have only the login cookie); true when it took the request.
@@ -107,6 +112,13 @@ export class HttpFront {
       );
     this.sessions = new SessionTable(options.maxSessions);
     this.limiter = new RateLimiter(options.rateLimit);
+    options.sharing?.serve(
+      (id) => this.sessions.get(id)?.transport,
+      (id) => {
+        const live = this.sessions.get(id);
+        if (live) void this.closeSession(id, live, "deleted by the client on another replica");
+      },
+    );
     if (options.path !== undefined) this.modern = new ModernHttpLeg(options);
   }
 
@@ -181,7 +193,10 @@ export class HttpFront {
     const sessionId = header(req, "mcp-session-id");
     if (sessionId !== undefined) {
       // Another principal's session is answered exactly as an unknown one; neither gets a bucket of its own.
-      const live = this.sessions.lookup(sessionId, principal.name);
+      const live =
+        this.sessions.lookup(sessionId, principal.name) ??
+        (o.sharing ? await this.restorer.restore(o.sharing, sessionId, principal, res) : undefined);
+      if (res.headersSent) return; // restore answered (shared state unreachable, sessions full)
       const wait = this.limiter.take(live ? sessionId : bucketOf(principal));
       if (wait > 0) return tooManyRequests(res, wait);
       if (!live) return jsonError(res, 404, -32001, SESSION_NOT_FOUND);
@@ -250,33 +265,36 @@ export class HttpFront {
     }
   }
 
-  /** A new session of `principal` from its initialize request. */
+  /** Cluster mode: rebuilds sessions other replicas opened (src/front/httpRestore.ts). */
+  private readonly restorer = new SessionRestorer<LiveSession>(
+    () => this.options,
+    () => this.sessions,
+    (principal, restoring) => this.open(principal, undefined, undefined, undefined, restoring),
+  );
+
+  /** A new session of `principal` from its initialize request (or, restoring, from its sealed id). */
   private async open(
     principal: Principal,
-    req: IncomingMessage,
-    res: ServerResponse,
+    req: IncomingMessage | undefined,
+    res: ServerResponse | undefined,
     body: unknown,
+    restoring?: { readonly id: string; readonly sealed: SealedSession },
   ): Promise<void> {
     const o = this.options;
     const owner = principal.name;
     const store = new BoundedEventStore();
+    const sharing = o.sharing;
     const sdk = new NodeStreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
+      sessionIdGenerator: () =>
+        restoring?.id ??
+        (sharing ? sharing.seal({ initialize: initializeParams(body), principal: owner }) : randomUUID()),
       eventStore: store,
       retryInterval: RETRY_MS,
-      onsessioninitialized: (id) => {
-        this.sessions.set(id, {
-          session,
-          transport,
-          principal: owner,
-          lastSeen: Date.now(),
-          active: 0,
-        });
-        o.log.info({ session: id, principal: owner, sessions: this.sessions.size }, "http session opened");
-        o.onSessionEvent?.(owner, "opened");
-      },
-      onsessionclosed: (id) => {
+      // A restored session is served once its initialize has been replayed in full (below).
+      onsessioninitialized: (id) => (restoring ? undefined : opened(id)),
+      onsessionclosed: async (id) => {
         this.forget(id, "deleted by the client");
+        await sharing?.deleted(id);
       },
     });
     const session = new FrontSession(randomUUID(), o.backend, {
@@ -285,12 +303,29 @@ export class HttpFront {
       principal: owner,
       transport: "http",
     });
-    const transport = new HttpSessionTransport(sdk, o.resumeGraceMs);
+    const transport = new HttpSessionTransport(sdk, o.resumeGraceMs, sharing?.peers);
     transport.onclose = () => {
       if (transport.sessionId) this.forget(transport.sessionId, "transport closed");
     };
+    const opened = (id: string): void => {
+      this.sessions.set(id, { session, transport, principal: owner, lastSeen: Date.now(), active: 0 });
+      const restored = restoring !== undefined;
+      o.log.info(
+        { session: id, principal: owner, sessions: this.sessions.size, restored },
+        restored ? "http session restored" : "http session opened",
+      );
+      o.onSessionEvent?.(owner, "opened");
+    };
     await session.server.connect(transport);
+    if (restoring) {
+      await transport.replay(restoring.id, restoring.sealed.initialize);
+      // Its own connections to per-client servers, as its tools/list made them on the first replica.
+      await o.backend.prepareSession?.(session.id);
+      return opened(restoring.id);
+    }
+    if (!req || !res) return;
     await transport.handle(req, res, body);
+    if (sharing) await transport.initialized();
   }
 
   /** Drops a session from the table (once) with its audit line; false when it was gone already. */
@@ -346,21 +381,4 @@ export class HttpFront {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   }
-}
-
-/** The rate-limit bucket of a principal's requests that have no session of theirs. */
-function bucketOf(principal: Principal): string {
-  return `principal:${principal.name}`;
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function isInitialize(body: unknown): boolean {
-  const messages = Array.isArray(body) ? body : [body];
-  return messages.some(
-    (m) => typeof m === "object" && m !== null && (m as { method?: unknown }).method === "initialize",
-  );
 }

@@ -1,4 +1,6 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { IncomingMessage, ServerResponse } from "node:http";
+import { Socket } from "node:net";
+import { Writable } from "node:stream";
 import type { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
 import type {
   JSONRPCMessage,
@@ -7,6 +9,7 @@ import type {
   Transport,
   TransportSendOptions,
 } from "@modelcontextprotocol/server";
+import type { SessionEndpoint, SessionPeers } from "./sharing.js";
 
 /**
  * How long a POST's answer is held in the socket (corked) before what the SDK wrote so far is sent. The
@@ -31,7 +34,7 @@ const CLOSED_BEFORE_ANSWER = "the client closed its HTTP request before the answ
  * 2025-11-25), else after `resumeGraceMs` unless a client of this session came back with Last-Event-ID
  * meanwhile (the SDK replays from the event store). Every message passes through unchanged.
  */
-export class HttpSessionTransport implements Transport {
+export class HttpSessionTransport implements Transport, SessionEndpoint {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
@@ -45,8 +48,12 @@ export class HttpSessionTransport implements Transport {
   constructor(
     private readonly inner: NodeStreamableHTTPServerTransport,
     private readonly resumeGraceMs: number,
+    /** Cluster mode: the other replicas serving this session (src/front/sharing.ts). */
+    private readonly peers?: SessionPeers,
   ) {
-    inner.onmessage = (message, extra) => this.onmessage?.(message, extra);
+    inner.onmessage = peers
+      ? (message, extra) => this.fromClient(message, extra)
+      : (message, extra) => this.onmessage?.(message, extra);
     inner.onerror = (error) => this.onerror?.(error);
     inner.onclose = () => {
       this.closed = true;
@@ -75,7 +82,110 @@ export class HttpSessionTransport implements Transport {
   send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     if (this.pending.size > 0 && ("result" in message || "error" in message))
       this.pending.delete(message.id as RequestId);
+    if (this.peers) return this.sendShared(message, options);
     return this.inner.send(message, options);
+  }
+
+  // ---- cluster mode (docs/adr/0023-sessions-across-replicas.md) ----
+
+  /** Open GET streams of this session on this replica (the standalone stream lives on one replica). */
+  private getStreams = 0;
+  /** Ids of the server→client requests this replica sent, as tagged on the wire → as the SDK made them. */
+  private readonly tagged = new Map<string, RequestId>();
+  private nextTag = 0;
+
+  /**
+   * The ids of this replica's server→client requests are made unique among replicas (another replica's
+   * SDK Server numbers its own from 0 too) and name this replica, so that the client's answer, wherever it
+   * lands, is routed back here. A session-wide message goes out where the session's GET stream is: here,
+   * or pushed to the replica holding it — except list_changed, which every replica hears on the event bus.
+   */
+  private sendShared(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    const peers = this.peers as SessionPeers;
+    let out = message;
+    if ("method" in message && "id" in message) {
+      const wire = `~${peers.replicaId}~${this.nextTag++}`;
+      this.tagged.set(wire, message.id);
+      out = { ...message, id: wire };
+    }
+    const method = "method" in out ? out.method : undefined;
+    if (
+      method === undefined ||
+      options?.relatedRequestId !== undefined ||
+      this.getStreams > 0 ||
+      !this.sessionId
+    )
+      return this.inner.send(out, options);
+    if (!LIST_CHANGED.has(method)) peers.push(this.sessionId, out);
+    return Promise.resolve();
+  }
+
+  /** A message of the client: another replica's request's answer goes there; a cancellation goes to all. */
+  private fromClient(message: JSONRPCMessage, extra?: MessageExtraInfo): void {
+    const peers = this.peers as SessionPeers;
+    const session = this.sessionId;
+    if (!("method" in message) && typeof message.id === "string" && message.id.startsWith("~")) {
+      const end = message.id.indexOf("~", 1);
+      const replica = message.id.slice(1, end);
+      if (end > 0 && replica !== peers.replicaId && session !== undefined)
+        return peers.reply(session, replica, message);
+      return this.deliverReply(message, extra);
+    }
+    if ("method" in message && message.method === "notifications/cancelled" && session !== undefined)
+      peers.cancelled(session, message);
+    this.onmessage?.(message, extra);
+  }
+
+  private deliverReply(message: JSONRPCMessage, extra?: MessageExtraInfo): void {
+    const wire = (message as { id: string }).id;
+    const id = this.tagged.get(wire);
+    if (id === undefined) return; // answered already, or never ours: dropped as the SDK drops strays
+    this.tagged.delete(wire);
+    this.onmessage?.({ ...message, id } as JSONRPCMessage, extra);
+  }
+
+  /** Another replica's message for this session (src/front/sharing.ts). */
+  deliver(kind: "reply" | "cancelled" | "push", message: JSONRPCMessage): void {
+    if (this.closed) return;
+    if (kind === "reply") this.deliverReply(message);
+    else if (kind === "cancelled") this.onmessage?.(message);
+    else if (this.getStreams > 0) this.inner.send(message).catch((e: unknown) => this.onerror?.(e as Error));
+  }
+
+  /**
+   * Rebuilds this session on a replica that has not seen it (cluster mode): the client's initialize and
+   * initialized, replayed through the SDK's own transport and Server on an in-memory request whose answer
+   * is discarded, so the SDK holds the session id, the negotiated version and the client's capabilities
+   * exactly as on the replica that answered the real initialize. Needs `sessionIdGenerator` to give `id`.
+   */
+  async replay(id: string, initialize: Readonly<Record<string, unknown>>): Promise<void> {
+    await this.postInMemory(
+      {},
+      { jsonrpc: "2.0", id: "replay-initialize", method: "initialize", params: initialize },
+    );
+    if (this.inner.sessionId !== id) throw new Error("the replayed initialize did not restore the session");
+    await this.initialized();
+  }
+
+  /**
+   * Cluster mode: the client's notifications/initialized, replayed here. Behind a balancer it may land on
+   * another replica than its initialize; this replica's session is initialized all the same (a second one
+   * arriving later changes nothing). No protocol version header: the SDK takes the negotiated one.
+   */
+  async initialized(): Promise<void> {
+    const id = this.inner.sessionId;
+    if (id !== undefined)
+      await this.postInMemory(
+        { "mcp-session-id": id },
+        { jsonrpc: "2.0", method: "notifications/initialized" },
+      );
+  }
+
+  private async postInMemory(headers: Record<string, string>, body: JSONRPCMessage): Promise<void> {
+    const [req, res] = inMemoryPost(headers);
+    const finished = new Promise((resolve) => res.once("finish", resolve));
+    await this.inner.handleRequest(req, res, body);
+    await finished;
   }
 
   /** One HTTP request of this session, after the front's checks (body already read and screened). */
@@ -83,8 +193,11 @@ export class HttpSessionTransport implements Transport {
     if (req.method === "POST") {
       this.watchPost(req, res, body);
       holdAnswer(res);
-    } else if (req.method === "GET" && typeof req.headers["last-event-id"] === "string")
-      this.lastResume = Date.now();
+    } else if (req.method === "GET") {
+      if (typeof req.headers["last-event-id"] === "string") this.lastResume = Date.now();
+      this.getStreams++;
+      res.once("close", () => this.getStreams--);
+    }
     return this.inner.handleRequest(req, res, body);
   }
 
@@ -158,6 +271,30 @@ export class HttpSessionTransport implements Transport {
         });
     });
   }
+}
+
+const LIST_CHANGED = new Set([
+  "notifications/tools/list_changed",
+  "notifications/resources/list_changed",
+  "notifications/prompts/list_changed",
+]);
+
+/** A POST that never touches a socket: its answer is written into a sink and dropped (see replay). */
+function inMemoryPost(headers: Record<string, string>): [IncomingMessage, ServerResponse] {
+  const req = new IncomingMessage(new Socket());
+  req.method = "POST";
+  req.url = "/";
+  req.headers = {
+    host: "localhost",
+    accept: "application/json, text/event-stream",
+    "content-type": "application/json",
+    ...headers,
+  };
+  req.rawHeaders = Object.entries(req.headers).flat() as string[];
+  req.push(null);
+  const res = new ServerResponse(req);
+  res.assignSocket(new Writable({ write: (_chunk, _enc, done) => done() }) as unknown as Socket);
+  return [req, res];
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
