@@ -3,7 +3,7 @@
  * autonomous-mcp benchmark harness (`npm run bench` = build + this file). Results are measurements of
  * one run on one machine, never test assertions. Method and latest results: docs/PERFORMANCE.md.
  *
- *   node bench/run.mjs [--quick] [--only=latency,throughput,coldstart,toolslist,search,rss]
+ *   node bench/run.mjs [--quick] [--only=latency,throughput,coldstart,toolslist,search,rss,modern]
  *                      [--calls=N] [--no-peers] [--no-floors] [--baseline-ref=REF | --no-baseline]
  *                      [--no-governor] [--cpu-prof[=DIR]] [--out=FILE]
  *
@@ -11,6 +11,7 @@
  *   --only=...     sections to run (default: all). `rss` is read during the throughput run (a short
  *                  32-in-flight load is run for it when `throughput` is not selected).
  *   --calls=N      measured calls per path and tool in the latency section (default 1000, quick 200)
+ *   --modern-calls=N  measured calls per path in the `modern` section (default 500, quick 100; warm-up as many)
  *   --warmup=N     unmeasured calls per path and tool before them (default 3000, quick 50)
  *   --no-peers     skip mcp-hub and mcp-proxy
  *   --no-floors    skip the reference stdio proxies in bench/floors: two floors (bytes only; parse + rename,
@@ -62,6 +63,7 @@ const { values: flags } = parseArgs({
     quick: { type: "boolean", default: false },
     only: { type: "string" },
     calls: { type: "string" },
+    "modern-calls": { type: "string" },
     warmup: { type: "string" },
     "no-peers": { type: "boolean", default: false },
     "no-floors": { type: "boolean", default: false },
@@ -86,7 +88,7 @@ if (flags.help) {
   process.exit(0);
 }
 
-const SECTIONS = ["latency", "throughput", "coldstart", "toolslist", "search", "rss"];
+const SECTIONS = ["latency", "throughput", "coldstart", "toolslist", "search", "rss", "modern"];
 const only = new Set(
   flags.only
     ? flags.only
@@ -117,6 +119,8 @@ const P = {
   listCalls: quick ? 20 : 100,
   listWarmup: quick ? 3 : 10,
   searchCalls: quick ? 20 : 200,
+  modernCalls: Number(flags["modern-calls"] ?? (quick ? 100 : 500)),
+  modernCountCalls: quick ? 10 : 50,
 };
 const peersWanted = !flags["no-peers"];
 const floorsWanted = !flags["no-floors"];
@@ -275,14 +279,18 @@ async function timedCall(endpoint, tool, counters) {
  * Sequential latency, interleaved: every endpoint gets batches of `batch` calls in turn (the order
  * rotates each round), so machine noise lands on all paths alike.
  */
-async function measureLatency(tool, endpoints) {
+async function measureLatency(
+  tool,
+  endpoints,
+  { calls = P.latencyCalls, warmup = P.latencyWarmup, batch = P.latencyBatch } = {},
+) {
   const per = new Map(endpoints.map((e) => [e, { samples: [], errors: 0, lastError: undefined }]));
-  const warm = Math.ceil(P.latencyWarmup / P.latencyBatch);
-  const rounds = Math.ceil(P.latencyCalls / P.latencyBatch);
+  const warm = Math.ceil(warmup / batch);
+  const rounds = Math.ceil(calls / batch);
   for (let r = 0; r < warm + rounds; r++) {
     for (const e of rotate(endpoints, r)) {
       const c = per.get(e);
-      for (let i = 0; i < P.latencyBatch; i++) {
+      for (let i = 0; i < batch; i++) {
         const dt = await timedCall(e, tool, c);
         if (r >= warm && dt !== undefined) c.samples.push(dt);
       }
@@ -812,6 +820,160 @@ async function latencyAndThroughput() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The `modern` section: 2026-07-28 over HTTP, and round trips per input_required exchange (issue #16)
+
+/**
+ * One interleaved run (measureLatency) over every path below: the v2 fixture server directly over HTTP
+ * and through the aggregator's HTTP front (the fixture over stdio behind it, as in the latency section),
+ * by a v2 client pinned to 2026-07-28 and by a 2025-era client. Then, per path, a few calls more whose
+ * requests are counted: the client's tools/call requests, the elicitations it answered and, behind the
+ * aggregator, the tools/call requests the fixture received (its request log, V2_START_LOG).
+ */
+async function modernSection() {
+  const m = await import("./lib/modern.mjs");
+  const home = await tempDir("modern");
+  const reqLog = path.join(home, "requests.log");
+  const directModern = track(await m.startFixtureHttp("modern"));
+  const directLegacy = track(await m.startFixtureHttp("legacy"));
+  const agg = track(
+    await m.startAggregatorHttp({
+      configFile: writeAggregatorConfig(path.join(home, "modern.config.json"), {
+        modern: m.fixtureEntry("modern", reqLog),
+        legacy: m.fixtureEntry("legacy", reqLog),
+      }),
+      home,
+    }),
+  );
+  const viaAgg = {
+    echo: "modern_echo_modern",
+    confirm: "modern_confirm_modern",
+    confirmLegacy: "legacy_confirm_legacy",
+  };
+  const clients = {
+    m26: await m.modernHttpPath({
+      id: "m26",
+      label: "2026-07-28 client → fixture",
+      url: directModern.url,
+      names: { echo: "echo_modern", confirm: "confirm_modern" },
+    }),
+    a26: await m.modernHttpPath({ id: "a26", label: "2026-07-28 client → us", url: agg.url, names: viaAgg }),
+    a25: await m.legacyHttpPath({ id: "a25", label: "2025 client → us", url: agg.url, names: viaAgg }),
+    l25: await m.legacyHttpPath({
+      id: "l25",
+      label: "2025 client → legacy fixture",
+      url: directLegacy.url,
+      names: { confirmLegacy: "confirm_legacy" },
+    }),
+  };
+  for (const c of Object.values(clients)) track(c);
+  const confirmArgs = { question: "ship?" };
+  // id, label, client, logical tool, the fixture era behind us (undefined: direct), baseline row
+  const rows = [
+    ["echo-direct", "echo: 2026-07-28 client → modern server (HTTP), direct", "m26", "echo", undefined],
+    ["echo-agg-2026", "echo: 2026-07-28 client → us (HTTP) → modern server", "a26", "echo", "modern"],
+    ["echo-agg-2025", "echo: 2025 client → us (HTTP) → modern server", "a25", "echo", "modern"],
+    ["ir-direct", "input_required: 2026-07-28 client → modern server, direct", "m26", "confirm", undefined],
+    ["ir-agg-2025", "input_required: 2025 client → us → modern server (shim)", "a25", "confirm", "modern"],
+    ["ir-agg-2026", "input_required: 2026-07-28 client → us → modern server", "a26", "confirm", "modern"],
+    [
+      "held-direct",
+      "elicitation: 2025 client → legacy server (HTTP), direct",
+      "l25",
+      "confirmLegacy",
+      undefined,
+    ],
+    [
+      "held-agg-2026",
+      "elicitation: 2026-07-28 client → us → legacy server (held)",
+      "a26",
+      "confirmLegacy",
+      "legacy",
+    ],
+  ].map(([id, label, client, tool, behind]) => ({
+    id,
+    label,
+    client: clients[client],
+    tool,
+    behind,
+    call: () => clients[client].call(tool, tool === "echo" ? ARGS.echo : confirmArgs),
+  }));
+  const baseOf = (id) =>
+    id.startsWith("echo-") ? "echo-direct" : id.startsWith("ir-") ? "ir-direct" : "held-direct";
+
+  // Every path answers correctly before anything is timed (a wrong name or a refused call stops here).
+  for (const r of rows) {
+    const out = await r.call();
+    if (out?.isError || out?.resultType === "input_required")
+      throw new Error(`modern: ${r.label}: ${JSON.stringify(out).slice(0, 300)}`);
+  }
+  const batch = Math.min(P.latencyBatch, P.modernCalls);
+  log(
+    `modern: ${P.modernCalls} calls per path after ${P.modernCalls} warm-up, batches of ${batch}, ${rows.length} paths interleaved`,
+  );
+  const per = await measureLatency("modern", rows, { calls: P.modernCalls, warmup: P.modernCalls, batch });
+
+  // Round trips, counted over a few sequential calls per path (nothing else runs then).
+  const counts = new Map();
+  for (const r of rows) {
+    const c = r.client.counters;
+    const before = {
+      calls: c.clientCalls,
+      asked: c.elicitations,
+      down: r.behind && m.toolCallsLogged(reqLog, r.behind),
+    };
+    for (let i = 0; i < P.modernCountCalls; i++) await r.call();
+    const n = P.modernCountCalls;
+    const asked = c.elicitations - before.asked;
+    counts.set(r, {
+      // The client's round trips: its tools/call requests, and its answers when they are requests of their own.
+      roundTripsPerCall: round(
+        (c.clientCalls - before.calls + (r.client.answersOverWire ? asked : 0)) / n,
+        3,
+      ),
+      clientCallsPerCall: round((c.clientCalls - before.calls) / n, 3),
+      elicitationsPerCall: round(asked / n, 3),
+      // Direct: the server receives exactly the client's requests.
+      downstreamCallsPerCall: r.behind
+        ? round((m.toolCallsLogged(reqLog, r.behind) - before.down) / n, 3)
+        : round((c.clientCalls - before.calls) / n, 3),
+    });
+  }
+
+  const stats = new Map(rows.map((r) => [r.id, summarize(per.get(r).samples)]));
+  results.modern = rows.map((r) => {
+    const s = stats.get(r.id);
+    const base = stats.get(baseOf(r.id));
+    const k = counts.get(r);
+    const baseCounts = counts.get(rows.find((x) => x.id === baseOf(r.id)));
+    return {
+      path: r.id,
+      label: r.label,
+      n: s.n,
+      p50: round(s.p50, 4),
+      p95: round(s.p95, 4),
+      p99: round(s.p99, 4),
+      addedP50: r.id === baseOf(r.id) ? undefined : round(s.p50 - base.p50, 4),
+      ...k,
+      // Extra client round trips per exchange over the direct path's.
+      extraRoundTrips:
+        r.id === baseOf(r.id) ? undefined : round(k.roundTripsPerCall - baseCounts.roundTripsPerCall, 3),
+      // ... and extra tools/call requests the server receives per exchange.
+      extraServerCalls:
+        r.id === baseOf(r.id)
+          ? undefined
+          : round(k.downstreamCallsPerCall - baseCounts.downstreamCallsPerCall, 3),
+      errors: per.get(r).errors,
+      lastError: per.get(r).lastError,
+    };
+  });
+  for (const r of results.modern)
+    log(
+      `  ${r.path}: p50 ${fmtMs(r.p50)} ms, p95 ${fmtMs(r.p95)} ms${r.addedP50 !== undefined ? `, added p50 ${fmtSigned(r.addedP50)} ms` : ""}; per call: client round trips ${r.roundTripsPerCall}, client tools/call ${r.clientCallsPerCall}, elicitations ${r.elicitationsPerCall}, server tools/call ${r.downstreamCallsPerCall}${r.errors ? `, ${r.errors} errors` : ""}`,
+    );
+  for (const e of [...Object.values(clients), agg, directModern, directLegacy]) await release(e);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Section: cold start (aggregator with four real servers vs each server alone)
 
 async function coldStart() {
@@ -1072,6 +1234,7 @@ async function toolsListAndSearch() {
 const TARGETS = {
   stdioAddedP50Ms: 0.15,
   httpAddedP50Ms: 1,
+  extraRoundTrips: 1,
   stdioThroughput32Ratio: 0.85,
   coldStartOverheadMs: 150,
   rssMB: 80,
@@ -1123,6 +1286,23 @@ function evaluateTargets() {
       ok: r.vmHwmMB <= TARGETS.rssMB,
     });
   }
+  const mod = results.modern?.find((r) => r.path === "echo-agg-2026");
+  rows.push({
+    target: "added p50, HTTP, 2026-07-28 client, echo (modern section)",
+    goal: `≤ ${TARGETS.httpAddedP50Ms} ms`,
+    value: mod ? `${fmtSigned(mod.addedP50)} ms` : "–",
+    ok: mod ? mod.addedP50 <= TARGETS.httpAddedP50Ms : undefined,
+  });
+  const exchanges = results.modern?.filter((r) => /^(ir|held)-agg/.test(r.path));
+  const worst = exchanges?.length
+    ? Math.max(...exchanges.flatMap((r) => [r.extraRoundTrips, r.extraServerCalls]))
+    : undefined;
+  rows.push({
+    target: "extra round trips per input_required exchange through us (client or server side)",
+    goal: `≤ ${TARGETS.extraRoundTrips}`,
+    value: worst === undefined ? "–" : String(worst),
+    ok: worst === undefined ? undefined : worst <= TARGETS.extraRoundTrips,
+  });
   for (const c of results.comparison ?? []) {
     if (!c.bar) continue;
     rows.push({
@@ -1301,6 +1481,42 @@ function report() {
         ),
       );
     }
+  }
+  if (results.modern) {
+    md.push(
+      `\n## Modern (2026-07-28) over HTTP, and round trips per input_required exchange (${results.modern[0]?.n ?? 0} calls per path, sequential, interleaved; "us" = the aggregator's HTTP front, the server over stdio behind it)`,
+    );
+    md.push(
+      table(
+        [
+          "path",
+          "p50 ms",
+          "p95 ms",
+          "added p50 ms",
+          "client round trips / call",
+          "elicitations answered / call",
+          "server tools/call / call",
+          "extra round trips (client / server)",
+          "errors",
+        ],
+        results.modern.map((r) => [
+          r.label,
+          fmtMs(r.p50),
+          fmtMs(r.p95),
+          r.addedP50 === undefined ? "—" : fmtSigned(r.addedP50),
+          r.roundTripsPerCall,
+          r.elicitationsPerCall,
+          r.downstreamCallsPerCall,
+          r.extraRoundTrips === undefined
+            ? "—"
+            : `${fmtSigned(r.extraRoundTrips, 2)} / ${fmtSigned(r.extraServerCalls, 2)}`,
+          r.errors,
+        ]),
+      ),
+    );
+    md.push(
+      "\nAdded p50 is over the direct path of the same group (echo; input_required: a 2026-07-28 client to the modern server; elicitation: a 2025 client to the legacy server). A client round trip is a tools/call it sends, or, for a 2025 client, its answer to the server's elicitation/create (a request of its own on the wire); a 2026-07-28 client answers input_required in process and calls again.",
+    );
   }
   if (results.throughput?.echo) {
     const rows = results.throughput.echo.filter((r) => r.path !== "direct");
@@ -1519,6 +1735,7 @@ async function main() {
   if (only.has("toolslist") || only.has("search")) await section("toolslist/search", toolsListAndSearch);
   if (only.has("latency") || only.has("throughput") || only.has("rss"))
     await section("latency/throughput/rss", latencyAndThroughput);
+  if (only.has("modern")) await section("modern", modernSection);
   results.finishedAt = new Date().toISOString();
   results.durationSec = round((performance.now() - t0run) / 1000, 1);
   results.machine.loadavgAtEnd = os.loadavg().map((x) => round(x, 2));

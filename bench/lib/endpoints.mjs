@@ -165,7 +165,7 @@ export function connectAggregatorStdio({
 }
 
 /** Spawns a process and resolves once a line of its stdout/stderr matches `ready` (returns the match). */
-function spawnUntil({ command, args, env, cwd, ready, timeoutMs, label }) {
+export function spawnUntil({ command, args, env, cwd, ready, timeoutMs, label }) {
   const child = spawn(command, args, { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   const tail = () => out.slice(-TAIL);

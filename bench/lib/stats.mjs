@@ -7,7 +7,7 @@ export function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
 }
 
-/** p50 / p90 / p99 / mean / min / max of a list of samples (milliseconds). */
+/** p50 / p90 / p95 / p99 / mean / min / max of a list of samples (milliseconds). */
 export function summarize(samples) {
   const sorted = Float64Array.from(samples).sort();
   const n = sorted.length;
@@ -17,6 +17,7 @@ export function summarize(samples) {
     n,
     p50: percentile(sorted, 50),
     p90: percentile(sorted, 90),
+    p95: percentile(sorted, 95),
     p99: percentile(sorted, 99),
     mean: n ? sum / n : Number.NaN,
     min: n ? sorted[0] : Number.NaN,
