@@ -30,6 +30,8 @@ interface CallWire {
   readonly name: string;
   readonly args: Record<string, unknown>;
   readonly meta?: Record<string, unknown> | undefined;
+  /** The caller's HTTP principal: the owner's pipeline scopes idempotency keys and limits by it. */
+  readonly principal?: string | undefined;
   readonly timeoutMs: number;
   /** Set on a cancellation of call `id` instead. */
   readonly cancel?: true;
@@ -68,6 +70,7 @@ export interface OwnerLeaseOptions {
     args: Record<string, unknown>,
     meta: Record<string, unknown> | undefined,
     signal: AbortSignal,
+    principal: string | undefined,
   ) => Promise<CallToolResult>;
   /** How long a call to `server` may take (its timeoutMs): a forwarded call waits this plus one TTL. */
   readonly timeoutOf: (server: string) => number;
@@ -138,6 +141,7 @@ export class OwnerLeases {
     args: Record<string, unknown>,
     meta: Record<string, unknown> | undefined,
     signal: AbortSignal,
+    principal?: string,
   ): Promise<CallToolResult | undefined> {
     const timeoutMs = this.options.timeoutOf(server);
     const deadline = Date.now() + timeoutMs + this.options.ttlMs;
@@ -149,7 +153,13 @@ export class OwnerLeases {
       if (this.ownsNow(server)) return undefined;
       const lease = this.leases.get(server);
       if (!lease) throw unavailable(server, "the owner lease could not be read");
-      const reply = await this.send(lease, server, { name, args, meta, timeoutMs }, deadline, signal);
+      const reply = await this.send(
+        lease,
+        server,
+        { name, args, meta, principal, timeoutMs },
+        deadline,
+        signal,
+      );
       if (reply.result) return reply.result;
       // Not heard (the owner is gone) or not the owner any more: wait for the lease to move, then again.
       if (Date.now() + this.options.ttlMs / 3 > deadline)
@@ -164,7 +174,7 @@ export class OwnerLeases {
   private async send(
     lease: Lease,
     server: string,
-    call: Pick<CallWire, "name" | "args" | "meta" | "timeoutMs">,
+    call: Pick<CallWire, "name" | "args" | "meta" | "principal" | "timeoutMs">,
     deadline: number,
     signal: AbortSignal,
   ): Promise<ReplyWire> {
@@ -208,7 +218,13 @@ export class OwnerLeases {
     this.running.set(call.id, controller);
     const timer = setTimeout(() => controller.abort(new Error("deadline")), call.timeoutMs + 1_000);
     try {
-      const result = await this.options.run(call.name, call.args, call.meta, controller.signal);
+      const result = await this.options.run(
+        call.name,
+        call.args,
+        call.meta,
+        controller.signal,
+        call.principal,
+      );
       this.channels.send(reply, { id: call.id, result } satisfies ReplyWire);
     } catch (error) {
       const text = `Error: ${error instanceof Error ? error.message : String(error)}`;
@@ -300,6 +316,7 @@ function isCall(p: unknown): p is CallWire {
     typeof c["name"] === "string" &&
     typeof c["args"] === "object" &&
     c["args"] !== null &&
+    (c["principal"] === undefined || typeof c["principal"] === "string") &&
     typeof c["timeoutMs"] === "number"
   );
 }

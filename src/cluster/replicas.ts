@@ -41,7 +41,7 @@ export async function startReplicas(
   const placement: CallPlacement = ({ server, write, name, args, origin }, here) => {
     if (!write || !leases || aggregator?.serverOf(server).serializeWrites !== true) return undefined;
     if (leases.ownsNow(server)) return undefined;
-    return leases.forward(server, name, args, origin.meta, origin.signal).then(
+    return leases.forward(server, name, args, origin.meta, origin.signal, origin.principal).then(
       (result) => result ?? here(),
       (error: unknown) => toolErrorToResult(error, name),
     );
@@ -60,11 +60,11 @@ export async function startReplicas(
             .filter((s) => s.serializeWrites && s.skipReason === undefined)
             .map((s) => s.name),
         timeoutOf: (server) => agg.serverOf(server).timeoutMs,
-        run: (name, args, meta, signal) =>
+        run: (name, args, meta, signal, principal) =>
           agg.callTool(
             name,
             args,
-            { sessionId: "cluster:forwarded", signal, clientCapabilities: undefined, meta },
+            { sessionId: "cluster:forwarded", signal, clientCapabilities: undefined, meta, principal },
             undefined,
             true,
           ),

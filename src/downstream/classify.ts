@@ -92,7 +92,7 @@ export function classifyFailure(error: unknown, ctx: FailureContext): unknown {
       const data = error.data as { maxTotalTimeout?: unknown } | undefined;
       const total = typeof data?.maxTotalTimeout === "number";
       const message = total
-        ? `${server}: ${what} did not finish within its total budget (totalTimeoutMs)`
+        ? `${server}: ${what} did not finish within its total budget of ${String(data?.maxTotalTimeout)} ms (totalTimeoutMs)`
         : `${server}: ${what} timed out after ${ctx.timeoutMs} ms (timeoutMs)`;
       return new AggregatorError("DOWNSTREAM_TIMEOUT", message, {
         cause: error,

@@ -86,7 +86,7 @@ describe("the packed package", () => {
     expect(run(["init"]).status).toBe(0);
     const validate = run(["validate"]);
     expect(validate.stderr).toContain(
-      `${path.join(home, ".config", "autonomous-mcp", "servers.config.json")}: valid (4 servers)`,
+      `${path.join(home, ".config", "autonomous-mcp", "servers.config.json")}: valid (5 servers)`,
     );
     // The starter's memory server (`npx -y @modelcontextprotocol/server-memory`) runs from the install.
     const tools = run(["tools"]);
