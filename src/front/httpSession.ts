@@ -16,7 +16,8 @@ import type { SessionEndpoint, SessionPeers } from "./sharing.js";
  * SDK answers every POST as an event stream: headers first, then each event, then the end, each a write
  * of its own, and each write wakes the client. A call that ends within the hold goes out in one write
  * (end() uncorks); a longer one has its headers, priming event and progress sent once the hold is over,
- * and every later event at once.
+ * and every later event at once. A request to the client (elicitation, sampling, roots) releases the hold
+ * at once: the call cannot go on before the client has it.
  */
 const ANSWER_HOLD_MS = 20;
 
@@ -79,11 +80,20 @@ export class HttpSessionTransport implements Transport, SessionEndpoint {
     return this.inner.close();
   }
 
+  /** Releases of the answers held (corked) right now: see ANSWER_HOLD_MS. */
+  private readonly held = new Set<() => void>();
+
   send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     if (this.pending.size > 0 && ("result" in message || "error" in message))
       this.pending.delete(message.id as RequestId);
+    // A request to the client (elicitation, sampling, roots) waits for its answer: never held back.
+    if (this.held.size > 0 && "method" in message && "id" in message) queueMicrotask(() => this.released());
     if (this.peers) return this.sendShared(message, options);
     return this.inner.send(message, options);
+  }
+
+  private released(): void {
+    for (const release of [...this.held]) release();
   }
 
   // ---- cluster mode (docs/adr/0023-sessions-across-replicas.md) ----
@@ -192,7 +202,7 @@ export class HttpSessionTransport implements Transport, SessionEndpoint {
   handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     if (req.method === "POST") {
       this.watchPost(req, res, body);
-      holdAnswer(res);
+      holdAnswer(res, this.held);
     } else if (req.method === "GET") {
       if (typeof req.headers["last-event-id"] === "string") this.lastResume = Date.now();
       this.getStreams++;
@@ -302,11 +312,14 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Corks the answer's socket for ANSWER_HOLD_MS (end() sends everything at once when it comes first). */
-function holdAnswer(res: ServerResponse): void {
+function holdAnswer(res: ServerResponse, held: Set<() => void>): void {
   res.cork();
-  const release = setTimeout(() => {
-    if (!res.writableEnded) res.uncork();
-  }, ANSWER_HOLD_MS);
-  release.unref();
-  res.once("close", () => clearTimeout(release));
+  const release = (): void => {
+    clearTimeout(timer);
+    if (held.delete(release) && !res.writableEnded) res.uncork();
+  };
+  const timer = setTimeout(release, ANSWER_HOLD_MS);
+  timer.unref();
+  held.add(release);
+  res.once("close", release);
 }
