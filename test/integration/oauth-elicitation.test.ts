@@ -4,7 +4,10 @@ import type { CallToolResult } from "@modelcontextprotocol/server";
 import { afterEach, describe, expect, it } from "vitest";
 import { startFakeAuthServer, type FakeAuthServer } from "../fixtures/oauth/authServer.js";
 import { startFakeGithubMcp, type FakeGithubMcp } from "../fixtures/oauth/githubMcp.js";
-import { startHttp, startStdio, tempDir, waitFor, writeConfig } from "../helpers/aggregator.js";
+import { Client as ModernClient } from "@modelcontextprotocol/client";
+import { StdioClientTransport as ModernStdio } from "@modelcontextprotocol/client/stdio";
+import { CLI, startHttp, startStdio, tempDir, waitFor, writeConfig } from "../helpers/aggregator.js";
+import { MODERN } from "../helpers/modern.js";
 import { approveInBrowser, cliLogin, oauthEnv } from "../helpers/oauth.js";
 
 /**
@@ -155,5 +158,44 @@ describe("a refused token at call time: URL elicitation to the caller, then succ
     await waitFor(() => h.stderr().includes("OAuth sign-in ended"), 10_000);
     const status = await h.client.callTool({ name: "status", arguments: {} });
     expect(status.isError).toBeFalsy();
+  }, 60_000);
+});
+
+describe("a refused token at call time, 2026-07-28 client: the sign-in URL as input_required", () => {
+  it("stdio: the held call answers input_required with the URL elicitation; the retry gets the result", async () => {
+    const { as, gh, config, env } = await loggedIn();
+    const seen: Elicited[] = [];
+    const client = new ModernClient(
+      { name: "modern-oauth-client", version: "1.0.0" },
+      { capabilities: { elicitation: { url: {} } }, versionNegotiation: { mode: { pin: MODERN } } },
+    );
+    // The SDK's input_required driver answers the embedded elicitation through this handler, then retries.
+    client.setRequestHandler("elicitation/create", async (request) => {
+      const params = request.params as Elicited;
+      seen.push(params);
+      if (params.url) void approveInBrowser(params.url);
+      return { action: "accept" };
+    });
+    await client.connect(
+      new ModernStdio({
+        command: process.execPath,
+        args: [CLI, "serve", "--config", config],
+        env,
+        stderr: "pipe",
+      }),
+    );
+    cleanups.push(() => client.close());
+    expect((await client.callTool({ name: "github_get_me", arguments: {} })).isError).toBeFalsy();
+
+    as.revokeAll();
+    const calls = gh.calls.get("get_me") ?? 0;
+    const result = await client.callTool({ name: "github_get_me", arguments: {} });
+    expect(result.isError, text(result)).toBeFalsy();
+    expect(text(result)).toContain("octo-tester");
+    expect(gh.calls.get("get_me")).toBe(calls + 1);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ mode: "url" });
+    expect(new URL(seen[0]?.url ?? "").origin).toBe(as.issuer);
+    expect(as.stats.authorizations).toBe(2);
   }, 60_000);
 });
