@@ -38,7 +38,7 @@ export class RedisEventBus implements ServerEventBus {
     onRemote: (event: ServerEvent) => void,
   ): Promise<RedisEventBus> {
     const bus = new RedisEventBus(channels, log, onRemote);
-    await channels.on(bus.channel, (payload) => bus.receive(payload as Wire));
+    channels.on(bus.channel, (payload) => bus.receive(payload as Wire));
     return bus;
   }
 

@@ -107,11 +107,11 @@ export class OwnerLeases {
   ): Promise<OwnerLeases> {
     const leases = new OwnerLeases(channels, log, options);
     const link = channels.link;
-    await channels.on(link.key("calls", leases.me), (p) => {
+    channels.on(link.key("calls", leases.me), (p) => {
       if (isCall(p))
         leases.serve(p).catch((e: unknown) => log.warn({ err: String(e) }, "cluster: forwarded call failed"));
     });
-    await channels.on(link.key("replies", leases.me), (p) => {
+    channels.on(link.key("replies", leases.me), (p) => {
       if (typeof p === "object" && p !== null) leases.replied(p as ReplyWire);
     });
     leases.timer = setInterval(() => void leases.tickAll(), Math.max(100, Math.floor(options.ttlMs / 3)));

@@ -73,7 +73,7 @@ export async function startReplicas(
     async close() {
       leases?.close();
       bus.close();
-      await channels.close();
+      channels.close();
     },
   };
 }

@@ -68,7 +68,7 @@ export class ClusterSessions implements SessionSharing {
     // A Redis restarted empty gets the secret back from the replicas that hold it (the same everywhere).
     link.onReconnect?.(() => void link.redis.set(secretKey, secret, "NX").catch(() => undefined));
     const sessions = new ClusterSessions(channels, key, log);
-    await channels.on(sessions.channel, (payload) => sessions.receive(payload as Wire));
+    channels.on(sessions.channel, (payload) => sessions.receive(payload as Wire));
     return sessions;
   }
 

@@ -1,5 +1,4 @@
 import type { ServerEvent } from "@modelcontextprotocol/server";
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClusterChannels, type ClusterLink } from "../../src/cluster/channels.js";
 import { RedisEventBus } from "../../src/cluster/events.js";
@@ -7,6 +6,8 @@ import { OwnerLeases } from "../../src/cluster/owners.js";
 import { ClusterSessions, SESSION_MAX_AGE_MS } from "../../src/cluster/sessions.js";
 import { REDIS_SERVER, startRedis, type TestRedis } from "../helpers/redis.js";
 import { silentLogger } from "../helpers/pipeline.js";
+import { connectedCluster, testClusterOptions } from "../helpers/cluster.js";
+import type { ClusterState } from "../../src/cluster/index.js";
 import { existsSync } from "node:fs";
 import { until } from "./harness.js";
 
@@ -15,28 +16,34 @@ const noRedis = !existsSync(REDIS_SERVER);
 /** Two "replicas" of the replica-sharing parts over one real Redis. */
 describe.skipIf(noRedis)("sealed sessions and the Redis event bus", () => {
   let redis: TestRedis;
-  const conns: Redis[] = [];
+  const conns: ClusterState[] = [];
   let prefix = 0;
 
-  function link(replicaId: string, keyPrefix: string): ClusterLink {
-    const command = new Redis(redis.url);
-    const subscriber = new Redis(redis.url);
-    conns.push(command, subscriber);
-    return { redis: command, subscriber, replicaId, key: (...parts) => `${keyPrefix}${parts.join(":")}` };
+  /** A replica's real Redis connections (the ClusterState cluster mode opens). */
+  async function link(replicaId: string, keyPrefix: string): Promise<ClusterLink> {
+    const state = await connectedCluster(testClusterOptions(redis.url, replicaId, { keyPrefix }));
+    conns.push(state);
+    return state;
   }
 
   beforeAll(async () => {
     redis = await startRedis();
   });
   afterAll(async () => {
-    for (const c of conns) c.disconnect();
+    for (const c of conns) await c.close();
     await redis?.cleanup();
   });
 
   it("a session sealed on one replica opens on another; tampered, foreign or expired ids open nowhere", async () => {
     const p = `s${++prefix}:`;
-    const a = await ClusterSessions.create(new ClusterChannels(link("A", p), silentLogger), silentLogger);
-    const b = await ClusterSessions.create(new ClusterChannels(link("B", p), silentLogger), silentLogger);
+    const a = await ClusterSessions.create(
+      new ClusterChannels(await link("A", p), silentLogger),
+      silentLogger,
+    );
+    const b = await ClusterSessions.create(
+      new ClusterChannels(await link("B", p), silentLogger),
+      silentLogger,
+    );
     const initialize = {
       protocolVersion: "2025-06-18",
       capabilities: { sampling: {} },
@@ -52,7 +59,7 @@ describe.skipIf(noRedis)("sealed sessions and the Redis event bus", () => {
       expect(b.open(bad)).toBeUndefined();
     // Another deployment (another key prefix: another secret) cannot open it.
     const other = await ClusterSessions.create(
-      new ClusterChannels(link("C", `o${prefix}:`), silentLogger),
+      new ClusterChannels(await link("C", `o${prefix}:`), silentLogger),
       silentLogger,
     );
     expect(other.open(id)).toBeUndefined();
@@ -68,8 +75,14 @@ describe.skipIf(noRedis)("sealed sessions and the Redis event bus", () => {
 
   it("a DELETE recorded on one replica is seen by all, and replicas holding a copy are told to close it", async () => {
     const p = `d${++prefix}:`;
-    const a = await ClusterSessions.create(new ClusterChannels(link("A", p), silentLogger), silentLogger);
-    const b = await ClusterSessions.create(new ClusterChannels(link("B", p), silentLogger), silentLogger);
+    const a = await ClusterSessions.create(
+      new ClusterChannels(await link("A", p), silentLogger),
+      silentLogger,
+    );
+    const b = await ClusterSessions.create(
+      new ClusterChannels(await link("B", p), silentLogger),
+      silentLogger,
+    );
     const closed: string[] = [];
     b.serve(
       () => undefined,
@@ -85,7 +98,7 @@ describe.skipIf(noRedis)("sealed sessions and the Redis event bus", () => {
       JSON.stringify({ k: "reply", from: "X" }),
       JSON.stringify({ k: "push", s: 5 }),
     ])
-      await conns[conns.length - 2]?.publish(channel, junk);
+      await conns[conns.length - 1]?.redis.publish(channel, junk);
     await a.deleted(id);
     expect(await b.isDeleted(id)).toBe(true);
     await until("B told to close its copy", () => (closed.includes(id) ? true : undefined));
@@ -95,11 +108,15 @@ describe.skipIf(noRedis)("sealed sessions and the Redis event bus", () => {
     const p = `e${++prefix}:`;
     const remoteA: ServerEvent[] = [];
     const remoteB: ServerEvent[] = [];
-    const a = await RedisEventBus.create(new ClusterChannels(link("A", p), silentLogger), silentLogger, (e) =>
-      remoteA.push(e),
+    const a = await RedisEventBus.create(
+      new ClusterChannels(await link("A", p), silentLogger),
+      silentLogger,
+      (e) => remoteA.push(e),
     );
-    const b = await RedisEventBus.create(new ClusterChannels(link("B", p), silentLogger), silentLogger, (e) =>
-      remoteB.push(e),
+    const b = await RedisEventBus.create(
+      new ClusterChannels(await link("B", p), silentLogger),
+      silentLogger,
+      (e) => remoteB.push(e),
     );
     const heardOnB: ServerEvent[] = [];
     const heardOnA: ServerEvent[] = [];
@@ -122,7 +139,7 @@ describe.skipIf(noRedis)("sealed sessions and the Redis event bus", () => {
   it("a malformed message on the events channel is dropped and nothing else is lost", async () => {
     const p = `m${++prefix}:`;
     const remote: ServerEvent[] = [];
-    const l = link("B", p);
+    const l = await link("B", p);
     const bus = await RedisEventBus.create(new ClusterChannels(l, silentLogger), silentLogger, (e) =>
       remote.push(e),
     );
@@ -151,10 +168,10 @@ describe.skipIf(noRedis)("sealed sessions and the Redis event bus", () => {
         return { content: [{ type: "text" as const, text: `ran on ${me}` }] };
       },
     });
-    const la = link("A", p);
+    const la = await link("A", p);
     const a = await OwnerLeases.create(new ClusterChannels(la, silentLogger), silentLogger, options("A"));
     const b = await OwnerLeases.create(
-      new ClusterChannels(link("B", p), silentLogger),
+      new ClusterChannels(await link("B", p), silentLogger),
       silentLogger,
       options("B"),
     );
@@ -171,5 +188,25 @@ describe.skipIf(noRedis)("sealed sessions and the Redis event bus", () => {
     expect(ran).toEqual(["A:write"]);
     a.close();
     b.close();
+  });
+  it("after Redis restarts, every replica's channels are subscribed again: events still cross", async () => {
+    const p = `r${++prefix}:`;
+    const remoteB: ServerEvent[] = [];
+    const la = await link("A", p);
+    const lb = await link("B", p);
+    const a = await RedisEventBus.create(
+      new ClusterChannels(la, silentLogger),
+      silentLogger,
+      () => undefined,
+    );
+    await RedisEventBus.create(new ClusterChannels(lb, silentLogger), silentLogger, (e) => remoteB.push(e));
+    await redis.stop();
+    await redis.start();
+    for (const state of conns.slice(-2)) await state.whenReady(AbortSignal.timeout(10_000));
+    // Pub/sub is at-most-once and the resubscription goes out on "ready": publish until B hears one.
+    await until("B hears A's change after the restart", () => {
+      a.publish({ kind: "prompts_list_changed" });
+      return remoteB.some((e) => e.kind === "prompts_list_changed") ? true : undefined;
+    });
   });
 });
