@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "commander";
+import { isRedisUrl, redactedUrl } from "../cluster/settings.js";
 
 /** What the command line parses to (src/cli/program.ts), and the parsers of its option values. */
 
@@ -76,10 +77,8 @@ export function nonEmpty(value: string): string {
 }
 
 export function redisUrl(value: string): string {
-  if (!/^rediss?:\/\/./.test(value))
-    throw new InvalidArgumentError(
-      `must be a redis:// or rediss:// URL, got "${value.replace(/:[^:@/]*@/, ":***@")}"`,
-    );
+  if (!isRedisUrl(value))
+    throw new InvalidArgumentError(`must be a redis:// or rediss:// URL, got "${redactedUrl(value)}"`);
   return value;
 }
 

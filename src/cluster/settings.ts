@@ -43,7 +43,7 @@ export function clusterOptions(
 ): ClusterOptions | undefined {
   const redisUrl = redisUrlOf(settings, flag, env);
   if (redisUrl === undefined) return undefined;
-  if (!/^rediss?:\/\/./.test(redisUrl))
+  if (!isRedisUrl(redisUrl))
     throw new AggregatorError(
       "CONFIG_INVALID",
       `the Redis URL must start with "redis://" or "rediss://" (from ${flag ? "--redis" : env?.[REDIS_URL_ENV] || process.env[REDIS_URL_ENV] ? REDIS_URL_ENV : "cluster.redisUrl"}), got "${redactedUrl(redisUrl)}"`,
@@ -51,7 +51,12 @@ export function clusterOptions(
   return { ...settings, redisUrl, replicaId: settings.replicaId ?? `${hostname()}-${process.pid}` };
 }
 
-/** The URL without its password, for logs and /readyz. */
+/** A redis:// or rediss:// URL (the only schemes cluster mode connects to). */
+export function isRedisUrl(url: string): boolean {
+  return /^rediss?:\/\/./.test(url);
+}
+
+/** The URL without its password, for logs, /readyz and error messages. */
 export function redactedUrl(url: string): string {
   try {
     const u = new URL(url);
