@@ -1,3 +1,4 @@
+import { fullBucket, refill, type Bucket, type BucketSettings as RateLimit } from "../tokenBucket.js";
 import type { ServerResponse } from "node:http";
 import { LRUCache } from "lru-cache";
 import { jsonError } from "./httpErrors.js";
@@ -36,10 +37,7 @@ export function methodNotAllowed(res: ServerResponse, allow: string): void {
   jsonError(res, 405, -32000, `Method not allowed: use ${allow}`);
 }
 
-export interface RateLimit {
-  readonly requestsPerSecond: number;
-  readonly burst: number;
-}
+export type { BucketSettings as RateLimit } from "../tokenBucket.js";
 
 /** Most buckets kept; the least recently used one goes first (a reset bucket is a full one). */
 export const MAX_BUCKETS = 10_000;
@@ -49,7 +47,7 @@ export const MAX_BUCKETS = 10_000;
  * session id it does not know), in an LRU of at most `maxBuckets`.
  */
 export class RateLimiter {
-  private readonly buckets: LRUCache<string, { tokens: number; at: number }>;
+  private readonly buckets: LRUCache<string, Bucket>;
 
   constructor(
     private readonly limit: RateLimit,
@@ -67,19 +65,13 @@ export class RateLimiter {
   /** 0 when the request may pass, else the seconds to wait before retrying. */
   take(key: string): number {
     const now = this.now();
-    const rate = this.limit.requestsPerSecond;
     let b = this.buckets.get(key);
-    if (!b) {
-      b = { tokens: this.limit.burst, at: now };
-      this.buckets.set(key, b);
-    }
-    b.tokens = Math.min(this.limit.burst, b.tokens + ((now - b.at) / 1000) * rate);
-    b.at = now;
-    if (b.tokens >= 1) {
+    if (!b) this.buckets.set(key, (b = fullBucket(this.limit, now)));
+    if (refill(b, this.limit, now) >= 1) {
       b.tokens -= 1;
       return 0;
     }
-    return Math.max(1, Math.ceil((1 - b.tokens) / rate));
+    return Math.max(1, Math.ceil((1 - b.tokens) / this.limit.requestsPerSecond));
   }
 
   forget(key: string): void {

@@ -2,12 +2,9 @@ import type { CallToolResult } from "@modelcontextprotocol/server";
 import { LRUCache } from "lru-cache";
 import { AggregatorError } from "../../errors.js";
 import type { Middleware } from "../types.js";
+import { fullBucket, refill, type Bucket, type BucketSettings } from "../../tokenBucket.js";
 
-/** A token bucket: `burst` calls at once, refilled at `requestsPerSecond`. */
-export interface BucketSettings {
-  readonly requestsPerSecond: number;
-  readonly burst: number;
-}
+export type { BucketSettings } from "../../tokenBucket.js";
 
 export interface RateLimits {
   readonly perClient?: BucketSettings | undefined;
@@ -28,18 +25,6 @@ export interface RateRefusal {
 export interface RateLimitStore {
   readonly limits: RateLimits;
   take(client: string | undefined, server: string): Promise<RateRefusal | undefined>;
-}
-
-interface Bucket {
-  tokens: number;
-  at: number;
-}
-
-/** Tokens in a bucket after refilling it up to `now` (the bucket is updated). */
-function refill(bucket: Bucket, s: BucketSettings, now: number): number {
-  bucket.tokens = Math.min(s.burst, bucket.tokens + ((now - bucket.at) / 1000) * s.requestsPerSecond);
-  bucket.at = now;
-  return bucket.tokens;
 }
 
 const waitFor = (tokens: number, s: BucketSettings): number =>
@@ -76,7 +61,7 @@ export class MemoryRateLimits implements RateLimitStore {
     now: number,
   ): Bucket {
     let bucket = map.get(key);
-    if (!bucket) map.set(key, (bucket = { tokens: s.burst, at: now }));
+    if (!bucket) map.set(key, (bucket = fullBucket(s, now)));
     return bucket;
   }
 }
