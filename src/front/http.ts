@@ -6,7 +6,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { AddressInfo } from "node:net";
-import { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
 import type { Logger } from "../logger.js";
 import type { FrontBackend } from "./backend.js";
 import {
@@ -284,7 +284,7 @@ export class HttpFront {
     const owner = principal.name;
     const store = new BoundedEventStore();
     const sharing = o.sharing;
-    const sdk = new NodeStreamableHTTPServerTransport({
+    const sdk = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () =>
         restoring?.id ??
         (sharing ? sharing.seal({ initialize: initializeParams(body), principal: owner }) : randomUUID()),

@@ -16,6 +16,17 @@ export function readJsonBody(
   screen: (value: unknown, length: number) => Refusal | undefined,
   refuse: (res: ServerResponse, refused: Refusal) => void,
 ): Promise<unknown> {
+  // Node keeps the first of two Content-Type lines; a body whose type is said twice is refused, not guessed.
+  if (contentTypeLines(req.rawHeaders) > 1) {
+    jsonError(
+      res,
+      415,
+      -32000,
+      "Unsupported Media Type: Content-Type must be sent once, as application/json",
+    );
+    req.resume();
+    return Promise.resolve(BODY_REJECTED);
+  }
   const declared = Number(req.headers["content-length"] ?? "0");
   if (declared > limit) {
     jsonError(res, 413, -32000, `Payload too large: the limit is ${limit} bytes`);
@@ -75,4 +86,10 @@ export function readJsonBody(
     req.on("error", onError);
     req.on("close", onClose);
   });
+}
+
+function contentTypeLines(raw: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if ((raw[i] as string).toLowerCase() === "content-type") n++;
+  return n;
 }

@@ -8,6 +8,7 @@
  * a sessionless 2025 request that is not initialize gets its 400 with its id (no more `"id": null`);
  * the bearer-token check guards the modern leg too.
  */
+import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client as ModernClient } from "@modelcontextprotocol/client";
 import type { Client as LegacyClient } from "@modelcontextprotocol/sdk/client/index.js";
@@ -209,6 +210,28 @@ describe("raw 2026-07-28 requests on the HTTP front", () => {
     );
     expect(answer.status).toBe(400);
     expect(JSON.parse(answer.body)).toMatchObject({ id: 41, error: { code: -32000 } });
+  });
+
+  it("refuses a body whose Content-Type is sent twice with 415, like a 2025 session does", async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(h.url, {
+        method: "POST",
+        headers: {
+          ...auth,
+          ...modernHeaders("tools/list"),
+          "content-type": ["application/json", "application/json"],
+        },
+      });
+      req.on("response", (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on("error", reject);
+      req.end(
+        JSON.stringify({ jsonrpc: "2.0", id: 47, method: "tools/list", params: { _meta: envelope() } }),
+      );
+    });
+    expect(status).toBe(415);
   });
 
   it("answers a header that contradicts the body with -32020 and the id", async () => {
