@@ -64,6 +64,8 @@ const secs = (performance.now() - t0) / 1000;
 console.log(
   `${done} calls in ${secs.toFixed(2)} s: ${(done / secs).toFixed(0)}/s; process CPU ${((1000 * (cpu(ep.pid) - c0)) / done).toFixed(1)} µs/call`,
 );
+const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${ep.pid}/status`, "utf8"))?.[1];
+console.log(`peak RSS (VmHWM) ${(Number(hwm) / 1024).toFixed(1)} MB`);
 const pids = [ep.pid, ...descendants(ep.pid)];
 await ep.client.close().catch(() => {});
 await killPids(pids, 500);
