@@ -22,7 +22,7 @@ const scopes = new WeakMap<AbortSignal, Scope>();
  */
 export function onAbort(signal: AbortSignal, fn: () => void): () => void {
   if (signal.aborted) return noop;
-  let scope = scopes.get(signal);
+  const scope = scopes.get(signal);
   if (!scope) {
     const own: Scope = {
       first: fn,
