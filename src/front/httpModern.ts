@@ -6,13 +6,13 @@ import {
   type McpHttpHandler,
   type McpServerFactory,
 } from "@modelcontextprotocol/server";
-import { toNodeHandler, type NodeMcpRequestHandler } from "@modelcontextprotocol/node";
 import type { Logger } from "../logger.js";
 import type { FrontBackend } from "./backend.js";
 import { createEventBus } from "./events.js";
 import { ListenFollows, listenResourceUris } from "./listenFollows.js";
 import { ANONYMOUS } from "./principals.js";
 import { FrontSession } from "./session.js";
+import { mountOnNode, type NodeMount } from "./nodeMount.js";
 
 export interface ModernHttpOptions {
   readonly backend: FrontBackend;
@@ -35,7 +35,7 @@ export function modernKey(principal: string): string {
 
 /**
  * The 2026-07-28 leg of the HTTP front: the SDK's `createMcpHandler` (`legacy: "reject"`: 2025-era
- * traffic never reaches it, HttpFront routes that to its sessions), mounted with `toNodeHandler`. Each
+ * traffic never reaches it, HttpFront routes that to its sessions), mounted with `mountOnNode`. Each
  * request gets a FrontSession of its own (the same handlers as a 2025 session; per request, no session of
  * the backend's), built by the factory below; the SDK answers `server/discover`, validates the `_meta`
  * envelope and the `MCP-Protocol-Version` / `Mcp-Method` / `Mcp-Name` headers (-32020), answers an
@@ -45,7 +45,7 @@ export function modernKey(principal: string): string {
  */
 export class ModernHttpLeg {
   private readonly handler: McpHttpHandler;
-  private readonly node: NodeMcpRequestHandler;
+  private readonly node: NodeMount;
   private readonly follows: ListenFollows;
   private readonly backend: FrontBackend;
   /** Each modern key's requests in progress (open listen streams included) and when it was last used. */
@@ -72,7 +72,7 @@ export class ModernHttpLeg {
       maxRequestBodySize: options.maxBodyBytes,
       onerror,
     });
-    this.node = toNodeHandler(this.handler, { onerror, maxRequestBodySize: options.maxBodyBytes });
+    this.node = mountOnNode((request, context) => this.handler.fetch(request, context), onerror);
     this.follows = new ListenFollows(backend, log);
     this.backend = backend;
   }

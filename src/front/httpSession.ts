@@ -1,7 +1,6 @@
 import { IncomingMessage, ServerResponse } from "node:http";
 import { Socket } from "node:net";
 import { Writable } from "node:stream";
-import { toNodeHandler, type NodeMcpRequestHandler } from "@modelcontextprotocol/node";
 import type {
   JSONRPCMessage,
   MessageExtraInfo,
@@ -10,6 +9,7 @@ import type {
   TransportSendOptions,
   WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/server";
+import { mountOnNode, type NodeMount } from "./nodeMount.js";
 import type { SessionEndpoint, SessionPeers } from "./sharing.js";
 
 /**
@@ -46,15 +46,8 @@ export class HttpSessionTransport implements Transport, SessionEndpoint {
   private readonly pending = new Set<RequestId>();
   /** When a client last came back with Last-Event-ID (keeps the calls of a dropped stream alive). */
   private lastResume = 0;
-  /**
-   * The SDK's Node adapter for web-standard handlers, the one the 2026-07-28 front mounts too
-   * (front/httpModern.ts): it writes an event stream's head at once and each event as it comes. The SDK's
-   * `NodeStreamableHTTPServerTransport` goes through `@hono/node-server` instead, which, to send a short
-   * stream with a Content-Length, waits a timer turn (≥ 1 ms) for the stream's end after its first event:
-   * +1.1 ms p50 on every 2025-era answer (docs/PERFORMANCE.md). Our answer hold below still sends a
-   * short answer in one write.
-   */
-  private readonly node: NodeMcpRequestHandler;
+  /** The SDK's transport on Node's http (front/nodeMount.ts, the same mount as the 2026-07-28 leg's). */
+  private readonly node: NodeMount;
 
   constructor(
     private readonly inner: WebStandardStreamableHTTPServerTransport,
@@ -62,9 +55,9 @@ export class HttpSessionTransport implements Transport, SessionEndpoint {
     /** Cluster mode: the other replicas serving this session (src/front/sharing.ts). */
     private readonly peers?: SessionPeers,
   ) {
-    this.node = toNodeHandler(
-      { fetch: (request, context) => inner.handleRequest(request, context) },
-      { onerror: (error) => this.onerror?.(error) },
+    this.node = mountOnNode(
+      (request, context) => inner.handleRequest(request, context),
+      (error) => this.onerror?.(error),
     );
     inner.onmessage = peers
       ? (message, extra) => this.fromClient(message, extra)
@@ -221,7 +214,6 @@ export class HttpSessionTransport implements Transport, SessionEndpoint {
       if (typeof req.headers["last-event-id"] === "string") this.lastResume = Date.now();
       this.getStreams++;
       res.once("close", () => this.getStreams--);
-      sendHeadAtOnce(res);
     }
     return this.node(req, res, body);
   }
@@ -324,20 +316,6 @@ function inMemoryPost(headers: Record<string, string>): [IncomingMessage, Server
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/**
- * The SDK's Node adapter writes a response's head with `writeHead`, which Node sends with the first
- * body write; a GET stream has no event until the server has something to say, and its client waits for
- * the head meanwhile. Here the head of that one response goes out at once.
- */
-function sendHeadAtOnce(res: ServerResponse): void {
-  const writeHead = res.writeHead;
-  res.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse["writeHead"]>) {
-    const out = writeHead.apply(this, args);
-    this.flushHeaders();
-    return out;
-  } as ServerResponse["writeHead"];
 }
 
 /** Corks the answer's socket for ANSWER_HOLD_MS (end() sends everything at once when it comes first). */
