@@ -9,6 +9,7 @@ import type {
   TransportSendOptions,
   WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/server";
+import { JsonAnswers } from "./jsonAnswer.js";
 import { mountOnNode, type NodeMount } from "./nodeMount.js";
 import type { SessionEndpoint, SessionPeers } from "./sharing.js";
 
@@ -48,6 +49,8 @@ export class HttpSessionTransport implements Transport, SessionEndpoint {
   private lastResume = 0;
   /** The SDK's transport on Node's http (front/nodeMount.ts, the same mount as the 2026-07-28 leg's). */
   private readonly node: NodeMount;
+  /** POSTs answered as JSON unless something must stream (front/jsonAnswer.ts). */
+  private readonly json = new JsonAnswers();
 
   constructor(
     private readonly inner: WebStandardStreamableHTTPServerTransport,
@@ -56,7 +59,11 @@ export class HttpSessionTransport implements Transport, SessionEndpoint {
     private readonly peers?: SessionPeers,
   ) {
     this.node = mountOnNode(
-      (request, context) => inner.handleRequest(request, context),
+      (request, context, res) => {
+        const id = request.method === "POST" ? this.json.eligible(context.parsedBody) : undefined;
+        if (id === undefined) return inner.handleRequest(request, context);
+        return this.json.answer(id, () => inner.handleRequest(request, context), res);
+      },
       (error) => this.onerror?.(error),
     );
     inner.onmessage = peers
@@ -91,6 +98,7 @@ export class HttpSessionTransport implements Transport, SessionEndpoint {
   private readonly held = new Set<() => void>();
 
   send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    this.json.note(message, options);
     if (this.pending.size > 0 && ("result" in message || "error" in message))
       this.pending.delete(message.id as RequestId);
     // A request to the client (elicitation, sampling, roots) waits for its answer: never held back.

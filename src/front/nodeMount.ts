@@ -8,8 +8,15 @@ export interface WebHandlerContext {
   readonly authInfo?: AuthInfo;
 }
 
-/** A web-standard MCP handler: the session transport's `handleRequest`, `createMcpHandler`'s `fetch`. */
-export type WebHandler = (request: Request, context: WebHandlerContext) => Promise<Response>;
+/**
+ * A web-standard MCP handler: the session transport's `handleRequest`, `createMcpHandler`'s `fetch`. It
+ * may answer on `res` itself and return hono's RESPONSE_ALREADY_SENT (front/jsonAnswer.ts).
+ */
+export type WebHandler = (
+  request: Request,
+  context: WebHandlerContext,
+  res: ServerResponse,
+) => Promise<Response>;
 
 /** Serves one Node request whose body the front has read and screened (`body`: undefined without one). */
 export type NodeMount = (req: IncomingMessage, res: ServerResponse, body: unknown) => Promise<void>;
@@ -34,7 +41,11 @@ export function mountOnNode(handler: WebHandler, onerror: (error: Error) => void
       const body = bodies.get(incoming);
       let response: Response;
       try {
-        response = await handler(request, { parsedBody: body, authInfo: incoming.auth });
+        response = await handler(
+          request,
+          { parsedBody: body, authInfo: incoming.auth },
+          env.outgoing as ServerResponse,
+        );
       } catch (error) {
         onerror(error instanceof Error ? error : new Error(String(error)));
         return Response.json(

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { faultServerEntry } from "../helpers/fault-server.js";
 import { startHttp, tempDir, writeConfig, type HttpHarness, type TempDir } from "../helpers/aggregator.js";
 import { answerOf, parseSse } from "../helpers/sse.js";
+import { JSON_ANSWER_WINDOW_MS } from "../../src/front/jsonAnswer.js";
 
 /**
  * How the HTTP front reads requests and how the tools/call answer goes out: bodies read with
@@ -147,8 +148,27 @@ describe("HTTP front: request bodies, paths and the answer's framing", () => {
     expect(rpc(res)).toMatchObject({ id: 2, result: { content: [{ text: "héllo ✓" }] } });
   });
 
-  it("writes the answer as an event stream: SSE headers, the session id, priming event, then the answer", async () => {
+  it("writes a quick answer as one JSON body: its length, the session id, multi-byte text whole", async () => {
     const res = await post(h.url, session(), [call(3, "ünïcödé ✓✓")]);
+    expect(res.status).toBe(200);
+    expect(res.headers["content-type"]).toBe("application/json");
+    expect(res.headers["content-length"]).toBe(String(Buffer.byteLength(res.body)));
+    expect(res.headers["mcp-session-id"]).toBe(sessionId);
+    expect(JSON.parse(res.body)).toEqual({
+      jsonrpc: "2.0",
+      id: 3,
+      result: { content: [{ type: "text", text: "ünïcödé ✓✓" }] },
+    });
+  });
+
+  it("writes an answer still running after the JSON window as an event stream: SSE headers, priming event, then the answer", async () => {
+    const slow = JSON.stringify({
+      jsonrpc: "2.0",
+      id: 6,
+      method: "tools/call",
+      params: { name: "fault_slow", arguments: { ms: JSON_ANSWER_WINDOW_MS + 150 } },
+    });
+    const res = await post(h.url, session(), [slow]);
     expect(res.status).toBe(200);
     expect(res.headers["content-type"]).toBe("text/event-stream");
     expect(res.headers["cache-control"]).toContain("no-cache"); // no proxy may hold it back
@@ -165,11 +185,10 @@ describe("HTTP front: request bodies, paths and the answer's framing", () => {
     expect(message?.event).toBe("message");
     expect(message?.id).toBeTruthy();
     expect(message?.id).not.toBe(priming?.id);
-    // The multi-byte text arrives whole, in one data line.
     expect(JSON.parse(message?.data ?? "")).toEqual({
       jsonrpc: "2.0",
-      id: 3,
-      result: { content: [{ type: "text", text: "ünïcödé ✓✓" }] },
+      id: 6,
+      result: { content: [{ type: "text", text: "done" }] },
     });
   });
 

@@ -19,6 +19,7 @@ import {
   type TempDir,
 } from "../helpers/aggregator.js";
 import { SseReader, answer, parseSse, sseMessages } from "../helpers/sse.js";
+import { JSON_ANSWER_WINDOW_MS } from "../../src/front/jsonAnswer.js";
 
 /**
  * The HTTP front's one tools/call path: every POST that holds requests goes to the SDK's session
@@ -144,17 +145,12 @@ describe("HTTP front: tools/call on the SDK transport", () => {
     await tmp?.cleanup();
   });
 
-  it("answers a plain call as an event stream: priming event, then the answer", async () => {
+  it("answers a quick call as JSON, and a call still running after the JSON window as an event stream", async () => {
     const res = await raw.call(1, "fault_echo", { message: "plain" });
     expect(res.status).toBe(200);
-    expect(res.headers.get("content-type")).toBe("text/event-stream");
+    expect(res.headers.get("content-type")).toBe("application/json");
     expect(res.headers.get("mcp-session-id")).toBe(raw.sessionId);
-    const events = parseSse(await res.text());
-    expect(events).toHaveLength(2);
-    expect(events[0]).toMatchObject({ data: "", retry: 1000 });
-    expect(events[0]?.id).toBeTruthy();
-    expect(events[1]?.event).toBe("message");
-    expect(JSON.parse(events[1]?.data ?? "")).toEqual({
+    expect(await res.json()).toEqual({
       jsonrpc: "2.0",
       id: 1,
       result: { content: [{ type: "text", text: "plain" }] },
@@ -163,6 +159,18 @@ describe("HTTP front: tools/call on the SDK transport", () => {
     expect(await answer(byString)).toMatchObject({
       id: "call-a",
       result: { content: [{ text: "string id" }] },
+    });
+    // Still running when the window closes: the SDK's stream, its priming event first (resumable).
+    const slow = await raw.call(13, "fault_slow", { ms: JSON_ANSWER_WINDOW_MS + 150 });
+    expect(slow.headers.get("content-type")).toBe("text/event-stream");
+    const events = parseSse(await slow.text());
+    expect(events).toHaveLength(2);
+    expect(events[0]).toMatchObject({ data: "", retry: 1000 });
+    expect(events[0]?.id).toBeTruthy();
+    expect(JSON.parse(events[1]?.data ?? "")).toEqual({
+      jsonrpc: "2.0",
+      id: 13,
+      result: { content: [{ type: "text", text: "done" }] },
     });
   });
 
@@ -203,9 +211,11 @@ describe("HTTP front: tools/call on the SDK transport", () => {
       "notifications/progress",
       "result",
     ]);
-    const plain = parseSse(await (await old.call(4, "fault_echo", { message: "old" })).text());
-    expect(plain).toHaveLength(1);
-    expect(JSON.parse(plain[0]?.data ?? "")).toMatchObject({ id: 4, result: { content: [{ text: "old" }] } });
+    const slow = parseSse(
+      await (await old.call(4, "fault_slow", { ms: JSON_ANSWER_WINDOW_MS + 150 })).text(),
+    );
+    expect(slow).toHaveLength(1);
+    expect(JSON.parse(slow[0]?.data ?? "")).toMatchObject({ id: 4, result: { content: [{ text: "done" }] } });
   });
 
   it("gives the SDK client its progress before the result", async () => {
@@ -284,7 +294,7 @@ describe("HTTP front: tools/call on the SDK transport", () => {
       error: { code: -32600, message: "Invalid Request: not a valid request" },
     });
 
-    // tools/call params the SDK's v2 schema refuses: -32602 with the id, on the call's event stream.
+    // tools/call params the SDK's v2 schema refuses: -32602 with the id (an answer like any other: JSON).
     for (const [id, params, path, why] of [
       [9, { arguments: { message: "no name" } }, "name", "expected string, received undefined"],
       [10, { name: 5, arguments: { message: "x" } }, "name", "expected string, received number"],
@@ -293,7 +303,7 @@ describe("HTTP front: tools/call on the SDK transport", () => {
     ] as const) {
       const res = await raw.post({ jsonrpc: "2.0", id, method: "tools/call", params });
       expect(res.status, JSON.stringify(params)).toBe(200);
-      expect(res.headers.get("content-type")).toBe("text/event-stream");
+      expect(res.headers.get("content-type")).toBe("application/json");
       const body = await answer(res);
       expect(body).toMatchObject({ jsonrpc: "2.0", id, error: { code: -32602 } });
       const message = (body["error"] as { message: string }).message;
