@@ -240,7 +240,10 @@ export class HttpSessionTransport implements Transport, SessionEndpoint {
     res.once("close", () => {
       const open = ids.filter((id) => this.pending.has(id));
       if (open.length === 0 || this.closed) return;
-      if (!resumable) return this.cancel(open, CLOSED_BEFORE_ANSWER);
+      // Nothing to resume from: no priming event (protocol before 2025-11-25), or nothing sent yet (a POST
+      // still waiting to be answered as JSON, front/jsonAnswer.ts).
+      if (!resumable || open.every((id) => this.json.undecided(id)))
+        return this.cancel(open, CLOSED_BEFORE_ANSWER);
       const closedAt = Date.now();
       for (const id of open) this.dropped.set(id, closedAt);
       setTimeout(() => this.cancelDropped(), this.resumeGraceMs).unref();

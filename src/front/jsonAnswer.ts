@@ -49,6 +49,15 @@ export class JsonAnswers {
     return id as RequestId;
   }
 
+  /**
+   * Whether the POST of request `id` is still waiting to know how it is answered: nothing has been sent
+   * on it yet, so a client that drops it has nothing to resume from.
+   */
+  undecided(id: RequestId): boolean {
+    const watch = this.watched.get(id);
+    return watch !== undefined && watch.answer === undefined && !watch.streams;
+  }
+
   /** Every message to the client, before the SDK's transport has it. */
   note(message: JSONRPCMessage, options?: TransportSendOptions): void {
     if (this.watched.size === 0) return;

@@ -90,8 +90,23 @@ describe("JsonAnswers (2025 POSTs as JSON unless something must stream)", () => 
     expect(json.eligible(req({ id: 1.5 }))).toBeUndefined();
   });
 
+  it("tells a POST still waiting (nothing sent on it: nothing to resume from) from a decided one", async () => {
+    const json = new JsonAnswers(60_000); // a window no slow machine reaches
+    expect(json.undecided(1)).toBe(false); // not watched
+    const stream = sdkStream();
+    let during: boolean | undefined;
+    let after: boolean | undefined;
+    const res = await post(json, stream, () => {
+      during = json.undecided(1);
+      json.note(answer);
+      after = json.undecided(1);
+    });
+    await res.text();
+    expect([during, after, json.undecided(1)]).toEqual([true, false, false]);
+  });
+
   it("answers as JSON when the answer is the first message, cancelling the SDK's stream", async () => {
-    const json = new JsonAnswers();
+    const json = new JsonAnswers(60_000);
     const stream = sdkStream();
     const res = await post(json, stream, () => json.note(answer));
     expect(res.headers.get("content-type")).toBe("application/json");
@@ -103,7 +118,7 @@ describe("JsonAnswers (2025 POSTs as JSON unless something must stream)", () => 
   });
 
   it("streams when something else is sent for the request first: every event, the answer last", async () => {
-    const json = new JsonAnswers();
+    const json = new JsonAnswers(60_000);
     const stream = sdkStream();
     const elicit = { jsonrpc: "2.0", id: 0, method: "elicitation/create", params: {} } as JSONRPCMessage;
     const res = await post(json, stream, () => {
