@@ -9,7 +9,7 @@ import type {
   TransportSendOptions,
   WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/server";
-import { JsonAnswers } from "./jsonAnswer.js";
+import { JsonAnswers, postedRequestId } from "./jsonAnswer.js";
 import { mountOnNode, type NodeMount } from "./nodeMount.js";
 import type { SessionEndpoint, SessionPeers } from "./sharing.js";
 
@@ -229,9 +229,8 @@ export class HttpSessionTransport implements Transport, SessionEndpoint {
   private watchPost(req: IncomingMessage, res: ServerResponse, body: unknown): void {
     const ids: RequestId[] = [];
     for (const m of Array.isArray(body) ? (body as unknown[]) : [body]) {
-      if (!isObject(m) || typeof m["method"] !== "string" || m["method"] === "initialize") continue;
-      const id = m["id"];
-      if (typeof id === "string" || Number.isSafeInteger(id)) ids.push(id as RequestId);
+      const id = postedRequestId(m);
+      if (id !== undefined) ids.push(id);
     }
     if (ids.length === 0) return;
     for (const id of ids) this.pending.add(id);
@@ -323,10 +322,6 @@ function inMemoryPost(headers: Record<string, string>): [IncomingMessage, Server
   const res = new ServerResponse(req);
   res.assignSocket(new Writable({ write: (_chunk, _enc, done) => done() }) as unknown as Socket);
   return [req, res];
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** Corks the answer's socket for ANSWER_HOLD_MS (end() sends everything at once when it comes first). */

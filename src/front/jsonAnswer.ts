@@ -1,6 +1,15 @@
 import type { ServerResponse } from "node:http";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { JSONRPCMessage, RequestId, TransportSendOptions } from "@modelcontextprotocol/server";
+import { isEventStream } from "./nodeMount.js";
+
+/** The id of a posted request the session answers (string or integer; not initialize), else undefined. */
+export function postedRequestId(message: unknown): RequestId | undefined {
+  if (!isObject(message) || typeof message["method"] !== "string" || message["method"] === "initialize")
+    return undefined;
+  const id = message["id"];
+  return typeof id === "string" || Number.isSafeInteger(id) ? (id as RequestId) : undefined;
+}
 
 /**
  * How long a 2025-era POST's answer may be waited for to send it as one JSON body. A call still running
@@ -37,16 +46,12 @@ export class JsonAnswers {
 
   /** The id of a POST body that may be answered as JSON: one request (not initialize), no progress token. */
   eligible(body: unknown): RequestId | undefined {
-    if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
-    const m = body as Record<string, unknown>;
-    const id = m["id"];
-    if (typeof m["method"] !== "string" || m["method"] === "initialize") return undefined;
-    if (typeof id !== "string" && !Number.isSafeInteger(id)) return undefined;
-    if (this.watched.has(id as RequestId)) return undefined; // an id reused while in flight: streamed
-    const params = m["params"];
+    const id = postedRequestId(body); // a batch is an array: never
+    if (id === undefined || this.watched.has(id)) return undefined; // an id reused while in flight: streamed
+    const params = (body as Record<string, unknown>)["params"];
     const meta = isObject(params) ? params["_meta"] : undefined;
     if (isObject(meta) && meta["progressToken"] !== undefined) return undefined;
-    return id as RequestId;
+    return id;
   }
 
   /**
@@ -106,10 +111,6 @@ export class JsonAnswers {
       if (this.watched.get(id) === watch) this.watched.delete(id);
     }
   }
-}
-
-function isEventStream(response: Response): boolean {
-  return response.headers.get("content-type")?.startsWith("text/event-stream") === true;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { getRequestListener } from "@hono/node-server";
 import type { AuthInfo } from "@modelcontextprotocol/server";
+import { requestIdOf } from "./httpErrors.js";
 
 /** What the SDK's web-standard entries take beside the request (`handleRequest`, `fetch`). */
 export interface WebHandlerContext {
@@ -49,7 +50,11 @@ export function mountOnNode(handler: WebHandler, onerror: (error: Error) => void
       } catch (error) {
         onerror(error instanceof Error ? error : new Error(String(error)));
         return Response.json(
-          { jsonrpc: "2.0", error: { code: -32603, message: "Internal server error" }, id: idOf(body) },
+          {
+            jsonrpc: "2.0",
+            error: { code: -32603, message: "Internal server error" },
+            id: requestIdOf(body),
+          },
           { status: 500 },
         );
       }
@@ -65,13 +70,7 @@ export function mountOnNode(handler: WebHandler, onerror: (error: Error) => void
   };
 }
 
-function isEventStream(response: Response): boolean {
+/** Whether a web response is an event stream (SSE). */
+export function isEventStream(response: Response): boolean {
   return response.headers.get("content-type")?.startsWith("text/event-stream") === true;
-}
-
-/** The id of a single request, for an error answer (null for batches, notifications and the unreadable). */
-function idOf(body: unknown): string | number | null {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) return null;
-  const id = (body as Record<string, unknown>)["id"];
-  return typeof id === "string" || typeof id === "number" ? id : null;
 }
