@@ -3,13 +3,8 @@ import path from "node:path";
 import { applyEdits, findNodeAtLocation, modify, parseTree } from "jsonc-parser";
 import { parseJsonc } from "../config/jsonc.js";
 import { errorMessage } from "../errors.js";
-import {
-  detectShape,
-  extractServers,
-  isObject,
-  type ImportedServer,
-  type JsonObject,
-} from "./importShapes.js";
+import { isObject } from "../jsonrpc/isObject.js";
+import { detectShape, extractServers, type ImportedServer, type JsonObject } from "./importShapes.js";
 
 export interface ImportOptions {
   /** The client's config file (Claude Desktop, Claude Code, Cursor or VS Code). */

@@ -2,6 +2,7 @@ import path from "node:path";
 import { convertPlaceholders, lintEntry } from "../config/lint.js";
 import { issueLines } from "../config/problems.js";
 import { serverEntrySchema } from "../config/serverSchema.js";
+import { isObject } from "../jsonrpc/isObject.js";
 
 /**
  * The pure half of `autonomous-mcp import`: which client wrote a config file, and its server entries
@@ -27,10 +28,6 @@ export interface Extraction {
   readonly warnings: readonly { readonly server: string; readonly message: string }[];
   /** Notes about renames, merged duplicates and converted placeholders (not problems). */
   readonly notes: readonly string[];
-}
-
-export function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** Which client wrote `doc`, from its keys and, for the two plain `mcpServers` shapes, the file's path. */

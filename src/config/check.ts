@@ -3,6 +3,7 @@ import type { Shadowed } from "./jsonc.js";
 import { lintConfig } from "./lint.js";
 import { formatPath, issueLines } from "./problems.js";
 import { configSchema, type Config } from "./schema.js";
+import { isObject as isRecord } from "../jsonrpc/isObject.js";
 
 /**
  * Every check on a parsed config file in one pass — the schema and the lint (lint.ts) — on the file as
@@ -20,10 +21,6 @@ export interface Checked {
 }
 
 const SERVER_MAPS = ["mcpServers", "servers"] as const;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /** An unknown key somewhere inside a server entry: a warning, not an error. */
 function isServerUnknownKey(issue: z.core.$ZodIssue): boolean {

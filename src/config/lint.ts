@@ -1,5 +1,6 @@
 import { formatPath } from "./problems.js";
 import { configSchema } from "./schema.js";
+import { isObject } from "../jsonrpc/isObject.js";
 
 /**
  * Checks on the file as written (before the schema): what other clients' configs carry that would
@@ -19,8 +20,6 @@ export interface Lint {
 
 type Path = readonly PropertyKey[];
 type JsonObject = Record<string, unknown>;
-
-const isObject = (v: unknown): v is JsonObject => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Keys of the top level we know; `$schema` and `$comment` included. */
 export const TOP_LEVEL_KEYS: readonly string[] = Object.keys(configSchema.in.shape);

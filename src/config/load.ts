@@ -24,6 +24,7 @@ export type {
   ToolOverride,
   ToolsPolicy,
 } from "./schema.js";
+import { isObject as isRecord } from "../jsonrpc/isObject.js";
 
 export interface LoadedConfig {
   /** The validated file with defaults applied (server entries as written: not expanded, not merged). */
@@ -100,10 +101,6 @@ function invalid(
       ...(extra.workflows ? { workflows: extra.workflows } : {}),
     },
   });
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function build(text: string, source: string, where: string, env: EnvSource): LoadedConfig {

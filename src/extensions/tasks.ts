@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { isObject } from "../jsonrpc/isObject.js";
 
 /**
  * Tasks: a server may answer a tools/call with a task (2025-11-25: the client asked with `params.task`, the
@@ -66,10 +67,6 @@ export class TaskIds {
 }
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /**
  * A copy of a task-bearing result with every task id in it mapped by `map`: the top-level `taskId` (a

@@ -2,6 +2,7 @@ import type { ServerResponse } from "node:http";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { JSONRPCMessage, RequestId, TransportSendOptions } from "@modelcontextprotocol/server";
 import { isEventStream } from "./nodeMount.js";
+import { isObject } from "../jsonrpc/isObject.js";
 
 /** The id of a posted request the session answers (string or integer; not initialize), else undefined. */
 export function postedRequestId(message: unknown): RequestId | undefined {
@@ -111,8 +112,4 @@ export class JsonAnswers {
       if (this.watched.get(id) === watch) this.watched.delete(id);
     }
   }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -13,6 +13,7 @@ import type { FrontBackend } from "./backend.js";
 import { ListenFollows, listenResourceUris } from "./listenFollows.js";
 import { FrontSession } from "./session.js";
 import { LineServerTransport } from "./stdioTransport.js";
+import { isObject } from "../jsonrpc/isObject.js";
 
 export interface StdioFrontOptions {
   readonly backend: FrontBackend;
@@ -122,10 +123,6 @@ function capabilitiesOf(message: JSONRPCMessage): ClientCapabilities {
   const meta = params?.["_meta"];
   const caps = isObject(meta) ? meta[CLIENT_CAPABILITIES_KEY] : undefined;
   return isObject(caps) ? (caps as ClientCapabilities) : {};
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { CallToolRequestParams, StandardSchemaV1 } from "@modelcontextprotocol/server";
+import { isObject } from "./isObject.js";
 
 /**
  * The result schema of requests whose answers we only pass on (a downstream's tools/call, lists,
@@ -12,9 +13,7 @@ export const PassThroughResult: StandardSchemaV1<unknown, Record<string, unknown
     version: 1,
     vendor: "autonomous-mcp",
     validate: (value) =>
-      typeof value === "object" && value !== null && !Array.isArray(value)
-        ? { value: value as Record<string, unknown> }
-        : { issues: [{ message: "expected a JSON object as the result" }] },
+      isObject(value) ? { value } : { issues: [{ message: "expected a JSON object as the result" }] },
   },
 };
 

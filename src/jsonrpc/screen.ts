@@ -1,5 +1,6 @@
 import { isJSONRPCRequest, type JSONRPCMessage } from "@modelcontextprotocol/server";
 import { depthMessage, parsedTooDeep, readableId, tooDeep } from "./depth.js";
+import { isObject } from "./isObject.js";
 
 /**
  * What a front does with a client's message before anything walks it (the SDK's zod schemas, our
@@ -114,9 +115,7 @@ export function screenMessages(body: unknown): Refusal | undefined {
       ? screenShape(body as Record<string, unknown>)
       : undefined;
   const refusals = body.map((m: unknown) =>
-    typeof m === "object" && m !== null && !Array.isArray(m)
-      ? screenShape(m as Record<string, unknown>)
-      : invalid(null, "a batch member must be a JSON object"),
+    isObject(m) ? screenShape(m) : invalid(null, "a batch member must be a JSON object"),
   );
   const first = refusals.find((r) => r !== undefined);
   if (first === undefined) return undefined;
