@@ -41,6 +41,16 @@ describe("the packed package", () => {
     ])
       expect(files, f).toContain(f);
     expect(files.filter((f) => f.startsWith("test/") || f.startsWith("src/"))).toEqual([]);
+    // Every compiled module has its source: nothing left in dist/ by a module deleted from src/.
+    const bundled = new Set(["dist/cli.js", "dist/cli-modules.js"]);
+    const orphans = files.filter(
+      (f) =>
+        /^dist\/.*\.js$/.test(f) &&
+        !f.startsWith("dist/chunks/") &&
+        !bundled.has(f) &&
+        !existsSync(path.join(ROOT, "src", f.slice("dist/".length).replace(/\.js$/, ".ts"))),
+    );
+    expect(orphans).toEqual([]);
     // What package.json names exists in the tarball.
     expect(files).toContain(pkg["main"]);
     expect(files).toContain(pkg["types"]);
