@@ -189,7 +189,7 @@ for (const c of LEVELS) {
   summary.push({ c, res, cpuRounds });
   const perCall = (ep) => ((1000 * cpu.get(ep).ms) / cpu.get(ep).calls).toFixed(1);
   console.log(
-    `${c} in flight: direct ${med(direct).toFixed(0)}/s, agg ${med(agg).toFixed(0)}/s (${((100 * med(agg)) / med(direct)).toFixed(0)} %), agg CPU ${perCall(agg)} µs/call; µs/call direct: ${cpuNote.get(direct)[1]}; via agg: ${cpuNote.get(agg)[1]}${bases.map((b) => `; ${b.label} ${med(b).toFixed(0)}/s (${((100 * med(b)) / med(direct)).toFixed(0)} %), CPU ${perCall(b)} µs/call`).join("")}`,
+    `${c} in flight: direct ${med(direct).toFixed(0)}/s, agg ${med(agg).toFixed(0)}/s (${((100 * med(agg)) / med(direct)).toFixed(0)} %), agg CPU ${perCall(agg)} µs/call; µs/call direct: ${cpuNote.get(direct)[1]}; via agg: ${cpuNote.get(agg)[1]}${bases.map((b) => `; ${b.label} ${med(b).toFixed(0)}/s (${((100 * med(b)) / med(direct)).toFixed(0)} %), CPU ${perCall(b)} µs/call (${cpuNote.get(b)[1]})`).join("")}`,
   );
 }
 {

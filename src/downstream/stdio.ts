@@ -17,7 +17,7 @@ import { LineBuffer, parseMessage, type OversizeLine } from "../jsonrpc/lineBuff
 import { processGroups, type ProcessGroups } from "./processGroups.js";
 import { StderrLines } from "./stderrLines.js";
 import { deliverInOrder } from "./ordering.js";
-import { WriteBatcher } from "../jsonrpc/writeBatcher.js";
+import { LineWriter } from "../jsonrpc/lineWriter.js";
 
 export interface StdioSpawnOptions {
   readonly command: string;
@@ -152,7 +152,6 @@ export class ProcessGroupStdioTransport implements Transport {
         if (fallback) clearTimeout(fallback);
         this.child = undefined;
         markExited();
-        this.outstanding.clear();
         this.onclose?.();
       };
       child.once("error", (err) => {
@@ -214,7 +213,6 @@ export class ProcessGroupStdioTransport implements Transport {
   };
 
   private deliver(message: JSONRPCMessage): void {
-    if (!("method" in message) && "id" in message) this.outstanding.delete(message.id as string | number);
     try {
       deliverInOrder(message, (m) => this.onmessage?.(m));
     } catch (error) {
@@ -250,13 +248,7 @@ export class ProcessGroupStdioTransport implements Transport {
     this.deliver(rejectedAnswer(id, rejection));
   }
 
-  /** Requests written and not answered yet: while more than a batch is out, a write may wait a turn. */
-  private readonly outstanding = new Set<string | number>();
-
-  private readonly batcher = new WriteBatcher(
-    () => this.child?.stdin ?? undefined,
-    (batchSize) => this.outstanding.size > batchSize,
-  );
+  private readonly writer = new LineWriter(() => this.child?.stdin ?? undefined);
 
   send(message: JSONRPCMessage): Promise<void> {
     const stdin = this.child?.stdin;
@@ -269,17 +261,14 @@ export class ProcessGroupStdioTransport implements Transport {
     }
     const full = this.inputFull(message, line);
     if (full) return Promise.reject(full);
-    // Counted after the write is queued: a request alone on the link is written at once, not a turn later.
-    const written = this.batcher.write(line);
-    if ("method" in message && "id" in message) this.outstanding.add(message.id);
-    return written;
+    return this.writer.write(line);
   }
 
   /** SERVER_BUSY when a request would grow the server's unread input past maxWriteQueueBytes. */
   private inputFull(message: JSONRPCMessage, line: string): AggregatorError | undefined {
     const max = this.options.maxWriteQueueBytes;
     if (max === undefined || !("method" in message) || !("id" in message)) return undefined;
-    const pending = this.batcher.pendingBytes;
+    const pending = this.writer.pendingBytes;
     if (pending === 0 || pending + line.length <= max) return undefined;
     const server = this.options.name ?? "the server";
     return new AggregatorError(
@@ -297,7 +286,6 @@ export class ProcessGroupStdioTransport implements Transport {
       return;
     }
     this.closing = true;
-    this.batcher.flushNow();
     child.stdin?.end();
     signalTree(child, "SIGTERM");
     const grace = this.options.killGraceMs ?? 2_000;

@@ -5,7 +5,7 @@ import { DEFAULT_MAX_JSON_DEPTH, readableId } from "../jsonrpc/depth.js";
 import { idFromEdges } from "../jsonrpc/rejected.js";
 import { errorAnswer, screenDepth, screenShape, type Refusal } from "../jsonrpc/screen.js";
 import { serialize } from "../jsonrpc/serialize.js";
-import { WriteBatcher } from "../jsonrpc/writeBatcher.js";
+import { LineWriter } from "../jsonrpc/lineWriter.js";
 
 /**
  * The stdio front's transport: newline-delimited JSON-RPC on stdin/stdout, like the SDK's
@@ -121,11 +121,7 @@ export class LineServerTransport implements Transport {
     this.stdout.on("error", this.onOutputError);
   }
 
-  /** A write may wait a turn for more answers while other requests are still in flight. */
-  private readonly batcher = new WriteBatcher(
-    () => this.stdout,
-    () => this.unanswered.size > 0,
-  );
+  private readonly writer = new LineWriter(() => this.stdout);
 
   send(message: JSONRPCMessage): Promise<void> {
     if (!("method" in message) && "id" in message && this.unanswered.size > 0)
@@ -141,12 +137,11 @@ export class LineServerTransport implements Transport {
       if (id === undefined) return Promise.resolve();
       line = `${JSON.stringify(errorAnswer(id, -32603, "autonomous-mcp internal error: the answer could not be serialised"))}\n`;
     }
-    return this.batcher.write(line);
+    return this.writer.write(line);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    if (!this.outputLost) this.batcher.flushNow();
     this.closed = true;
     this.stopReading();
     this.onclose?.();
