@@ -22,8 +22,8 @@ describe("LineWriter", () => {
     const writer = new LineWriter(() => stream);
     const first = writer.write("a\n");
     expect(writes).toEqual(["a\n"]); // not a turn later
-    writer.write("b\n");
-    writer.write("c\n");
+    void writer.write("b\n");
+    void writer.write("c\n");
     expect(writes).toEqual(["a\n", "b\n", "c\n"]);
     await expect(first).resolves.toBeUndefined();
   });
