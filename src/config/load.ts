@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { AggregatorError } from "../errorCore.js";
+import { isObject as isRecord } from "../jsonrpc/isObject.js";
 import { deepFreeze } from "./defaults.js";
 import type { EnvSource } from "./expand.js";
 import { parseJsonc } from "./jsonc.js";
@@ -24,7 +25,6 @@ export type {
   ToolOverride,
   ToolsPolicy,
 } from "./schema.js";
-import { isObject as isRecord } from "../jsonrpc/isObject.js";
 
 export interface LoadedConfig {
   /** The validated file with defaults applied (server entries as written: not expanded, not merged). */
