@@ -14,8 +14,9 @@ import { mountOnNode, type NodeMount } from "./nodeMount.js";
 import type { SessionEndpoint, SessionPeers } from "./sharing.js";
 
 /**
- * How long a POST's answer is held in the socket (corked) before what the SDK wrote so far is sent. The
- * SDK answers every POST as an event stream: headers first, then each event, then the end, each a write
+ * How long a POST's answer is held in the socket (corked) before what the SDK wrote so far is sent, for
+ * POSTs that cannot be answered as JSON (front/jsonAnswer.ts: initialize, batches, calls with a progress
+ * token; a JSON answer is one write already). The SDK answers them as an event stream: headers first, then each event, then the end, each a write
  * of its own, and each write wakes the client. A call that ends within the hold goes out in one write
  * (end() uncorks); a longer one has its headers, priming event and progress sent once the hold is over,
  * and every later event at once. A request to the client (elicitation, sampling, roots) releases the hold
@@ -51,6 +52,8 @@ export class HttpSessionTransport implements Transport, SessionEndpoint {
   private readonly node: NodeMount;
   /** POSTs answered as JSON unless something must stream (front/jsonAnswer.ts). */
   private readonly json = new JsonAnswers();
+  /** The request id of each POST being answered that way, by its response (decided once, in handle()). */
+  private readonly jsonPosts = new WeakMap<ServerResponse, RequestId>();
 
   constructor(
     private readonly inner: WebStandardStreamableHTTPServerTransport,
@@ -60,7 +63,7 @@ export class HttpSessionTransport implements Transport, SessionEndpoint {
   ) {
     this.node = mountOnNode(
       (request, context, res) => {
-        const id = request.method === "POST" ? this.json.eligible(context.parsedBody) : undefined;
+        const id = this.jsonPosts.get(res);
         if (id === undefined) return inner.handleRequest(request, context);
         return this.json.answer(id, () => inner.handleRequest(request, context), res);
       },
@@ -217,7 +220,10 @@ export class HttpSessionTransport implements Transport, SessionEndpoint {
   handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     if (req.method === "POST") {
       this.watchPost(req, res, body);
-      holdAnswer(res, this.held);
+      // A POST that may be answered as JSON is sent in one write that way; the others are held.
+      const jsonId = this.json.eligible(body);
+      if (jsonId !== undefined) this.jsonPosts.set(res, jsonId);
+      else holdAnswer(res, this.held);
     } else if (req.method === "GET") {
       if (typeof req.headers["last-event-id"] === "string") this.lastResume = Date.now();
       this.getStreams++;
