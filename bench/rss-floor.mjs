@@ -42,10 +42,9 @@ function probe(code) {
   });
 }
 
-/** Lets the process settle (start-up garbage collected, timers idle) and reads its memory. */
+/** Lets the process settle for half a second and reads its memory (V8's used heap, garbage included). */
 const report = `
 await new Promise((r) => setTimeout(r, 500));
-globalThis.gc?.();
 const m = process.memoryUsage();
 process.stdout.write(JSON.stringify({ rssMb: m.rss / 1048576, heapMb: m.heapUsed / 1048576 }));
 `;
